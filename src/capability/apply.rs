@@ -1,0 +1,1 @@
+//! Placeholder: the syscalls that install the sets.

@@ -1,0 +1,48 @@
+//! Reading a process's capability sets back from the kernel (/proc/PID/status).
+
+use super::{CapSet, CapSets};
+use anyhow::{Context, Result};
+
+/// The five sets of `pid` (None: this process).
+pub fn read_status(pid: Option<i32>) -> Result<CapSets> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    parse_status(&text).with_context(|| format!("parsing {path}"))
+}
+
+/// Parses the `Cap*:` lines of a /proc/PID/status text.
+pub fn parse_status(text: &str) -> Result<CapSets> {
+    let field = |key: &str| -> Result<CapSet> {
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .with_context(|| format!("no {key} line"))?;
+        let v = u64::from_str_radix(line.trim(), 16)
+            .with_context(|| format!("bad {key} value {line:?}"))?;
+        Ok(CapSet(v))
+    };
+    Ok(CapSets {
+        inheritable: field("CapInh:")?,
+        permitted: field("CapPrm:")?,
+        effective: field("CapEff:")?,
+        bounding: field("CapBnd:")?,
+        ambient: field("CapAmb:")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_status_lines() {
+        let t = "Name:\tsleep\nCapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n";
+        let s = parse_status(t).unwrap();
+        assert_eq!(s.effective, crate::capability::policy::DOCKER_DEFAULTS);
+        assert!(s.ambient.is_empty());
+        assert!(parse_status("Name: x\n").is_err());
+    }
+}

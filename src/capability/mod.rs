@@ -1,0 +1,119 @@
+//! Linux capabilities: names, Docker's policy, the syscalls that apply it, and inspection.
+//!
+//! A set is a plain 64-bit mask indexed by capability number, exactly as the kernel stores it
+//! (`CapEff:` in /proc/PID/status), so sets compare, print and apply without translation.
+
+pub mod apply;
+pub mod explain;
+pub mod inspect;
+pub mod names;
+pub mod policy;
+
+use std::fmt;
+
+/// A set of capabilities, bit N = capability N.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CapSet(pub u64);
+
+impl CapSet {
+    pub const EMPTY: CapSet = CapSet(0);
+
+    /// Every capability numbered 0..=last.
+    pub fn all_up_to(last: u8) -> CapSet {
+        if last >= 63 {
+            CapSet(u64::MAX)
+        } else {
+            CapSet((1u64 << (last + 1)) - 1)
+        }
+    }
+
+    pub fn of(caps: &[u8]) -> CapSet {
+        let mut s = CapSet::EMPTY;
+        for &c in caps {
+            s.insert(c);
+        }
+        s
+    }
+
+    pub fn insert(&mut self, cap: u8) {
+        self.0 |= 1u64 << cap;
+    }
+
+    pub fn remove(&mut self, cap: u8) {
+        self.0 &= !(1u64 << cap);
+    }
+
+    pub fn contains(self, cap: u8) -> bool {
+        cap < 64 && self.0 & (1u64 << cap) != 0
+    }
+
+    pub fn union(self, o: CapSet) -> CapSet {
+        CapSet(self.0 | o.0)
+    }
+
+    pub fn intersect(self, o: CapSet) -> CapSet {
+        CapSet(self.0 & o.0)
+    }
+
+    pub fn minus(self, o: CapSet) -> CapSet {
+        CapSet(self.0 & !o.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Members in kernel order.
+    pub fn iter(self) -> impl Iterator<Item = u8> {
+        (0u8..64).filter(move |&c| self.contains(c))
+    }
+
+    /// `chown, kill, setuid`: pscap's list form.
+    pub fn names(self) -> String {
+        self.iter()
+            .map(names::short_name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `["CAP_CHOWN", ...]`: OCI config.json's form.
+    pub fn oci_names(self) -> Vec<String> {
+        self.iter().map(names::oci_name).collect()
+    }
+}
+
+impl fmt::Debug for CapSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CapSet({:#018x}: {})", self.0, self.names())
+    }
+}
+
+/// The five per-process sets, as one value so policy can compute them and effects apply them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CapSets {
+    pub bounding: CapSet,
+    pub effective: CapSet,
+    pub permitted: CapSet,
+    pub inheritable: CapSet,
+    pub ambient: CapSet,
+}
+
+/// The running kernel's highest capability number (/proc/sys/kernel/cap_last_cap).
+pub fn kernel_last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or((names::NAMES.len() - 1) as u8)
+}
+
+/// The capabilities this process may still hand out: its own bounding set. On this machine type
+/// the bounding set lacks CAP_SYS_RESOURCE, so "all" must mean all of these, not all the kernel knows.
+pub fn held_bounding() -> CapSet {
+    inspect::read_status(None)
+        .map(|s| s.bounding)
+        .unwrap_or_else(|_| CapSet::all_up_to(kernel_last_cap()))
+}

@@ -1,0 +1,3 @@
+//! minirun: a small Linux container runtime that makes every capability decision explicit.
+
+pub mod capability;
