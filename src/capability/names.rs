@@ -65,8 +65,13 @@ pub enum CapName {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     #[error("unknown capability \"{given}\"{}", hint(.closest))]
-    Unknown { given: String, closest: Option<String> },
-    #[error("capability \"{given}\" is not known to the running kernel (its last capability is {last})")]
+    Unknown {
+        given: String,
+        closest: Option<String>,
+    },
+    #[error(
+        "capability \"{given}\" is not known to the running kernel (its last capability is {last})"
+    )]
     NotInKernel { given: String, last: String },
 }
 
@@ -105,7 +110,11 @@ pub fn parse(raw: &str, last_cap: u8) -> Result<CapName, NameError> {
         .iter()
         .position(|n| *n == lower)
         .map(|i| i as u8)
-        .or_else(|| lower.strip_prefix("cap_").and_then(|n| n.parse::<u8>().ok()));
+        .or_else(|| {
+            lower
+                .strip_prefix("cap_")
+                .and_then(|n| n.parse::<u8>().ok())
+        });
     match number {
         Some(n) if n <= last_cap => Ok(CapName::Cap(n)),
         Some(n) if n <= MAX_CAP => Err(NameError::NotInKernel {
@@ -165,7 +174,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -181,7 +192,13 @@ mod tests {
 
     #[test]
     fn every_spelling_parses() {
-        for s in ["setuid", "SETUID", "cap_setuid", "CAP_SETUID", " Cap_SetUid "] {
+        for s in [
+            "setuid",
+            "SETUID",
+            "cap_setuid",
+            "CAP_SETUID",
+            " Cap_SetUid ",
+        ] {
             assert_eq!(parse(s, 40), Ok(CapName::Cap(7)), "{s}");
         }
         assert_eq!(parse("all", 40), Ok(CapName::All));
@@ -204,7 +221,10 @@ mod tests {
     fn name_the_kernel_lacks_is_a_distinct_error() {
         let err = parse("checkpoint_restore", 39).unwrap_err();
         assert!(matches!(err, NameError::NotInKernel { .. }));
-        assert!(err.to_string().contains("not known to the running kernel"), "{err}");
+        assert!(
+            err.to_string().contains("not known to the running kernel"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -250,7 +250,11 @@ mod tests {
         let r = resolve(&req(&["all"], &[]), env_here()).unwrap();
         assert!(!r.set.contains(24));
         assert_eq!(r.set.len(), 40);
-        assert!(r.warnings[0].contains("CAP_SYS_RESOURCE"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("CAP_SYS_RESOURCE"),
+            "{:?}",
+            r.warnings
+        );
         let p = CapRequest {
             privileged: true,
             ..Default::default()

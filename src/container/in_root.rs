@@ -1,0 +1,156 @@
+//! Paths inside a rootfs, resolved so that they can never leave it.
+//!
+//! A rootfs is untrusted: `/mnt -> /` or `../../..` inside it must not make a bind mount, a
+//! device node or a passwd lookup land on the host (CVE-2021-30465). Every lookup goes through
+//! openat2 with RESOLVE_IN_ROOT, which treats the rootfs fd as `/` for `..` and absolute symlinks.
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+use nix::sys::stat::{Mode, mkdirat};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Component, Path};
+
+fn how(flags: OFlag) -> OpenHow {
+    OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+}
+
+/// Opens `path` (absolute or relative, taken relative to the root) inside `root`.
+pub fn open(root: impl AsFd, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    openat2(root, rel, how(flags))
+}
+
+/// Reads a small text file inside `root`; Ok(None) when it does not exist.
+pub fn read_to_string(root: impl AsFd, path: &Path) -> Result<Option<String>> {
+    match open(root, path, OFlag::O_RDONLY) {
+        Ok(fd) => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::fs::File::from(fd), &mut s)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Ok(Some(s))
+        }
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("opening {} in the rootfs", path.display())),
+    }
+}
+
+/// What a mount target must be: a directory, or a file (for binding a file or /dev/null).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+/// Creates `path` inside `root` (parents as directories) if missing, and returns an O_PATH fd
+/// for it. Each step is re-resolved inside the root, so a symlink planted anywhere on the way
+/// is followed only within the rootfs.
+pub fn ensure(root: impl AsFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
+    let root = root.as_fd();
+    let mut at = open(root, Path::new("/"), OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+    let comps: Vec<_> = path
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    for (i, comp) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        let name = Path::new(comp.as_os_str());
+        let step = |flags| openat2(at.as_fd(), name, how(flags));
+        let existing = step(OFlag::O_PATH);
+        // Re-resolve from the root so that a symlink component is confined to it.
+        let sofar: std::path::PathBuf = comps[..=i].iter().collect();
+        match existing {
+            Ok(_) => {}
+            Err(Errno::ENOENT) if last && kind == Kind::File => {
+                let fd = open(
+                    root,
+                    &sofar,
+                    OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_NOFOLLOW,
+                )
+                .or_else(|e| match e {
+                    Errno::EEXIST => open(root, &sofar, OFlag::O_PATH),
+                    e => Err(e),
+                })
+                .with_context(|| format!("creating {} in the rootfs", path.display()))?;
+                drop(fd);
+            }
+            Err(Errno::ENOENT) => {
+                match mkdirat(at.as_fd(), name, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("creating {} in the rootfs", sofar.display())
+                        });
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("resolving {} in the rootfs", path.display()));
+            }
+        }
+        let flags = if last && kind == Kind::File {
+            OFlag::O_PATH
+        } else {
+            OFlag::O_PATH | OFlag::O_DIRECTORY
+        };
+        at = open(root, &sofar, flags)
+            .with_context(|| format!("resolving {} in the rootfs", sofar.display()))?;
+    }
+    if comps.is_empty() && kind == Kind::File {
+        bail!("{} is the rootfs itself, not a file", path.display());
+    }
+    Ok(at)
+}
+
+/// The `/proc/self/fd/N` name of an fd: how mount(2) is pointed at a target resolved above.
+pub fn proc_path(fd: &impl AsRawFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tmpdir(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("minirun-inroot-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn dirfd(p: &Path) -> OwnedFd {
+        nix::fcntl::open(p, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap()
+    }
+
+    #[test]
+    fn symlink_to_host_root_stays_inside() {
+        let host = tmpdir("host");
+        let root = host.join("rootfs");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/passwd"), "inside\n").unwrap();
+        std::fs::write(host.join("secret"), "host\n").unwrap();
+        symlink("/", root.join("mnt")).unwrap();
+        symlink("../../..", root.join("up")).unwrap();
+        let rfd = dirfd(&root);
+        // `/mnt/etc/passwd` resolves to the rootfs's own passwd, never the host's.
+        let s = read_to_string(&rfd, Path::new("/mnt/etc/passwd")).unwrap();
+        assert_eq!(s.as_deref(), Some("inside\n"));
+        assert_eq!(read_to_string(&rfd, Path::new("/up/secret")).unwrap(), None);
+        // Creating through the symlink creates inside the rootfs.
+        ensure(&rfd, Path::new("/mnt/newdir/sub"), Kind::Dir).unwrap();
+        assert!(root.join("newdir/sub").is_dir());
+        ensure(&rfd, Path::new("/up/file"), Kind::File).unwrap();
+        assert!(root.join("file").is_file());
+        assert!(!host.join("file").exists());
+        std::fs::remove_dir_all(&host).unwrap();
+    }
+}
