@@ -2,4 +2,5 @@
 //! what they use.
 
 pub mod in_root;
+pub mod plan;
 pub mod user;
