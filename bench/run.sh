@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# Start-up benchmark: minirun against crun, runc, bubblewrap and a C floor,
+# each launching /bin/true in the same busybox rootfs.
+#
+#   bash bench/run.sh            (as root)
+#
+# Environment:
+#   MINIRUN   minirun binary           (default target/release/minirun)
+#   ROOTFS    rootfs with /bin/true    (default rootfs-fixtures/build/busybox)
+#   RUNS      timed rounds             (default 30)
+#   TP_TOTAL  throughput: containers   (default 100)
+#   TP_CONC   throughput: concurrency  (default 4)
+#
+# Writes a markdown report to stdout and to bench/results.md.
+# See bench/README.md for what is measured and why the environment looks
+# the way it does.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$BENCH")
+BUILD=$BENCH/build
+WARMUP=3
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Inner part: runs inside `unshare -m --propagation private`, so every mount
+# made or removed here disappears with the namespace.
+# ---------------------------------------------------------------------------
+if [[ ${1:-} == --inner ]]; then
+	: "${WORK:?}" "${ROOTFS:?}" "${RUNS:?}" "${TP_TOTAL:?}" "${TP_CONC:?}"
+	note() { printf '%s\n' "$*" >>"$WORK/notes"; }
+
+	# 1. The cgroup view. crun 1.8 refuses the hybrid layout (v1 controllers
+	#    plus cgroup2 at /sys/fs/cgroup/unified), and runc 1.1 always creates
+	#    a cgroup per container. Replace the whole /sys/fs/cgroup tree, in
+	#    this namespace only, by a READ-ONLY bind of the existing cgroup2
+	#    hierarchy: no hybrid layout, and any cgroup a runtime tries to
+	#    create fails with EROFS instead of being created.
+	cg2=$(findmnt -rn -t cgroup2 -o TARGET | head -n1 || true)
+	if [[ -n $cg2 ]]; then
+		mkdir -p "$WORK/cgview"
+		mount --bind "$cg2" "$WORK/cgview"
+		mount -o remount,bind,ro "$WORK/cgview"
+		if mountpoint -q /sys/fs/cgroup; then umount -R /sys/fs/cgroup; fi
+		mount --move "$WORK/cgview" /sys/fs/cgroup
+		CGVIEW="cgroup2, read-only (bind of host $cg2)"
+	else
+		# pure v1 host: just make sure nothing hybrid is left
+		if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
+		CGVIEW="cgroup v1 only (no cgroup2 mount on host)"
+	fi
+	echo "$CGVIEW" >"$WORK/cgview.txt"
+
+	CRUN=(crun --root "$WORK/crun-root" --cgroup-manager=disabled run --bundle "$WORK/bundle")
+	RUNC=(runc --root "$WORK/runc-root" run --bundle "$WORK/bundle")
+	BWRAP=(bwrap --unshare-all --bind "$ROOTFS" / --proc /proc --dev /dev)
+
+	# 2. Candidates: name, then argv ({} = fresh container id, last arg).
+	declare -a NAMES=() CMDS=()
+	add() { # name argv... ; a literal {} stays unquoted for later substitution
+		local name=$1 a s=
+		shift
+		for a; do
+			if [[ $a == '{}' ]]; then s+='{} '; else s+="$(printf '%q' "$a") "; fi
+		done
+		NAMES+=("$name") CMDS+=("$s")
+	}
+
+	if [[ -n ${MINIRUN_OK:-} ]]; then
+		add minirun "$MINIRUN" "$ROOTFS" /bin/true
+	fi
+	if [[ -n ${MINIRUN_OCI:-} ]]; then
+		if [[ $MINIRUN_OCI == global-root ]]; then
+			add minirun-oci "$MINIRUN" --root "$WORK/minirun-root" run --bundle "$WORK/bundle" '{}'
+		elif [[ $MINIRUN_OCI == run-root ]]; then
+			add minirun-oci "$MINIRUN" run --root "$WORK/minirun-root" --bundle "$WORK/bundle" '{}'
+		else
+			add minirun-oci "$MINIRUN" run --bundle "$WORK/bundle" '{}'
+		fi
+	fi
+	add crun "$(command -v crun)" "${CRUN[@]:1}" '{}'
+	add runc "$(command -v runc)" "${RUNC[@]:1}" '{}'
+	add bwrap "$(command -v bwrap)" "${BWRAP[@]:1}" /bin/true
+	add floor "$BUILD/floor" "$ROOTFS" /bin/true
+
+	# 3. One checked run each; a contestant that fails is reported, not timed.
+	declare -a OK_NAMES=() OK_CMDS=()
+	try() { # name cmdstring -> 0 if it ran /bin/true successfully
+		local name=$1 cmd=${2//\{\}/mbcheck-$1-$RANDOM} rc=0
+		eval "timeout -k 5 30 $cmd" >"$WORK/check-$name.out" 2>&1 </dev/null || rc=$?
+		return $rc
+	}
+	for i in "${!NAMES[@]}"; do
+		name=${NAMES[$i]} cmd=${CMDS[$i]} rc=0
+		try "$name" "$cmd" || rc=$?
+		if [[ $name == runc && $rc -ne 0 ]]; then
+			err=$(tr '\n' ' ' <"$WORK/check-runc.out" | cut -c1-400)
+			note "runc: plain \`runc run\` failed here (exit $rc): \`$err\`; retried with \`runc --rootless=true\` (cgroup errors ignored, no cgroupsPath, no limits)"
+			cmd=$(printf '%q ' "$(command -v runc)" --rootless=true "${RUNC[@]:1}")'{}'
+			rc=0
+			try "$name" "$cmd" || rc=$?
+		fi
+		if [[ $rc -eq 0 ]]; then
+			OK_NAMES+=("$name") OK_CMDS+=("$cmd")
+			echo "$name	$cmd" >>"$WORK/commands.tsv"
+		else
+			err=$(tr '\n' ' ' <"$WORK/check-$name.out" | cut -c1-400)
+			[[ -n $err ]] || err="(no output)"
+			echo "$name	exit $rc: $err" >>"$WORK/failed.tsv"
+			log "$name failed its check run (exit $rc): $err"
+		fi
+	done
+	[[ ${#OK_NAMES[@]} -gt 0 ]] || { log "no contestant works"; exit 0; }
+
+	# 4. Interleaved timed rounds.
+	mkdir -p "$WORK/err"
+	args=()
+	for i in "${!OK_NAMES[@]}"; do
+		[[ $i -gt 0 ]] && args+=(:::)
+		eval "args+=(${OK_NAMES[$i]} ${OK_CMDS[$i]})"
+	done
+	log "timing ${#OK_NAMES[@]} contestants: $WARMUP warm-up + $RUNS rounds"
+	"$BUILD/measure" seq "$RUNS" "$WARMUP" "$WORK/err" "${args[@]}" >"$WORK/seq.tsv"
+
+	# 5. Throughput: TP_TOTAL containers, TP_CONC at a time, one runtime after another.
+	for i in "${!OK_NAMES[@]}"; do
+		log "throughput: ${OK_NAMES[$i]}"
+		eval "\"$BUILD/measure\" par $TP_TOTAL $TP_CONC \"$WORK/err\" ${OK_NAMES[$i]} ${OK_CMDS[$i]}" >>"$WORK/par.tsv"
+	done
+
+	# Whatever the contestants said on stderr while being timed.
+	for f in "$WORK"/err/*.err; do
+		[[ -s $f ]] || continue
+		note "$(basename "$f" .err) wrote $(wc -l <"$f") stderr lines during the timed runs; first: \`$(head -n1 "$f" | cut -c1-300)\`"
+	done
+	exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Outer part, on the host.
+# ---------------------------------------------------------------------------
+[[ $(id -u) -eq 0 ]] || die "must run as root (containers need it)"
+# Paths the caller gives are relative to the caller's directory; the
+# defaults are relative to the repository.
+abspath() { [[ $1 == /* ]] && echo "$1" || echo "$PWD/$1"; }
+[[ -z ${MINIRUN:-} ]] || MINIRUN=$(abspath "$MINIRUN")
+[[ -z ${ROOTFS:-} ]] || ROOTFS=$(abspath "$ROOTFS")
+cd "$REPO"
+
+MINIRUN=${MINIRUN:-target/release/minirun}
+RUNS=${RUNS:-30}
+TP_TOTAL=${TP_TOTAL:-100}
+TP_CONC=${TP_CONC:-4}
+ROOTFS_SET=${ROOTFS:+yes}
+ROOTFS=${ROOTFS:-rootfs-fixtures/build/busybox}
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
+
+# Tools (for a fresh machine).
+need=()
+for pkg in crun runc bubblewrap busybox-static gcc libc6-dev util-linux; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
+done
+command -v python3 >/dev/null || need+=(python3)
+if [[ ${#need[@]} -gt 0 ]]; then
+	log "installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq "${need[@]}" >&2
+fi
+
+# Helpers, static so their own start-up is as cheap as it gets.
+mkdir -p "$BUILD"
+for prog in floor measure; do
+	if [[ ! -x $BUILD/$prog || $BENCH/$prog.c -nt $BUILD/$prog ]]; then
+		gcc -O2 -Wall -static -o "$BUILD/$prog" "$BENCH/$prog.c"
+	fi
+done
+
+# Rootfs: the fixture, or (only when ROOTFS was not given) a minimal stand-in.
+if [[ ! -e $ROOTFS/bin/true && ! -L $ROOTFS/bin/true ]]; then
+	[[ -z $ROOTFS_SET ]] || die "ROOTFS=$ROOTFS has no bin/true"
+	log "fixture rootfs $ROOTFS missing; using a minimal busybox rootfs at $BUILD/rootfs"
+	ROOTFS_NOTE="fixture rootfs $ROOTFS not built; used a minimal stand-in (busybox-static, true and sh links, empty proc dev sys tmp etc)"
+	ROOTFS=$BUILD/rootfs
+	mkdir -p "$ROOTFS"/{bin,proc,dev,sys,tmp,etc}
+	[[ -x $ROOTFS/bin/busybox ]] || cp /bin/busybox "$ROOTFS/bin/busybox"
+	ln -sf busybox "$ROOTFS/bin/true"
+	ln -sf busybox "$ROOTFS/bin/sh"
+fi
+ROOTFS=$(realpath "$ROOTFS")
+
+WORK=$(mktemp -d /tmp/minirun-bench.XXXXXX)
+[[ -z ${ROOTFS_NOTE:-} ]] || echo "$ROOTFS_NOTE" >>"$WORK/notes"
+mounts_before=$(findmnt -rn -o TARGET,SOURCE,FSTYPE,OPTIONS)
+
+leftovers() { # prints anything of ours still alive or mounted
+	local p r
+	for p in /proc/[0-9]*; do
+		r=$(readlink "$p/root" 2>/dev/null) || continue
+		if [[ $r == "$ROOTFS"* ]]; then
+			echo "process ${p#/proc/} still runs in the rootfs: $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
+		fi
+	done
+	pgrep -a -f -- "$WORK" | grep -v "^$$ " || true
+	findmnt -rn -o TARGET | grep -F -e "$WORK" -e "$ROOTFS" | sed 's/^/mount left: /' || true
+}
+
+cleanup() {
+	local id
+	for id in $(crun --root "$WORK/crun-root" list -q 2>/dev/null); do
+		crun --root "$WORK/crun-root" delete -f "$id" >/dev/null 2>&1 || true
+	done
+	for id in $(runc --root "$WORK/runc-root" list -q 2>/dev/null); do
+		runc --root "$WORK/runc-root" delete -f "$id" >/dev/null 2>&1 || true
+	done
+	if [[ -d $WORK/minirun-root && -n $(ls -A "$WORK/minirun-root" 2>/dev/null) && -x $MINIRUN ]]; then
+		for id in $(ls "$WORK/minirun-root"); do
+			"$MINIRUN" "${MR_ROOT_GLOBAL[@]}" delete "${MR_ROOT_SUB[@]}" --force "$id" >/dev/null 2>&1 ||
+				"$MINIRUN" "${MR_ROOT_GLOBAL[@]}" delete "${MR_ROOT_SUB[@]}" "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	rm -rf "$WORK"
+}
+MR_ROOT_GLOBAL=() MR_ROOT_SUB=()
+trap cleanup EXIT
+
+# minirun: quick form if the binary exists, OCI form if `run --help` works.
+MINIRUN_OK= MINIRUN_OCI= MINIRUN_SIZE=
+if [[ -x $MINIRUN ]]; then
+	MINIRUN=$(realpath "$MINIRUN")
+	MINIRUN_OK=1
+	MINIRUN_SIZE=$(stat -c %s "$MINIRUN")
+	if "$MINIRUN" run --help >/dev/null 2>&1; then
+		if "$MINIRUN" --help 2>&1 | grep -q -- '--root'; then
+			MINIRUN_OCI=global-root MR_ROOT_GLOBAL=(--root "$WORK/minirun-root")
+		elif "$MINIRUN" run --help 2>&1 | grep -q -- '--root'; then
+			MINIRUN_OCI=run-root MR_ROOT_SUB=(--root "$WORK/minirun-root")
+		else
+			MINIRUN_OCI=default-root
+		fi
+		mkdir -p "$WORK/minirun-root"
+	else
+		echo "minirun-oci: skipped: \`$MINIRUN run --help\` fails (OCI subcommands not there yet)" >>"$WORK/skipped"
+	fi
+else
+	echo "minirun: skipped: $MINIRUN not found (build it: cargo build --release)" >>"$WORK/skipped"
+	echo "minirun-oci: skipped: $MINIRUN not found" >>"$WORK/skipped"
+fi
+
+# The one bundle every OCI runtime runs: `crun spec`, edited to match the
+# quick form (Docker's defaults) as closely as a config.json can.
+mkdir -p "$WORK/bundle" "$WORK/crun-root" "$WORK/runc-root"
+(cd "$WORK/bundle" && crun spec)
+python3 - "$WORK/bundle/config.json" "$ROOTFS" <<'EOF'
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+        "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+        "CAP_NET_RAW", "CAP_SYS_CHROOT", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"]
+p = c["process"]
+p["terminal"] = False
+p["args"] = ["/bin/true"]
+p["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps,
+                     "inheritable": [], "ambient": []}
+p.pop("rlimits", None)          # Docker sets none by default
+p["noNewPrivileges"] = False    # Docker's default
+c["root"] = {"path": rootfs, "readonly": False}
+# no cgroup mount and no resources: nobody may create or join a cgroup here
+c["mounts"] = [m for m in c["mounts"] if m["type"] != "cgroup"]
+c["linux"].pop("resources", None)
+c["linux"].pop("cgroupsPath", None)
+c["linux"]["namespaces"] = [{"type": t} for t in
+                            ("pid", "ipc", "uts", "mount", "network", "cgroup")]
+json.dump(c, open(path, "w"), indent=2)
+EOF
+
+log "rootfs $ROOTFS; work dir $WORK"
+export WORK ROOTFS RUNS TP_TOTAL TP_CONC MINIRUN MINIRUN_OK MINIRUN_OCI
+unshare -m --propagation private bash "$BENCH/run.sh" --inner
+
+# Anything left? (crun/runc/minirun state, processes, mounts)
+left=$(leftovers)
+for r in crun-root runc-root; do
+	[[ -z $(ls -A "$WORK/$r" 2>/dev/null) ]] || left+=$'\n'"state left in $r: $(ls "$WORK/$r" | tr '\n' ' ')"
+done
+if [[ -d $WORK/minirun-root && -n $(ls -A "$WORK/minirun-root") ]]; then
+	left+=$'\n'"state left in minirun-root: $(ls "$WORK/minirun-root" | tr '\n' ' ')"
+fi
+mounts_after=$(findmnt -rn -o TARGET,SOURCE,FSTYPE,OPTIONS)
+if [[ $mounts_before != "$mounts_after" ]]; then
+	left+=$'\n'"host mount table changed during the run (another process, or us?): $(diff <(echo "$mounts_before") <(echo "$mounts_after") | grep '^[<>]' | tr '\n' ';')"
+fi
+left=$(sed '/^$/d' <<<"$left")
+[[ -z $left ]] || { log "LEFTOVERS:"; echo "$left" >&2; }
+printf '%s' "$left" >"$WORK/leftovers"
+
+# Environment facts for the report.
+{
+	echo "date	$(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "kernel	$(uname -r)"
+	echo "cpu	$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+	echo "runs	$RUNS"
+	echo "warmup	$WARMUP"
+	echo "tp_total	$TP_TOTAL"
+	echo "tp_conc	$TP_CONC"
+	echo "rootfs	$ROOTFS"
+	echo "cgview	$(cat "$WORK/cgview.txt" 2>/dev/null || echo '?')"
+	echo "crun	$(crun --version | head -n1)"
+	echo "runc	$(runc --version | head -n1)"
+	echo "bwrap	$(bwrap --version | head -n1)"
+	[[ -z $MINIRUN_OK ]] || echo "minirun	$MINIRUN"
+	[[ -z $MINIRUN_SIZE ]] || echo "minirun_size	$MINIRUN_SIZE"
+} >"$WORK/meta.tsv"
+
+python3 "$BENCH/report.py" "$WORK" | tee "$BENCH/results.md"
