@@ -1,5 +1,9 @@
 //! minirun: a small Linux container runtime that makes every capability decision explicit.
 
 pub mod capability;
+pub mod cli;
 pub mod container;
+pub mod inspect_cmd;
+pub mod run;
 pub mod spec;
+pub mod trace;

@@ -8,6 +8,7 @@ pub mod explain;
 pub mod inspect;
 pub mod names;
 pub mod policy;
+pub mod pscap;
 
 use std::fmt;
 

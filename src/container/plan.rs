@@ -73,11 +73,15 @@ pub struct Plan {
     pub rlimits: Vec<Rlimit>,
     pub oom_score_adj: Option<i32>,
     pub terminal: bool,
+    /// Overlay the rootfs with a tmpfs so writes vanish at exit (`--volatile`).
+    pub volatile: bool,
 }
 
 impl Plan {
     pub fn creates(&self, t: LinuxNamespaceType) -> bool {
-        self.namespaces.iter().any(|n| n.typ == t && n.path.is_none())
+        self.namespaces
+            .iter()
+            .any(|n| n.typ == t && n.path.is_none())
     }
 
     /// clone(2) flags for the namespaces to create.
@@ -160,7 +164,7 @@ fn parse_mount_options(options: &[String]) -> Result<(MsFlags, String, Option<Ms
 /// `rprivate` → MS_PRIVATE|MS_REC, and so on.
 pub fn propagation_flags(name: &str) -> Result<MsFlags> {
     let (rec, base) = match name.strip_prefix('r') {
-        Some(b) if b != "" => (MsFlags::MS_REC, b),
+        Some(b) if !b.is_empty() => (MsFlags::MS_REC, b),
         _ => (MsFlags::empty(), name),
     };
     let kind = match base {
@@ -292,9 +296,7 @@ pub fn from_spec(spec: &Spec, base: &Path, last_cap: u8) -> Result<Plan> {
             path: n.path().clone(),
         });
     }
-    if namespaces
-        .iter()
-        .any(|n| n.typ == LinuxNamespaceType::User)
+    if namespaces.iter().any(|n| n.typ == LinuxNamespaceType::User)
         && (linux.uid_mappings().is_none() || linux.gid_mappings().is_none())
     {
         bail!("linux.namespaces: a user namespace needs linux.uidMappings and linux.gidMappings");
@@ -304,7 +306,10 @@ pub fn from_spec(spec: &Spec, base: &Path, last_cap: u8) -> Result<Plan> {
     for m in spec.mounts().iter().flatten() {
         let dest = m.destination();
         if !dest.is_absolute() {
-            bail!("mounts: destination \"{}\" must be absolute", dest.display());
+            bail!(
+                "mounts: destination \"{}\" must be absolute",
+                dest.display()
+            );
         }
         let (flags, data, propagation, bind_opt) =
             parse_mount_options(m.options().as_deref().unwrap_or_default())?;
@@ -319,7 +324,11 @@ pub fn from_spec(spec: &Spec, base: &Path, last_cap: u8) -> Result<Plan> {
             destination: dest.clone(),
             typ,
             source,
-            flags: if bind { flags | MsFlags::MS_BIND } else { flags },
+            flags: if bind {
+                flags | MsFlags::MS_BIND
+            } else {
+                flags
+            },
             data,
             propagation,
             bind,
@@ -398,6 +407,7 @@ pub fn from_spec(spec: &Spec, base: &Path, last_cap: u8) -> Result<Plan> {
         rlimits,
         oom_score_adj: process.oom_score_adj(),
         terminal: process.terminal().unwrap_or(false),
+        volatile: false,
     })
 }
 
@@ -408,10 +418,17 @@ mod tests {
 
     #[test]
     fn mount_options_split_into_flags_and_data() {
-        let opts: Vec<String> = ["nosuid", "strictatime", "mode=755", "size=65536k", "ro", "rprivate"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let opts: Vec<String> = [
+            "nosuid",
+            "strictatime",
+            "mode=755",
+            "size=65536k",
+            "ro",
+            "rprivate",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let (flags, data, prop, bind) = parse_mount_options(&opts).unwrap();
         assert_eq!(
             flags,
@@ -421,7 +438,8 @@ mod tests {
         assert_eq!(prop, Some(MsFlags::MS_PRIVATE | MsFlags::MS_REC));
         assert!(!bind);
         let (flags, _, _, bind) =
-            parse_mount_options(&["rbind".to_string(), "ro".to_string(), "rw".to_string()]).unwrap();
+            parse_mount_options(&["rbind".to_string(), "ro".to_string(), "rw".to_string()])
+                .unwrap();
         assert!(bind);
         assert_eq!(flags, MsFlags::MS_BIND | MsFlags::MS_REC);
     }
@@ -458,14 +476,18 @@ mod tests {
             r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":[],"user":{"uid":0,"gid":0}}}"#,
         )
         .unwrap();
-        let e = from_spec(&spec, Path::new("/b"), 40).unwrap_err().to_string();
+        let e = from_spec(&spec, Path::new("/b"), 40)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("process.args"), "{e}");
         let spec: Spec = serde_json::from_str(
             r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["x"],"user":{"uid":0,"gid":0}},
                 "linux":{"namespaces":[{"type":"pid"},{"type":"pid"}]}}"#,
         )
         .unwrap();
-        let e = from_spec(&spec, Path::new("/b"), 40).unwrap_err().to_string();
+        let e = from_spec(&spec, Path::new("/b"), 40)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("listed twice"), "{e}");
         let plan_root = from_spec(
             &serde_json::from_str(

@@ -107,7 +107,7 @@ pub fn resolve(
     // Memberships from /etc/group apply only when the group was not forced, as in Docker.
     if g.is_none() && !entry.name.is_empty() {
         for grp in &groups {
-            if grp.members.iter().any(|m| *m == entry.name) && !additional.contains(&grp.gid) {
+            if grp.members.contains(&entry.name) && !additional.contains(&grp.gid) {
                 additional.push(grp.gid);
             }
         }

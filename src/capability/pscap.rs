@@ -1,0 +1,146 @@
+//! pscap's view of a process, reproduced exactly so the two can be compared line by line.
+//!
+//! libcap-ng's rules: a process whose effective set is empty is not listed; one whose effective
+//! set holds every capability the kernel knows prints `full`; otherwise its permitted set is
+//! printed by name in kernel order. ` @` follows when the ambient set is not empty and ` +`
+//! when the bounding set is not empty.
+
+use super::{CapSet, CapSets};
+
+pub const HEADER: &str = "ppid  pid   name        command             capabilities";
+
+/// One process as pscap needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proc {
+    pub ppid: i32,
+    pub pid: i32,
+    /// `root` for euid 0, else the host's user name, else the number.
+    pub user: String,
+    pub command: String,
+    pub sets: CapSets,
+    pub in_child_userns: bool,
+}
+
+/// The pscap line for `p`, or None when pscap would not list it.
+pub fn line(p: &Proc, last_cap: u8) -> Option<String> {
+    if p.sets.effective.is_empty() {
+        return None;
+    }
+    let mut cmd = p.command.clone();
+    if p.in_child_userns {
+        cmd.push_str(" *");
+    }
+    let caps =
+        if p.sets.effective.intersect(CapSet::all_up_to(last_cap)) == CapSet::all_up_to(last_cap) {
+            "full".to_string()
+        } else {
+            p.sets.permitted.names()
+        };
+    let mut out = format!(
+        "{:<5} {:<5} {:<10}  {:<18}  {caps}",
+        p.ppid, p.pid, p.user, cmd
+    );
+    if !p.sets.ambient.is_empty() {
+        out.push_str(" @");
+    }
+    if !p.sets.bounding.is_empty() {
+        out.push_str(" +");
+    }
+    Some(out)
+}
+
+/// Reads a process from /proc; `users` maps uids to names (the host's /etc/passwd).
+pub fn read_proc(pid: i32, users: &dyn Fn(u32) -> Option<String>) -> Option<Proc> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let command = stat[open + 1..close].to_string();
+    let ppid = stat[close + 2..].split(' ').nth(1)?.parse().ok()?;
+    let euid: u32 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let user = if euid == 0 {
+        "root".to_string()
+    } else {
+        users(euid).unwrap_or_else(|| euid.to_string())
+    };
+    let sets = super::inspect::parse_status(&status).ok()?;
+    let userns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
+    Some(Proc {
+        ppid,
+        pid,
+        user,
+        command,
+        sets,
+        in_child_userns: userns(&pid.to_string()) != userns("self"),
+    })
+}
+
+/// uid → name from a passwd text.
+pub fn passwd_lookup(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::policy::DOCKER_DEFAULTS;
+
+    fn proc_with(e: CapSet, p: CapSet, b: CapSet, a: CapSet) -> Proc {
+        Proc {
+            ppid: 4321,
+            pid: 4330,
+            user: "root".into(),
+            command: "sleep".into(),
+            sets: CapSets {
+                bounding: b,
+                effective: e,
+                permitted: p,
+                inheritable: CapSet::EMPTY,
+                ambient: a,
+            },
+            in_child_userns: false,
+        }
+    }
+
+    #[test]
+    fn docker_defaults_line() {
+        let d = DOCKER_DEFAULTS;
+        let l = line(&proc_with(d, d, d, CapSet::EMPTY), 40).unwrap();
+        assert_eq!(
+            l,
+            "4321  4330  root        sleep               chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap +"
+        );
+    }
+
+    #[test]
+    fn empty_effective_is_not_listed_and_full_and_ambient() {
+        let none = CapSet::EMPTY;
+        assert_eq!(line(&proc_with(none, none, none, none), 40), None);
+        let all = CapSet::all_up_to(40);
+        let l = line(&proc_with(all, all, all, none), 40).unwrap();
+        assert!(l.ends_with("  full +"), "{l}");
+        let nbs = CapSet::of(&[10]);
+        let l = line(&proc_with(nbs, nbs, DOCKER_DEFAULTS, nbs), 40).unwrap();
+        assert!(l.ends_with("  net_bind_service @ +"), "{l}");
+    }
+
+    #[test]
+    fn header_matches_pscap() {
+        assert_eq!(
+            HEADER,
+            format!(
+                "{:<5} {:<5} {:<10}  {:<18}  {}",
+                "ppid", "pid", "name", "command", "capabilities"
+            )
+        );
+    }
+}

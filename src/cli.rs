@@ -1,0 +1,154 @@
+//! Command-line definitions only: the quick form `minirun [OPTIONS] ROOTFS COMMAND [ARG...]`
+//! and the subcommands. What they do lives elsewhere.
+
+use crate::spec::Network;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "minirun",
+    version,
+    about = "A small Linux container runtime that makes every capability decision explicit",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Flags runc and crun accept before the subcommand; docker, podman and conmon pass them.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Directory for container state
+    #[arg(long, global = true, default_value = crate::container::state::DEFAULT_ROOT)]
+    pub root: PathBuf,
+    /// Write errors and warnings to this file too
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Format of --log: text or json
+    #[arg(long, global = true, default_value = "text")]
+    pub log_format: String,
+    /// Verbose logs
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// cgroupfs, systemd or disabled (minirun creates no cgroups yet: all mean "disabled")
+    #[arg(long, global = true)]
+    pub cgroup_manager: Option<String>,
+    /// Accepted for compatibility; minirun cannot use systemd cgroups and warns
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+}
+
+/// The quick form's run options (Docker's names).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Add a capability (name in any case, with or without CAP_, or "all"); repeatable, comma lists
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (or "all"); repeatable, comma lists
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// All capabilities, no masked or read-only paths, writable /sys
+    #[arg(long)]
+    pub privileged: bool,
+    /// UID[:GID] or NAME[:GROUP], resolved in the rootfs's /etc/passwd and /etc/group
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Extra supplementary group (name or number); repeatable
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Security options: no-new-privileges[:true|:false], seccomp=unconfined
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Set no_new_privs: setuid binaries and file capabilities grant nothing
+    #[arg(long)]
+    pub no_new_privileges: bool,
+    /// none: own network namespace with lo up; host: the host's network
+    #[arg(long, value_enum, default_value_t = Network::None)]
+    pub network: Network,
+    /// Container hostname (default: the container id)
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Mount the root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Set an environment variable: KEY=VALUE, or KEY to pass the host's value
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container (must exist)
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// Run a tiny reaper as PID 1 that forwards signals and reaps zombies
+    #[arg(long)]
+    pub init: bool,
+    /// Container id (default: generated)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// chroot instead of pivot_root (weaker: only for roots that cannot be pivoted)
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Overlay the rootfs with a tmpfs: every write is discarded at exit
+    #[arg(long)]
+    pub volatile: bool,
+    /// Print each launch step to stderr with microsecond timestamps
+    #[arg(long)]
+    pub trace: bool,
+    /// Accepted for Docker compatibility: minirun always removes the container at exit
+    #[arg(long)]
+    pub rm: bool,
+    /// The root filesystem directory
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: Option<PathBuf>,
+    /// The command to run and its arguments
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the processes of running containers with their capabilities, like pscap
+    Ps(PsArgs),
+    /// Show the five capability sets of a process or container
+    Caps(CapsArgs),
+    /// Explain what a capability permits, its risk, and how minirun demonstrates it
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Print all five sets per process as JSON lines
+    #[arg(long)]
+    pub json: bool,
+    /// Only this container (for `ps ID`, as runc has it)
+    pub id: Option<String>,
+    /// runc's `ps --format json` (pids only)
+    #[arg(long, short = 'f')]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CapsArgs {
+    /// A pid, or a container id or name
+    pub target: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// A capability name, or "all" (default)
+    pub cap: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,330 @@
+//! The child's side: the straight line from clone to execve.
+//!
+//! Read top to bottom, this is the whole container setup. Each step comes where it does because
+//! it needs something a later step takes away (the host's paths, root's capabilities, an fd).
+//! Any failure is written to the report pipe as one line with Docker's exit code, then the
+//! child exits: the parent prints it and cleans up.
+
+use super::exec::{self, ExecFailure};
+use super::plan::Plan;
+use super::{net, reaper, rootfs};
+use crate::capability::apply::{self, Kernel};
+use crate::capability::inspect;
+use crate::step;
+use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::unistd::{getpid, sethostname};
+use oci_spec::runtime::LinuxNamespaceType;
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+
+/// What the parent hands the child besides the plan.
+pub struct ChildContext<'a> {
+    pub plan: &'a Plan,
+    /// Write end of the report pipe (O_CLOEXEC: a successful execve closes it, which is the
+    /// parent's "started" signal).
+    pub report: RawFd,
+    pub no_pivot: bool,
+    /// Keep a minimal reaper as PID 1 (`--init`).
+    pub init: bool,
+    /// Die with the runtime (`run`); not for `create`, whose runtime exits at once.
+    pub die_with_parent: bool,
+    /// An O_PATH fd of the exec fifo: block on it until `start` (OCI create).
+    pub start_gate: Option<RawFd>,
+    /// fds 3..3+N that the caller passes to the workload (`--preserve-fds`).
+    pub preserve_fds: u32,
+    pub last_cap: u8,
+}
+
+/// Runs in the child right after clone3; never returns.
+pub fn run(ctx: &ChildContext) -> ! {
+    let failure = match setup_and_exec(ctx) {
+        Ok(never) => match never {},
+        Err(f) => f,
+    };
+    // SAFETY: `report` is the pipe's write end, owned by this process and not used elsewhere.
+    let mut pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(ctx.report) });
+    let mut msg = vec![failure.code];
+    msg.extend_from_slice(failure.message.as_bytes());
+    let _ = pipe.write_all(&msg);
+    // SAFETY: _exit skips destructors and atexit handlers that belong to the parent's copy.
+    unsafe { libc::_exit(failure.code as i32) }
+}
+
+fn setup_failure(e: anyhow::Error) -> ExecFailure {
+    ExecFailure {
+        code: 125,
+        message: format!("{e:#}"),
+    }
+}
+
+fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
+    let plan = ctx.plan;
+    step!("child: pid {} in its new namespaces", getpid());
+
+    // With the runtime gone nobody would wait for us: die too. First, before anything slow.
+    if ctx.die_with_parent {
+        prctl_pdeathsig().map_err(setup_failure)?;
+    }
+
+    // Joined namespaces (linux.namespaces[].path) before any mount: a joined mount namespace
+    // replaces the one we would otherwise set up.
+    join_namespaces(plan).map_err(setup_failure)?;
+
+    // Mounts need the host's paths (rootfs, bind sources), so they come before pivot_root.
+    let mount_ns = plan.creates(LinuxNamespaceType::Mount)
+        || plan
+            .namespaces
+            .iter()
+            .any(|n| n.typ == LinuxNamespaceType::Mount);
+    if mount_ns {
+        let root = rootfs::prepare(plan).map_err(setup_failure)?;
+        drop(root);
+    }
+
+    // Hostname: needs CAP_SYS_ADMIN in the new uts namespace, still held here.
+    if let Some(h) = &plan.hostname {
+        sethostname(h)
+            .with_context(|| format!("sethostname {h:?}"))
+            .map_err(setup_failure)?;
+        step!("sethostname {h}");
+    }
+    if let Some(d) = &plan.domainname {
+        set_domainname(d).map_err(setup_failure)?;
+    }
+
+    // Loopback up in a network namespace of our own (needs CAP_NET_ADMIN, still held).
+    if plan.creates(LinuxNamespaceType::Network) {
+        net::loopback_up().map_err(setup_failure)?;
+        step!("ip link set lo up");
+    }
+
+    // Into the rootfs; after this no host path is reachable.
+    if mount_ns {
+        rootfs::enter(plan, ctx.no_pivot).map_err(setup_failure)?;
+        // sysctls go through the container's /proc/sys before it is made read-only.
+        write_sysctls(plan).map_err(setup_failure)?;
+        rootfs::finish(plan).map_err(setup_failure)?;
+    }
+
+    // Process limits while we are still root with every capability: raising a hard limit or
+    // lowering oom_score_adj needs CAP_SYS_RESOURCE, which the capability step may drop.
+    set_rlimits(plan).map_err(setup_failure)?;
+    if let Some(adj) = plan.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .with_context(|| format!("setting oom_score_adj to {adj}"))
+            .map_err(setup_failure)?;
+    }
+    if let Some(mask) = plan.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+
+    // Capabilities and identity, in crun's order (see capability::apply).
+    let mut kernel = Kernel {
+        on_step: |s: &str| trace_sets(s),
+    };
+    apply::apply(
+        &mut kernel,
+        &plan.caps,
+        &plan.identity,
+        plan.no_new_privs,
+        ctx.last_cap,
+    )
+    .map_err(setup_failure)?;
+
+    // Look the program up as the workload's user, after the identity switch, so that
+    // "permission denied" is what the workload itself would get.
+    let cmd = &plan.args[0];
+    let program = exec::lookup(cmd, exec::path_of(&plan.env))?;
+
+    // OCI create: everything is ready; wait here until `start` opens the fifo.
+    if let Some(gate) = ctx.start_gate {
+        wait_for_start(gate).map_err(setup_failure)?;
+    }
+
+    // `--init`: PID 1 stays ours and reaps; the fork continues to execve.
+    if ctx.init {
+        reaper::fork_reaper(ctx.report);
+    }
+
+    // No fd of the runtime may reach the workload (CVE-2024-21626): close all but 0-2, the
+    // preserved ones and the report pipe (close-on-exec) before the workload's cwd is chosen.
+    close_fds(3 + ctx.preserve_fds, ctx.report);
+    enter_cwd(plan)?;
+
+    let argv = cstrings(&plan.args)?;
+    let envp = cstrings(&plan.env)?;
+    let path = CString::new(program.as_os_str().as_encoded_bytes())
+        .map_err(|_| exec::failure(cmd, nix::errno::Errno::EINVAL))?;
+    step!("execve {} {:?}", program.display(), plan.args);
+    reset_signals();
+    let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
+    Err(exec::failure(cmd, errno))
+}
+
+fn prctl_pdeathsig() -> Result<()> {
+    // SAFETY: integer arguments only.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    nix::errno::Errno::result(r).context("prctl(PR_SET_PDEATHSIG)")?;
+    Ok(())
+}
+
+fn join_namespaces(plan: &Plan) -> Result<()> {
+    for ns in &plan.namespaces {
+        let (Some(path), false) = (&ns.path, ns.typ == LinuxNamespaceType::Pid) else {
+            continue;
+        };
+        let fd = nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .with_context(|| format!("opening namespace {}", path.display()))?;
+        nix::sched::setns(
+            fd.as_fd(),
+            nix::sched::CloneFlags::from_bits_truncate(super::plan::ns_flag(ns.typ)),
+        )
+        .with_context(|| format!("joining {:?} namespace {}", ns.typ, path.display()))?;
+        step!("setns {:?} {}", ns.typ, path.display());
+    }
+    Ok(())
+}
+
+fn set_domainname(name: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes for the duration of the call.
+    let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    nix::errno::Errno::result(r).with_context(|| format!("setdomainname {name:?}"))?;
+    Ok(())
+}
+
+fn write_sysctls(plan: &Plan) -> Result<()> {
+    for (k, v) in &plan.sysctl {
+        if k.contains("..") || k.contains('/') && k.starts_with('/') {
+            anyhow::bail!("linux.sysctl: invalid key {k:?}");
+        }
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        std::fs::write(&path, v).with_context(|| format!("linux.sysctl: setting {k}={v}"))?;
+        step!("sysctl {k}={v}");
+    }
+    Ok(())
+}
+
+fn set_rlimits(plan: &Plan) -> Result<()> {
+    for r in &plan.rlimits {
+        let lim = libc::rlimit {
+            rlim_cur: r.soft,
+            rlim_max: r.hard,
+        };
+        // SAFETY: `lim` is a valid rlimit that outlives the call.
+        let rc = unsafe { libc::setrlimit(r.resource as _, &lim) };
+        nix::errno::Errno::result(rc).with_context(|| {
+            format!(
+                "setting {} to {}:{} (raising a hard limit needs CAP_SYS_RESOURCE, which this host may withhold)",
+                r.name, r.soft, r.hard
+            )
+        })?;
+        step!("setrlimit {} {}:{}", r.name, r.soft, r.hard);
+    }
+    Ok(())
+}
+
+fn trace_sets(stage: &str) {
+    if crate::trace::enabled()
+        && let Ok(s) = inspect::read_status(None)
+    {
+        crate::trace::emit(format_args!(
+            "{stage}: bounding=[{}] effective=[{}] permitted=[{}] inheritable=[{}] ambient=[{}]",
+            s.bounding.names(),
+            s.effective.names(),
+            s.permitted.names(),
+            s.inheritable.names(),
+            s.ambient.names()
+        ));
+    }
+}
+
+fn wait_for_start(gate: RawFd) -> Result<()> {
+    // Opening a fifo for writing blocks until a reader comes: `minirun start`.
+    let path = format!("/proc/self/fd/{gate}");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .context("waiting on the exec fifo")?;
+    f.write_all(&[0]).context("writing the exec fifo")?;
+    step!("start signalled");
+    Ok(())
+}
+
+/// Closes every fd from `first` up, except `keep`.
+fn close_fds(first: u32, keep: RawFd) {
+    let keep = keep as u32;
+    // SAFETY: close_range only closes descriptors; none of them is used by this process again
+    // except `keep`, which is excluded.
+    unsafe {
+        if keep > first {
+            libc::syscall(libc::SYS_close_range, first, keep - 1, 0);
+        }
+        libc::syscall(libc::SYS_close_range, keep.max(first - 1) + 1, u32::MAX, 0);
+    }
+}
+
+/// chdir to the workload's cwd, then check the result is inside the container's root: a cwd
+/// that resolves outside it (through an fd that should not exist) is refused.
+fn enter_cwd(plan: &Plan) -> Result<(), ExecFailure> {
+    let cwd = &plan.cwd;
+    nix::unistd::chdir(cwd).map_err(|e| ExecFailure {
+        code: 125,
+        message: format!(
+            "working directory {:?}: {}",
+            cwd.display().to_string(),
+            e.desc().to_lowercase()
+        ),
+    })?;
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => Err(ExecFailure {
+            code: 125,
+            message: format!(
+                "working directory {:?} is outside the container's root",
+                cwd.display().to_string()
+            ),
+        }),
+    }
+}
+
+fn cstrings(items: &[String]) -> Result<Vec<CString>, ExecFailure> {
+    items
+        .iter()
+        .map(|s| {
+            CString::new(s.as_bytes()).map_err(|_| ExecFailure {
+                code: 125,
+                message: format!("argument or environment value {s:?} contains a NUL byte"),
+            })
+        })
+        .collect()
+}
+
+/// The workload starts with default signal handling and nothing blocked, whatever the runtime
+/// had (it blocks the signals it forwards, and its caller may have ignored some).
+pub fn reset_signals() {
+    for sig in Signal::iterator() {
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: restoring the default disposition installs no handler code.
+        unsafe {
+            let _ = nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl);
+        }
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}

@@ -1,0 +1,290 @@
+//! The container's filesystem: mounts, /dev, pivot_root, masked and read-only paths.
+//!
+//! Runs in the child, in its new mount namespace. Every target inside the rootfs is resolved
+//! with `in_root` and mounted through its `/proc/self/fd/N` name, so a symlink in the rootfs
+//! can never redirect a mount onto the host.
+
+use super::in_root::{self, Kind};
+use super::plan::{MountPlan, Plan};
+use crate::step;
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sys::stat::{Mode, SFlag, fchmodat, makedev, mknodat};
+use nix::unistd::{chdir, chroot, fchownat, pivot_root};
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+fn mnt(
+    source: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> nix::Result<()> {
+    mount(source, target, fstype, flags, data)
+}
+
+/// Everything that happens while the host's root is still reachable: propagation, the rootfs
+/// bind, the spec's mounts and the device nodes. Returns an fd of the new root.
+pub fn prepare(plan: &Plan) -> Result<OwnedFd> {
+    // Nothing we mount may propagate back to the host's mount table.
+    mnt(None, "/", None, plan.rootfs_propagation, None)
+        .context("making / private (mount propagation)")?;
+    step!("mount --make-rprivate /");
+    let rootfs = plan
+        .rootfs
+        .to_str()
+        .context("rootfs path is not valid UTF-8")?;
+    // pivot_root needs the new root to be a mount point.
+    mnt(
+        Some(rootfs),
+        rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+    .with_context(|| format!("bind-mounting the rootfs {rootfs} onto itself"))?;
+    step!("mount --rbind {rootfs} {rootfs}");
+    let root = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening the rootfs {rootfs}"))?;
+
+    for m in &plan.mounts {
+        mount_one(&root, m)?;
+        if m.destination == Path::new("/dev") && m.typ == "tmpfs" {
+            populate_dev(&root, plan)?;
+        }
+    }
+    Ok(root)
+}
+
+fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
+    let dest = m.destination.display();
+    let kind = if m.bind && !Path::new(&m.source).is_dir() {
+        Kind::File
+    } else {
+        Kind::Dir
+    };
+    let target = in_root::ensure(root, &m.destination, kind)
+        .with_context(|| format!("preparing mount point {dest}"))?;
+    let tpath = in_root::proc_path(&target);
+    let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    if m.bind {
+        mnt(
+            Some(&m.source),
+            &tpath,
+            None,
+            m.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
+            None,
+        )
+        .with_context(|| format!("bind-mounting {} on {dest}", m.source))?;
+        // A bind ignores every flag but MS_BIND|MS_REC: apply ro, nosuid, … with a remount.
+        let extra = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+        if !extra.is_empty() {
+            mnt(
+                None,
+                &tpath,
+                None,
+                extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+                None,
+            )
+            .with_context(|| format!("remounting {dest} with {extra:?}"))?;
+        }
+    } else {
+        let fstype = m.typ.as_str();
+        let r = mnt(Some(&m.source), &tpath, Some(fstype), m.flags, data);
+        match r {
+            // sysfs cannot be mounted in a net namespace we did not create (network: host
+            // inside a user namespace, or joined): bind the host's /sys instead, as runc does.
+            Err(Errno::EPERM) if fstype == "sysfs" => mnt(
+                Some("/sys"),
+                &tpath,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            ),
+            r => r,
+        }
+        .with_context(|| format!("mounting {fstype} on {dest}"))?;
+    }
+    step!(
+        "mount {} on {dest} type {} flags {:?} data {:?}",
+        m.source,
+        m.typ,
+        m.flags,
+        m.data
+    );
+    if let Some(p) = m.propagation {
+        mnt(None, &tpath, None, p, None)
+            .with_context(|| format!("setting propagation {p:?} on {dest}"))?;
+    }
+    Ok(())
+}
+
+/// Device nodes and the conventional links in a fresh /dev tmpfs.
+fn populate_dev(root: &OwnedFd, plan: &Plan) -> Result<()> {
+    for d in &plan.devices {
+        let parent = d.path.parent().unwrap_or(Path::new("/dev"));
+        let name = d.path.file_name().context("device path has no name")?;
+        let dir = in_root::ensure(root, parent, Kind::Dir)?;
+        let dirfd = nix::fcntl::openat(
+            &dir,
+            ".",
+            OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let kind = SFlag::from_bits_truncate(d.kind);
+        match mknodat(
+            &dirfd,
+            name,
+            kind,
+            Mode::from_bits_truncate(d.mode),
+            makedev(d.major, d.minor),
+        ) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e).with_context(|| format!("mknod {}", d.path.display())),
+        }
+        // mknod applies the umask; the spec's mode is what the workload must see.
+        fchmodat(
+            &dirfd,
+            name,
+            Mode::from_bits_truncate(d.mode),
+            nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+        )
+        .or_else(|e| {
+            if e == Errno::EOPNOTSUPP {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+        .with_context(|| format!("chmod {}", d.path.display()))?;
+        if d.uid != 0 || d.gid != 0 {
+            fchownat(
+                &dirfd,
+                name,
+                Some(d.uid.into()),
+                Some(d.gid.into()),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .with_context(|| format!("chown {}", d.path.display()))?;
+        }
+        step!(
+            "mknod {} {} {}:{} mode {:o}",
+            d.path.display(),
+            if d.kind == libc::S_IFBLK { 'b' } else { 'c' },
+            d.major,
+            d.minor,
+            d.mode
+        );
+    }
+    let dev = in_root::ensure(root, Path::new("/dev"), Kind::Dir)?;
+    let devfd = nix::fcntl::openat(
+        &dev,
+        ".",
+        OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    for (link, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("core", "/proc/kcore"),
+    ] {
+        match nix::unistd::symlinkat(to, &devfd, link) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e).with_context(|| format!("symlink /dev/{link}")),
+        }
+    }
+    Ok(())
+}
+
+/// Makes the rootfs `/`. pivot_root, then the old root is detached so that no path in the
+/// container leads back to the host; with `no_pivot`, a plain chroot (escapable by a process
+/// with CAP_SYS_CHROOT, which is why it is opt-in, as in runc).
+pub fn enter(plan: &Plan, no_pivot: bool) -> Result<()> {
+    chdir(&plan.rootfs).context("chdir into the rootfs")?;
+    if no_pivot {
+        mnt(Some("."), "/", None, MsFlags::MS_MOVE, None).context("moving the rootfs to /")?;
+        chroot(".").context("chroot into the rootfs")?;
+        step!("chroot . (no pivot_root)");
+    } else {
+        pivot_root(".", ".").context("pivot_root into the rootfs")?;
+        step!("pivot_root . .");
+        // The old root now sits under the new one; make it a slave so the detach below
+        // cannot propagate anywhere, then detach it.
+        mnt(None, ".", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
+            .context("making the old root a slave")?;
+        umount2(".", MntFlags::MNT_DETACH).context("detaching the old root")?;
+        step!("umount2 old root MNT_DETACH");
+    }
+    chdir("/").context("chdir /")?;
+    Ok(())
+}
+
+/// After pivot: hide what the spec masks, make read-only what it protects, and the root itself.
+pub fn finish(plan: &Plan) -> Result<()> {
+    for p in &plan.masked {
+        let target = p.to_str().context("masked path is not UTF-8")?;
+        let r = match std::fs::symlink_metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("masking {target}")),
+            Ok(md) if md.is_dir() => mnt(
+                Some("tmpfs"),
+                target,
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                None,
+            ),
+            Ok(_) => mnt(Some("/dev/null"), target, None, MsFlags::MS_BIND, None),
+        };
+        r.with_context(|| format!("masking {target}"))?;
+        step!("mask {target}");
+    }
+    for p in &plan.readonly {
+        let target = p.to_str().context("read-only path is not UTF-8")?;
+        match mnt(
+            Some(target),
+            target,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        ) {
+            Err(Errno::ENOENT) => continue,
+            r => r.with_context(|| format!("binding {target} to make it read-only"))?,
+        }
+        mnt(
+            None,
+            target,
+            None,
+            MsFlags::MS_BIND
+                | MsFlags::MS_REMOUNT
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC,
+            None,
+        )
+        .with_context(|| format!("making {target} read-only"))?;
+        step!("read-only {target}");
+    }
+    if plan.readonly_root {
+        mnt(
+            None,
+            "/",
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None,
+        )
+        .context("making the root read-only")?;
+        step!("read-only /");
+    }
+    Ok(())
+}

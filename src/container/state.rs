@@ -1,0 +1,260 @@
+//! Container records under `--root` (default /run/minirun): one directory per id, holding the
+//! OCI state as state.json and, between `create` and `start`, the exec fifo.
+//!
+//! Status is derived, never stored: created while the fifo exists and the init process lives,
+//! running while the recorded pid is alive with the recorded start time (a reused pid is not our
+//! container), stopped otherwise.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub const DEFAULT_ROOT: &str = "/run/minirun";
+pub const FIFO: &str = "exec.fifo";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct State {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub bundle: String,
+    pub rootfs: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub created: String,
+    /// Field 22 of /proc/PID/stat when the container started: guards against pid reuse.
+    #[serde(rename = "startTime")]
+    pub start_time: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// Container ids become directory names: no separators, no dot names, a sane alphabet.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'));
+    if !ok {
+        bail!("invalid container id \"{id}\": use letters, digits and _ - . + only");
+    }
+    Ok(())
+}
+
+/// The start time of `pid` (clock ticks since boot), or None when it does not exist.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (days-from-civil, Howard Hinnant's algorithm).
+pub fn rfc3339_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_nanos()
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub root: PathBuf,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    /// Claims `id` by creating its directory. An existing record whose container is gone (a
+    /// runtime killed mid-run) is cleaned and the id reused; a live one is an error.
+    pub fn reserve(&self, id: &str) -> Result<PathBuf> {
+        validate_id(id)?;
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating the state root {}", self.root.display()))?;
+        let dir = self.dir(id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match self.load(id) {
+                Ok(st) if self.status(&st) == Status::Stopped && st.pid > 0 => {
+                    self.remove(id)?;
+                    std::fs::create_dir(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    Ok(dir)
+                }
+                _ => bail!(
+                    "container \"{id}\" already exists (state in {})",
+                    dir.display()
+                ),
+            },
+            Err(e) => Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+    }
+
+    /// Writes state.json atomically (temp file + rename), so readers never see half a record.
+    pub fn save(&self, st: &State) -> Result<()> {
+        let dir = self.dir(&st.id);
+        let tmp = dir.join("state.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(st)?)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, dir.join("state.json"))
+            .with_context(|| format!("saving the state of {}", st.id))?;
+        Ok(())
+    }
+
+    pub fn load(&self, id: &str) -> Result<State> {
+        validate_id(id)?;
+        let path = self.dir(id).join("state.json");
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("container \"{id}\" does not exist")
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn status(&self, st: &State) -> Status {
+        let alive = st.pid > 0 && start_time(st.pid) == Some(st.start_time) && !is_zombie(st.pid);
+        if !alive {
+            Status::Stopped
+        } else if self.dir(&st.id).join(FIFO).exists() {
+            Status::Created
+        } else {
+            Status::Running
+        }
+    }
+
+    pub fn remove(&self, id: &str) -> Result<()> {
+        validate_id(id)?;
+        let dir = self.dir(id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
+        }
+    }
+
+    /// Every record, sorted by id; unreadable ones are skipped.
+    pub fn list(&self) -> Vec<State> {
+        let mut out: Vec<State> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| self.load(e.file_name().to_str()?).ok())
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with('Z')))
+        .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for ok in ["abc", "a-b_c.d+1", "0123456789ab"] {
+            assert!(validate_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "../x"] {
+            let e = validate_id(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("\"{bad}\"")), "{e}");
+        }
+    }
+
+    #[test]
+    fn lifecycle_in_a_temp_root() {
+        let root = std::env::temp_dir().join(format!("minirun-state-{}", std::process::id()));
+        let store = Store::new(&root);
+        store.reserve("c1").unwrap();
+        assert!(store.reserve("c1").is_err());
+        let me = std::process::id() as i32;
+        let st = State {
+            oci_version: "1.0.2".into(),
+            id: "c1".into(),
+            pid: me,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            annotations: BTreeMap::new(),
+            created: rfc3339_now(),
+            start_time: start_time(me).unwrap(),
+        };
+        store.save(&st).unwrap();
+        assert_eq!(store.load("c1").unwrap(), st);
+        assert_eq!(store.status(&st), Status::Running);
+        // A record whose start time does not match is a reused pid: stopped.
+        let reused = State {
+            start_time: st.start_time + 1,
+            ..st.clone()
+        };
+        assert_eq!(store.status(&reused), Status::Stopped);
+        store.save(&reused).unwrap();
+        // A stopped record is reclaimed by the next reservation.
+        assert!(store.reserve("c1").is_ok());
+        assert!(
+            store
+                .load("c2")
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn timestamp_shape() {
+        let t = rfc3339_now();
+        assert_eq!(t.len(), 30, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'));
+    }
+}

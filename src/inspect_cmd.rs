@@ -1,0 +1,123 @@
+//! `minirun ps`, `minirun caps`, `minirun explain`: the workshop's step 1 built in.
+
+use crate::capability::pscap::{self, Proc};
+use crate::capability::{self as cap, inspect};
+use crate::cli::{CapsArgs, Global, PsArgs};
+use crate::container::state::{State, Status, Store};
+use anyhow::{Context, Result, bail};
+
+/// The host pids of every process in the container whose init is `st.pid`: those sharing its
+/// pid namespace.
+pub fn container_pids(st: &State) -> Vec<i32> {
+    let ns = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+    let Some(target) = ns(st.pid) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|&p| ns(p).as_ref() == Some(&target))
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+fn live(store: &Store, id: Option<&str>) -> Result<Vec<State>> {
+    Ok(match id {
+        Some(id) => vec![store.load(id)?],
+        None => store
+            .list()
+            .into_iter()
+            .filter(|s| store.status(s) != Status::Stopped)
+            .collect(),
+    })
+}
+
+pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
+    let store = Store::new(&global.root);
+    let states = live(&store, args.id.as_deref())?;
+    if args.format.as_deref() == Some("json") {
+        let pids: Vec<i32> = states.iter().flat_map(container_pids).collect();
+        println!("{}", serde_json::to_string(&pids)?);
+        return Ok(());
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let users = |uid| pscap::passwd_lookup(&passwd, uid);
+    let last = cap::kernel_last_cap();
+    let procs: Vec<(String, Proc)> = states
+        .iter()
+        .flat_map(|s| {
+            container_pids(s)
+                .into_iter()
+                .filter_map(|p| pscap::read_proc(p, &users))
+                .map(move |p| (s.id.clone(), p))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if args.json {
+        for (id, p) in &procs {
+            let s = &p.sets;
+            let v = serde_json::json!({
+                "container": id, "ppid": p.ppid, "pid": p.pid, "name": p.user, "command": p.command,
+                "effective": s.effective.oci_names(), "permitted": s.permitted.oci_names(),
+                "inheritable": s.inheritable.oci_names(), "bounding": s.bounding.oci_names(),
+                "ambient": s.ambient.oci_names(),
+            });
+            println!("{v}");
+        }
+        return Ok(());
+    }
+    let lines: Vec<String> = procs
+        .iter()
+        .filter_map(|(_, p)| pscap::line(p, last))
+        .collect();
+    if !lines.is_empty() {
+        println!("{}", pscap::HEADER);
+    }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}
+
+pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
+    let pid = match args.target.parse::<i32>() {
+        Ok(p) => p,
+        Err(_) => {
+            let store = Store::new(&global.root);
+            let st = store.load(&args.target)?;
+            if store.status(&st) == Status::Stopped {
+                bail!("container \"{}\" is not running", args.target);
+            }
+            st.pid
+        }
+    };
+    let s = inspect::read_status(Some(pid)).with_context(|| format!("process {pid}"))?;
+    let sets = [
+        ("effective", s.effective),
+        ("permitted", s.permitted),
+        ("inheritable", s.inheritable),
+        ("bounding", s.bounding),
+        ("ambient", s.ambient),
+    ];
+    if args.json {
+        let mut m = serde_json::Map::new();
+        m.insert("pid".into(), pid.into());
+        for (k, v) in sets {
+            m.insert(k.into(), serde_json::json!(v.oci_names()));
+        }
+        println!("{}", serde_json::Value::Object(m));
+    } else {
+        for (k, v) in sets {
+            let names = if v.is_empty() {
+                "(none)".into()
+            } else {
+                v.names()
+            };
+            println!("{k:<12} {:016x}  {names}", v.0);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Parse, dispatch, and turn every outcome into an exit status: the workload's own, 125 for
+//! minirun's failures, 126/127 for a command that cannot run.
+
+use clap::Parser;
+use minirun::cli::{Cli, Command};
+use std::io::Write;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            // clap's message is several lines; the first names the bad value.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            eprintln!(
+                "minirun: {} (see minirun --help)",
+                first.trim_start_matches("error: ")
+            );
+            std::process::exit(125);
+        }
+    };
+    init_logging(&cli);
+    let result = match &cli.command {
+        None => minirun::run::run(&cli.global, &cli.run),
+        Some(Command::Ps(a)) => minirun::inspect_cmd::ps(&cli.global, a).map(|_| 0),
+        Some(Command::Caps(a)) => minirun::inspect_cmd::caps(&cli.global, a).map(|_| 0),
+        Some(Command::Explain(_)) => Err(anyhow::anyhow!("explain: not built yet")),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            log_error(&cli, &msg);
+            eprintln!("minirun: {msg}");
+            std::process::exit(minirun::run::exit_code(&e));
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.global.debug {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::WARN
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// docker and podman read the runtime's errors from `--log` (JSON lines with `--log-format json`).
+fn log_error(cli: &Cli, msg: &str) {
+    let Some(path) = &cli.global.log else { return };
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    let line = if cli.global.log_format == "json" {
+        serde_json::json!({"msg": msg, "level": "error", "time": minirun::container::state::rfc3339_now()})
+            .to_string()
+    } else {
+        format!("minirun: {msg}")
+    };
+    let _ = writeln!(f, "{line}");
+}

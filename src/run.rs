@@ -1,0 +1,182 @@
+//! The quick form end to end: flags → policy → Spec → the one launch path → exit status.
+
+use crate::capability::policy::{self, CapRequest, Environment};
+use crate::capability::{self as cap, CapSet, names};
+use crate::cli::{Global, RunArgs};
+use crate::container::exec::ExecFailure;
+use crate::container::in_root;
+use crate::container::launch::{self, Options};
+use crate::container::plan::{self, Plan};
+use crate::container::state::{self, State, Store};
+use crate::container::user;
+use crate::spec::{self, QuickForm};
+use anyhow::{Context, Result, bail};
+use nix::fcntl::OFlag;
+use std::path::Path;
+
+/// A fresh container id: 12 hex digits, as Docker shows ids.
+pub fn new_id() -> String {
+    let mut b = [0u8; 6];
+    // SAFETY: getrandom writes at most b.len() bytes into the buffer we own.
+    unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `--security-opt` values: no-new-privileges is honoured; seccomp=unconfined is what minirun
+/// does anyway; anything else is refused by name rather than silently ignored.
+fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
+    let mut nnp = flag;
+    for o in opts {
+        match o.as_str() {
+            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => nnp = true,
+            "no-new-privileges:false" | "no-new-privileges=false" => nnp = false,
+            "seccomp=unconfined" | "seccomp:unconfined" => {}
+            other => bail!(
+                "--security-opt \"{other}\" is not supported (minirun has no seccomp or LSM support yet)"
+            ),
+        }
+    }
+    Ok(nnp)
+}
+
+/// Resolves the quick form's flags against the rootfs and the host into a Plan.
+pub fn plan_for(args: &RunArgs, id: &str) -> Result<Plan> {
+    let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
+    let rootfs = std::fs::canonicalize(rootfs)
+        .with_context(|| format!("rootfs \"{}\" does not exist", rootfs.display()))?;
+    if !rootfs.is_dir() {
+        bail!("rootfs \"{}\" is not a directory", rootfs.display());
+    }
+    if args.command.is_empty() {
+        bail!(
+            "no COMMAND given to run in \"{}\" (usage: minirun [OPTIONS] ROOTFS COMMAND [ARG...])",
+            rootfs.display()
+        );
+    }
+    let root_fd = nix::fcntl::open(
+        &rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("opening rootfs {}", rootfs.display()))?;
+
+    let user_spec = args.user.clone().unwrap_or_default();
+    let identity = if user_spec.is_empty() && args.group_add.is_empty() {
+        spec::Identity::default()
+    } else {
+        let passwd = in_root::read_to_string(&root_fd, Path::new("/etc/passwd"))?;
+        let group = in_root::read_to_string(&root_fd, Path::new("/etc/group"))?;
+        user::resolve(
+            &user_spec,
+            &args.group_add,
+            passwd.as_deref(),
+            group.as_deref(),
+        )?
+    };
+    if let Some(w) = &args.workdir {
+        if !w.starts_with('/') {
+            bail!("--workdir \"{w}\" must be an absolute path");
+        }
+        in_root::open(&root_fd, Path::new(w), OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(|e| {
+            anyhow::anyhow!(
+                "--workdir \"{w}\" does not exist in the rootfs ({})",
+                e.desc()
+            )
+        })?;
+    }
+
+    let last = cap::kernel_last_cap();
+    let request = CapRequest {
+        add: names::parse_list(&args.cap_add, last)?,
+        drop: names::parse_list(&args.cap_drop, last)?,
+        privileged: args.privileged,
+    };
+    let env = Environment {
+        kernel: CapSet::all_up_to(last),
+        held: cap::held_bounding(),
+    };
+    let resolved = policy::resolve(&request, env)?;
+    for w in &resolved.warnings {
+        tracing::warn!("{w}");
+    }
+    let hostname = args
+        .hostname
+        .clone()
+        .unwrap_or_else(|| id.chars().take(12).collect());
+    let quick = QuickForm {
+        rootfs: rootfs.to_string_lossy().into_owned(),
+        args: args.command.clone(),
+        env: spec::environment(&args.env, &hostname, &identity.home, |k| {
+            std::env::var(k).ok()
+        }),
+        cwd: args.workdir.clone(),
+        hostname,
+        network: args.network,
+        read_only: args.read_only,
+        privileged: args.privileged,
+        no_new_privileges: no_new_privs_from(&args.security_opt, args.no_new_privileges)?,
+        caps: policy::sets_for(&resolved, identity.uid),
+        identity,
+    };
+    let spec = spec::build(&quick)?;
+    let mut plan = plan::from_spec(&spec, Path::new("/"), last)?;
+    plan.volatile = args.volatile;
+    Ok(plan)
+}
+
+/// Runs the quick form; returns the exit status minirun should exit with.
+pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("minirun must run as root (rootless containers are not supported yet)");
+    }
+    if args.trace {
+        crate::trace::enable();
+    }
+    let id = match &args.name {
+        Some(n) => n.clone(),
+        None => new_id(),
+    };
+    state::validate_id(&id).with_context(|| "--name".to_string())?;
+    let plan = plan_for(args, &id)?;
+    let store = Store::new(&global.root);
+    store.reserve(&id)?;
+    let result = launch_and_wait(&store, &id, &plan, args);
+    let removed = store.remove(&id);
+    let code = result?;
+    removed?;
+    Ok(code)
+}
+
+fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Result<i32> {
+    let opts = Options {
+        no_pivot: args.no_pivot,
+        init: args.init,
+        die_with_parent: true,
+        start_gate: None,
+        preserve_fds: 0,
+        last_cap: cap::kernel_last_cap(),
+    };
+    let mut child = launch::spawn(plan, &opts)?;
+    launch::wait_started(&mut child).map_err(anyhow::Error::new)?;
+    let pid = child.pid.as_raw();
+    store.save(&State {
+        oci_version: "1.0.2".into(),
+        id: id.to_string(),
+        pid,
+        bundle: String::new(),
+        rootfs: plan.rootfs.to_string_lossy().into_owned(),
+        annotations: Default::default(),
+        created: state::rfc3339_now(),
+        start_time: state::start_time(pid).unwrap_or(0),
+    })?;
+    launch::wait_exit(&child)
+}
+
+/// The exit code for an error: Docker's 126/127 for a workload that could not start, 125 for
+/// everything that is minirun's own failure.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<ExecFailure>())
+        .map(|f| f.code as i32)
+        .unwrap_or(125)
+}

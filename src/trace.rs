@@ -1,0 +1,40 @@
+//! `--trace`: each launch step printed to stderr as it happens, with microseconds since start.
+//!
+//! Off by default and then costs one relaxed load per step. The child is a fork of the parent,
+//! so both print against the same start time.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+static START: OnceLock<Instant> = OnceLock::new();
+
+pub fn enable() {
+    START.get_or_init(Instant::now);
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+pub fn emit(args: std::fmt::Arguments) {
+    let t = START.get_or_init(Instant::now).elapsed();
+    let pid = std::process::id();
+    eprintln!(
+        "[{:>4}.{:06}] trace pid={pid}: {args}",
+        t.as_secs(),
+        t.subsec_micros()
+    );
+}
+
+/// `step!("mount {} on {}", a, b)`: prints only under `--trace`.
+#[macro_export]
+macro_rules! step {
+    ($($arg:tt)*) => {
+        if $crate::trace::enabled() {
+            $crate::trace::emit(format_args!($($arg)*));
+        }
+    };
+}
