@@ -1,8 +1,8 @@
 //! `minirun ps`, `minirun caps`, `minirun explain`: the workshop's step 1 built in.
 
 use crate::capability::pscap::{self, Proc};
-use crate::capability::{self as cap, inspect};
-use crate::cli::{CapsArgs, Global, PsArgs};
+use crate::capability::{self as cap, explain, inspect, names};
+use crate::cli::{CapsArgs, ExplainArgs, Global, PsArgs};
 use crate::container::state::{State, Status, Store};
 use anyhow::{Context, Result, bail};
 
@@ -118,6 +118,19 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
             };
             println!("{k:<12} {:016x}  {names}", v.0);
         }
+    }
+    Ok(())
+}
+
+pub fn explain(args: &ExplainArgs) -> Result<()> {
+    let last = cap::kernel_last_cap();
+    let cap = match args.cap.as_deref() {
+        None => names::CapName::All,
+        Some(c) => names::parse(c, last)?,
+    };
+    match cap {
+        names::CapName::All => print!("{}", explain::render_all(args.json)),
+        names::CapName::Cap(n) => print!("{}", explain::render_one(n, args.json)),
     }
     Ok(())
 }

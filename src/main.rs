@@ -29,7 +29,7 @@ fn main() {
         None => minirun::run::run(&cli.global, &cli.run),
         Some(Command::Ps(a)) => minirun::inspect_cmd::ps(&cli.global, a).map(|_| 0),
         Some(Command::Caps(a)) => minirun::inspect_cmd::caps(&cli.global, a).map(|_| 0),
-        Some(Command::Explain(_)) => Err(anyhow::anyhow!("explain: not built yet")),
+        Some(Command::Explain(a)) => minirun::inspect_cmd::explain(a).map(|_| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),
