@@ -79,10 +79,11 @@ fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
             .namespaces
             .iter()
             .any(|n| n.typ == LinuxNamespaceType::Mount);
-    if mount_ns {
-        let root = rootfs::prepare(plan).map_err(setup_failure)?;
-        drop(root);
-    }
+    let root = if mount_ns {
+        Some(rootfs::prepare(plan).map_err(setup_failure)?)
+    } else {
+        None
+    };
 
     // Hostname: needs CAP_SYS_ADMIN in the new uts namespace, still held here.
     if let Some(h) = &plan.hostname {
@@ -102,8 +103,8 @@ fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
     }
 
     // Into the rootfs; after this no host path is reachable.
-    if mount_ns {
-        rootfs::enter(plan, ctx.no_pivot).map_err(setup_failure)?;
+    if let Some(root) = &root {
+        rootfs::enter(root, ctx.no_pivot).map_err(setup_failure)?;
         // sysctls go through the container's /proc/sys before it is made read-only.
         write_sysctls(plan).map_err(setup_failure)?;
         rootfs::finish(plan).map_err(setup_failure)?;

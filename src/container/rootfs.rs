@@ -14,7 +14,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::{Mode, SFlag, fchmodat, makedev, mknodat};
 use nix::unistd::{chdir, chroot, fchownat, pivot_root};
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn mnt(
     source: Option<&str>,
@@ -27,8 +27,8 @@ fn mnt(
 }
 
 /// Everything that happens while the host's root is still reachable: propagation, the rootfs
-/// bind, the spec's mounts and the device nodes. Returns an fd of the new root.
-pub fn prepare(plan: &Plan) -> Result<OwnedFd> {
+/// bind, the spec's mounts and the device nodes. Returns the path of the root to enter.
+pub fn prepare(plan: &Plan) -> Result<PathBuf> {
     // Nothing we mount may propagate back to the host's mount table.
     mnt(None, "/", None, plan.rootfs_propagation, None)
         .context("making / private (mount propagation)")?;
@@ -37,6 +37,12 @@ pub fn prepare(plan: &Plan) -> Result<OwnedFd> {
         .rootfs
         .to_str()
         .context("rootfs path is not valid UTF-8")?;
+    let volatile_root = if plan.volatile {
+        Some(volatile(rootfs)?)
+    } else {
+        None
+    };
+    let rootfs = volatile_root.as_deref().unwrap_or(rootfs);
     // pivot_root needs the new root to be a mount point.
     mnt(
         Some(rootfs),
@@ -60,7 +66,46 @@ pub fn prepare(plan: &Plan) -> Result<OwnedFd> {
             populate_dev(&root, plan)?;
         }
     }
-    Ok(root)
+    Ok(PathBuf::from(rootfs))
+}
+
+/// `--volatile`: an overlay whose upper layer is a tmpfs, so the workload may write anywhere
+/// and the rootfs on disk never changes. The tmpfs is mounted over the rootfs path itself, in
+/// our private mount namespace; the lower layer is reached through an fd opened before that.
+fn volatile(rootfs: &str) -> Result<String> {
+    let lower = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening the rootfs {rootfs}"))?;
+    mnt(
+        Some("tmpfs"),
+        rootfs,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=755"),
+    )
+    .context("mounting the volatile tmpfs")?;
+    for d in ["upper", "work", "merged"] {
+        std::fs::create_dir(format!("{rootfs}/{d}"))
+            .with_context(|| format!("creating the volatile {d} directory"))?;
+    }
+    let data = format!(
+        "lowerdir={},upperdir={rootfs}/upper,workdir={rootfs}/work",
+        in_root::proc_path(&lower)
+    );
+    let merged = format!("{rootfs}/merged");
+    mnt(
+        Some("overlay"),
+        &merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&data),
+    )
+    .context("mounting the volatile overlay")?;
+    step!("mount overlay {data} on {merged} (--volatile)");
+    Ok(merged)
 }
 
 fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
@@ -209,8 +254,8 @@ fn populate_dev(root: &OwnedFd, plan: &Plan) -> Result<()> {
 /// Makes the rootfs `/`. pivot_root, then the old root is detached so that no path in the
 /// container leads back to the host; with `no_pivot`, a plain chroot (escapable by a process
 /// with CAP_SYS_CHROOT, which is why it is opt-in, as in runc).
-pub fn enter(plan: &Plan, no_pivot: bool) -> Result<()> {
-    chdir(&plan.rootfs).context("chdir into the rootfs")?;
+pub fn enter(root: &Path, no_pivot: bool) -> Result<()> {
+    chdir(root).context("chdir into the rootfs")?;
     if no_pivot {
         mnt(Some("."), "/", None, MsFlags::MS_MOVE, None).context("moving the rootfs to /")?;
         chroot(".").context("chroot into the rootfs")?;

@@ -1,0 +1,178 @@
+//! Shared helpers for the integration tests: they start real containers from the fixture
+//! rootfs, as root, and check that nothing is left behind.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub fn minirun() -> PathBuf {
+    std::env::var_os("MINIRUN_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/minirun"))
+}
+
+pub fn fixture() -> PathBuf {
+    let p = std::env::var_os("MINIRUN_FIXTURE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("rootfs-fixtures/build/busybox")
+        });
+    assert!(
+        p.join("bin/busybox").exists(),
+        "fixture rootfs {} missing: run `make fixtures`",
+        p.display()
+    );
+    p
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A private state root (--root) and scratch dir for one test; on drop it checks that the
+/// test left no container record, no mount and no process behind, then removes itself.
+pub struct Sandbox {
+    pub root: PathBuf,
+    pub scratch: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new(tag: &str) -> Sandbox {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "integration tests need root"
+        );
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let base = std::env::temp_dir().join(format!(
+            "minirun-test-{tag}-{}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&base);
+        let root = base.join("state");
+        let scratch = base.join("scratch");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&scratch).unwrap();
+        Sandbox { root, scratch }
+    }
+
+    /// `minirun --root ROOT ARGS...`
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(minirun());
+        c.arg("--root").arg(&self.root).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Quick form: `minirun --root ROOT [opts...] FIXTURE argv...`
+    pub fn run(&self, opts: &[&str], argv: &[&str]) -> Output {
+        let mut c = self.cmd(opts);
+        c.arg(fixture()).args(argv);
+        c.output().expect("spawning minirun")
+    }
+
+    pub fn base(&self) -> PathBuf {
+        self.root.parent().unwrap().to_path_buf()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let leftovers: Vec<_> = std::fs::read_dir(&self.root)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        let base = self.base();
+        let mounts = host_mounts_under(&base);
+        let _ = std::fs::remove_dir_all(&base);
+        if !std::thread::panicking() {
+            assert!(leftovers.is_empty(), "state left in --root: {leftovers:?}");
+            assert!(mounts.is_empty(), "mounts leaked: {mounts:?}");
+        }
+    }
+}
+
+/// Host mount table lines that mention `path`.
+pub fn host_mounts_under(path: &Path) -> Vec<String> {
+    let p = path.to_string_lossy().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&p))
+        .map(String::from)
+        .collect()
+}
+
+/// Mount table lines that mention the fixture rootfs: there must never be any on the host.
+pub fn fixture_mounts() -> Vec<String> {
+    host_mounts_under(&fixture())
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("minirun itself was killed by a signal")
+}
+
+/// Waits until `f` returns Some, up to `secs`.
+pub fn wait_for<T>(secs: f64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if std::time::Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Host pids of processes named `comm` whose parent chain leads to `ancestor`.
+pub fn descendants_named(ancestor: u32, comm: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {
+            continue;
+        };
+        if c.trim() != comm {
+            continue;
+        }
+        let mut p = pid;
+        for _ in 0..64 {
+            let Some(pp) = ppid(p) else { break };
+            if pp as u32 == ancestor {
+                out.push(pid);
+                break;
+            }
+            if pp <= 1 {
+                break;
+            }
+            p = pp;
+        }
+    }
+    out
+}
+
+pub fn ppid(pid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s[s.rfind(')')? + 2..].split(' ').nth(1)?.parse().ok()
+}
