@@ -69,6 +69,12 @@ fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
         prctl_pdeathsig().map_err(setup_failure)?;
     }
 
+    // Until execve this process is the runtime's own binary. Non-dumpable, its /proc/PID/exe
+    // cannot be opened by the container's processes, which could otherwise reach the host's
+    // minirun binary through it (CVE-2019-5736). execve resets it for the workload; the
+    // `--init` reaper, which never execs, stays protected.
+    set_non_dumpable().map_err(setup_failure)?;
+
     // Joined namespaces (linux.namespaces[].path) before any mount: a joined mount namespace
     // replaces the one we would otherwise set up.
     join_namespaces(plan).map_err(setup_failure)?;
@@ -177,6 +183,13 @@ fn prctl_pdeathsig() -> Result<()> {
         )
     };
     nix::errno::Errno::result(r).context("prctl(PR_SET_PDEATHSIG)")?;
+    Ok(())
+}
+
+fn set_non_dumpable() -> Result<()> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    nix::errno::Errno::result(r).context("prctl(PR_SET_DUMPABLE, 0)")?;
     Ok(())
 }
 
