@@ -139,12 +139,23 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     state::validate_id(&id).with_context(|| "--name".to_string())?;
     let plan = plan_for(args, &id)?;
     let store = Store::new(&global.root);
+    sweep_stale(&store);
     store.reserve(&id)?;
     let result = launch_and_wait(&store, &id, &plan, args);
     let removed = store.remove(&id);
     let code = result?;
     removed?;
     Ok(code)
+}
+
+/// Removes the records of quick-form containers whose runtime was killed before it could clean
+/// up (their pid is gone). OCI containers are left alone: a stopped one waits for `delete`.
+fn sweep_stale(store: &Store) {
+    for st in store.list() {
+        if st.bundle.is_empty() && store.status(&st) == state::Status::Stopped {
+            let _ = store.remove(&st.id);
+        }
+    }
 }
 
 fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Result<i32> {
