@@ -5,6 +5,8 @@
 set -eu
 out=${1:?usage: busybox.sh OUTDIR [CAPPROBE]}
 probe=${2:-}
+# Absolute, since the build below runs from inside the new tree.
+[ -n "$probe" ] && probe=$(readlink -f "$probe")
 bb=/bin/busybox
 if ! "$bb" --list >/dev/null 2>&1 || ! file -L "$bb" 2>/dev/null | grep -q 'statically linked'; then
     # busybox-static provides /bin/busybox; a dynamic busybox would need libc in the rootfs.
@@ -39,7 +41,8 @@ chown 1000:1000 home/app
 echo 'minirun fixture' > etc/hostname
 # A file owned by nobody for chown/permission experiments.
 echo 'owned by root' > tmp/f
-if [ -n "$probe" ] && [ -x "$probe" ]; then
+if [ -n "$probe" ]; then
+    [ -x "$probe" ] || { echo "fixtures: capprobe $probe is missing" >&2; exit 1; }
     cp "$probe" bin/capprobe
 fi
 cd - >/dev/null
