@@ -5,7 +5,7 @@ TARGET := x86_64-unknown-linux-gnu
 MINIRUN := target/release/minirun
 CAPPROBE := target/$(TARGET)/release/capprobe
 FIXTURE := rootfs-fixtures/build/busybox
-APT_PACKAGES := busybox-static libcap-ng-utils file iproute2
+APT_PACKAGES := busybox-static libcap-ng-utils file iproute2 crun
 
 .PHONY: all build deps fixtures demo test unit integration lint bench stress fuzz clean
 

@@ -5,22 +5,90 @@ use crate::spec::Network;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// What the command line asked for: a subcommand, or (command None) a quick-form run.
+#[derive(Debug)]
+pub struct Cli {
+    pub global: Global,
+    pub command: Option<Command>,
+    pub run: RunArgs,
+}
+
+const ABOUT: &str = "A small Linux container runtime that makes every capability decision explicit";
+
+/// `minirun [GLOBAL] SUBCOMMAND ...`
+#[derive(Parser, Debug)]
+#[command(name = "minirun", version, about = ABOUT, disable_help_subcommand = true)]
+struct SubCli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// `minirun [OPTIONS] ROOTFS COMMAND [ARG...]`
 #[derive(Parser, Debug)]
 #[command(
     name = "minirun",
     version,
-    about = "A small Linux container runtime that makes every capability decision explicit",
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true,
-    disable_help_subcommand = true
+    about = ABOUT,
+    override_usage = "minirun [OPTIONS] ROOTFS COMMAND [ARG...]\n       minirun [GLOBAL OPTIONS] SUBCOMMAND [ARGS]   (minirun help-commands lists them)"
 )]
-pub struct Cli {
+struct QuickCli {
     #[command(flatten)]
-    pub global: Global,
-    #[command(subcommand)]
-    pub command: Option<Command>,
+    global: Global,
     #[command(flatten)]
-    pub run: RunArgs,
+    run: RunArgs,
+}
+
+/// Global flags that take a value, so the scan below can step over it.
+const GLOBAL_WITH_VALUE: [&str; 4] = ["--root", "--log", "--log-format", "--cgroup-manager"];
+
+/// Parses argv. A subcommand is recognised only as the first word after the global flags, so
+/// a workload named `ps` or `kill` (`minirun ROOTFS ps`) is never mistaken for one.
+pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::CommandFactory;
+    let mut i = 1;
+    while let Some(a) = args.get(i).and_then(|a| a.to_str()) {
+        if GLOBAL_WITH_VALUE.contains(&a) {
+            i += 2;
+        } else if a.starts_with("--")
+            && (GLOBAL_WITH_VALUE
+                .iter()
+                .any(|g| a.starts_with(&format!("{g}=")))
+                || a == "--debug"
+                || a == "--systemd-cgroup")
+        {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let first = args.get(i).and_then(|a| a.to_str()).unwrap_or("");
+    let is_sub = first == "help-commands"
+        || SubCli::command()
+            .get_subcommands()
+            .any(|c| c.get_name() == first || c.get_all_aliases().any(|al| al == first));
+    if is_sub {
+        // `help-commands` shows the subcommands' help, which the quick form's --help cannot.
+        let args = if first == "help-commands" {
+            vec!["minirun".into(), "--help".into()]
+        } else {
+            args
+        };
+        let s = SubCli::try_parse_from(args)?;
+        Ok(Cli {
+            global: s.global,
+            command: Some(s.command),
+            run: RunArgs::default(),
+        })
+    } else {
+        let q = QuickCli::try_parse_from(args)?;
+        Ok(Cli {
+            global: q.global,
+            command: None,
+            run: q.run,
+        })
+    }
 }
 
 /// Flags runc and crun accept before the subcommand; docker, podman and conmon pass them.
@@ -123,6 +191,10 @@ pub enum Command {
     Caps(CapsArgs),
     /// Explain what a capability permits, its risk, and how minirun demonstrates it
     Explain(ExplainArgs),
+    #[command(flatten)]
+    Lab(crate::lab::LabCommand),
+    #[command(flatten)]
+    Oci(crate::oci::OciCommand),
 }
 
 #[derive(Args, Debug)]

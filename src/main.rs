@@ -1,12 +1,11 @@
 //! Parse, dispatch, and turn every outcome into an exit status: the workload's own, 125 for
 //! minirun's failures, 126/127 for a command that cannot run.
 
-use clap::Parser;
 use minirun::cli::{Cli, Command};
 use std::io::Write;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match minirun::cli::parse(std::env::args_os().collect()) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -30,6 +29,8 @@ fn main() {
         Some(Command::Ps(a)) => minirun::inspect_cmd::ps(&cli.global, a).map(|_| 0),
         Some(Command::Caps(a)) => minirun::inspect_cmd::caps(&cli.global, a).map(|_| 0),
         Some(Command::Explain(a)) => minirun::inspect_cmd::explain(a).map(|_| 0),
+        Some(Command::Oci(c)) => minirun::oci::dispatch(&cli.global, c),
+        Some(Command::Lab(c)) => minirun::lab::run(&cli.global, c),
     };
     match result {
         Ok(code) => std::process::exit(code),
