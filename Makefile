@@ -30,7 +30,7 @@ demo: build fixtures
 	$(MINIRUN) $(FIXTURE) /bin/sh -c 'grep Cap /proc/self/status'
 
 unit:
-	$(CARGO) test --lib --bins
+	$(CARGO) test --release --lib --bins
 
 integration: build fixtures
 	MINIRUN_BIN=$(CURDIR)/$(MINIRUN) MINIRUN_FIXTURE=$(CURDIR)/$(FIXTURE) $(CARGO) test --release --test '*' -- --test-threads=2
