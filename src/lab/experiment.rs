@@ -1,0 +1,594 @@
+//! `minirun experiment`: for each capability, two containers run `capprobe CAP`, one with
+//! Docker's default set plus the capability, one with the defaults minus it. When the probe's
+//! operation is allowed in the first and refused in the second, the capability is shown to gate
+//! it; every other combination gets a verdict that says what happened.
+
+use super::{Finished, out, progress, progress_wanted, rootfs_dir, run_minirun};
+use crate::capability::policy::DOCKER_DEFAULTS;
+use crate::capability::{self as cap, CapSet, names};
+use crate::cli::Global;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::ExperimentArgs;
+
+/// Containers running at once: the machine has two cores, and each probe is short.
+pub const PARALLEL: usize = 2;
+
+/// One line of capprobe output.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Probe {
+    pub capability: String,
+    pub number: u8,
+    pub operation: String,
+    /// `allowed`, an errno name, or `not-probed`.
+    pub result: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What one of the two containers showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    /// capprobe ran and answered.
+    Probe(Probe),
+    /// minirun refused to grant the capability: its own bounding set lacks it.
+    Withheld(String),
+    /// The container did not produce a probe answer (minirun error, crash, timeout).
+    Failed(String),
+}
+
+impl Side {
+    /// The short form for the table's result columns.
+    pub fn short(&self) -> &str {
+        match self {
+            Side::Probe(p) => &p.result,
+            Side::Withheld(_) => "withheld",
+            Side::Failed(_) => "error",
+        }
+    }
+
+    fn probe(&self) -> Option<&Probe> {
+        match self {
+            Side::Probe(p) => Some(p),
+            Side::Withheld(_) | Side::Failed(_) => None,
+        }
+    }
+
+    /// The probe's detail or reason, or the failure message.
+    pub fn note(&self) -> Option<&str> {
+        match self {
+            Side::Probe(p) => p.detail.as_deref().or(p.reason.as_deref()),
+            Side::Withheld(m) | Side::Failed(m) => Some(m),
+        }
+    }
+}
+
+/// The outcome of one experiment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed with the capability, refused (EPERM or EACCES) without it.
+    Gated,
+    /// capprobe has no harmless operation for it here; the reason says why.
+    NotProbed(String),
+    /// Allowed even without the capability: it did not gate the operation.
+    Ungated,
+    /// Not gated in this environment, for a reason that is understood.
+    Explained(String),
+    /// Anything else: the experiment itself failed or the kernel answered surprisingly.
+    Unexpected(String),
+}
+
+impl Verdict {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Gated => "gated",
+            Verdict::NotProbed(_) => "not-probed",
+            Verdict::Ungated => "ungated",
+            Verdict::Explained(_) => "explained",
+            Verdict::Unexpected(_) => "unexpected",
+        }
+    }
+
+    pub fn why(&self) -> Option<&str> {
+        match self {
+            Verdict::Gated | Verdict::Ungated => None,
+            Verdict::NotProbed(w) | Verdict::Explained(w) | Verdict::Unexpected(w) => Some(w),
+        }
+    }
+
+    /// Whether the experiment counts as passed: the exit status is 0 only when all do.
+    pub fn passes(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Gated | Verdict::NotProbed(_) | Verdict::Explained(_)
+        )
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.why() {
+            Some(w) => write!(f, "{}: {w}", self.kind()),
+            None => f.write_str(self.kind()),
+        }
+    }
+}
+
+/// Results that mean "the kernel refused for lack of privilege". Permission-bit, port, SysV IPC,
+/// nice, lease and perf checks answer EACCES rather than EPERM.
+fn is_refusal(result: &str) -> bool {
+    matches!(result, "EPERM" | "EACCES")
+}
+
+/// The verdict for one capability from what its two containers showed.
+pub fn verdict(granted: &Side, dropped: &Side) -> Verdict {
+    if let Side::Withheld(_) = granted {
+        return Verdict::Explained(
+            "withheld by the environment: minirun's own bounding set lacks it, so no container \
+             here can be granted it"
+                .into(),
+        );
+    }
+    let (g, d) = match (granted, dropped) {
+        (Side::Probe(g), Side::Probe(d)) => (g, d),
+        (Side::Probe(_), other) => {
+            let m = other.note().unwrap_or("no answer");
+            return Verdict::Unexpected(format!("the dropped container failed: {m}"));
+        }
+        (other, _) => {
+            let m = other.note().unwrap_or("no answer");
+            return Verdict::Unexpected(format!("the granted container failed: {m}"));
+        }
+    };
+    let not_probed = [g, d].into_iter().find(|p| p.result == "not-probed");
+    if let Some(p) = not_probed {
+        let reason = p.reason.clone().unwrap_or_else(|| "no reason given".into());
+        return Verdict::NotProbed(reason);
+    }
+    match (g.result.as_str(), d.result.as_str()) {
+        ("allowed", r) if is_refusal(r) => Verdict::Gated,
+        ("allowed", "allowed") => Verdict::Ungated,
+        ("allowed", other) => Verdict::Unexpected(format!(
+            "without the capability the kernel answered {other}, which is not a permission refusal"
+        )),
+        (a, b) if a == b => match &g.detail {
+            // The probe knows why this operation fails whatever the capabilities.
+            Some(why) => Verdict::Explained(format!("{a} with and without it: {why}")),
+            None => Verdict::Unexpected(format!("{a} with and without the capability")),
+        },
+        (a, b) => Verdict::Unexpected(format!(
+            "refused with {a} even with the capability ({b} without it)"
+        )),
+    }
+}
+
+/// One capability's experiment.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub number: u8,
+    pub name: String,
+    pub docker_default: bool,
+    pub operation: String,
+    pub granted: Side,
+    pub dropped: Side,
+    pub verdict: Verdict,
+}
+
+impl Row {
+    pub fn new(number: u8, granted: Side, dropped: Side) -> Row {
+        let operation = [&granted, &dropped]
+            .iter()
+            .find_map(|s| s.probe().map(|p| p.operation.clone()))
+            .or_else(|| cap::explain::info(number).map(|i| i.probe.to_string()))
+            .unwrap_or_else(|| "none".into());
+        Row {
+            number,
+            name: names::short_name(number),
+            docker_default: DOCKER_DEFAULTS.contains(number),
+            operation,
+            verdict: verdict(&granted, &dropped),
+            granted,
+            dropped,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    capability: &'a str,
+    number: u8,
+    docker_default: bool,
+    operation: &'a str,
+    granted: &'a str,
+    granted_note: Option<&'a str>,
+    dropped: &'a str,
+    dropped_note: Option<&'a str>,
+    verdict: &'a str,
+    why: Option<&'a str>,
+}
+
+/// One JSON object: capability, number, docker_default, operation, granted, granted_note,
+/// dropped, dropped_note, verdict (gated, not-probed, ungated, explained, unexpected), why.
+pub fn render_json(row: &Row) -> String {
+    serde_json::to_string(&JsonRow {
+        capability: &row.name,
+        number: row.number,
+        docker_default: row.docker_default,
+        operation: &row.operation,
+        granted: row.granted.short(),
+        granted_note: row.granted.note(),
+        dropped: row.dropped.short(),
+        dropped_note: row.dropped.note(),
+        verdict: row.verdict.kind(),
+        why: row.verdict.why(),
+    })
+    .unwrap_or_else(|e| format!("{{\"error\":\"serialising a row: {e}\"}}"))
+}
+
+/// The table, then one note per row that is not plainly gated, then a summary line.
+pub fn render_table(rows: &[Row]) -> String {
+    let cw = rows
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("CAPABILITY".len());
+    let ow = rows
+        .iter()
+        .map(|r| r.operation.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("OPERATION".len());
+    let rw = rows
+        .iter()
+        .flat_map(|r| [r.granted.short().len(), r.dropped.short().len()])
+        .max()
+        .unwrap_or(0)
+        .max("DROPPED".len());
+    let line = |c: &str, d: &str, o: &str, g: &str, x: &str, v: &str| {
+        format!("{c:<cw$}  {d:<7}  {o:<ow$}  {g:<rw$}  {x:<rw$}  {v}")
+            .trim_end()
+            .to_string()
+            + "\n"
+    };
+    let mut text = line(
+        "CAPABILITY",
+        "DEFAULT",
+        "OPERATION",
+        "GRANTED",
+        "DROPPED",
+        "VERDICT",
+    );
+    for r in rows {
+        text.push_str(&line(
+            &r.name,
+            if r.docker_default { "yes" } else { "no" },
+            &r.operation,
+            r.granted.short(),
+            r.dropped.short(),
+            r.verdict.kind(),
+        ));
+    }
+    let notes: Vec<&Row> = rows.iter().filter(|r| r.verdict.why().is_some()).collect();
+    if !notes.is_empty() {
+        text.push_str("\nnotes:\n");
+        for r in notes {
+            text.push_str(&format!("  {:<cw$}  {}\n", r.name, r.verdict));
+        }
+    }
+    text.push('\n');
+    text.push_str(&summary(rows));
+    text.push('\n');
+    text
+}
+
+/// `41 capabilities: 33 gated, 6 not-probed, 2 explained`.
+pub fn summary(rows: &[Row]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for r in rows {
+        let k = r.verdict.kind();
+        match counts.iter_mut().find(|(n, _)| *n == k) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((k, 1)),
+        }
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, c)| format!("{c} {k}")).collect();
+    let noun = if rows.len() == 1 {
+        "capability"
+    } else {
+        "capabilities"
+    };
+    format!("{} {noun}: {}", rows.len(), parts.join(", "))
+}
+
+/// The capabilities to test: the named ones (or all the kernel knows), in kernel order, once each.
+pub fn selection(values: &[String], last: u8) -> Result<CapSet> {
+    if values.is_empty() {
+        return Ok(CapSet::all_up_to(last));
+    }
+    Ok(names::parse_set(values, last)?)
+}
+
+/// Turns one container's outcome into a `Side`. `held`: whether minirun may grant the capability.
+pub fn side_from(f: &Finished, cap: u8, held: bool) -> Side {
+    if !f.success() {
+        let msg = format!("{} ({})", f.first_error_line(), f.status_text());
+        let withheld = f.stderr.contains("withheld by the environment");
+        return if withheld || !held {
+            Side::Withheld(msg)
+        } else {
+            Side::Failed(msg)
+        };
+    }
+    let last = f.stdout.lines().rev().find(|l| !l.trim().is_empty());
+    match last.map(serde_json::from_str::<Probe>) {
+        Some(Ok(p)) if p.number == cap => Side::Probe(p),
+        Some(Ok(p)) => Side::Failed(format!(
+            "capprobe answered for capability {} instead of {cap}",
+            p.number
+        )),
+        Some(Err(e)) => Side::Failed(format!("capprobe's output is not a probe line: {e}")),
+        None => Side::Failed("capprobe printed nothing".into()),
+    }
+}
+
+fn container_args(
+    flag: &str,
+    name: &str,
+    user: Option<&str>,
+    rootfs: &std::path::Path,
+) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec!["--volatile".into(), flag.into(), name.into()];
+    if let Some(u) = user {
+        a.push("--user".into());
+        a.push(u.into());
+    }
+    a.push(rootfs.into());
+    a.push("capprobe".into());
+    a.push(name.into());
+    a
+}
+
+pub fn run(global: &Global, args: &ExperimentArgs) -> Result<i32> {
+    let rootfs = rootfs_dir(&args.rootfs)?;
+    let last = cap::kernel_last_cap();
+    let caps: Vec<u8> = selection(&args.caps, last)?.iter().collect();
+    if caps.is_empty() {
+        bail!("no capability to test");
+    }
+    let held = cap::held_bounding();
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let user = args.user.as_deref();
+    let show = progress_wanted();
+
+    let one = |c: u8| -> Result<Row> {
+        let name = names::short_name(c);
+        let mut sides = Vec::with_capacity(2);
+        for flag in ["--cap-add", "--cap-drop"] {
+            let f = run_minirun(global, &container_args(flag, &name, user, &rootfs), timeout)
+                .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
+            sides.push(side_from(&f, c, held.contains(c)));
+        }
+        let dropped = sides.pop().unwrap_or(Side::Failed("not run".into()));
+        let granted = sides.pop().unwrap_or(Side::Failed("not run".into()));
+        Ok(Row::new(c, granted, dropped))
+    };
+
+    // A small pool: PARALLEL workers take the next capability until none is left.
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Row>>>> =
+        Mutex::new((0..caps.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..PARALLEL.min(caps.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&c) = caps.get(i) else { break };
+                    let r = one(c);
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    if let Ok(mut v) = results.lock() {
+                        v[i] = Some(r);
+                    }
+                    if show {
+                        progress(n, caps.len(), &names::short_name(c));
+                    }
+                }
+            });
+        }
+    });
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("an experiment worker panicked"))?;
+    let mut rows = Vec::with_capacity(caps.len());
+    for r in results {
+        rows.push(r.context("an experiment did not run")??);
+    }
+
+    if args.json {
+        let mut text = String::new();
+        for r in &rows {
+            text.push_str(&render_json(r));
+            text.push('\n');
+        }
+        out(&text);
+    } else {
+        out(&render_table(&rows));
+    }
+    Ok(if rows.iter().all(|r| r.verdict.passes()) {
+        0
+    } else {
+        1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(result: &str, detail: Option<&str>, reason: Option<&str>) -> Side {
+        Side::Probe(Probe {
+            capability: "chown".into(),
+            number: 0,
+            operation: "chown a scratch file in /tmp to uid 1000".into(),
+            result: result.into(),
+            detail: detail.map(Into::into),
+            reason: reason.map(Into::into),
+        })
+    }
+
+    #[test]
+    fn allowed_then_refused_is_gated() {
+        let g = probe("allowed", None, None);
+        assert_eq!(verdict(&g, &probe("EPERM", None, None)), Verdict::Gated);
+        let eacces = probe("EACCES", Some("permission bits"), None);
+        assert_eq!(verdict(&g, &eacces), Verdict::Gated);
+    }
+
+    #[test]
+    fn allowed_both_ways_is_ungated_and_fails() {
+        let g = probe("allowed", None, None);
+        let v = verdict(&g, &g.clone());
+        assert_eq!(v, Verdict::Ungated);
+        assert!(!v.passes());
+    }
+
+    #[test]
+    fn withheld_is_explained_and_passes() {
+        let g = Side::Withheld("minirun: capability \"CAP_SYS_RESOURCE\" is withheld".into());
+        let v = verdict(&g, &probe("EPERM", None, None));
+        assert_eq!(v.kind(), "explained");
+        assert!(
+            v.to_string()
+                .starts_with("explained: withheld by the environment")
+        );
+        assert!(v.passes());
+    }
+
+    #[test]
+    fn not_probed_carries_the_reason() {
+        let np = probe("not-probed", None, Some("no core kernel check uses it"));
+        let v = verdict(&np, &np.clone());
+        assert_eq!(v, Verdict::NotProbed("no core kernel check uses it".into()));
+        assert!(v.passes());
+    }
+
+    #[test]
+    fn same_errno_both_ways_needs_the_probes_explanation() {
+        let nosys = probe("ENOSYS", Some("no module support"), None);
+        let v = verdict(&nosys, &nosys.clone());
+        assert_eq!(
+            v,
+            Verdict::Explained("ENOSYS with and without it: no module support".into())
+        );
+        let bare = probe("ECONNREFUSED", None, None);
+        assert_eq!(verdict(&bare, &bare.clone()).kind(), "unexpected");
+    }
+
+    #[test]
+    fn failures_and_odd_answers_are_unexpected() {
+        let g = probe("allowed", None, None);
+        let failed = Side::Failed("exit 127".into());
+        assert_eq!(verdict(&g, &failed).kind(), "unexpected");
+        assert_eq!(verdict(&failed, &g).kind(), "unexpected");
+        assert_eq!(
+            verdict(&g, &probe("EINVAL", None, None)).kind(),
+            "unexpected"
+        );
+        let v = verdict(&probe("EPERM", None, None), &probe("EPERM", None, None));
+        assert!(!v.passes());
+    }
+
+    fn finished(code: i32, stdout: &str, stderr: &str) -> Finished {
+        Finished {
+            code: Some(code),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn sides_from_subprocess_outcomes() {
+        let line = r#"{"capability":"chown","number":0,"operation":"op","result":"EPERM"}"#;
+        let s = side_from(&finished(0, &format!("{line}\n"), ""), 0, true);
+        assert_eq!(s.short(), "EPERM");
+        assert_eq!(
+            side_from(&finished(0, line, ""), 1, true).short(),
+            "error",
+            "a probe for another capability is an error"
+        );
+        let w = side_from(
+            &finished(
+                125,
+                "",
+                "minirun: capability \"CAP_SYS_RESOURCE\" is withheld by the environment: ...\n",
+            ),
+            24,
+            false,
+        );
+        assert_eq!(w.short(), "withheld");
+        let f = side_from(
+            &finished(
+                127,
+                "",
+                "minirun: exec: \"capprobe\": executable file not found in $PATH\n",
+            ),
+            0,
+            true,
+        );
+        assert_eq!(f.short(), "error");
+        assert!(f.note().unwrap().contains("exit 127"), "{f:?}");
+        assert_eq!(
+            side_from(&finished(0, "garbage", ""), 0, true).short(),
+            "error"
+        );
+    }
+
+    #[test]
+    fn table_lists_rows_and_explains_the_others() {
+        let rows = vec![
+            Row::new(0, probe("allowed", None, None), probe("EPERM", None, None)),
+            Row::new(
+                24,
+                Side::Withheld("withheld".into()),
+                probe("EPERM", None, None),
+            ),
+        ];
+        let t = render_table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("CAPABILITY"), "{t}");
+        assert!(lines[1].starts_with("chown "), "{t}");
+        assert!(
+            lines[1].contains(" yes ") && lines[1].ends_with("gated"),
+            "{t}"
+        );
+        assert!(
+            lines[2].starts_with("sys_resource") && lines[2].contains("withheld"),
+            "{t}"
+        );
+        assert!(t.contains("notes:\n  sys_resource  explained: withheld by the environment"));
+        assert!(t.ends_with("2 capabilities: 1 gated, 1 explained\n"), "{t}");
+        let j: serde_json::Value = serde_json::from_str(&render_json(&rows[1])).unwrap();
+        assert_eq!(j["capability"], "sys_resource");
+        assert_eq!(j["docker_default"], false);
+        assert_eq!(j["granted"], "withheld");
+        assert_eq!(j["verdict"], "explained");
+    }
+
+    #[test]
+    fn selection_parses_any_spelling() {
+        let s = selection(&["CAP_CHOWN".into(), "setuid,kill".into()], 40).unwrap();
+        assert_eq!(s, CapSet::of(&[0, 5, 7]));
+        assert_eq!(selection(&[], 40).unwrap().len(), 41);
+        assert_eq!(selection(&["all".into()], 40).unwrap().len(), 41);
+        assert!(selection(&["nonsense".into()], 40).is_err());
+    }
+}

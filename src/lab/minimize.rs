@@ -1,0 +1,541 @@
+//! `minirun minimize`: the smallest capability set under which a command still exits 0.
+//!
+//! Greedy and deterministic: run the command once with the starting set (it must succeed), then
+//! in kernel order try the set without each capability in turn, keeping every drop after which
+//! the command still succeeds; finally run the result once more. Every trial is a fresh
+//! container on a volatile root, so one trial's writes never help or hurt the next.
+//!
+//! The result is minimal one capability at a time: removing any single capability that remains
+//! makes the command fail (checked by the trial that kept it). A command that needs "one of two"
+//! capabilities keeps the later one in kernel order.
+
+use super::{Finished, MinimizeArgs, network_name, out, progress, progress_wanted, rootfs_dir};
+use crate::capability::policy::DOCKER_DEFAULTS;
+use crate::capability::{self as cap, CapSet, names};
+use crate::cli::Global;
+use crate::spec::Network;
+use anyhow::{Result, bail};
+use serde::Serialize;
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// What a trial was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The starting set, which must work.
+    Baseline,
+    /// The current set without this capability.
+    Without(u8),
+    /// The final set, run once more.
+    Verify,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trial {
+    pub step: Step,
+    pub set: CapSet,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `result` is minimal and passed its verification run.
+    Found,
+    /// The command failed with the starting set: there is nothing to minimise.
+    BaselineFails,
+    /// The minimal set failed its verification run: the command does not behave the same way
+    /// every time, so the result cannot be trusted.
+    VerifyFails,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub start: CapSet,
+    pub result: CapSet,
+    pub status: Status,
+    pub trials: Vec<Trial>,
+}
+
+/// The minimisation loop over any trial function (a container in `run`, a closure in tests).
+pub fn minimize(start: CapSet, mut trial: impl FnMut(CapSet) -> bool) -> Outcome {
+    let mut trials = Vec::new();
+    let mut record = |step: Step, set: CapSet, trials: &mut Vec<Trial>| {
+        let ok = trial(set);
+        trials.push(Trial { step, set, ok });
+        ok
+    };
+    if !record(Step::Baseline, start, &mut trials) {
+        return Outcome {
+            start,
+            result: start,
+            status: Status::BaselineFails,
+            trials,
+        };
+    }
+    let mut current = start;
+    for c in start.iter() {
+        let candidate = current.minus(CapSet::of(&[c]));
+        if record(Step::Without(c), candidate, &mut trials) {
+            current = candidate;
+        }
+    }
+    let status = if record(Step::Verify, current, &mut trials) {
+        Status::Found
+    } else {
+        Status::VerifyFails
+    };
+    Outcome {
+        start,
+        result: current,
+        status,
+        trials,
+    }
+}
+
+/// The number of containers a minimisation of `start` runs when the baseline works.
+pub fn trial_count(start: CapSet) -> usize {
+    start.len() + 2
+}
+
+/// `--from`: "defaults" (Docker's 14), "all", or a list; limited to what minirun may grant.
+pub fn starting_set(from: &str, kernel: CapSet, held: CapSet) -> Result<CapSet> {
+    let set = match from.trim().to_ascii_lowercase().as_str() {
+        "defaults" | "default" => DOCKER_DEFAULTS.intersect(kernel).intersect(held),
+        "all" => kernel.intersect(held),
+        _ => {
+            let last = kernel.iter().last().unwrap_or(0);
+            let s = names::parse_set(&[from], last)?;
+            if let Some(c) = s.minus(held).iter().next() {
+                bail!(
+                    "--from names {}, which the environment withholds (minirun's own bounding set lacks it)",
+                    names::oci_name(c)
+                );
+            }
+            s
+        }
+    };
+    Ok(set)
+}
+
+/// The run options that are passed to every trial and printed in the ready command line.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub user: Option<String>,
+    pub group_add: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub network: Network,
+    pub no_new_privileges: bool,
+}
+
+impl RunOptions {
+    pub fn from_args(a: &MinimizeArgs) -> RunOptions {
+        RunOptions {
+            user: a.user.clone(),
+            group_add: a.group_add.clone(),
+            env: a.env.clone(),
+            workdir: a.workdir.clone(),
+            network: a.network,
+            no_new_privileges: a.no_new_privileges,
+        }
+    }
+
+    /// `--user U --group-add G -e K=V --workdir W --network host --no-new-privileges`, each only
+    /// when set (the network only when not the default).
+    pub fn args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(u) = &self.user {
+            a.push(format!("--user={u}"));
+        }
+        a.extend(self.group_add.iter().map(|g| format!("--group-add={g}")));
+        a.extend(self.env.iter().map(|e| format!("--env={e}")));
+        if let Some(w) = &self.workdir {
+            a.push(format!("--workdir={w}"));
+        }
+        if self.network != Network::None {
+            a.push(format!("--network={}", network_name(self.network)));
+        }
+        if self.no_new_privileges {
+            a.push("--no-new-privileges".into());
+        }
+        a
+    }
+}
+
+/// `--cap-drop=all`, then one `--cap-add=NAME` per capability (Docker's spelling, which takes
+/// no comma lists).
+pub fn cap_args(set: CapSet) -> Vec<String> {
+    std::iter::once("--cap-drop=all".to_string())
+        .chain(
+            set.iter()
+                .map(|c| format!("--cap-add={}", names::short_name(c))),
+        )
+        .collect()
+}
+
+/// Quotes a word for a POSIX shell only when it needs it.
+pub fn shell_quote(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=:,@%+".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+/// The command a user can paste: `minirun --cap-drop=all --cap-add=... [opts] ROOTFS COMMAND...`.
+pub fn ready_line(set: CapSet, opts: &RunOptions, rootfs: &str, command: &[String]) -> String {
+    let words: Vec<String> = std::iter::once("minirun".to_string())
+        .chain(cap_args(set))
+        .chain(opts.args())
+        .chain(std::iter::once(rootfs.to_string()))
+        .chain(command.iter().cloned())
+        .collect();
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn step_label(t: &Trial, start: CapSet) -> String {
+    match t.step {
+        Step::Baseline if start == DOCKER_DEFAULTS => "baseline: Docker's defaults".into(),
+        Step::Baseline => format!("baseline: {} capabilities", start.len()),
+        Step::Without(c) => format!("without {}", names::short_name(c)),
+        Step::Verify => "verify".into(),
+    }
+}
+
+fn step_result(t: &Trial) -> &'static str {
+    match (t.step, t.ok) {
+        (Step::Without(_), true) => "not needed: dropped",
+        (Step::Without(_), false) => "needed: kept",
+        (_, true) => "ok",
+        (_, false) => "FAILED",
+    }
+}
+
+/// The human report: one line per trial with its exit status, the result, the ready line.
+pub fn render_text(o: &Outcome, statuses: &[String], ready: &str) -> String {
+    let mut text = String::new();
+    let lw = o
+        .trials
+        .iter()
+        .map(|t| step_label(t, o.start).len())
+        .max()
+        .unwrap_or(0);
+    for (i, t) in o.trials.iter().enumerate() {
+        let st = statuses.get(i).map(String::as_str).unwrap_or("");
+        let line = format!(
+            "  {:<lw$}  {st:<9}  {}",
+            step_label(t, o.start),
+            step_result(t)
+        );
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    let set = if o.result.is_empty() {
+        "none".to_string()
+    } else {
+        o.result.names()
+    };
+    match o.status {
+        Status::Found => {
+            text.push_str(&format!("\nsmallest set: {set}\n{ready}\n"));
+        }
+        Status::BaselineFails => {
+            text.push_str("\nthe command fails with the starting set: nothing to minimise\n");
+        }
+        Status::VerifyFails => {
+            text.push_str(&format!(
+                "\nsmallest set found: {set}, but it failed its verification run: the command does not \
+                 succeed reliably, so this set is not trustworthy\n"
+            ));
+        }
+    }
+    text
+}
+
+#[derive(Serialize)]
+struct JsonTrial {
+    trial: String,
+    caps: Vec<String>,
+    status: String,
+    ok: bool,
+}
+
+#[derive(Serialize)]
+struct JsonOutcome<'a> {
+    command: &'a [String],
+    from: Vec<String>,
+    needed: Vec<String>,
+    status: &'static str,
+    verified: bool,
+    cap_drop: Vec<&'static str>,
+    cap_add: Vec<String>,
+    run: &'a str,
+    trials: Vec<JsonTrial>,
+}
+
+fn short_names(s: CapSet) -> Vec<String> {
+    s.iter().map(names::short_name).collect()
+}
+
+/// One JSON object: command, from, needed, status (found, baseline-fails, verify-fails),
+/// verified, cap_drop, cap_add, run (the ready line), trials.
+pub fn render_json(o: &Outcome, statuses: &[String], command: &[String], ready: &str) -> String {
+    let trials = o
+        .trials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| JsonTrial {
+            trial: match t.step {
+                Step::Baseline => "baseline".into(),
+                Step::Without(c) => format!("without {}", names::short_name(c)),
+                Step::Verify => "verify".into(),
+            },
+            caps: short_names(t.set),
+            status: statuses.get(i).cloned().unwrap_or_default(),
+            ok: t.ok,
+        })
+        .collect();
+    let j = JsonOutcome {
+        command,
+        from: short_names(o.start),
+        needed: short_names(o.result),
+        status: match o.status {
+            Status::Found => "found",
+            Status::BaselineFails => "baseline-fails",
+            Status::VerifyFails => "verify-fails",
+        },
+        verified: o.status == Status::Found,
+        cap_drop: vec!["all"],
+        cap_add: short_names(o.result),
+        run: ready,
+        trials,
+    };
+    serde_json::to_string(&j).unwrap_or_else(|e| format!("{{\"error\":\"serialising: {e}\"}}"))
+}
+
+pub fn run(global: &Global, args: &MinimizeArgs) -> Result<i32> {
+    let rootfs = rootfs_dir(&args.rootfs)?;
+    let rootfs_text = rootfs.to_string_lossy().into_owned();
+    let last = cap::kernel_last_cap();
+    let start = starting_set(&args.from, CapSet::all_up_to(last), cap::held_bounding())?;
+    let opts = RunOptions::from_args(args);
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let show = progress_wanted();
+    let total = trial_count(start);
+
+    let mut finished: Vec<Finished> = Vec::new();
+    let mut spawn_error: Option<anyhow::Error> = None;
+    let outcome = minimize(start, |set| {
+        if spawn_error.is_some() {
+            return false;
+        }
+        let mut a: Vec<OsString> = vec!["--volatile".into()];
+        a.extend(cap_args(set).into_iter().map(OsString::from));
+        a.extend(opts.args().into_iter().map(OsString::from));
+        a.push(rootfs.clone().into());
+        a.extend(args.command.iter().map(OsString::from));
+        if show {
+            progress(
+                finished.len(),
+                total,
+                &format!("{} capabilities", set.len()),
+            );
+        }
+        match super::run_minirun(global, &a, timeout) {
+            Ok(f) => {
+                let ok = f.success();
+                finished.push(f);
+                ok
+            }
+            Err(e) => {
+                spawn_error = Some(e);
+                false
+            }
+        }
+    });
+    if show {
+        progress(total, total, "done");
+    }
+    if let Some(e) = spawn_error {
+        return Err(e);
+    }
+    if outcome.status == Status::BaselineFails {
+        let why = finished
+            .first()
+            .map(|f| format!("{}: {}", f.status_text(), f.first_error_line()))
+            .unwrap_or_default();
+        bail!(
+            "the command fails even with the starting set ({} capabilities), so there is nothing to minimise ({})",
+            start.len(),
+            why.trim_end_matches(": ")
+        );
+    }
+    let statuses: Vec<String> = finished.iter().map(Finished::status_text).collect();
+    let ready = ready_line(outcome.result, &opts, &rootfs_text, &args.command);
+    if args.json {
+        out(&(render_json(&outcome, &statuses, &args.command, &ready) + "\n"));
+    } else {
+        out(&render_text(&outcome, &statuses, &ready));
+    }
+    Ok(if outcome.status == Status::Found {
+        0
+    } else {
+        1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHOWN: u8 = 0;
+    const SETGID: u8 = 6;
+    const SETUID: u8 = 7;
+
+    #[test]
+    fn keeps_exactly_what_the_command_needs() {
+        let need = CapSet::of(&[SETGID, SETUID]);
+        let o = minimize(DOCKER_DEFAULTS, |s| need.minus(s).is_empty());
+        assert_eq!(o.status, Status::Found);
+        assert_eq!(o.result, need);
+        assert_eq!(o.trials.len(), trial_count(DOCKER_DEFAULTS));
+        assert_eq!(o.trials[0].step, Step::Baseline);
+        assert_eq!(o.trials.last().unwrap().step, Step::Verify);
+        let kept: Vec<u8> = o
+            .trials
+            .iter()
+            .filter_map(|t| match t.step {
+                Step::Without(c) if !t.ok => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kept, vec![SETGID, SETUID]);
+    }
+
+    #[test]
+    fn each_trial_drops_one_more_from_the_current_set() {
+        let mut seen = Vec::new();
+        let o = minimize(CapSet::of(&[CHOWN, 5, SETUID]), |s| {
+            seen.push(s);
+            s.contains(CHOWN)
+        });
+        assert_eq!(o.result, CapSet::of(&[CHOWN]));
+        assert_eq!(
+            seen,
+            vec![
+                CapSet::of(&[CHOWN, 5, SETUID]),
+                CapSet::of(&[5, SETUID]),
+                CapSet::of(&[CHOWN, SETUID]),
+                CapSet::of(&[CHOWN]),
+                CapSet::of(&[CHOWN]),
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_needed_gives_the_empty_set() {
+        let o = minimize(DOCKER_DEFAULTS, |_| true);
+        assert_eq!(o.result, CapSet::EMPTY);
+        assert_eq!(o.status, Status::Found);
+    }
+
+    #[test]
+    fn failing_baseline_stops_at_once() {
+        let mut n = 0;
+        let o = minimize(DOCKER_DEFAULTS, |_| {
+            n += 1;
+            false
+        });
+        assert_eq!(n, 1);
+        assert_eq!(o.status, Status::BaselineFails);
+    }
+
+    #[test]
+    fn flaky_command_fails_verification() {
+        let mut n = 0;
+        // Succeeds on every trial but the last (the verification run).
+        let total = trial_count(CapSet::of(&[CHOWN]));
+        let o = minimize(CapSet::of(&[CHOWN]), |_| {
+            n += 1;
+            n < total
+        });
+        assert_eq!(o.status, Status::VerifyFails);
+    }
+
+    #[test]
+    fn ready_line_is_pasteable() {
+        let opts = RunOptions {
+            user: Some("1000".into()),
+            env: vec!["A=b c".into()],
+            network: Network::Host,
+            ..Default::default()
+        };
+        let cmd: Vec<String> = ["sh", "-c", "echo 'hi'"].map(String::from).to_vec();
+        let line = ready_line(CapSet::of(&[SETGID, SETUID]), &opts, "/r", &cmd);
+        assert_eq!(
+            line,
+            r#"minirun --cap-drop=all --cap-add=setgid --cap-add=setuid --user=1000 '--env=A=b c' --network=host /r sh -c 'echo '\''hi'\'''"#
+        );
+        assert_eq!(
+            ready_line(
+                CapSet::EMPTY,
+                &RunOptions::default(),
+                "/r",
+                &["true".into()]
+            ),
+            "minirun --cap-drop=all /r true"
+        );
+    }
+
+    #[test]
+    fn starting_sets() {
+        let kernel = CapSet::all_up_to(40);
+        let held = kernel.minus(CapSet::of(&[24]));
+        assert_eq!(
+            starting_set("defaults", kernel, held).unwrap(),
+            DOCKER_DEFAULTS
+        );
+        assert_eq!(starting_set("ALL", kernel, held).unwrap(), held);
+        assert_eq!(
+            starting_set("chown,setuid", kernel, held).unwrap(),
+            CapSet::of(&[CHOWN, SETUID])
+        );
+        let e = starting_set("sys_resource", kernel, held).unwrap_err();
+        assert!(e.to_string().contains("CAP_SYS_RESOURCE"), "{e}");
+        assert!(starting_set("bogus", kernel, held).is_err());
+    }
+
+    #[test]
+    fn text_report() {
+        let o = minimize(CapSet::of(&[CHOWN, SETUID]), |s| s.contains(CHOWN));
+        let st: Vec<String> = ["exit 0", "exit 1", "exit 0", "exit 0"]
+            .map(String::from)
+            .to_vec();
+        let t = render_text(&o, &st, "minirun --cap-drop=all --cap-add=chown /r x");
+        assert!(
+            t.contains("  without chown             exit 1     needed: kept\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("  without setuid            exit 0     not needed: dropped\n"),
+            "{t}"
+        );
+        assert!(
+            t.starts_with("  baseline: 2 capabilities  exit 0     ok\n"),
+            "{t}"
+        );
+        assert!(t.ends_with("smallest set: chown\nminirun --cap-drop=all --cap-add=chown /r x\n"));
+        let j: serde_json::Value =
+            serde_json::from_str(&render_json(&o, &st, &["x".into()], "r")).unwrap();
+        assert_eq!(j["needed"], serde_json::json!(["chown"]));
+        assert_eq!(j["trials"][1]["trial"], "without chown");
+        assert_eq!(j["verified"], true);
+    }
+}

@@ -1,0 +1,229 @@
+//! The capability lab: `experiment` proves by running containers what each capability gates,
+//! `minimize` finds the least set a command needs.
+//!
+//! Both drive the minirun binary itself as a subprocess (quick form, always `--volatile`), so
+//! every trial goes through exactly the launch path a user's container does and the rootfs is
+//! never changed. The decisions (verdicts, tables, the minimisation loop) are pure functions in
+//! the submodules, tested without root.
+
+pub mod experiment;
+pub mod minimize;
+
+use crate::cli::Global;
+use crate::spec::Network;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand, Debug)]
+pub enum LabCommand {
+    /// Prove what each capability gates: run capprobe with the capability granted and dropped
+    Experiment(ExperimentArgs),
+    /// Find the smallest capability set under which a command still exits 0
+    Minimize(MinimizeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExperimentArgs {
+    /// A capability to test (any spelling, comma lists, repeatable); default: all the kernel knows
+    #[arg(long = "cap", value_name = "CAP")]
+    pub caps: Vec<String>,
+    /// Run the probes as this user (UID[:GID] or NAME[:GROUP] in the rootfs)
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// One JSON object per capability instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds one probe container may take before it is killed
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// A root filesystem with capprobe on its PATH (the fixture built by `make fixtures`)
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct MinimizeArgs {
+    /// Starting set: "defaults" (Docker's 14), "all", or a comma list of capabilities
+    #[arg(long, default_value = "defaults", value_name = "SET")]
+    pub from: String,
+    /// UID[:GID] or NAME[:GROUP], resolved in the rootfs
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Extra supplementary group (name or number); repeatable
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Set an environment variable: KEY=VALUE, or KEY to pass the host's value
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container (must exist)
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// none: own network namespace with lo up; host: the host's network
+    #[arg(long, value_enum, default_value_t = Network::None)]
+    pub network: Network,
+    /// Set no_new_privs in every trial
+    #[arg(long)]
+    pub no_new_privileges: bool,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds one trial may take before it is killed and counted as a failure
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// The root filesystem directory
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: PathBuf,
+    /// The command to run and its arguments
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+/// Runs a lab subcommand; returns minirun's exit status.
+pub fn run(global: &Global, cmd: &LabCommand) -> Result<i32> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("minirun must run as root to start the lab's containers");
+    }
+    match cmd {
+        LabCommand::Experiment(a) => experiment::run(global, a),
+        LabCommand::Minimize(a) => minimize::run(global, a),
+    }
+}
+
+/// Checks that ROOTFS is a directory and returns its canonical path, so every subprocess sees
+/// the same tree whatever its working directory.
+fn rootfs_dir(p: &std::path::Path) -> Result<PathBuf> {
+    let c = std::fs::canonicalize(p)
+        .with_context(|| format!("rootfs \"{}\" does not exist", p.display()))?;
+    if !c.is_dir() {
+        bail!("rootfs \"{}\" is not a directory", p.display());
+    }
+    Ok(c)
+}
+
+/// The name clap accepts for a `--network` value, to pass it on.
+fn network_name(n: Network) -> String {
+    n.to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_else(|| "none".into())
+}
+
+/// What one minirun subprocess did.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Exit status; None when killed by a signal (or by us after the timeout).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+}
+
+impl Finished {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The first line minirun (or the workload) wrote to stderr, for one-line reports.
+    pub fn first_error_line(&self) -> String {
+        self.stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+
+    /// "exit 1", "killed by signal", "timed out".
+    pub fn status_text(&self) -> String {
+        match (self.timed_out, self.code) {
+            (true, _) => "timed out".into(),
+            (false, Some(c)) => format!("exit {c}"),
+            (false, None) => "killed by a signal".into(),
+        }
+    }
+}
+
+/// `minirun --root ROOT ARGS...` with this very binary; stdin is /dev/null, output captured.
+/// After `timeout` the subprocess is SIGKILLed: its container dies with it (PDEATHSIG), and its
+/// state record is swept by the next minirun run.
+pub fn run_minirun(global: &Global, args: &[OsString], timeout: Duration) -> Result<Finished> {
+    let exe = std::env::current_exe().context("finding minirun's own binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--root").arg(&global.root).args(args);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().context("starting a minirun subprocess")?;
+    // Readers on their own threads, so a chatty workload never blocks on a full pipe.
+    let out = child.stdout.take().map(reader);
+    let err = child.stderr.take().map(reader);
+    let start = Instant::now();
+    let mut nap = Duration::from_millis(1);
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = child.try_wait().context("waiting for minirun")? {
+            break s;
+        }
+        if start.elapsed() > timeout {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().context("waiting for minirun")?;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(20));
+    };
+    let join = |h: Option<std::thread::JoinHandle<String>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
+    Ok(Finished {
+        code: if timed_out { None } else { status.code() },
+        stdout: join(out),
+        stderr: join(err),
+        timed_out,
+    })
+}
+
+fn reader(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Writes to stdout; a reader that went away (`| head`) ends the output quietly.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes());
+    let _ = o.flush();
+}
+
+/// Whether progress lines are wanted: only when a person watches stderr.
+fn progress_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// Draws `[#####.....] done/total label` over the previous one on stderr.
+fn progress(done: usize, total: usize, label: &str) {
+    const W: usize = 30;
+    let filled = (done * W).checked_div(total).unwrap_or(W);
+    eprint!(
+        "\r\x1b[2K[{}{}] {done}/{total} {label}",
+        "#".repeat(filled),
+        ".".repeat(W - filled)
+    );
+    if done == total {
+        eprintln!();
+    }
+}
