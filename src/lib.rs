@@ -4,6 +4,7 @@ pub mod capability;
 pub mod cli;
 pub mod container;
 pub mod inspect_cmd;
+pub mod oci;
 pub mod lab;
 pub mod run;
 pub mod spec;

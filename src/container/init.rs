@@ -17,8 +17,9 @@ use nix::unistd::{getpid, sethostname};
 use oci_spec::runtime::LinuxNamespaceType;
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 
 /// What the parent hands the child besides the plan.
 pub struct ChildContext<'a> {
@@ -36,19 +37,36 @@ pub struct ChildContext<'a> {
     /// fds 3..3+N that the caller passes to the workload (`--preserve-fds`).
     pub preserve_fds: u32,
     pub last_cap: u8,
+    /// The sync socket to the parent (user namespace maps, hooks); see `launch::spawn_with`.
+    pub sync: Option<UnixStream>,
+    /// Send the pty master over this socket (`terminal: true` with `--console-socket`).
+    pub console_socket: Option<RawFd>,
+    /// Run the createContainer and startContainer hooks with this identity.
+    pub hooks: Option<super::launch::HookContext>,
+    /// Join a new session keyring.
+    pub new_keyring: bool,
 }
 
 /// Runs in the child right after clone3; never returns.
-pub fn run(ctx: &ChildContext) -> ! {
-    let failure = match setup_and_exec(ctx) {
+pub fn run(mut ctx: ChildContext) -> ! {
+    let failure = match setup_and_exec(&mut ctx) {
         Ok(never) => match never {},
         Err(f) => f,
     };
+    // After `create` has returned nobody reads the report pipe: a write must fail with EPIPE,
+    // not kill us with SIGPIPE (execve's failure path has reset it), and the message then goes
+    // to the container's stderr, where the caller (conmon, the shim) collects it.
+    // SAFETY: ignoring a signal installs no handler code.
+    unsafe {
+        let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigIgn);
+    }
     // SAFETY: `report` is the pipe's write end, owned by this process and not used elsewhere.
     let mut pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(ctx.report) });
     let mut msg = vec![failure.code];
     msg.extend_from_slice(failure.message.as_bytes());
-    let _ = pipe.write_all(&msg);
+    if pipe.write_all(&msg).is_err() {
+        eprintln!("minirun: {}", failure.message);
+    }
     // SAFETY: _exit skips destructors and atexit handlers that belong to the parent's copy.
     unsafe { libc::_exit(failure.code as i32) }
 }
@@ -60,7 +78,7 @@ fn setup_failure(e: anyhow::Error) -> ExecFailure {
     }
 }
 
-fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
+fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     let plan = ctx.plan;
     step!("child: pid {} in its new namespaces", getpid());
 
@@ -75,17 +93,60 @@ fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
     // `--init` reaper, which never execs, stays protected.
     set_non_dumpable().map_err(setup_failure)?;
 
+    // `exec`: the container's root, opened while /proc is still the host's (joining the
+    // mount namespace below changes what /proc/PID means).
+    let exec_root = match &plan.exec_root {
+        Some(p) => Some(
+            nix::fcntl::open(
+                p,
+                nix::fcntl::OFlag::O_PATH
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .with_context(|| format!("opening the container root {}", p.display()))
+            .map_err(setup_failure)?,
+        ),
+        None => None,
+    };
+
+    // Wait for the parent: it writes our uid/gid maps (a new user namespace has none, so we
+    // would own nothing yet) and tells us our pid as the host sees it, for hook state.
+    let host_pid = match ctx.sync.as_mut() {
+        Some(sock) => {
+            let mut b = [0u8; 4];
+            sock.read_exact(&mut b)
+                .context("waiting for the runtime (sync socket)")
+                .map_err(setup_failure)?;
+            i32::from_le_bytes(b)
+        }
+        None => 0,
+    };
+
+    // In a new user namespace we start as the overflow uid: become its root (mapped now), so
+    // mounts and files we create belong to the container's root, not "nobody".
+    if plan.creates(LinuxNamespaceType::User) {
+        become_ns_root().map_err(setup_failure)?;
+    }
+
     // Joined namespaces (linux.namespaces[].path) before any mount: a joined mount namespace
     // replaces the one we would otherwise set up.
     join_namespaces(plan).map_err(setup_failure)?;
 
+    // runc's default: a session keyring of the container's own, so keys the workload adds
+    // are not shared with the host's session (`--no-new-keyring` skips it).
+    if ctx.new_keyring {
+        join_session_keyring().map_err(setup_failure)?;
+    }
+
     // Mounts need the host's paths (rootfs, bind sources), so they come before pivot_root.
+    // `exec` mounts nothing: it enters the running container's root.
     let mount_ns = plan.creates(LinuxNamespaceType::Mount)
         || plan
             .namespaces
             .iter()
             .any(|n| n.typ == LinuxNamespaceType::Mount);
-    let root = if mount_ns {
+    let root = if mount_ns && exec_root.is_none() {
         Some(rootfs::prepare(plan).map_err(setup_failure)?)
     } else {
         None
@@ -108,12 +169,41 @@ fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
         step!("ip link set lo up");
     }
 
+    // OCI hooks at "created, before pivot_root": the parent runs prestart and createRuntime in
+    // the runtime's namespaces (they may configure ours, e.g. the network), then we run
+    // createContainer in ours, while host paths still resolve.
+    if let Some(hooks) = &ctx.hooks {
+        if let Some(sock) = ctx.sync.as_mut() {
+            sync_hooks(sock).map_err(setup_failure)?;
+        }
+        let list = plan.hooks.create_container().clone().unwrap_or_default();
+        crate::oci::hooks::run(
+            "createContainer",
+            &list,
+            &hooks.state_json("creating", host_pid),
+        )
+        .map_err(setup_failure)?;
+    }
+    // Nothing more to say to the parent.
+    ctx.sync = None;
+
     // Into the rootfs; after this no host path is reachable.
     if let Some(root) = &root {
         rootfs::enter(root, ctx.no_pivot).map_err(setup_failure)?;
         // sysctls go through the container's /proc/sys before it is made read-only.
         write_sysctls(plan).map_err(setup_failure)?;
         rootfs::finish(plan).map_err(setup_failure)?;
+    }
+    if let Some(fd) = &exec_root {
+        enter_existing_root(fd).map_err(setup_failure)?;
+    }
+
+    // A terminal: a pty from the container's own devpts (so the workload can reopen it by its
+    // /dev/pts name), made our controlling tty and stdio; the master goes to the caller.
+    if plan.terminal
+        && let Some(sock) = ctx.console_socket
+    {
+        super::console::setup(sock, plan.identity.uid).map_err(setup_failure)?;
     }
 
     // Process limits while we are still root with every capability: raising a hard limit or
@@ -146,9 +236,29 @@ fn setup_and_exec(ctx: &ChildContext) -> Result<Infallible, ExecFailure> {
     let cmd = &plan.args[0];
     let program = exec::lookup(cmd, exec::path_of(&plan.env))?;
 
-    // OCI create: everything is ready; wait here until `start` opens the fifo.
+    // OCI create: everything is ready; tell the parent (so `create` can return) and wait
+    // here until `start` opens the fifo.
     if let Some(gate) = ctx.start_gate {
+        // SAFETY: a one-byte write from a live buffer to the report pipe we own.
+        unsafe {
+            libc::write(
+                ctx.report,
+                [super::launch::READY_AT_GATE].as_ptr().cast(),
+                1,
+            )
+        };
         wait_for_start(gate).map_err(setup_failure)?;
+    }
+
+    // startContainer hooks: after `start`, in the container, before the workload's execve.
+    if let Some(hooks) = &ctx.hooks {
+        let list = plan.hooks.start_container().clone().unwrap_or_default();
+        crate::oci::hooks::run(
+            "startContainer",
+            &list,
+            &hooks.state_json("created", host_pid),
+        )
+        .map_err(setup_failure)?;
     }
 
     // `--init`: PID 1 stays ours and reaps; the fork continues to execve.
@@ -194,6 +304,9 @@ fn set_non_dumpable() -> Result<()> {
 }
 
 fn join_namespaces(plan: &Plan) -> Result<()> {
+    // Open every path first: once a mount namespace is joined, a path like /proc/PID/ns/net
+    // would resolve in the container's /proc and name another process.
+    let mut fds = Vec::new();
     for ns in &plan.namespaces {
         let (Some(path), false) = (&ns.path, ns.typ == LinuxNamespaceType::Pid) else {
             continue;
@@ -204,6 +317,11 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
             nix::sys::stat::Mode::empty(),
         )
         .with_context(|| format!("opening namespace {}", path.display()))?;
+        fds.push((ns, path, fd));
+    }
+    // The user namespace first: it grants the capabilities the other setns calls need.
+    fds.sort_by_key(|(ns, _, _)| ns.typ != LinuxNamespaceType::User);
+    for (ns, path, fd) in fds {
         nix::sched::setns(
             fd.as_fd(),
             nix::sched::CloneFlags::from_bits_truncate(super::plan::ns_flag(ns.typ)),
@@ -211,6 +329,58 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
         .with_context(|| format!("joining {:?} namespace {}", ns.typ, path.display()))?;
         step!("setns {:?} {}", ns.typ, path.display());
     }
+    Ok(())
+}
+
+fn become_ns_root() -> Result<()> {
+    // SAFETY: integer arguments only; one thread, so raw syscalls are right.
+    let r = unsafe { libc::syscall(libc::SYS_setresgid, 0, 0, 0) };
+    nix::errno::Errno::result(r).context("setresgid(0) in the new user namespace")?;
+    // SAFETY: as above.
+    let r = unsafe { libc::syscall(libc::SYS_setresuid, 0, 0, 0) };
+    nix::errno::Errno::result(r).context("setresuid(0) in the new user namespace")?;
+    step!("setresuid/setresgid 0 in the user namespace");
+    Ok(())
+}
+
+fn join_session_keyring() -> Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    // SAFETY: a NULL name asks the kernel for a new anonymous session keyring.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    match nix::errno::Errno::result(r) {
+        // No keyrings in this kernel: nothing to isolate.
+        Ok(_) | Err(nix::errno::Errno::ENOSYS) => Ok(()),
+        Err(e) => Err(e).context("joining a new session keyring"),
+    }
+}
+
+/// `exec`: make the running container's root ours (chroot through the fd opened earlier),
+/// so nothing of the host's filesystem stays reachable.
+fn enter_existing_root(root: &OwnedFd) -> Result<()> {
+    nix::unistd::fchdir(root).context("entering the container's root")?;
+    nix::unistd::chroot(".").context("chroot into the container's root")?;
+    nix::unistd::chdir("/").context("chdir /")?;
+    step!("chroot into the container's root");
+    Ok(())
+}
+
+fn sync_hooks(sock: &mut UnixStream) -> Result<()> {
+    sock.write_all(&[super::launch::sync::HOOKS])
+        .context("asking the runtime to run hooks")?;
+    let mut b = [0u8; 1];
+    sock.read_exact(&mut b)
+        .context("waiting for the runtime's hooks")?;
+    anyhow::ensure!(
+        b[0] == super::launch::sync::HOOKS_DONE,
+        "unexpected sync message {}",
+        b[0]
+    );
     Ok(())
 }
 

@@ -16,8 +16,10 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 
 /// Signals the runtime passes on to the container's PID 1, as docker run does.
 pub const FORWARDED: [Signal; 7] = [
@@ -40,6 +42,62 @@ pub struct Options {
     pub last_cap: u8,
 }
 
+/// What an OCI launch adds to `Options`: none of it is used by the quick form.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// A connected unix socket: the child sends its pty master over it (`--console-socket`).
+    pub console_socket: Option<RawFd>,
+    /// Run the config's hooks, with this container's identity in their state JSON.
+    pub hooks: Option<HookContext>,
+    /// Give the container a session keyring of its own (runc's default; `--no-new-keyring`).
+    pub new_keyring: bool,
+}
+
+/// What a hook's state JSON says besides status and pid.
+#[derive(Debug, Clone, Default)]
+pub struct HookContext {
+    pub id: String,
+    pub bundle: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl HookContext {
+    /// The OCI state a hook reads on stdin.
+    pub fn state_json(&self, status: &str, pid: i32) -> Vec<u8> {
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "id": self.id,
+            "status": status,
+            "pid": pid,
+            "bundle": self.bundle,
+            "annotations": self.annotations,
+        })
+        .to_string()
+        .into_bytes()
+    }
+}
+
+/// First byte the child writes on the report pipe when it waits at the start gate (OCI
+/// create). Failure codes are 125..=127, so 0 cannot be confused with one.
+pub const READY_AT_GATE: u8 = 0;
+
+/// Messages on the parent/child sync socket.
+pub mod sync {
+    /// child → parent: mounts are done, before pivot_root: run prestart/createRuntime hooks.
+    pub const HOOKS: u8 = b'H';
+    /// parent → child: the hooks ran; go on.
+    pub const HOOKS_DONE: u8 = b'G';
+}
+
+/// How far a launched child got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    /// It called execve: the workload runs.
+    Exec,
+    /// It waits at the start gate for `minirun start`.
+    Gate,
+}
+
 /// A started container's PID 1, as seen from the runtime.
 pub struct Child {
     pub pid: Pid,
@@ -59,12 +117,33 @@ fn forwarded_set() -> SigSet {
 /// Clones the container's PID 1 and lets it run `init`. Returns once the clone exists; use
 /// `wait_started` to learn whether it reached execve.
 pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
+    spawn_with(plan, opts, &Extras::default())
+}
+
+/// `spawn` with the OCI extras: console socket, hooks, keyring.
+///
+/// When the plan creates a user namespace or has hooks, parent and child talk over a sync
+/// socket: the child first waits for the parent to write its uid/gid maps and tell it its
+/// host pid; later, with its mounts done and before pivot_root, it asks the parent to run
+/// the prestart and createRuntime hooks (in the runtime's namespaces) and waits for them.
+pub fn spawn_with(plan: &Plan, opts: &Options, extras: &Extras) -> Result<Child> {
+    let creates_user = plan.creates(LinuxNamespaceType::User);
+    let hook_ctx = extras.hooks.as_ref().filter(|_| has_hooks(plan));
+    let needs_sync = creates_user || hook_ctx.is_some();
     // Blocked before clone3, so a signal that arrives while the child starts is queued for
     // the signalfd instead of killing the runtime and orphaning the container.
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None).context("blocking signals")?;
 
     let (report_r, report_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating the report pipe")?;
+    // std creates unix sockets close-on-exec.
+    let (mut sync_parent, sync_child) = match needs_sync {
+        true => {
+            let (a, b) = UnixStream::pair().context("creating the sync socket")?;
+            (Some(a), Some(b))
+        }
+        false => (None, None),
+    };
 
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
     for ns in &plan.namespaces {
@@ -100,6 +179,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
     let pid = match unsafe { clone.call() } {
         Ok(0) => {
             drop(report_r);
+            drop(sync_parent);
             let ctx = ChildContext {
                 plan,
                 report: report_w.as_raw_fd(),
@@ -109,9 +189,13 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
                 start_gate: opts.start_gate,
                 preserve_fds: opts.preserve_fds,
                 last_cap: opts.last_cap,
+                sync: sync_child,
+                console_socket: extras.console_socket,
+                hooks: hook_ctx.cloned(),
+                new_keyring: extras.new_keyring,
             };
             std::mem::forget(report_w);
-            init::run(&ctx)
+            init::run(ctx)
         }
         Ok(pid) => pid,
         Err(e) => {
@@ -120,27 +204,110 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         }
     };
     drop(report_w);
+    drop(sync_child);
     // SAFETY: clone3 stored a fresh pidfd we now own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-    Ok(Child {
+    let child = Child {
         pid: Pid::from_raw(pid),
         pidfd,
         report: report_r.into(),
-    })
+    };
+    if let Some(sock) = sync_parent.as_mut()
+        && let Err(e) = parent_sync(plan, &child, sock, hook_ctx)
+    {
+        // The child may be blocked on us: kill it, reap it, and report what went wrong
+        // (its own error if it wrote one, else ours).
+        let _ = kill(child.pid, Signal::SIGKILL);
+        let _ = waitpid(child.pid, None);
+        return Err(e);
+    }
+    Ok(child)
+}
+
+fn has_hooks(plan: &Plan) -> bool {
+    #[allow(deprecated)]
+    let prestart = plan.hooks.prestart();
+    let h = &plan.hooks;
+    [
+        prestart,
+        h.create_runtime(),
+        h.create_container(),
+        h.start_container(),
+    ]
+    .iter()
+    .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+}
+
+/// The parent's half of the sync protocol (see `spawn_with`).
+fn parent_sync(
+    plan: &Plan,
+    child: &Child,
+    sock: &mut UnixStream,
+    hooks: Option<&HookContext>,
+) -> Result<()> {
+    let pid = child.pid.as_raw();
+    if plan.creates(LinuxNamespaceType::User) {
+        // gid_map before the child can call setgroups; as root in the parent namespace no
+        // "setgroups deny" is needed.
+        for (file, maps) in [
+            ("uid_map", &plan.uid_mappings),
+            ("gid_map", &plan.gid_mappings),
+        ] {
+            let path = format!("/proc/{pid}/{file}");
+            std::fs::write(&path, super::plan::id_map_text(maps))
+                .with_context(|| format!("writing {path}"))?;
+            step!("wrote {file} {:?}", super::plan::id_map_text(maps));
+        }
+    }
+    sock.write_all(&pid.to_le_bytes())
+        .context("sync with the container init")?;
+    let Some(hooks) = hooks else { return Ok(()) };
+    let mut b = [0u8; 1];
+    match sock.read(&mut b) {
+        // The child failed before its mounts were done; wait_started reports why.
+        Ok(0) | Err(_) => return Ok(()),
+        Ok(_) if b[0] == sync::HOOKS => {}
+        Ok(_) => anyhow::bail!("sync with the container init: unexpected message {}", b[0]),
+    }
+    let state = hooks.state_json("creating", pid);
+    #[allow(deprecated)]
+    let prestart = plan.hooks.prestart().clone().unwrap_or_default();
+    crate::oci::hooks::run("prestart", &prestart, &state)?;
+    let create_runtime = plan.hooks.create_runtime().clone().unwrap_or_default();
+    crate::oci::hooks::run("createRuntime", &create_runtime, &state)?;
+    // A child that died meanwhile is reported by wait_started.
+    let _ = sock.write_all(&[sync::HOOKS_DONE]);
+    Ok(())
 }
 
 /// Waits until the child has called execve (the report pipe closes) or failed (it writes its
 /// error). On failure, reaps the child and returns the error with Docker's exit code.
 pub fn wait_started(child: &mut Child) -> Result<(), ExecFailure> {
-    let mut buf = Vec::new();
-    let _ = child.report.read_to_end(&mut buf);
-    if buf.is_empty() {
-        return Ok(());
+    wait_ready(child).map(drop)
+}
+
+/// Waits until the child has called execve or reached the start gate; on failure, reaps it
+/// and returns its error.
+pub fn wait_ready(child: &mut Child) -> Result<Reached, ExecFailure> {
+    let mut first = [0u8; 1];
+    let n = loop {
+        match child.report.read(&mut first) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => break r.unwrap_or(0),
+        }
+    };
+    if n == 0 {
+        return Ok(Reached::Exec);
     }
+    if first[0] == READY_AT_GATE {
+        return Ok(Reached::Gate);
+    }
+    let mut rest = Vec::new();
+    let _ = child.report.read_to_end(&mut rest);
     let _ = waitpid(child.pid, None);
     Err(ExecFailure {
-        code: buf[0],
-        message: String::from_utf8_lossy(&buf[1..]).into_owned(),
+        code: first[0],
+        message: String::from_utf8_lossy(&rest).into_owned(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Starting a container: the parent's side (launch), the child's straight line (init), and
 //! what they use.
 
+pub mod console;
 pub mod exec;
 pub mod in_root;
 pub mod init;

@@ -50,6 +50,21 @@ pub struct Rlimit {
     pub hard: u64,
 }
 
+/// One line of /proc/PID/uid_map or gid_map: `container_id host_id size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMap {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+/// The `/proc/PID/{uid,gid}_map` text for a list of mappings.
+pub fn id_map_text(maps: &[IdMap]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub rootfs: PathBuf,
@@ -75,6 +90,14 @@ pub struct Plan {
     pub terminal: bool,
     /// Overlay the rootfs with a tmpfs so writes vanish at exit (`--volatile`).
     pub volatile: bool,
+    /// uid/gid mappings the parent writes for a new user namespace.
+    pub uid_mappings: Vec<IdMap>,
+    pub gid_mappings: Vec<IdMap>,
+    /// The OCI hooks (run by the parent, the child, `start` and `delete` at their points).
+    pub hooks: oci_spec::runtime::Hooks,
+    /// `exec`: enter this existing container root (`/proc/PID/root`) instead of building one;
+    /// every namespace is joined, nothing is mounted.
+    pub exec_root: Option<PathBuf>,
 }
 
 impl Plan {
@@ -296,10 +319,30 @@ pub fn from_spec(spec: &Spec, base: &Path, last_cap: u8) -> Result<Plan> {
             path: n.path().clone(),
         });
     }
-    if namespaces.iter().any(|n| n.typ == LinuxNamespaceType::User)
-        && (linux.uid_mappings().is_none() || linux.gid_mappings().is_none())
-    {
+    let creates_user = namespaces
+        .iter()
+        .any(|n| n.typ == LinuxNamespaceType::User && n.path.is_none());
+    let id_maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
+        m.iter()
+            .flatten()
+            .map(|m| IdMap {
+                container_id: m.container_id(),
+                host_id: m.host_id(),
+                size: m.size(),
+            })
+            .collect()
+    };
+    let uid_mappings = id_maps(linux.uid_mappings());
+    let gid_mappings = id_maps(linux.gid_mappings());
+    if creates_user && (uid_mappings.is_empty() || gid_mappings.is_empty()) {
         bail!("linux.namespaces: a user namespace needs linux.uidMappings and linux.gidMappings");
+    }
+    if uid_mappings
+        .iter()
+        .chain(&gid_mappings)
+        .any(|m| m.size == 0)
+    {
+        bail!("linux.uidMappings/gidMappings: a mapping has size 0");
     }
 
     let mut mounts = Vec::new();
@@ -408,6 +451,10 @@ pub fn from_spec(spec: &Spec, base: &Path, last_cap: u8) -> Result<Plan> {
         oom_score_adj: process.oom_score_adj(),
         terminal: process.terminal().unwrap_or(false),
         volatile: false,
+        uid_mappings,
+        gid_mappings,
+        hooks: spec.hooks().clone().unwrap_or_default(),
+        exec_root: None,
     })
 }
 

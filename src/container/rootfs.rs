@@ -192,6 +192,11 @@ fn populate_dev(root: &OwnedFd, plan: &Plan) -> Result<()> {
             makedev(d.major, d.minor),
         ) {
             Ok(()) | Err(Errno::EEXIST) => {}
+            // In a user namespace mknod is refused: bind the host's node instead, as runc does.
+            Err(Errno::EPERM) => {
+                bind_host_device(root, &d.path)?;
+                continue;
+            }
             Err(e) => return Err(e).with_context(|| format!("mknod {}", d.path.display())),
         }
         // mknod applies the umask; the spec's mode is what the workload must see.
@@ -248,6 +253,22 @@ fn populate_dev(root: &OwnedFd, plan: &Plan) -> Result<()> {
             Err(e) => return Err(e).with_context(|| format!("symlink /dev/{link}")),
         }
     }
+    Ok(())
+}
+
+fn bind_host_device(root: &OwnedFd, path: &Path) -> Result<()> {
+    let target = in_root::ensure(root, path, Kind::File)
+        .with_context(|| format!("creating {} for a bind", path.display()))?;
+    let host = path.to_str().context("device path is not UTF-8")?;
+    mnt(
+        Some(host),
+        &in_root::proc_path(&target),
+        None,
+        MsFlags::MS_BIND,
+        None,
+    )
+    .with_context(|| format!("binding the host's {host}"))?;
+    step!("bind host {host} (mknod refused in a user namespace)");
     Ok(())
 }
 

@@ -1,0 +1,246 @@
+//! An OCI bundle: a directory with config.json and (usually) the rootfs. Loading it is pure
+//! apart from reading the file; every check that can be made before a namespace exists is
+//! made here, so a bad bundle is a one-line error and leaves nothing behind.
+
+use crate::container::plan::{self, Plan};
+use anyhow::{Context, Result, bail};
+use oci_spec::runtime::Spec;
+use serde_json::Value;
+use std::path::{Component, Path, PathBuf};
+
+pub struct Bundle {
+    /// Absolute, canonical bundle directory.
+    pub dir: PathBuf,
+    pub spec: Spec,
+    /// config.json as written, kept in the state directory for `exec` and the hooks.
+    pub text: String,
+    /// Fields present that minirun does not honour (warnings, naming each field).
+    pub warnings: Vec<String>,
+    /// Fields minirun ignores on purpose (debug log).
+    pub notes: Vec<String>,
+}
+
+/// The namespace types the OCI spec defines for Linux.
+pub const NAMESPACES: &[&str] = &[
+    "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
+];
+
+/// Reads and checks `dir/config.json`.
+pub fn load(dir: &Path) -> Result<Bundle> {
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("bundle \"{}\" does not exist", dir.display()))?;
+    let path = dir.join("config.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("bundle \"{}\" has no config.json", dir.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let raw: Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
+    check_namespace_types(&raw)?;
+    let (warnings, notes, errors) = unhonoured(&raw);
+    if let Some(e) = errors.first() {
+        bail!("{}: {e}", path.display());
+    }
+    let spec: Spec = serde_json::from_value(raw)
+        .with_context(|| format!("{}: not a valid OCI runtime config", path.display()))?;
+    Ok(Bundle {
+        dir,
+        spec,
+        text,
+        warnings,
+        notes,
+    })
+}
+
+/// An unknown namespace type named as such (serde would only say "unknown variant").
+fn check_namespace_types(raw: &Value) -> Result<()> {
+    for ns in raw["linux"]["namespaces"].as_array().into_iter().flatten() {
+        let t = ns["type"].as_str().unwrap_or("");
+        if !NAMESPACES.contains(&t) {
+            bail!(
+                "linux.namespaces: unknown namespace type \"{t}\" (expected one of {})",
+                NAMESPACES.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn present(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+/// What minirun does not honour in a config, in three lists: warnings (the container runs
+/// without it, and the caller is told), notes (ignored on purpose, debug only) and errors
+/// (running without it would be unsafe or wrong, so the container is refused).
+pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let (mut warn, mut note, mut err) = (Vec::new(), Vec::new(), Vec::new());
+    let get = |path: &str| {
+        path.split('.')
+            .fold(raw, |v, k| v.get(k).unwrap_or(&Value::Null))
+    };
+    for (field, why) in [
+        (
+            "linux.resources",
+            "minirun sets no cgroup limits yet: memory, pids, cpu, block I/O and device access are not restricted",
+        ),
+        (
+            "linux.seccomp",
+            "minirun has no seccomp support yet: the workload runs without a syscall filter",
+        ),
+        ("linux.intelRdt", "Intel RDT is not supported"),
+        ("linux.memoryPolicy", "NUMA memory policy is not supported"),
+        (
+            "linux.netDevices",
+            "moving network devices into the container is not supported",
+        ),
+        ("linux.mountLabel", "SELinux is not supported"),
+        ("process.selinuxLabel", "SELinux is not supported"),
+        ("process.apparmorProfile", "AppArmor is not supported"),
+        ("process.ioPriority", "I/O priority is not supported"),
+        ("process.scheduler", "scheduler policy is not supported"),
+        ("process.execCPUAffinity", "CPU affinity is not supported"),
+    ] {
+        if present(get(field)) {
+            warn.push(format!("{field} is not honoured: {why}"));
+        }
+    }
+    for (field, why) in [
+        (
+            "linux.cgroupsPath",
+            "minirun creates no cgroups; the container stays in the caller's",
+        ),
+        (
+            "process.consoleSize",
+            "the pty keeps its default size until the client resizes it",
+        ),
+    ] {
+        if present(get(field)) {
+            note.push(format!("{field} ignored: {why}"));
+        }
+    }
+    for (field, why) in [
+        ("linux.personality", "execution domains are not supported"),
+        (
+            "linux.timeOffsets",
+            "time namespace offsets are not supported",
+        ),
+        ("vm", "minirun runs containers, not virtual machines"),
+        ("windows", "this is not a Windows runtime"),
+        ("solaris", "this is not a Solaris runtime"),
+        ("zos", "this is not a z/OS runtime"),
+    ] {
+        if present(get(field)) {
+            err.push(format!("{field} cannot be honoured: {why}"));
+        }
+    }
+    (warn, note, err)
+}
+
+/// root.path, taken relative to the bundle when relative. A relative path may not climb out
+/// of the bundle with `..` (lexically; a symlink inside the bundle is the bundle author's
+/// deliberate choice and is followed).
+pub fn root_path(dir: &Path, root: &Path) -> Result<PathBuf> {
+    if root.is_absolute() {
+        return Ok(root.to_path_buf());
+    }
+    let mut depth: i32 = 0;
+    for c in root.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            bail!(
+                "root.path \"{}\" is outside the bundle {}",
+                root.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(dir.join(root))
+}
+
+/// The plan for a bundle, with the rootfs checked and made canonical.
+pub fn plan(b: &Bundle, last_cap: u8) -> Result<Plan> {
+    let root = b.spec.root().as_ref().context("config has no \"root\"")?;
+    let rootfs = root_path(&b.dir, root.path())?;
+    let rootfs = std::fs::canonicalize(&rootfs)
+        .with_context(|| format!("root.path \"{}\" does not exist", root.path().display()))?;
+    if !rootfs.is_dir() {
+        bail!("root.path \"{}\" is not a directory", root.path().display());
+    }
+    let mut plan = plan::from_spec(&b.spec, &b.dir, last_cap)?;
+    plan.rootfs = rootfs;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_roots() {
+        let d = Path::new("/b");
+        assert_eq!(
+            root_path(d, Path::new("rootfs")).unwrap(),
+            PathBuf::from("/b/rootfs")
+        );
+        assert_eq!(
+            root_path(d, Path::new("a/../rootfs")).unwrap(),
+            PathBuf::from("/b/a/../rootfs")
+        );
+        let e = root_path(d, Path::new("../rootfs"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside the bundle"), "{e}");
+        assert!(root_path(d, Path::new("a/../../x")).is_err());
+        assert_eq!(
+            root_path(d, Path::new("/abs")).unwrap(),
+            PathBuf::from("/abs")
+        );
+    }
+
+    #[test]
+    fn unhonoured_fields_are_named() {
+        let raw: Value = serde_json::from_str(
+            r#"{"linux":{"resources":{"devices":[{"allow":false,"access":"rwm"}]},
+                "seccomp":{"defaultAction":"SCMP_ACT_ERRNO"},"cgroupsPath":"/x",
+                "intelRdt":{}, "personality":{"domain":"LINUX32"}},
+                "process":{"apparmorProfile":"docker-default"}}"#,
+        )
+        .unwrap();
+        let (warn, note, err) = unhonoured(&raw);
+        assert!(warn.iter().any(|w| w.starts_with("linux.resources ")));
+        assert!(warn.iter().any(|w| w.starts_with("linux.seccomp ")));
+        assert!(
+            warn.iter()
+                .any(|w| w.starts_with("process.apparmorProfile "))
+        );
+        // An empty object says nothing.
+        assert!(!warn.iter().any(|w| w.starts_with("linux.intelRdt")));
+        assert!(note.iter().any(|n| n.starts_with("linux.cgroupsPath")));
+        assert_eq!(err.len(), 1);
+        assert!(err[0].starts_with("linux.personality"));
+        let (w, n, e) = unhonoured(&serde_json::json!({"process": {"args": ["sh"]}}));
+        assert!(w.is_empty() && n.is_empty() && e.is_empty());
+    }
+
+    #[test]
+    fn unknown_namespace_is_named() {
+        let raw =
+            serde_json::json!({"linux": {"namespaces": [{"type": "pid"}, {"type": "bogus"}]}});
+        let e = check_namespace_types(&raw).unwrap_err().to_string();
+        assert!(e.contains("\"bogus\""), "{e}");
+    }
+}

@@ -1,0 +1,181 @@
+//! `exec`: a new process in a running container (docker exec, podman exec).
+//!
+//! It goes through the same launch path as a container's init, with a plan that creates
+//! nothing: every namespace of the container's init is joined by its /proc/PID/ns path, the
+//! root is the init's (/proc/PID/root, entered with chroot), and the process's own capability
+//! sets and identity are applied by `capability::apply` exactly as for an init.
+//!
+//! CVE-2019-5736: this runtime process makes itself non-dumpable before the clone, so the
+//! child, which is visible inside the container from its first instruction, inherits that and
+//! nothing in the container can open the host's minirun binary through /proc/PID/exe.
+
+use super::lifecycle::{console_socket, saved_spec, write_pid_file};
+use super::{ExecArgs, Log};
+use crate::capability::{self as cap, names, policy::DOCKER_DEFAULTS};
+use crate::container::launch::{self, Extras, Options};
+use crate::container::plan;
+use crate::container::state::{Status, Store};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+/// /proc/PID/ns names and the OCI type each stands for, in the order they are joined (the
+/// user namespace first, so the others are joined with its capabilities).
+const NS: &[(&str, &str)] = &[
+    ("user", "user"),
+    ("ipc", "ipc"),
+    ("uts", "uts"),
+    ("net", "network"),
+    ("pid", "pid"),
+    ("cgroup", "cgroup"),
+    ("mnt", "mount"),
+];
+
+/// The namespaces of `pid` that differ from ours, as OCI `linux.namespaces` entries.
+fn namespaces_of(pid: i32) -> Vec<Value> {
+    let link = |p: &str, n: &str| std::fs::read_link(format!("/proc/{p}/ns/{n}")).ok();
+    NS.iter()
+        .filter(|(n, _)| {
+            let theirs = link(&pid.to_string(), n);
+            theirs.is_some() && theirs != link("self", n)
+        })
+        .map(|(n, t)| json!({"type": t, "path": format!("/proc/{pid}/ns/{n}")}))
+        .collect()
+}
+
+/// The process to run, as OCI process JSON: --process, or the container's own process with
+/// the command line's changes (runc's rules).
+pub fn process_for(a: &ExecArgs, base: Option<Value>, last: u8) -> Result<Value> {
+    if let Some(f) = &a.process {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading the process file {}", f.display()))?;
+        let mut p: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: invalid JSON", f.display()))?;
+        if a.tty {
+            p["terminal"] = json!(true);
+        }
+        return Ok(p);
+    }
+    if a.command.is_empty() {
+        bail!("exec: no command given (and no --process)");
+    }
+    let mut p = base.unwrap_or_else(|| {
+        let d = DOCKER_DEFAULTS.oci_names();
+        json!({
+            "cwd": "/", "user": {"uid": 0, "gid": 0},
+            "env": [format!("PATH={}", crate::spec::DEFAULT_PATH)],
+            "capabilities": {"bounding": d, "effective": d, "permitted": d},
+        })
+    });
+    p["args"] = json!(a.command);
+    p["terminal"] = json!(a.tty);
+    if let Some(c) = &a.cwd {
+        p["cwd"] = json!(c);
+    }
+    let mut env: Vec<String> = serde_json::from_value(p["env"].clone()).unwrap_or_default();
+    for kv in &a.env {
+        let key = kv.split('=').next().unwrap_or_default();
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    p["env"] = json!(env);
+    if let Some(u) = &a.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (u.as_str(), None),
+        };
+        let num = |s: &str| {
+            s.parse::<u32>()
+                .with_context(|| format!("--user \"{u}\": expected UID[:GID] as numbers"))
+        };
+        p["user"]["uid"] = json!(num(uid)?);
+        p["user"]["gid"] = json!(gid.map(num).transpose()?.unwrap_or(0));
+    }
+    if !a.additional_gids.is_empty() {
+        p["user"]["additionalGids"] = json!(a.additional_gids);
+    }
+    if a.no_new_privs {
+        p["noNewPrivileges"] = json!(true);
+    }
+    if !a.cap.is_empty() {
+        let added = names::parse_set(&a.cap, last)?;
+        let caps = &mut p["capabilities"];
+        let has_inheritable = caps["inheritable"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty());
+        let mut sets = vec!["bounding", "effective", "permitted"];
+        // Ambient needs inheritable; as runc does, only when the process already has some.
+        if has_inheritable {
+            sets.push("ambient");
+        }
+        for set in sets {
+            let mut names: Vec<String> =
+                serde_json::from_value(caps[set].clone()).unwrap_or_default();
+            let current = names::parse_set(&names, last)?;
+            names.extend(added.minus(current).oci_names());
+            caps[set] = json!(names);
+        }
+    }
+    Ok(p)
+}
+
+fn set_non_dumpable() -> Result<()> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    nix::errno::Errno::result(r).context("prctl(PR_SET_DUMPABLE, 0)")?;
+    Ok(())
+}
+
+pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("minirun must run as root");
+    }
+    let store = Store::new(&g.root);
+    let st = store.load(&a.id)?;
+    if store.status(&st) == Status::Stopped {
+        bail!("cannot exec in a stopped container");
+    }
+    let last = cap::kernel_last_cap();
+    let base = saved_spec(&store, &a.id)
+        .and_then(|s| s.process().clone())
+        .and_then(|p| serde_json::to_value(p).ok());
+    let process = process_for(a, base, last)?;
+    let spec = json!({
+        "ociVersion": "1.0.2",
+        "root": {"path": format!("/proc/{}/root", st.pid)},
+        "process": process,
+        "linux": {"namespaces": namespaces_of(st.pid)},
+    });
+    let spec: oci_spec::runtime::Spec =
+        serde_json::from_value(spec).context("the exec process is not a valid OCI process")?;
+    let mut plan = plan::from_spec(&spec, std::path::Path::new("/"), last)?;
+    plan.exec_root = Some(PathBuf::from(format!("/proc/{}/root", st.pid)));
+    plan.devices.clear();
+    let console = console_socket(a.console_socket.as_deref(), plan.terminal, !a.detach, log)?;
+
+    // Before the clone: the child inherits it (see the module comment).
+    set_non_dumpable()?;
+    let opts = Options {
+        no_pivot: false,
+        init: false,
+        die_with_parent: !a.detach,
+        start_gate: None,
+        preserve_fds: a.preserve_fds,
+        last_cap: last,
+    };
+    let extras = Extras {
+        console_socket: console.as_ref().map(|s| s.as_raw_fd()),
+        hooks: None,
+        new_keyring: false,
+    };
+    let mut child = launch::spawn_with(&plan, &opts, &extras)?;
+    launch::wait_started(&mut child).map_err(anyhow::Error::new)?;
+    if let Some(p) = &a.pid_file {
+        write_pid_file(p, child.pid.as_raw())?;
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    launch::wait_exit(&child)
+}

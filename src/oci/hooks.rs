@@ -1,0 +1,61 @@
+//! OCI hooks: programs the runtime runs at fixed points of the lifecycle, each given the
+//! container's state as JSON on stdin, in order; a failure (non-zero exit, or the hook's
+//! timeout passing) stops the sequence.
+//!
+//! Where each kind runs is decided by the caller: prestart and createRuntime by the parent in
+//! `launch` (runtime namespaces), createContainer and startContainer by the container's init
+//! (its namespaces), poststart by `start`, poststop by `delete`.
+
+use anyhow::{Context, Result, bail};
+use oci_spec::runtime::Hook;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `hooks` in order with `state` on stdin. `stage` names them in errors.
+pub fn run(stage: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
+    for (i, h) in hooks.iter().enumerate() {
+        let path = h.path();
+        let what = || format!("{stage} hook #{i} ({})", path.display());
+        let mut cmd = Command::new(path);
+        if let Some(args) = h.args()
+            && let Some((first, rest)) = args.split_first()
+        {
+            cmd.arg0(first).args(rest);
+        }
+        // A hook sees only the environment its config gives it, not the runtime's.
+        cmd.env_clear();
+        for kv in h.env().iter().flatten() {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        cmd.stdin(Stdio::piped());
+        let mut child = cmd.spawn().with_context(what)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A hook that does not read its stdin may exit first: EPIPE is fine.
+            let _ = stdin.write_all(state);
+        }
+        let deadline = match h.timeout() {
+            Some(t) if t <= 0 => bail!("{}: timeout must be greater than zero", what()),
+            Some(t) => Some(Instant::now() + Duration::from_secs(t as u64)),
+            None => None,
+        };
+        let status = loop {
+            if let Some(s) = child.try_wait().with_context(what)? {
+                break s;
+            }
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        if !status.success() {
+            bail!("{}: {status}", what());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,445 @@
+//! create, start, run, state, kill, delete, list: runc's lifecycle over minirun's state
+//! records (`container::state::Store`).
+//!
+//! `create` launches the container through the one launch path with a start gate: the init
+//! does everything up to the workload's execve, tells `create` it is ready, and blocks opening
+//! `exec.fifo` for writing. `start` opens the fifo for reading, which releases it. Status is
+//! derived: created while the fifo exists and the init lives, running after, stopped when the
+//! recorded pid (with its recorded start time) is gone.
+
+use super::{CreateArgs, DeleteArgs, KillArgs, ListArgs, Log, RunArgs, bundle, hooks};
+use crate::capability as cap;
+use crate::container::launch::{self, Child, Extras, HookContext, Options, Reached};
+use crate::container::state::{self, FIFO, State, Status, Store};
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::{Signal, kill as send_signal};
+use nix::unistd::Pid;
+use oci_spec::runtime::{Hook, Spec};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The copy of config.json kept with the record (for exec defaults and the later hooks).
+pub const CONFIG: &str = "config.json";
+
+fn require_root() -> Result<()> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("minirun must run as root (rootless containers are not supported yet)");
+    }
+    Ok(())
+}
+
+/// The config saved at create time, if any (quick-form containers have none).
+pub fn saved_spec(store: &Store, id: &str) -> Option<Spec> {
+    let text = std::fs::read_to_string(store.dir(id).join(CONFIG)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn hook_context(st: &State) -> HookContext {
+    HookContext {
+        id: st.id.clone(),
+        bundle: st.bundle.clone(),
+        annotations: st.annotations.clone(),
+    }
+}
+
+/// Writes a pid file the way runc does: the number alone, atomically.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    std::fs::write(&tmp, pid.to_string())
+        .with_context(|| format!("writing the pid file {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("writing the pid file {}", path.display()))?;
+    Ok(())
+}
+
+/// Connects to the caller's console socket (`--console-socket`), checking it fits the config.
+pub fn console_socket(
+    path: Option<&Path>,
+    terminal: bool,
+    foreground: bool,
+    log: &Log,
+) -> Result<Option<UnixStream>> {
+    match (terminal, path) {
+        (true, Some(p)) => Ok(Some(UnixStream::connect(p).with_context(|| {
+            format!("connecting to the console socket {}", p.display())
+        })?)),
+        (true, None) if !foreground => bail!(
+            "process.terminal is true but no --console-socket was given: cannot allocate a pty for a detached container"
+        ),
+        (true, None) => {
+            log.warn("process.terminal is true but no --console-socket: the workload uses minirun's own stdio");
+            Ok(None)
+        }
+        (false, Some(_)) => {
+            bail!("--console-socket was given but process.terminal is false")
+        }
+        (false, None) => Ok(None),
+    }
+}
+
+/// Everything `create` does; `foreground` (from `run`) keeps the init tied to this process.
+fn create_container(
+    g: &crate::cli::Global,
+    log: &Log,
+    a: &CreateArgs,
+    foreground: bool,
+) -> Result<(Child, State)> {
+    require_root()?;
+    state::validate_id(&a.id)?;
+    let dir = match &a.bundle {
+        Some(b) => b.clone(),
+        None => std::env::current_dir().context("current directory")?,
+    };
+    let b = bundle::load(&dir)?;
+    for w in &b.warnings {
+        log.warn(w);
+    }
+    for n in &b.notes {
+        log.debug(n);
+    }
+    let last = cap::kernel_last_cap();
+    let plan = bundle::plan(&b, last)?;
+    let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
+    let store = Store::new(&g.root);
+    store.reserve(&a.id)?;
+    let result = (|| {
+        let sdir = store.dir(&a.id);
+        std::fs::write(sdir.join(CONFIG), &b.text).context("saving config.json")?;
+        let fifo = sdir.join(FIFO);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
+            .with_context(|| format!("creating {}", fifo.display()))?;
+        // O_PATH: holding it does not count as a reader or writer; the init reopens it for
+        // writing through /proc/self/fd, which blocks until `start` opens it for reading.
+        let gate: OwnedFd = nix::fcntl::open(
+            &fifo,
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .with_context(|| format!("opening {}", fifo.display()))?;
+        let annotations = b
+            .spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let hooks = HookContext {
+            id: a.id.clone(),
+            bundle: b.dir.to_string_lossy().into_owned(),
+            annotations,
+        };
+        let opts = Options {
+            no_pivot: a.no_pivot,
+            init: false,
+            die_with_parent: foreground,
+            start_gate: Some(gate.as_raw_fd()),
+            preserve_fds: a.preserve_fds,
+            last_cap: last,
+        };
+        let extras = Extras {
+            console_socket: console.as_ref().map(|s| s.as_raw_fd()),
+            hooks: Some(hooks.clone()),
+            new_keyring: !a.no_new_keyring,
+        };
+        let mut child = launch::spawn_with(&plan, &opts, &extras)?;
+        match launch::wait_ready(&mut child) {
+            Ok(Reached::Gate) => {}
+            Ok(Reached::Exec) => {
+                let _ = send_signal(child.pid, Signal::SIGKILL);
+                bail!("the container init exited before reaching the start gate")
+            }
+            Err(f) => return Err(anyhow::Error::new(f)),
+        }
+        let pid = child.pid.as_raw();
+        let st = State {
+            oci_version: "1.0.2".into(),
+            id: a.id.clone(),
+            pid,
+            bundle: hooks.bundle,
+            rootfs: plan.rootfs.to_string_lossy().into_owned(),
+            annotations: hooks.annotations,
+            created: state::rfc3339_now(),
+            start_time: state::start_time(pid).unwrap_or(0),
+        };
+        let saved = store.save(&st).and_then(|_| match &a.pid_file {
+            Some(p) => write_pid_file(p, pid),
+            None => Ok(()),
+        });
+        if let Err(e) = saved {
+            let _ = send_signal(child.pid, Signal::SIGKILL);
+            return Err(e);
+        }
+        Ok((child, st))
+    })();
+    if result.is_err() {
+        let _ = store.remove(&a.id);
+    }
+    result
+}
+
+pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<()> {
+    // The init is not our child to wait for: it outlives us (conmon or the shim reaps it).
+    create_container(g, log, a, false).map(drop)
+}
+
+/// Releases a created container's init through the fifo.
+pub fn start(g: &crate::cli::Global, log: &Log, id: &str) -> Result<()> {
+    let store = Store::new(&g.root);
+    let st = store.load(id)?;
+    match store.status(&st) {
+        Status::Created => {}
+        Status::Running => bail!("cannot start an already running container"),
+        Status::Stopped => bail!("cannot start a container that has stopped"),
+    }
+    let fifo = store.dir(id).join(FIFO);
+    // Non-blocking open: if the init died, a blocking open would wait forever.
+    let f: OwnedFd = nix::fcntl::open(
+        &fifo,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("opening {}", fifo.display()))?;
+    loop {
+        let mut fds = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(&f),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let n = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0);
+        if n > 0 {
+            let mut b = [0u8; 1];
+            if nix::unistd::read(&f, &mut b).unwrap_or(0) == 1 {
+                break;
+            }
+        }
+        if store.status(&st) == Status::Stopped {
+            bail!("container \"{id}\" exited before it was started");
+        }
+    }
+    std::fs::remove_file(&fifo).with_context(|| format!("removing {}", fifo.display()))?;
+    // poststart failures are warnings: the workload already runs (runtime-spec).
+    let poststart = hooks_of(&store, id, |h| h.poststart().clone());
+    if let Err(e) = hooks::run(
+        "poststart",
+        &poststart,
+        &hook_context(&st).state_json("running", st.pid),
+    ) {
+        log.warn(&format!("{e:#}"));
+    }
+    Ok(())
+}
+
+fn hooks_of(
+    store: &Store,
+    id: &str,
+    pick: impl Fn(&oci_spec::runtime::Hooks) -> Option<Vec<Hook>>,
+) -> Vec<Hook> {
+    saved_spec(store, id)
+        .and_then(|s| s.hooks().as_ref().and_then(&pick))
+        .unwrap_or_default()
+}
+
+pub fn run(g: &crate::cli::Global, log: &Log, a: &RunArgs) -> Result<i32> {
+    let (child, st) = create_container(g, log, &a.create, !a.detach)?;
+    let store = Store::new(&g.root);
+    if let Err(e) = start(g, log, &st.id) {
+        let _ = send_signal(child.pid, Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(child.pid, None);
+        let _ = store.remove(&st.id);
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let code = launch::wait_exit(&child)?;
+    if !a.keep {
+        finish_delete(&store, log, &st)?;
+    }
+    Ok(code)
+}
+
+/// `state ID`: the OCI state as runc prints it.
+pub fn state_json(store: &Store, st: &State) -> serde_json::Value {
+    let status = store.status(st);
+    serde_json::json!({
+        "ociVersion": st.oci_version,
+        "id": st.id,
+        "pid": if status == Status::Stopped { 0 } else { st.pid },
+        "status": status.as_str(),
+        "bundle": st.bundle,
+        "rootfs": st.rootfs,
+        "created": st.created,
+        "owner": "",
+        "annotations": st.annotations,
+    })
+}
+
+pub fn state(g: &crate::cli::Global, id: &str) -> Result<()> {
+    let store = Store::new(&g.root);
+    let st = store.load(id)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&state_json(&store, &st))?
+    );
+    Ok(())
+}
+
+/// SIGTERM, TERM, term, 15.
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).with_context(|| format!("unknown signal \"{s}\""));
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<Signal>()
+        .map_err(|_| anyhow::anyhow!("unknown signal \"{s}\""))
+}
+
+/// Whether the container has a pid namespace of its own: only then may "every process in
+/// it" be found by namespace (otherwise that would be every process on the host).
+fn own_pid_namespace(pid: i32) -> bool {
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
+    match (ns(&pid.to_string()), ns("self")) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    }
+}
+
+fn signal_container(st: &State, sig: Signal, all: bool) -> Result<()> {
+    let pids = if all && own_pid_namespace(st.pid) {
+        crate::inspect_cmd::container_pids(st)
+    } else {
+        vec![st.pid]
+    };
+    for p in pids {
+        match send_signal(Pid::from_raw(p), sig) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(e) => return Err(e).with_context(|| format!("sending {sig} to {p}")),
+        }
+    }
+    Ok(())
+}
+
+pub fn kill(g: &crate::cli::Global, a: &KillArgs) -> Result<()> {
+    let store = Store::new(&g.root);
+    let st = store.load(&a.id)?;
+    let sig = parse_signal(&a.signal)?;
+    if store.status(&st) == Status::Stopped {
+        bail!("container not running");
+    }
+    signal_container(&st, sig, a.all)
+}
+
+/// SIGKILL, then wait (up to 10 s) until the init is gone or a zombie.
+fn kill_and_wait(store: &Store, st: &State) -> Result<()> {
+    signal_container(st, Signal::SIGKILL, true)?;
+    let end = Instant::now() + Duration::from_secs(10);
+    while store.status(st) != Status::Stopped {
+        if Instant::now() > end {
+            bail!("container \"{}\" did not die after SIGKILL", st.id);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+/// poststop hooks (failures are warnings), then the record goes.
+fn finish_delete(store: &Store, log: &Log, st: &State) -> Result<()> {
+    let poststop = hooks_of(store, &st.id, |h| h.poststop().clone());
+    if let Err(e) = hooks::run(
+        "poststop",
+        &poststop,
+        &hook_context(st).state_json("stopped", st.pid),
+    ) {
+        log.warn(&format!("{e:#}"));
+    }
+    store.remove(&st.id)
+}
+
+pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
+    let store = Store::new(&g.root);
+    let st = match store.load(&a.id) {
+        Ok(st) => st,
+        Err(e) => {
+            // A record without state.json is a create that died half-way: clean it up.
+            state::validate_id(&a.id)?;
+            let dir = store.dir(&a.id);
+            if dir.is_dir() && !dir.join("state.json").exists() {
+                store.remove(&a.id)?;
+                return Ok(());
+            }
+            if a.force && !dir.exists() {
+                return Ok(());
+            }
+            return Err(e);
+        }
+    };
+    match store.status(&st) {
+        Status::Stopped => {}
+        Status::Created => kill_and_wait(&store, &st)?,
+        Status::Running if a.force => kill_and_wait(&store, &st)?,
+        Status::Running => bail!(
+            "cannot delete container {} that is not stopped: running",
+            a.id
+        ),
+    }
+    finish_delete(&store, log, &st)
+}
+
+pub fn list(g: &crate::cli::Global, a: &ListArgs) -> Result<()> {
+    let store = Store::new(&g.root);
+    let all = store.list();
+    if a.quiet {
+        for st in &all {
+            println!("{}", st.id);
+        }
+        return Ok(());
+    }
+    match a.format.as_str() {
+        "json" => {
+            let v: Vec<_> = all.iter().map(|st| state_json(&store, st)).collect();
+            println!("{}", serde_json::to_string(&v)?);
+        }
+        "table" => {
+            let rows: Vec<[String; 5]> = all
+                .iter()
+                .map(|st| {
+                    let status = store.status(st);
+                    let pid = if status == Status::Stopped { 0 } else { st.pid };
+                    [
+                        st.id.clone(),
+                        pid.to_string(),
+                        status.as_str().to_string(),
+                        st.bundle.clone(),
+                        st.created.clone(),
+                    ]
+                })
+                .collect();
+            let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED"].map(String::from);
+            let mut width = [0usize; 5];
+            for r in std::iter::once(&head).chain(&rows) {
+                for (w, c) in width.iter_mut().zip(r) {
+                    *w = (*w).max(c.len());
+                }
+            }
+            for r in std::iter::once(&head).chain(&rows) {
+                let line: Vec<String> = r
+                    .iter()
+                    .zip(width)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect();
+                println!("{}", line.join("   ").trim_end());
+            }
+        }
+        other => bail!("--format \"{other}\": expected table or json"),
+    }
+    Ok(())
+}

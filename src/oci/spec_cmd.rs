@@ -1,0 +1,84 @@
+//! `minirun spec`: a default config.json with the quick form's defaults (Docker's 14
+//! capabilities, namespaces, mounts, masked and read-only paths), running `sh` in `rootfs`.
+
+use super::SpecArgs;
+use crate::capability::CapSets;
+use crate::capability::policy::DOCKER_DEFAULTS;
+use crate::spec::{self, QuickForm};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+/// The default config as JSON (pure).
+pub fn default_config(rootless: bool, uid: u32, gid: u32) -> Result<Value> {
+    let q = QuickForm {
+        rootfs: "rootfs".into(),
+        args: vec!["sh".into()],
+        env: spec::environment(&["TERM=xterm".into()], "minirun", "/root", |_| None),
+        hostname: "minirun".into(),
+        caps: CapSets {
+            bounding: DOCKER_DEFAULTS,
+            effective: DOCKER_DEFAULTS,
+            permitted: DOCKER_DEFAULTS,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut v = serde_json::to_value(spec::build(&q)?)?;
+    if rootless {
+        // runc's rootless changes: a user namespace mapping the current user to root, no
+        // gid=5 on devpts (that group is not mapped), the host's /sys bound read-only.
+        v["linux"]["namespaces"]
+            .as_array_mut()
+            .context("namespaces")?
+            .push(json!({"type": "user"}));
+        v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
+        v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+        for m in v["mounts"].as_array_mut().context("mounts")? {
+            if m["destination"] == "/dev/pts"
+                && let Some(o) = m["options"].as_array_mut()
+            {
+                o.retain(|x| x != "gid=5");
+            }
+            if m["destination"] == "/sys" {
+                *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
+                    "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+            }
+        }
+    }
+    Ok(v)
+}
+
+pub fn spec(args: &SpecArgs) -> Result<()> {
+    let dir = args.bundle.clone().unwrap_or_else(|| ".".into());
+    let path = dir.join("config.json");
+    if path.exists() {
+        bail!("{} exists: remove it first", path.display());
+    }
+    let v = default_config(
+        args.rootless,
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    )?;
+    std::fs::write(&path, serde_json::to_string_pretty(&v)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_round_trips_into_a_plan() {
+        for rootless in [false, true] {
+            let v = default_config(rootless, 1000, 1000).unwrap();
+            let spec: oci_spec::runtime::Spec = serde_json::from_value(v.clone()).unwrap();
+            let plan =
+                crate::container::plan::from_spec(&spec, std::path::Path::new("/b"), 40).unwrap();
+            assert_eq!(plan.caps.bounding, DOCKER_DEFAULTS);
+            assert!(plan.caps.ambient.is_empty() && plan.caps.inheritable.is_empty());
+            assert_eq!(plan.rootfs, std::path::PathBuf::from("/b/rootfs"));
+            assert_eq!(!plan.uid_mappings.is_empty(), rootless);
+        }
+    }
+}
