@@ -1,0 +1,318 @@
+//! Issue 5: the capability lab (experiment, minimize), explain, --volatile and --trace, against
+//! real containers from the fixture rootfs, as root.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Output;
+
+/// Docker's 14 default capabilities, in kernel order.
+const DEFAULTS: [&str; 14] = [
+    "chown",
+    "dac_override",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "net_bind_service",
+    "net_raw",
+    "sys_chroot",
+    "mknod",
+    "audit_write",
+    "setfcap",
+];
+
+/// `minirun --root ROOT SUBCOMMAND ARGS...`
+fn sub(sb: &Sandbox, subcommand: &str, args: &[&str]) -> Output {
+    sb.cmd(&[subcommand])
+        .args(args)
+        .output()
+        .expect("spawning minirun")
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+/// Everything about a tree that a write could change: each path with its type, mode, owner,
+/// group, device number, link target or a hash of its contents.
+fn tree_digest(root: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let ft = m.file_type();
+            let what = if ft.is_symlink() {
+                format!("link {}", std::fs::read_link(&p).unwrap().display())
+            } else if ft.is_file() {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&p).unwrap().hash(&mut h);
+                format!("file {} {:016x}", m.len(), h.finish())
+            } else if ft.is_dir() {
+                "dir".to_string()
+            } else {
+                format!("special rdev={}", m.rdev())
+            };
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let line = format!("{:o} {}:{} {what}", m.mode(), m.uid(), m.gid());
+            out.insert(rel, line);
+            if ft.is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    let m = std::fs::metadata(root).unwrap();
+    out.insert(
+        ".".into(),
+        format!("{:o} {}:{}", m.mode(), m.uid(), m.gid()),
+    );
+    walk(root, root, &mut out);
+    out
+}
+
+fn assert_same_tree(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) {
+    let changed: Vec<_> = before
+        .iter()
+        .filter(|(k, v)| after.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .chain(after.keys().filter(|k| !before.contains_key(*k)).cloned())
+        .collect();
+    assert!(changed.is_empty(), "rootfs changed: {changed:?}");
+}
+
+#[test]
+fn experiment_shows_every_docker_default_gated() {
+    let sb = Sandbox::new("experiment");
+    let fixture = fixture();
+    let mut args = vec!["--json"];
+    for c in DEFAULTS {
+        args.extend(["--cap", c]);
+    }
+    args.push(fixture.to_str().unwrap());
+    let o = sub(&sb, "experiment", &args);
+    let rows = json_lines(&ok(&o));
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["capability"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, DEFAULTS);
+    for r in &rows {
+        assert_eq!(r["verdict"], "gated", "{r}");
+        assert_eq!(r["docker_default"], true, "{r}");
+        assert_eq!(r["granted"], "allowed", "{r}");
+        let dropped = r["dropped"].as_str().unwrap();
+        assert!(dropped == "EPERM" || dropped == "EACCES", "{r}");
+    }
+}
+
+#[test]
+fn experiment_explains_a_withheld_capability_and_rejects_bad_names() {
+    let sb = Sandbox::new("withheld");
+    let fixture = fixture();
+    let f = fixture.to_str().unwrap();
+    let o = sub(&sb, "experiment", &["--json", "--cap", "sys_resource", f]);
+    let rows = json_lines(&ok(&o));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["granted"], "withheld", "{}", rows[0]);
+    assert_eq!(rows[0]["verdict"], "explained");
+    assert!(
+        rows[0]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("withheld by the environment"),
+        "{}",
+        rows[0]
+    );
+
+    let o = sub(&sb, "experiment", &["--cap", "setiud", f]);
+    assert_eq!(code(&o), 125);
+    assert_eq!(
+        stderr(&o),
+        "minirun: unknown capability \"CAP_SETIUD\" (did you mean \"CAP_SETUID\"?)\n"
+    );
+    let o = sub(&sb, "experiment", &["/no/such/rootfs"]);
+    assert_eq!(code(&o), 125);
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
+
+fn minimize_json(sb: &Sandbox, argv: &[&str]) -> serde_json::Value {
+    let fixture = fixture();
+    let mut args = vec!["--json", fixture.to_str().unwrap()];
+    args.extend(argv);
+    let o = sub(sb, "minimize", &args);
+    let rows = json_lines(&ok(&o));
+    assert_eq!(rows.len(), 1);
+    rows[0].clone()
+}
+
+#[test]
+fn minimize_finds_chown_for_chown_and_leaves_the_rootfs_alone() {
+    let sb = Sandbox::new("min-chown");
+    let before = tree_digest(&fixture());
+    let r = minimize_json(&sb, &["chown", "1000", "/tmp/f"]);
+    let after = tree_digest(&fixture());
+    assert_eq!(r["needed"], serde_json::json!(["chown"]), "{r}");
+    assert_eq!(r["verified"], true);
+    let run = r["run"].as_str().unwrap();
+    assert!(
+        run.starts_with("minirun --cap-drop=all --cap-add=chown /"),
+        "{run}"
+    );
+    assert!(run.ends_with(" chown 1000 /tmp/f"), "{run}");
+    // The baseline, one trial per default, and the verification: 16 containers.
+    assert_eq!(r["trials"].as_array().unwrap().len(), 16, "{r}");
+    // chown succeeded in most of those trials, yet the fixture's file is still root's.
+    assert_eq!(std::fs::metadata(fixture().join("tmp/f")).unwrap().uid(), 0);
+    assert_same_tree(&before, &after);
+    assert!(fixture_mounts().is_empty(), "{:?}", fixture_mounts());
+}
+
+#[test]
+fn minimize_finds_setgid_and_setuid_for_an_identity_switch() {
+    let sb = Sandbox::new("min-setids");
+    let r = minimize_json(&sb, &["capprobe", "setids", "1000", "1000"]);
+    assert_eq!(r["needed"], serde_json::json!(["setgid", "setuid"]), "{r}");
+    assert_eq!(r["cap_add"], serde_json::json!(["setgid", "setuid"]), "{r}");
+    // The printed line really works, and with one capability fewer it does not.
+    let o = sb.run(
+        &["--cap-drop=all", "--cap-add=setgid", "--cap-add=setuid"],
+        &["capprobe", "setids", "1000", "1000"],
+    );
+    ok(&o);
+    let o = sb.run(
+        &["--cap-drop=all", "--cap-add=setuid"],
+        &["capprobe", "setids", "1000", "1000"],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn minimize_text_output_and_a_command_that_never_works() {
+    let sb = Sandbox::new("min-text");
+    let fixture = fixture();
+    let f = fixture.to_str().unwrap();
+    let o = sub(&sb, "minimize", &[f, "true"]);
+    let text = ok(&o);
+    assert!(text.contains("smallest set: none\n"), "{text}");
+    assert!(
+        text.ends_with(&format!("minirun --cap-drop=all {f} true\n")),
+        "{text}"
+    );
+    let o = sub(&sb, "minimize", &[f, "false"]);
+    assert_eq!(code(&o), 125);
+    assert!(
+        stderr(&o).starts_with("minirun: the command fails even with the starting set"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn volatile_run_that_writes_leaves_the_rootfs_byte_identical() {
+    let sb = Sandbox::new("volatile");
+    let before = tree_digest(&fixture());
+    let script = "echo new > /tmp/new && echo more >> /tmp/f && chown 1000:1000 /tmp/f \
+                  && chmod 700 /bin && mkdir -p /var/newdir && ln -s nowhere /lnk \
+                  && rm /etc/passwd && cat /tmp/f";
+    let o = sb.run(&["--volatile"], &["sh", "-c", script]);
+    let out = ok(&o);
+    assert!(
+        out.ends_with("more\n"),
+        "the writes happened inside: {out:?}"
+    );
+    let after = tree_digest(&fixture());
+    assert_same_tree(&before, &after);
+    assert!(fixture_mounts().is_empty(), "{:?}", fixture_mounts());
+}
+
+#[test]
+fn explain_one_and_all() {
+    let sb = Sandbox::new("explain");
+    let o = sub(&sb, "explain", &["setfcap"]);
+    let text = ok(&o);
+    assert!(
+        text.starts_with("setfcap (CAP_SETFCAP, number 31)\n"),
+        "{text}"
+    );
+    assert!(text.contains("docker default: yes"), "{text}");
+    let o = sub(&sb, "explain", &["CAP_SETFCAP", "--json"]);
+    let j = &json_lines(&ok(&o))[0];
+    assert_eq!(j["name"], "setfcap");
+    assert_eq!(j["docker_default"], true);
+
+    let o = sub(&sb, "explain", &["all"]);
+    let text = ok(&o);
+    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").unwrap();
+    let last: usize = last.trim().parse().unwrap();
+    // A header, then one row per capability.
+    assert!(text.lines().count() > last, "{text}");
+    for c in DEFAULTS {
+        let row = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(c))
+            .unwrap_or_else(|| panic!("no row for {c}: {text}"));
+        assert_eq!(row.split_whitespace().nth(1), Some("yes"), "{row}");
+    }
+    let o = sub(&sb, "explain", &["all", "--json"]);
+    assert_eq!(json_lines(&ok(&o)).len(), 41);
+}
+
+/// The list in a trace line's `bounding=[...]`.
+fn bounding_of(line: &str) -> &str {
+    let start = line.find("bounding=[").expect("a bounding set") + "bounding=[".len();
+    let len = line[start..].find(']').expect("closing bracket");
+    &line[start..start + len]
+}
+
+fn trace_bounding(sb: &Sandbox, opts: &[&str]) -> String {
+    let mut all = vec!["--trace"];
+    all.extend(opts);
+    let o = sb.run(&all, &["true"]);
+    ok(&o);
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    let dropped = lines
+        .iter()
+        .position(|l| l.contains("bounding set dropped: bounding=["))
+        .unwrap_or_else(|| panic!("no bounding step in the trace:\n{err}"));
+    let execve = lines
+        .iter()
+        .position(|l| l.contains(": execve "))
+        .unwrap_or_else(|| panic!("no execve in the trace:\n{err}"));
+    assert!(
+        dropped < execve,
+        "bounding set dropped after execve:\n{err}"
+    );
+    // Every capability step from the drop to execve shows the same, already-shrunk bounding set.
+    let b = bounding_of(lines[dropped]).to_string();
+    for l in &lines[dropped..execve] {
+        if l.contains("bounding=[") {
+            assert_eq!(bounding_of(l), b, "{l}");
+        }
+    }
+    b
+}
+
+#[test]
+fn trace_shows_the_bounding_set_shrinking_to_the_whitelist_before_execve() {
+    let sb = Sandbox::new("trace");
+    assert_eq!(
+        trace_bounding(
+            &sb,
+            &["--cap-drop=all", "--cap-add=setuid", "--cap-add=chown"]
+        ),
+        "chown, setuid"
+    );
+    assert_eq!(trace_bounding(&sb, &[]), DEFAULTS.join(", "));
+    assert_eq!(trace_bounding(&sb, &["--cap-drop=all"]), "");
+}
