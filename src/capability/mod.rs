@@ -104,17 +104,51 @@ pub struct CapSets {
 }
 
 /// The running kernel's highest capability number (/proc/sys/kernel/cap_last_cap).
+///
+/// Read once per process: a launch asks for it several times (policy, plan, the child's
+/// bounding-set drop), and it cannot change while the kernel runs.
 pub fn kernel_last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or((names::NAMES.len() - 1) as u8)
+    static LAST: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or((names::NAMES.len() - 1) as u8)
+    })
 }
 
 /// The capabilities this process may still hand out: its own bounding set. On this machine type
 /// the bounding set lacks CAP_SYS_RESOURCE, so "all" must mean all of these, not all the kernel knows.
+///
+/// Asked of the kernel with `prctl(PR_CAPBSET_READ)`, one cheap call per capability, rather
+/// than by having it format the whole of /proc/self/status (the same `CapBnd:` value).
 pub fn held_bounding() -> CapSet {
-    inspect::read_status(None)
-        .map(|s| s.bounding)
-        .unwrap_or_else(|_| CapSet::all_up_to(kernel_last_cap()))
+    let last = kernel_last_cap();
+    let mut held = CapSet::EMPTY;
+    for cap in 0..=last.min(63) {
+        // SAFETY: PR_CAPBSET_READ takes a capability number and touches no memory.
+        match unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(cap), 0, 0, 0) } {
+            1 => held.insert(cap),
+            0 => {}
+            // EINVAL: not a capability this kernel knows; fall back to the status file.
+            _ => {
+                return inspect::read_status(None)
+                    .map(|s| s.bounding)
+                    .unwrap_or_else(|_| CapSet::all_up_to(last));
+            }
+        }
+    }
+    held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_bounding_matches_the_status_file() {
+        let from_status = inspect::read_status(None).unwrap().bounding;
+        assert_eq!(held_bounding(), from_status);
+        assert_eq!(kernel_last_cap(), kernel_last_cap());
+    }
 }
