@@ -2,7 +2,11 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 TARGET := x86_64-unknown-linux-gnu
-MINIRUN := target/release/minirun
+# minirun and capprobe are linked statically and not position-independent: no dynamic loader,
+# no libgcc_s, no relocations to apply at start-up (see bench/BREAKDOWN.md for what it saves).
+# --target keeps these flags off build scripts and proc-macros, which cannot be static.
+STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
+MINIRUN := target/$(TARGET)/release/minirun
 CAPPROBE := target/$(TARGET)/release/capprobe
 FIXTURE := rootfs-fixtures/build/busybox
 APT_PACKAGES := busybox-static libcap-ng-utils file iproute2 crun
@@ -17,10 +21,10 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 build:
-	$(CARGO) build --release --bin minirun
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --bin minirun --target $(TARGET)
 
 $(CAPPROBE): rootfs-fixtures/capprobe/src/main.rs rootfs-fixtures/capprobe/Cargo.toml
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release -p capprobe --target $(TARGET)
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release -p capprobe --target $(TARGET)
 
 fixtures: deps $(CAPPROBE)
 	rootfs-fixtures/busybox.sh $(FIXTURE) $(CAPPROBE)

@@ -5,7 +5,8 @@
 #   bash bench/run.sh            (as root)
 #
 # Environment:
-#   MINIRUN   minirun binary           (default target/release/minirun)
+#   MINIRUN   minirun binary           (default: make build's static binary,
+#                                      or target/release/minirun if newer)
 #   ROOTFS    rootfs with /bin/true    (default rootfs-fixtures/build/busybox)
 #   RUNS      timed rounds             (default 30)
 #   TP_TOTAL  throughput: containers   (default 100)
@@ -149,6 +150,11 @@ abspath() { [[ $1 == /* ]] && echo "$1" || echo "$PWD/$1"; }
 [[ -z ${ROOTFS:-} ]] || ROOTFS=$(abspath "$ROOTFS")
 cd "$REPO"
 
+# Default: the static build `make build` makes, unless a plain `cargo build --release` is newer.
+static_bin=target/x86_64-unknown-linux-gnu/release/minirun
+if [[ -z ${MINIRUN:-} && -x $static_bin && ! target/release/minirun -nt $static_bin ]]; then
+	MINIRUN=$static_bin
+fi
 MINIRUN=${MINIRUN:-target/release/minirun}
 RUNS=${RUNS:-30}
 TP_TOTAL=${TP_TOTAL:-100}
