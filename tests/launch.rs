@@ -181,6 +181,37 @@ fn mount_table_inside_is_the_containers_own() {
 }
 
 #[test]
+fn device_nodes_have_the_spec_mode_and_the_umask_is_the_callers() {
+    let sb = Sandbox::new("devmodes");
+    let out = ok(&sb.run(
+        &[],
+        &[
+            "sh",
+            "-c",
+            "for d in null zero full random urandom tty; do stat -c '%n %A %t:%T' /dev/$d; done; umask",
+        ],
+    ));
+    for want in [
+        "/dev/null crw-rw-rw- 1:3",
+        "/dev/zero crw-rw-rw- 1:5",
+        "/dev/full crw-rw-rw- 1:7",
+        "/dev/random crw-rw-rw- 1:8",
+        "/dev/urandom crw-rw-rw- 1:9",
+        "/dev/tty crw-rw-rw- 5:0",
+    ] {
+        assert!(out.contains(want), "{want} missing: {out}");
+    }
+    // Device nodes are made with the umask cleared; the workload still gets the runtime's.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .unwrap()
+        .trim();
+    assert!(out.ends_with(&format!("{umask}\n")), "umask {umask}: {out}");
+}
+
+#[test]
 fn masked_and_read_only_paths() {
     let sb = Sandbox::new("masked");
     let out = ok(&sb.run(

@@ -54,11 +54,24 @@ pub enum Kind {
 /// is followed only within the rootfs.
 pub fn ensure(root: impl AsFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
     let root = root.as_fd();
-    let mut at = open(root, Path::new("/"), OFlag::O_PATH | OFlag::O_DIRECTORY)?;
     let comps: Vec<_> = path
         .components()
         .filter(|c| matches!(c, Component::Normal(_)))
         .collect();
+    // Fast path: the target usually exists already (/proc, /dev, /sys in any rootfs; each
+    // device node's /dev). One openat2 of the whole path, resolved inside the root exactly as
+    // the walk's last step would resolve it, replaces the walk's 2 lookups per component.
+    if !comps.is_empty() {
+        let whole: std::path::PathBuf = comps.iter().collect();
+        let flags = match kind {
+            Kind::File => OFlag::O_PATH,
+            Kind::Dir => OFlag::O_PATH | OFlag::O_DIRECTORY,
+        };
+        if let Ok(fd) = open(root, &whole, flags) {
+            return Ok(fd);
+        }
+    }
+    let mut at = open(root, Path::new("/"), OFlag::O_PATH | OFlag::O_DIRECTORY)?;
     for (i, comp) in comps.iter().enumerate() {
         let last = i + 1 == comps.len();
         let name = Path::new(comp.as_os_str());
@@ -151,6 +164,20 @@ mod tests {
         ensure(&rfd, Path::new("/up/file"), Kind::File).unwrap();
         assert!(root.join("file").is_file());
         assert!(!host.join("file").exists());
+        // Existing targets (the fast path) resolve inside the rootfs too.
+        use std::os::unix::fs::MetadataExt;
+        let ino = |fd: &OwnedFd| nix::sys::stat::fstat(fd).unwrap().st_ino;
+        let etc = ensure(&rfd, Path::new("/mnt/etc"), Kind::Dir).unwrap();
+        assert_eq!(
+            ino(&etc),
+            std::fs::metadata(root.join("etc")).unwrap().ino()
+        );
+        let pw = ensure(&rfd, Path::new("/up/etc/passwd"), Kind::File).unwrap();
+        assert_eq!(
+            ino(&pw),
+            std::fs::metadata(root.join("etc/passwd")).unwrap().ino()
+        );
+        assert!(ensure(&rfd, Path::new("/etc/passwd"), Kind::Dir).is_err());
         std::fs::remove_dir_all(&host).unwrap();
     }
 }
