@@ -5,6 +5,7 @@ use minirun::cli::{Cli, Command};
 use std::io::Write;
 
 fn main() {
+    minirun::trace::start_clock();
     let cli = match minirun::cli::parse(std::env::args_os().collect()) {
         Ok(c) => c,
         Err(e) => {

@@ -10,6 +10,7 @@ use crate::container::plan::{self, Plan};
 use crate::container::state::{self, State, Store};
 use crate::container::user;
 use crate::spec::{self, QuickForm};
+use crate::step;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
 use std::path::Path;
@@ -132,17 +133,21 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     if args.trace {
         crate::trace::enable();
     }
+    step!("arguments parsed");
     let id = match &args.name {
         Some(n) => n.clone(),
         None => new_id(),
     };
     state::validate_id(&id).with_context(|| "--name".to_string())?;
     let plan = plan_for(args, &id)?;
+    step!("plan built");
     let store = Store::new(&global.root);
     sweep_stale(&store);
     store.reserve(&id)?;
+    step!("state record {id} reserved");
     let result = launch_and_wait(&store, &id, &plan, args);
     let removed = store.remove(&id);
+    step!("state record removed");
     let code = result?;
     removed?;
     Ok(code)
@@ -180,7 +185,10 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Resu
         created: state::rfc3339_now(),
         start_time: state::start_time(pid).unwrap_or(0),
     })?;
-    launch::wait_exit(&child)
+    step!("state saved; waiting for the workload");
+    let code = launch::wait_exit(&child)?;
+    step!("workload exited: status {code}");
+    Ok(code)
 }
 
 /// The exit code for an error: Docker's 126/127 for a workload that could not start, 125 for
