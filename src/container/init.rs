@@ -85,6 +85,13 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // With the runtime gone nobody would wait for us: die too. First, before anything slow.
     if ctx.die_with_parent {
         prctl_pdeathsig().map_err(setup_failure)?;
+        // A runtime killed between clone3 and the prctl above sent no death signal: we would
+        // live on, unowned. Its end of the report pipe closed with it, so the write end we
+        // hold reports an error when nobody is left to read.
+        if parent_gone(ctx.report) {
+            // SAFETY: leaving at once; nothing of this copy of the runtime needs to run.
+            unsafe { libc::_exit(125) }
+        }
     }
 
     // Until execve this process is the runtime's own binary. Non-dumpable, its /proc/PID/exe
@@ -294,6 +301,18 @@ fn prctl_pdeathsig() -> Result<()> {
     };
     nix::errno::Errno::result(r).context("prctl(PR_SET_PDEATHSIG)")?;
     Ok(())
+}
+
+/// True when the read end of the report pipe is closed: the runtime that would read it is dead.
+fn parent_gone(report: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: report,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one pollfd that outlives the call; timeout 0, so it never blocks.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n == 1 && pfd.revents & libc::POLLERR != 0
 }
 
 fn set_non_dumpable() -> Result<()> {
