@@ -12,6 +12,9 @@ use std::path::PathBuf;
 
 pub const DEFAULT_ROOT: &str = "/run/minirun";
 pub const FIFO: &str = "exec.fifo";
+/// Written by `reserve`: "PID START_TIME" of the runtime that claimed the id. Until state.json
+/// exists it is the only way to tell a record being created from one whose runtime was killed.
+pub const OWNER: &str = "owner";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct State {
@@ -113,22 +116,68 @@ impl Store {
         validate_id(id)?;
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("creating the state root {}", self.root.display()))?;
+        self.sweep_orphans();
         let dir = self.dir(id);
         match std::fs::create_dir(&dir) {
-            Ok(()) => Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match self.load(id) {
-                Ok(st) if self.status(&st) == Status::Stopped && st.pid > 0 => {
-                    self.remove(id)?;
-                    std::fs::create_dir(&dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                    Ok(dir)
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let stale = match self.load(id) {
+                    Ok(st) => self.status(&st) == Status::Stopped && st.pid > 0,
+                    Err(_) => self.orphaned(id),
+                };
+                if !stale {
+                    bail!(
+                        "container \"{id}\" already exists (state in {})",
+                        dir.display()
+                    );
                 }
-                _ => bail!(
-                    "container \"{id}\" already exists (state in {})",
-                    dir.display()
-                ),
-            },
-            Err(e) => Err(e).with_context(|| format!("creating {}", dir.display())),
+                self.remove(id)?;
+                std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+        let me = std::process::id() as i32;
+        let owner = format!("{me} {}", start_time(me).unwrap_or(0));
+        let tmp = dir.join(format!("{OWNER}.tmp"));
+        std::fs::write(&tmp, owner)
+            .and_then(|()| std::fs::rename(&tmp, dir.join(OWNER)))
+            .with_context(|| format!("writing {}", dir.join(OWNER).display()))?;
+        Ok(dir)
+    }
+
+    /// A record without state.json whose reserving runtime is gone: it was killed between
+    /// `reserve` and `save` (before its container existed, or before it could record it).
+    /// A record with no owner file is left alone: it may be one being reserved right now.
+    pub fn orphaned(&self, id: &str) -> bool {
+        let dir = self.dir(id);
+        if dir.join("state.json").exists() {
+            return false;
+        }
+        let Ok(text) = std::fs::read_to_string(dir.join(OWNER)) else {
+            return false;
+        };
+        let mut f = text.split_whitespace().map(|x| x.parse::<u64>().ok());
+        match (f.next().flatten(), f.next().flatten()) {
+            (Some(pid), Some(start)) => {
+                let pid = i32::try_from(pid).unwrap_or(0);
+                pid <= 0 || start_time(pid) != Some(start) || is_zombie(pid)
+            }
+            _ => true,
+        }
+    }
+
+    /// Removes every orphaned reservation under the root (see `orphaned`).
+    pub fn sweep_orphans(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if let Some(id) = e.file_name().to_str()
+                && validate_id(id).is_ok()
+                && self.orphaned(id)
+            {
+                let _ = self.remove(id);
+            }
         }
     }
 
@@ -248,6 +297,30 @@ mod tests {
                 .to_string()
                 .contains("does not exist")
         );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn reservation_of_a_killed_runtime_is_reclaimed() {
+        let root = std::env::temp_dir().join(format!("minirun-orphan-{}", std::process::id()));
+        let store = Store::new(&root);
+        // Our own reservation: the owner (this process) lives, so the id stays taken.
+        store.reserve("mine").unwrap();
+        assert!(!store.orphaned("mine"));
+        assert!(store.reserve("mine").is_err());
+        // A runtime killed before it wrote state.json: its owner pid is dead.
+        std::fs::create_dir_all(store.dir("dead")).unwrap();
+        std::fs::write(store.dir("dead").join(OWNER), "999999999 1").unwrap();
+        assert!(store.orphaned("dead"));
+        // A directory without an owner file may be mid-reservation: left alone.
+        std::fs::create_dir_all(store.dir("fresh")).unwrap();
+        assert!(!store.orphaned("fresh"));
+        // The next reservation of any id sweeps the orphan; reserving its id reclaims it.
+        std::fs::create_dir_all(store.dir("dead2")).unwrap();
+        std::fs::write(store.dir("dead2").join(OWNER), "999999999 1").unwrap();
+        store.reserve("dead").unwrap();
+        assert!(!store.dir("dead2").exists());
+        assert!(store.dir("mine").exists() && store.dir("fresh").exists());
         std::fs::remove_dir_all(&root).unwrap();
     }
 
