@@ -106,17 +106,22 @@ pub fn parse(raw: &str, last_cap: u8) -> Result<CapName, NameError> {
         return Ok(CapName::All);
     }
     let lower = bare.to_ascii_lowercase();
+    // `cap_N` (how short_name prints a number past the table, as libcap does) and the
+    // `CAP_CAP_N` that oci_name makes of it both name capability N.
+    let numbered = |s: &str| {
+        s.strip_prefix("cap_")
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u8>().ok())
+    };
     let number = NAMES
         .iter()
         .position(|n| *n == lower)
         .map(|i| i as u8)
-        .or_else(|| {
-            lower
-                .strip_prefix("cap_")
-                .and_then(|n| n.parse::<u8>().ok())
-        });
+        .or_else(|| numbered(&trimmed.to_ascii_lowercase()))
+        .or_else(|| numbered(&lower));
     match number {
-        Some(n) if n <= last_cap => Ok(CapName::Cap(n)),
+        // A set is 64 bits wide, whatever the caller says the kernel's last capability is.
+        Some(n) if n <= last_cap && n <= MAX_CAP => Ok(CapName::Cap(n)),
         Some(n) if n <= MAX_CAP => Err(NameError::NotInKernel {
             given: canonical,
             last: oci_name(last_cap),
@@ -240,5 +245,17 @@ mod tests {
             assert_eq!(parse(&oci_name(i as u8), 40), Ok(CapName::Cap(i as u8)));
         }
         assert_eq!(short_name(41), "cap_41");
+        // Numbers past the table parse back from both printed forms.
+        assert_eq!(parse("cap_41", 63), Ok(CapName::Cap(41)));
+        assert_eq!(parse(&oci_name(41), 63), Ok(CapName::Cap(41)));
+        assert!(matches!(
+            parse("cap_41", 40),
+            Err(NameError::NotInKernel { .. })
+        ));
+        // Never a capability past the 64-bit set, whatever last_cap claims.
+        assert!(matches!(
+            parse("cap_64", 255),
+            Err(NameError::Unknown { .. })
+        ));
     }
 }
