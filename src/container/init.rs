@@ -18,7 +18,7 @@ use oci_spec::runtime::LinuxNamespaceType;
 use std::convert::Infallible;
 use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 /// What the parent hands the child besides the plan.
@@ -244,7 +244,9 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     let program = exec::lookup(cmd, exec::path_of(&plan.env))?;
 
     // OCI create: everything is ready; tell the parent (so `create` can return) and wait
-    // here until `start` opens the fifo.
+    // here until `start` opens the fifo. The fifo stays open (close-on-exec) until execve, so
+    // `start` sees EOF exactly when the workload runs and its poststart hooks come after it.
+    let mut started_fifo = None;
     if let Some(gate) = ctx.start_gate {
         // SAFETY: a one-byte write from a live buffer to the report pipe we own.
         unsafe {
@@ -254,7 +256,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
                 1,
             )
         };
-        wait_for_start(gate).map_err(setup_failure)?;
+        started_fifo = Some(wait_for_start(gate).map_err(setup_failure)?);
     }
 
     // startContainer hooks: after `start`, in the container, before the workload's execve.
@@ -274,8 +276,11 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     }
 
     // No fd of the runtime may reach the workload (CVE-2024-21626): close all but 0-2, the
-    // preserved ones and the report pipe (close-on-exec) before the workload's cwd is chosen.
-    close_fds(3 + ctx.preserve_fds, ctx.report);
+    // preserved ones, the report pipe and the exec fifo (both close-on-exec) before the
+    // workload's cwd is chosen.
+    let mut keep = vec![ctx.report];
+    keep.extend(started_fifo.as_ref().map(|f| f.as_raw_fd()));
+    close_fds(3 + ctx.preserve_fds, &keep);
     enter_cwd(plan)?;
 
     let argv = cstrings(&plan.args)?;
@@ -456,7 +461,7 @@ fn trace_sets(stage: &str) {
     }
 }
 
-fn wait_for_start(gate: RawFd) -> Result<()> {
+fn wait_for_start(gate: RawFd) -> Result<std::fs::File> {
     // Opening a fifo for writing blocks until a reader comes: `minirun start`.
     let path = format!("/proc/self/fd/{gate}");
     let mut f = std::fs::OpenOptions::new()
@@ -465,20 +470,27 @@ fn wait_for_start(gate: RawFd) -> Result<()> {
         .context("waiting on the exec fifo")?;
     f.write_all(&[0]).context("writing the exec fifo")?;
     step!("start signalled");
-    Ok(())
+    Ok(f)
 }
 
-/// Closes every fd from `first` up, except `keep`.
-fn close_fds(first: u32, keep: RawFd) {
-    let keep = keep as u32;
-    // SAFETY: close_range only closes descriptors; none of them is used by this process again
-    // except `keep`, which is excluded.
-    unsafe {
-        if keep > first {
-            libc::syscall(libc::SYS_close_range, first, keep - 1, 0);
+/// Closes every fd from `first` up, except those in `keep`.
+fn close_fds(first: u32, keep: &[RawFd]) {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .map(|&k| k as u32)
+        .filter(|&k| k >= first)
+        .collect();
+    keep.sort_unstable();
+    let mut from = first;
+    for k in keep {
+        if k > from {
+            // SAFETY: close_range only closes descriptors; none in [from, k) is used again.
+            unsafe { libc::syscall(libc::SYS_close_range, from, k - 1, 0) };
         }
-        libc::syscall(libc::SYS_close_range, keep.max(first - 1) + 1, u32::MAX, 0);
+        from = from.max(k + 1);
     }
+    // SAFETY: as above, for everything above the last kept fd.
+    unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, 0) };
 }
 
 /// chdir to the workload's cwd, then check the result is inside the container's root: a cwd

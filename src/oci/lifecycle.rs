@@ -204,6 +204,9 @@ pub fn start(g: &crate::cli::Global, log: &Log, id: &str) -> Result<()> {
         nix::sys::stat::Mode::empty(),
     )
     .with_context(|| format!("opening {}", fifo.display()))?;
+    // First the init's byte (it opened the fifo: released), then EOF (it closed the fifo at
+    // execve: the workload runs). Between polls, check that the init still lives.
+    let mut released = false;
     loop {
         let mut fds = [nix::poll::PollFd::new(
             std::os::fd::AsFd::as_fd(&f),
@@ -212,11 +215,17 @@ pub fn start(g: &crate::cli::Global, log: &Log, id: &str) -> Result<()> {
         let n = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0);
         if n > 0 {
             let mut b = [0u8; 1];
-            if nix::unistd::read(&f, &mut b).unwrap_or(0) == 1 {
-                break;
+            match nix::unistd::read(&f, &mut b) {
+                Ok(1) => released = true,
+                // EOF after the byte: the workload was exec'd (or the init failed and exited).
+                Ok(0) if released => break,
+                _ => {}
             }
         }
         if store.status(&st) == Status::Stopped {
+            if released {
+                break;
+            }
             bail!("container \"{id}\" exited before it was started");
         }
     }
