@@ -253,15 +253,16 @@ fn hooks_run_in_order_with_state_on_stdin() {
         c["mounts"]
             .as_array_mut()
             .unwrap()
-            .push(json!({"destination": "/hooklog", "type": "bind",
+            .push(json!({"destination": "/run", "type": "bind",
                 "source": logdir, "options": ["rbind", "rw"]}));
         c["annotations"] = json!({"org.example.k": "v"});
         c["hooks"] = json!({
             "prestart": [host_hook("prestart", &log)],
             "createRuntime": [host_hook("createRuntime", &log)],
             "createContainer": [host_hook("createContainer", &log)],
-            // Runs inside the container, after pivot_root: its paths are the container's.
-            "startContainer": [host_hook("startContainer", Path::new("/hooklog/log"))],
+            // Runs inside the container, after pivot_root: its paths are the container's
+            // (/run there is the log directory, bound below).
+            "startContainer": [host_hook("startContainer", Path::new("/run/log"))],
             "poststart": [host_hook("poststart", &log)],
             "poststop": [host_hook("poststop", &log)],
         });
@@ -766,4 +767,36 @@ fn spec_and_features() {
             .any(|h| h == "createRuntime")
     );
     assert_eq!(f["linux"]["seccomp"]["enabled"], false);
+}
+
+#[test]
+fn read_only_bind_with_propagation_applies_to_the_bind() {
+    let sb = Sandbox::new("oci-robind");
+    let data = sb.scratch.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("f"), "x").unwrap();
+    let host_file = sb.scratch.join("hosts");
+    std::fs::write(&host_file, "127.0.0.1 localhost\n").unwrap();
+    let dir = bundle(
+        &sb,
+        "b",
+        &[
+            "sh",
+            "-c",
+            "cat /tmp/f; touch /tmp/g 2>/dev/null && echo writable || echo ro; cat /etc/hostname",
+        ],
+        |c| {
+            let m = c["mounts"].as_array_mut().unwrap();
+            // podman's shapes: a directory bind and a file bind, ro and rprivate.
+            m.push(
+                json!({"destination": "/tmp", "type": "bind", "source": data,
+                "options": ["rbind", "ro", "nosuid", "rprivate"]}),
+            );
+            m.push(json!({"destination": "/etc/hostname", "type": "bind",
+                "source": host_file, "options": ["bind", "rprivate"]}));
+        },
+    );
+    let out = ok(&oci(&sb, &["run", "--bundle", dir.to_str().unwrap(), "rb"]));
+    assert_eq!(out, "xro\n127.0.0.1 localhost\n");
+    assert!(!data.join("g").exists());
 }

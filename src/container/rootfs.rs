@@ -128,12 +128,14 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             None,
         )
         .with_context(|| format!("bind-mounting {} on {dest}", m.source))?;
-        // A bind ignores every flag but MS_BIND|MS_REC: apply ro, nosuid, … with a remount.
+        // A bind ignores every flag but MS_BIND|MS_REC: apply ro, nosuid, … with a remount,
+        // on the new mount (the fd above still names the directory under it).
         let extra = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
         if !extra.is_empty() {
+            let mounted = reopen_mounted(root, m)?;
             mnt(
                 None,
-                &tpath,
+                &in_root::proc_path(&mounted),
                 None,
                 extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
                 None,
@@ -153,6 +155,12 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None,
             ),
+            // A v1 "cgroup" mount without controllers asks for all of them in one hierarchy,
+            // which a hybrid host (v1 controllers already mounted separately) refuses. minirun
+            // manages no cgroups, so the container gets the unified (v2) view instead.
+            Err(Errno::EBUSY) if fstype == "cgroup" => {
+                mnt(Some("cgroup2"), &tpath, Some("cgroup2"), m.flags, None)
+            }
             r => r,
         }
         .with_context(|| format!("mounting {fstype} on {dest}"))?;
@@ -165,10 +173,18 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
         m.data
     );
     if let Some(p) = m.propagation {
-        mnt(None, &tpath, None, p, None)
+        let mounted = reopen_mounted(root, m)?;
+        mnt(None, &in_root::proc_path(&mounted), None, p, None)
             .with_context(|| format!("setting propagation {p:?} on {dest}"))?;
     }
     Ok(())
+}
+
+/// The destination resolved again after mounting: the new mount's root, which a remount or a
+/// propagation change must name (an fd opened before the mount names what it covers).
+fn reopen_mounted(root: &OwnedFd, m: &MountPlan) -> Result<OwnedFd> {
+    in_root::open(root, &m.destination, OFlag::O_PATH)
+        .with_context(|| format!("resolving {} after mounting", m.destination.display()))
 }
 
 /// Device nodes and the conventional links in a fresh /dev tmpfs.
