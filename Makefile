@@ -48,6 +48,22 @@ lint:
 bench: build fixtures
 	MINIRUN=$(MINIRUN) ROOTFS=$(FIXTURE) bash bench/run.sh
 
+# The long load and fault run: 1000 sequential and 100 concurrent launches, 100 workloads killed
+# mid-run, runtimes killed at random launch points; results go to tests/fuzz-corpus/RESULTS.md.
+stress: build fixtures
+	MINIRUN_STRESS=long MINIRUN_BIN=$(CURDIR)/$(MINIRUN) MINIRUN_FIXTURE=$(CURDIR)/$(FIXTURE) \
+	  $(CARGO) test --release --test stress -- --nocapture --test-threads=1 2>&1 | tee target/stress.log
+	@grep -q '^test result: ok' target/stress.log
+
+# Every property of tests/props.rs with many cases, for MINIRUN_FUZZ_SECS (default 600) in a debug
+# build (overflow checks on); shrunk failures land in tests/fuzz-corpus/regressions, panicking
+# config.json texts in tests/fuzz-corpus/crashes.
+MINIRUN_FUZZ_SECS ?= 600
+fuzz:
+	MINIRUN_FUZZ_SECS=$(MINIRUN_FUZZ_SECS) PROPTEST_CASES=$${PROPTEST_CASES:-2000} \
+	  $(CARGO) test --test props -- --include-ignored --nocapture 2>&1 | tee target/fuzz.log
+	@grep -q '^test result: ok' target/fuzz.log
+
 clean:
 	rm -rf rootfs-fixtures/build bench/build
 	$(CARGO) clean
