@@ -1,0 +1,484 @@
+//! docker and podman as real clients of minirun: the workshop's three steps run through them,
+//! checked with pscap (and, for podman, against crun running the same command).
+//!
+//! Both clients run inside a private mount namespace in which /sys/fs/cgroup/memory and
+//! /sys/fs/cgroup/unified are covered by an empty read-only tmpfs: conmon and containerd's
+//! shim would otherwise register an OOM watch in the caller's memory cgroup, which here belongs
+//! to the machine's supervisor, and crun refuses the hybrid layout. The host's mount table is
+//! untouched. Every daemon, container and storage directory is private to the test and removed.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The private mount namespace every client command runs in.
+const PRIVATE_NS: &str = "for d in memory unified; do \
+    if [ -d /sys/fs/cgroup/$d ]; then mount -t tmpfs -o ro,size=4k tmpfs /sys/fs/cgroup/$d || exit 1; fi; \
+    done; exec \"$@\"";
+
+fn in_private_ns(argv: &[&str]) -> Command {
+    let mut c = Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        PRIVATE_NS,
+        "sh",
+    ]);
+    c.args(argv);
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Installs Debian packages if `probe` is missing; false (with a loud message) if that fails.
+fn ensure_installed(probe: &str, packages: &[&str]) -> bool {
+    if Path::new(probe).exists() {
+        return true;
+    }
+    // No service may start during the install (docker.io ships an init script).
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let made_policy = !policy.exists()
+        && std::fs::write(policy, "#!/bin/sh\nexit 101\n").is_ok()
+        && Command::new("chmod")
+            .args(["755", "/usr/sbin/policy-rc.d"])
+            .status()
+            .is_ok();
+    let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+    let ok = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if made_policy {
+        let _ = std::fs::remove_file(policy);
+    }
+    if !ok || !Path::new(probe).exists() {
+        eprintln!(
+            "\n################################################################\n\
+             SKIPPED: could not install {packages:?} ({probe} missing)\n\
+             ################################################################\n"
+        );
+        return false;
+    }
+    true
+}
+
+fn out(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o).trim().to_string()
+}
+
+/// pscap's capability column for `pid`.
+fn pscap_caps(pid: &str) -> String {
+    let o = Command::new("pscap").arg("-a").output().expect("pscap");
+    stdout(&o)
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 4 && f[1] == pid).then(|| f[4..].join(" "))
+        })
+        .unwrap_or_else(|| panic!("pid {pid} not in pscap output"))
+}
+
+/// Processes whose command line mentions `dir` (daemons, conmon, shims left behind).
+fn processes_mentioning(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            cmd.contains(&needle).then_some(cmd)
+        })
+        .collect()
+}
+
+fn wait_until_gone(dir: &Path) -> Vec<String> {
+    wait_for(10.0, || processes_mentioning(dir).is_empty().then_some(()));
+    processes_mentioning(dir)
+}
+
+/// `tar -C fixture -c . | CLIENT import - NAME`
+fn import(mut client: Command) {
+    let mut tar = Command::new("tar")
+        .arg("-C")
+        .arg(fixture())
+        .args(["-c", "."])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = client
+        .stdin(tar.stdout.take().unwrap())
+        .output()
+        .expect("import");
+    assert!(tar.wait().unwrap().success());
+    out(&o);
+}
+
+/// The workshop's three steps, as client flags.
+const STEPS: [&[&str]; 3] = [
+    &[],
+    &[
+        "--cap-drop=setfcap",
+        "--cap-drop=audit_write",
+        "--cap-drop=mknod",
+    ],
+    &["--cap-drop=all", "--cap-add=setgid", "--cap-add=setuid"],
+];
+
+// ---------------------------------------------------------------- podman
+
+struct Podman {
+    dir: PathBuf,
+}
+
+impl Podman {
+    fn new() -> Podman {
+        let dir = std::env::temp_dir().join(format!("minirun-podman-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        let crun = if Path::new("/usr/bin/crun").exists() {
+            "crun = [\"/usr/bin/crun\"]"
+        } else {
+            ""
+        };
+        std::fs::write(
+            dir.join("containers.conf"),
+            format!(
+                r#"[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+netns = "none"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{d}/events.log"
+tmp_dir = "{d}/tmp"
+runtime_supports_nocgroup = ["minirun", "crun"]
+runtime_supports_json = ["minirun", "crun"]
+
+[engine.runtimes]
+minirun = ["{m}"]
+{crun}
+"#,
+                m = minirun().display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("storage.conf"),
+            format!(
+                "[storage]\ndriver = \"vfs\"\nrunroot = \"{d}/run\"\ngraphroot = \"{d}/graph\"\n"
+            ),
+        )
+        .unwrap();
+        Podman { dir }
+    }
+
+    fn env(&self) -> [(String, PathBuf); 2] {
+        [
+            ("CONTAINERS_CONF".into(), self.dir.join("containers.conf")),
+            (
+                "CONTAINERS_STORAGE_CONF".into(),
+                self.dir.join("storage.conf"),
+            ),
+        ]
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut argv = vec!["podman"];
+        argv.extend_from_slice(args);
+        let mut c = in_private_ns(&argv);
+        c.envs(self.env());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        out(&self.cmd(args).output().unwrap())
+    }
+
+    /// `podman --runtime RT run -d … IMG sleep 30`, the container's pid.
+    fn start(&self, runtime: &str, extra: &[&str]) -> (String, String) {
+        let mut a = vec!["--runtime", runtime, "run", "-d"];
+        a.extend_from_slice(PODMAN_OPTS);
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&[IMAGE, "sleep", "30"]);
+        let id = self.run(&a);
+        let pid = self.run(&["inspect", "--format", "{{.State.Pid}}", &id]);
+        (id, pid)
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["rm", "-fa", "-t", "0"]).output();
+        let left = wait_until_gone(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "left running: {left:?}");
+        }
+    }
+}
+
+const IMAGE: &str = "localhost/minirun-fixture";
+const PODMAN_OPTS: &[&str] = &[
+    "--network=none",
+    "--cgroups=disabled",
+    "--security-opt",
+    "seccomp=unconfined",
+];
+
+#[test]
+fn podman_uses_minirun() {
+    if !ensure_installed("/usr/bin/podman", &["podman", "conmon"]) {
+        return;
+    }
+    let p = Podman::new();
+    let mut imp = p.cmd(&["import", "-", IMAGE]);
+    imp.envs(p.env());
+    import(imp);
+
+    // The first command of the issue, literally.
+    let mut a = vec!["--runtime", "minirun", "run", "--rm"];
+    a.extend_from_slice(PODMAN_OPTS);
+    a.extend_from_slice(&[IMAGE, "echo", "ok"]);
+    assert_eq!(p.run(&a), "ok");
+
+    // The workshop's three steps: what pscap shows equals what it shows for crun.
+    let have_crun = Path::new("/usr/bin/crun").exists();
+    for step in STEPS {
+        let (id, pid) = p.start("minirun", step);
+        let ours = pscap_caps(&pid);
+        p.run(&["rm", "-f", "-t", "0", &id]);
+        if have_crun {
+            let (id, pid) = p.start("crun", step);
+            let theirs = pscap_caps(&pid);
+            p.run(&["rm", "-f", "-t", "0", &id]);
+            assert_eq!(ours, theirs, "podman {step:?}: minirun vs crun");
+        }
+        eprintln!("podman {step:?}: {ours}");
+        if step.contains(&"--cap-drop=all") {
+            assert_eq!(ours, "setgid, setuid +");
+        } else {
+            assert!(!ours.contains("setfcap") || step.is_empty(), "{ours}");
+            assert!(ours.contains("chown") && ours.contains("kill"), "{ours}");
+        }
+    }
+
+    // exec, kill, stop (SIGTERM, then SIGKILL: sleep as PID 1 ignores SIGTERM), rm.
+    let (id, _) = p.start("minirun", &[]);
+    assert_eq!(
+        p.run(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "echo exec-ok; grep -c Cap /proc/self/status"
+        ]),
+        "exec-ok\n5"
+    );
+    p.run(&["kill", &id]);
+    let exited = wait_for(5.0, || {
+        let s = p.run(&["inspect", "--format", "{{.State.Status}}", &id]);
+        (s == "exited").then_some(())
+    });
+    assert!(exited.is_some(), "podman kill did not stop it");
+    p.run(&["rm", &id]);
+    let (id, _) = p.start("minirun", &[]);
+    let t = Instant::now();
+    p.run(&["stop", "-t", "1", &id]);
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        p.run(&["inspect", "--format", "{{.State.ExitCode}}", &id]),
+        "137"
+    );
+    p.run(&["rm", &id]);
+
+    // run -it through a pty (script gives podman a terminal).
+    let shell_cmd = format!(
+        "CONTAINERS_CONF={} CONTAINERS_STORAGE_CONF={} unshare --mount --propagation private sh -c '{}' sh podman --runtime minirun run -it --rm {} {IMAGE} sh -c 'tty; echo tty-ok'",
+        p.dir.join("containers.conf").display(),
+        p.dir.join("storage.conf").display(),
+        PRIVATE_NS.replace('\'', "'\\''"),
+        PODMAN_OPTS.join(" "),
+    );
+    let o = Command::new("script")
+        .args(["-qec", &shell_cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("/dev/pts/0") && text.contains("tty-ok"),
+        "{text}\n{}",
+        stderr(&o)
+    );
+    // minirun's default state dir holds nothing of these containers.
+    assert!(p.run(&["ps", "-aq"]).is_empty());
+}
+
+// ---------------------------------------------------------------- docker
+
+struct Docker {
+    dir: PathBuf,
+    daemon: std::process::Child,
+}
+
+impl Docker {
+    fn start() -> Docker {
+        let dir = std::env::temp_dir().join(format!("minirun-docker-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = serde_json::json!({
+            "storage-driver": "vfs",
+            "iptables": false, "ip6tables": false, "ip-forward": false, "ip-masq": false,
+            "bridge": "none", "userland-proxy": false,
+            "exec-opts": ["native.cgroupdriver=cgroupfs"],
+            "cgroup-parent": "minirun-test",
+            "oom-score-adjust": 0,
+            "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 4096, "Soft": 4096}},
+            "data-root": dir.join("data"), "exec-root": dir.join("exec"),
+            "pidfile": dir.join("docker.pid"),
+            "hosts": [format!("unix://{}", dir.join("docker.sock").display())],
+            "runtimes": {"minirun": {"path": minirun()}},
+        });
+        let cfg_path = dir.join("daemon.json");
+        std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        // unshare and sh exec: the child's pid is dockerd's.
+        let daemon = in_private_ns(&[
+            "/usr/sbin/dockerd",
+            "--config-file",
+            cfg_path.to_str().unwrap(),
+        ])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("starting dockerd");
+        let d = Docker { dir, daemon };
+        let up = wait_for(60.0, || {
+            d.cmd(&["version"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+        });
+        assert!(
+            up.is_some(),
+            "dockerd did not come up: {}",
+            std::fs::read_to_string(d.dir.join("dockerd.log")).unwrap_or_default()
+        );
+        d
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("/usr/bin/docker");
+        c.arg("-H")
+            .arg(format!("unix://{}", self.dir.join("docker.sock").display()));
+        c.args(args).stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        out(&self.cmd(args).output().unwrap())
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        if let Ok(o) = self.cmd(&["ps", "-aq"]).output() {
+            for id in stdout(&o).split_whitespace() {
+                let _ = self.cmd(&["rm", "-f", id]).output();
+            }
+        }
+        // Stop dockerd by its pid; it stops its containerd.
+        let pid = nix::unistd::Pid::from_raw(self.daemon.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let end = Instant::now() + Duration::from_secs(20);
+        while self.daemon.try_wait().ok().flatten().is_none() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let left = wait_until_gone(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "left running: {left:?}");
+        }
+    }
+}
+
+#[test]
+fn docker_uses_minirun() {
+    if !ensure_installed("/usr/sbin/dockerd", &["docker.io"]) {
+        return;
+    }
+    let d = Docker::start();
+    let mut imp = d.cmd(&["import", "-", "minirun-fixture"]);
+    imp.stdout(Stdio::piped());
+    import(imp);
+    let base = ["run", "--runtime", "minirun", "--network", "none"];
+    let mut a = base.to_vec();
+    a.extend_from_slice(&["--rm", "minirun-fixture", "echo", "ok"]);
+    assert_eq!(d.run(&a), "ok");
+
+    // The workshop's three steps, literally, checked with pscap.
+    let expected = [
+        "chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap +",
+        "chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot +",
+        "setgid, setuid +",
+    ];
+    for (step, want) in STEPS.iter().zip(expected) {
+        let mut a = base.to_vec();
+        a.push("-d");
+        a.extend_from_slice(step);
+        a.extend_from_slice(&["minirun-fixture", "sleep", "5"]);
+        let id = d.run(&a);
+        let pid = d.run(&["inspect", "-f", "{{.State.Pid}}", &id]);
+        let caps = pscap_caps(&pid);
+        eprintln!("docker {step:?}: {caps}");
+        assert_eq!(caps, want, "docker {step:?}");
+        d.run(&["rm", "-f", &id]);
+    }
+
+    // exec, top (minirun ps --format json), stop, rm, and -it through a pty.
+    let mut a = base.to_vec();
+    a.extend_from_slice(&["-d", "minirun-fixture", "sleep", "30"]);
+    let id = d.run(&a);
+    assert_eq!(d.run(&["exec", &id, "sh", "-c", "echo exec-ok"]), "exec-ok");
+    assert!(d.run(&["top", &id]).contains("sleep 30"));
+    d.run(&["stop", "-t", "1", &id]);
+    assert_eq!(d.run(&["inspect", "-f", "{{.State.ExitCode}}", &id]), "137");
+    d.run(&["rm", &id]);
+    let shell_cmd = format!(
+        "/usr/bin/docker -H unix://{} run -it --rm --runtime minirun --network none minirun-fixture sh -c 'tty; echo tty-ok'",
+        d.dir.join("docker.sock").display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &shell_cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("/dev/pts/0") && text.contains("tty-ok"),
+        "{text}\n{}",
+        stderr(&o)
+    );
+}
