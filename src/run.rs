@@ -139,7 +139,17 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
         None => new_id(),
     };
     state::validate_id(&id).with_context(|| "--name".to_string())?;
+    // CVE-2019-5736: non-dumpable (init.rs) keeps /proc/PID/exe of our processes closed to a
+    // workload without CAP_SYS_PTRACE; one that can hold it gets a sealed copy to look at.
+    // Decided from the flags before anything is printed (the re-exec runs main again), and
+    // checked against the resolved bounding set below.
+    if may_hold_sys_ptrace(args) {
+        crate::container::sealed::reexec();
+    }
     let plan = plan_for(args, &id)?;
+    if plan.caps.bounding.contains(SYS_PTRACE) {
+        crate::container::sealed::reexec();
+    }
     step!("plan built");
     let store = Store::new(&global.root);
     sweep_stale(&store);
@@ -151,6 +161,20 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     let code = result?;
     removed?;
     Ok(code)
+}
+
+const SYS_PTRACE: u8 = 19;
+
+/// Whether the container could end up with CAP_SYS_PTRACE: Docker's defaults lack it, so only
+/// `--privileged` or a `--cap-add` of it or of "all" can give it (drops are ignored: erring
+/// towards the sealed copy is safe). A name that does not parse is left to `plan_for`.
+fn may_hold_sys_ptrace(args: &RunArgs) -> bool {
+    use names::CapName;
+    args.privileged
+        || names::parse_list(&args.cap_add, names::MAX_CAP).is_ok_and(|adds| {
+            adds.iter()
+                .any(|c| matches!(c, CapName::All | CapName::Cap(SYS_PTRACE)))
+        })
 }
 
 /// Removes the records of quick-form containers whose runtime was killed before it could clean

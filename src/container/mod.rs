@@ -10,5 +10,6 @@ pub mod net;
 pub mod plan;
 pub mod reaper;
 pub mod rootfs;
+pub mod sealed;
 pub mod state;
 pub mod user;
