@@ -1,5 +1,5 @@
 //! Parse, dispatch, and turn every outcome into an exit status: the workload's own, 125 for
-//! minirun's failures, 126/127 for a command that cannot run.
+//! minirun's failures (1 for the OCI commands, as runc), 126/127 for a command that cannot run.
 
 use minirun::cli::{Cli, Command};
 use std::io::Write;
@@ -42,7 +42,14 @@ fn main() {
             let msg = format!("{e:#}");
             log_error(&cli, &msg);
             eprintln!("minirun: {msg}");
-            std::process::exit(minirun::run::exit_code(&e));
+            let code = minirun::run::exit_code(&e);
+            // The OCI commands answer like runc, which clients know: 1 for the runtime's own
+            // failures. The quick form answers like docker run: 125.
+            let code = match cli.command {
+                Some(Command::Oci(_)) if code == 125 => 1,
+                _ => code,
+            };
+            std::process::exit(code);
         }
     }
 }

@@ -45,4 +45,17 @@ mod tests {
         assert!(s.ambient.is_empty());
         assert!(parse_status("Name: x\n").is_err());
     }
+
+    /// Our parser and the `caps` crate (capget(2) and prctl) must agree on this process.
+    #[test]
+    fn agrees_with_capget() {
+        let ours = read_status(None).unwrap();
+        let mask = |set: caps::CapsHashSet| CapSet(set.iter().map(|c| c.bitmask()).sum());
+        let read = |which| mask(caps::read(None, which).unwrap());
+        assert_eq!(ours.effective, read(caps::CapSet::Effective));
+        assert_eq!(ours.permitted, read(caps::CapSet::Permitted));
+        assert_eq!(ours.inheritable, read(caps::CapSet::Inheritable));
+        assert_eq!(ours.bounding, read(caps::CapSet::Bounding));
+        assert_eq!(ours.ambient, read(caps::CapSet::Ambient));
+    }
 }
