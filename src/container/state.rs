@@ -15,6 +15,9 @@ pub const FIFO: &str = "exec.fifo";
 /// Written by `reserve`: "PID START_TIME" of the runtime that claimed the id. Until state.json
 /// exists it is the only way to tell a record being created from one whose runtime was killed.
 pub const OWNER: &str = "owner";
+/// Prefixes of the directories `reserve` and `remove` work in, followed by "PID-RANDOM".
+const STAGING: &str = ".reserve-";
+const TRASH: &str = ".remove-";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct State {
@@ -118,31 +121,46 @@ impl Store {
             .with_context(|| format!("creating the state root {}", self.root.display()))?;
         self.sweep_orphans();
         let dir = self.dir(id);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+        // The record appears with its owner file already inside (a directory prepared aside,
+        // then renamed into place), so there is no moment at which a killed runtime could leave
+        // a record nobody can tell from one being created. rename(2) refuses a non-empty
+        // target: two runtimes reserving one id cannot both succeed.
+        let me = std::process::id() as i32;
+        let staging = self.root.join(format!("{STAGING}{me}-{}", rand_suffix()));
+        std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+        let owner = format!("{me} {}", start_time(me).unwrap_or(0));
+        if let Err(e) = std::fs::write(staging.join(OWNER), owner) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e).with_context(|| format!("writing {}", staging.display()));
+        }
+        let claim = || std::fs::rename(&staging, &dir);
+        let taken = |e: &std::io::Error| {
+            matches!(e.raw_os_error(), Some(libc::ENOTEMPTY) | Some(libc::EEXIST))
+        };
+        let result = match claim() {
+            Ok(()) => Ok(()),
+            Err(e) if taken(&e) => {
                 let stale = match self.load(id) {
                     Ok(st) => self.status(&st) == Status::Stopped && st.pid > 0,
                     Err(_) => self.orphaned(id),
                 };
-                if !stale {
-                    bail!(
+                if stale {
+                    self.remove(id).and_then(|()| {
+                        claim().with_context(|| format!("creating {}", dir.display()))
+                    })
+                } else {
+                    Err(anyhow::anyhow!(
                         "container \"{id}\" already exists (state in {})",
                         dir.display()
-                    );
+                    ))
                 }
-                self.remove(id)?;
-                std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
             }
-            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+            Err(e) => Err(e).with_context(|| format!("creating {}", dir.display())),
+        };
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
         }
-        let me = std::process::id() as i32;
-        let owner = format!("{me} {}", start_time(me).unwrap_or(0));
-        let tmp = dir.join(format!("{OWNER}.tmp"));
-        std::fs::write(&tmp, owner)
-            .and_then(|()| std::fs::rename(&tmp, dir.join(OWNER)))
-            .with_context(|| format!("writing {}", dir.join(OWNER).display()))?;
-        Ok(dir)
+        result.map(|()| dir)
     }
 
     /// A record without state.json whose reserving runtime is gone: it was killed between
@@ -154,7 +172,9 @@ impl Store {
             return false;
         }
         let Ok(text) = std::fs::read_to_string(dir.join(OWNER)) else {
-            return false;
+            // Records appear with their owner file (see reserve): one without it is left from
+            // a runtime older than that, or killed mid-removal by one: garbage if empty.
+            return std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_none());
         };
         let mut f = text.split_whitespace().map(|x| x.parse::<u64>().ok());
         match (f.next().flatten(), f.next().flatten()) {
@@ -172,11 +192,29 @@ impl Store {
             return;
         };
         for e in entries.flatten() {
-            if let Some(id) = e.file_name().to_str()
-                && validate_id(id).is_ok()
-                && self.orphaned(id)
+            let Some(name) = e.file_name().to_str().map(String::from) else {
+                continue;
+            };
+            // The work directory of a runtime killed while reserving or removing.
+            if let Some(rest) = name
+                .strip_prefix(STAGING)
+                .or_else(|| name.strip_prefix(TRASH))
             {
-                let _ = self.remove(id);
+                let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
+                let alive = pid.is_some_and(|p| p > 0 && start_time(p).is_some());
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 60);
+                if !alive || old {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+                continue;
+            }
+            if validate_id(&name).is_ok() && self.orphaned(&name) {
+                let _ = self.remove(&name);
             }
         }
     }
@@ -216,10 +254,20 @@ impl Store {
         }
     }
 
+    /// Removes a record at once (renamed aside, then deleted), so a runtime killed while
+    /// deleting never leaves a half-emptied record under the id.
     pub fn remove(&self, id: &str) -> Result<()> {
         validate_id(id)?;
         let dir = self.dir(id);
-        match std::fs::remove_dir_all(&dir) {
+        let trash = self
+            .root
+            .join(format!("{TRASH}{}-{}", std::process::id(), rand_suffix()));
+        match std::fs::rename(&dir, &trash) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("removing {}", dir.display())),
+        }
+        match std::fs::remove_dir_all(&trash) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
@@ -237,6 +285,13 @@ impl Store {
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
+}
+
+fn rand_suffix() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: getrandom writes at most b.len() bytes into the buffer we own.
+    unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    u64::from_le_bytes(b)
 }
 
 fn is_zombie(pid: i32) -> bool {
@@ -312,14 +367,23 @@ mod tests {
         std::fs::create_dir_all(store.dir("dead")).unwrap();
         std::fs::write(store.dir("dead").join(OWNER), "999999999 1").unwrap();
         assert!(store.orphaned("dead"));
-        // A directory without an owner file may be mid-reservation: left alone.
+        // An empty record is what a runtime killed mid-removal leaves: garbage. One with
+        // content but no owner is not minirun's to judge: left alone.
+        std::fs::create_dir_all(store.dir("empty")).unwrap();
+        assert!(store.orphaned("empty"));
         std::fs::create_dir_all(store.dir("fresh")).unwrap();
+        std::fs::write(store.dir("fresh").join("x"), "").unwrap();
         assert!(!store.orphaned("fresh"));
+        // Work directories of killed runtimes are swept too.
+        std::fs::create_dir_all(root.join(".reserve-999999999-1")).unwrap();
+        std::fs::create_dir_all(root.join(".remove-999999999-2")).unwrap();
         // The next reservation of any id sweeps the orphan; reserving its id reclaims it.
         std::fs::create_dir_all(store.dir("dead2")).unwrap();
         std::fs::write(store.dir("dead2").join(OWNER), "999999999 1").unwrap();
         store.reserve("dead").unwrap();
-        assert!(!store.dir("dead2").exists());
+        assert!(!store.dir("dead2").exists() && !store.dir("empty").exists());
+        assert!(!root.join(".reserve-999999999-1").exists());
+        assert!(!root.join(".remove-999999999-2").exists());
         assert!(store.dir("mine").exists() && store.dir("fresh").exists());
         std::fs::remove_dir_all(&root).unwrap();
     }
