@@ -42,10 +42,8 @@ impl Sandbox {
             "integration tests need root"
         );
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let base = std::env::temp_dir().join(format!(
-            "minirun-test-{tag}-{}-{n}",
-            std::process::id()
-        ));
+        let base =
+            std::env::temp_dir().join(format!("minirun-test-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let root = base.join("state");
         let scratch = base.join("scratch");
@@ -126,7 +124,9 @@ pub fn ok(o: &Output) -> String {
 }
 
 pub fn code(o: &Output) -> i32 {
-    o.status.code().expect("minirun itself was killed by a signal")
+    o.status
+        .code()
+        .expect("minirun itself was killed by a signal")
 }
 
 /// Waits until `f` returns Some, up to `secs`.
