@@ -89,15 +89,36 @@ fn log_error(cli: &Cli, msg: &str) {
 
 /// Commands that put a process of this binary into a container (or next to one). The quick
 /// form decides for itself (run.rs): only a container that can hold CAP_SYS_PTRACE needs the
-/// sealed copy, and the copy costs more than the whole launch.
+/// sealed copy, and the copy costs more than the whole launch. `run` and `create` decide the
+/// same way from config.json; `exec` always takes the copy.
 fn enters_a_container(cli: &Cli) -> bool {
     use minirun::oci::OciCommand;
     match &cli.command {
-        None => false,
-        Some(Command::Oci(c)) => matches!(
-            c,
-            OciCommand::Run(_) | OciCommand::Create(_) | OciCommand::Exec(_)
-        ),
+        Some(Command::Oci(OciCommand::Run(a))) => bundle_may_hold_sys_ptrace(&a.create),
+        Some(Command::Oci(OciCommand::Create(a))) => bundle_may_hold_sys_ptrace(a),
+        Some(Command::Oci(OciCommand::Exec(_))) => true,
         _ => false,
     }
+}
+
+/// Whether the bundle's bounding set names CAP_SYS_PTRACE. A config that cannot be read or
+/// parsed counts as yes: the safe side (the launch itself will then report what is wrong).
+fn bundle_may_hold_sys_ptrace(a: &minirun::oci::CreateArgs) -> bool {
+    let dir = a.bundle.clone().unwrap_or_else(|| ".".into());
+    let Ok(text) = std::fs::read_to_string(dir.join("config.json")) else {
+        return true;
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return true;
+    };
+    let Some(bounding) = v.pointer("/process/capabilities/bounding") else {
+        return false;
+    };
+    let Some(list) = bounding.as_array() else {
+        return true;
+    };
+    list.iter().any(|c| match c.as_str() {
+        Some(s) => s.to_ascii_uppercase().trim_start_matches("CAP_") == "SYS_PTRACE",
+        None => true,
+    })
 }
