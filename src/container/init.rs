@@ -6,6 +6,7 @@
 //! child exits: the parent prints it and cleans up.
 
 use super::exec::{self, ExecFailure};
+use super::launch::{Extras, HookContext, Options};
 use super::plan::Plan;
 use super::{net, reaper, rootfs};
 use crate::capability::apply::{self, Kernel};
@@ -27,24 +28,15 @@ pub struct ChildContext<'a> {
     /// Write end of the report pipe (O_CLOEXEC: a successful execve closes it, which is the
     /// parent's "started" signal).
     pub report: RawFd,
-    pub no_pivot: bool,
-    /// Keep a minimal reaper as PID 1 (`--init`).
-    pub init: bool,
-    /// Die with the runtime (`run`); not for `create`, whose runtime exits at once.
-    pub die_with_parent: bool,
-    /// An O_PATH fd of the exec fifo: block on it until `start` (OCI create).
-    pub start_gate: Option<RawFd>,
-    /// fds 3..3+N that the caller passes to the workload (`--preserve-fds`).
-    pub preserve_fds: u32,
-    pub last_cap: u8,
+    /// How to launch: pivot or not, `--init`, dying with the runtime, the start gate, …
+    pub opts: &'a Options,
+    /// The OCI additions: console socket, session keyring.
+    pub extras: &'a Extras,
     /// The sync socket to the parent (user namespace maps, hooks); see `launch::spawn_with`.
     pub sync: Option<UnixStream>,
-    /// Send the pty master over this socket (`terminal: true` with `--console-socket`).
-    pub console_socket: Option<RawFd>,
-    /// Run the createContainer and startContainer hooks with this identity.
-    pub hooks: Option<super::launch::HookContext>,
-    /// Join a new session keyring.
-    pub new_keyring: bool,
+    /// Run the createContainer and startContainer hooks with this identity (only when the
+    /// config has hooks).
+    pub hooks: Option<&'a HookContext>,
 }
 
 /// Runs in the child right after clone3; never returns.
@@ -83,7 +75,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     step!("child: pid {} in its new namespaces", getpid());
 
     // With the runtime gone nobody would wait for us: die too. First, before anything slow.
-    if ctx.die_with_parent {
+    if ctx.opts.die_with_parent {
         prctl_pdeathsig().map_err(setup_failure)?;
         // A runtime killed between clone3 and the prctl above sent no death signal: we would
         // live on, unowned. Its end of the report pipe closed with it, so the write end we
@@ -142,7 +134,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
 
     // runc's default: a session keyring of the container's own, so keys the workload adds
     // are not shared with the host's session (`--no-new-keyring` skips it).
-    if ctx.new_keyring {
+    if ctx.extras.new_keyring {
         join_session_keyring().map_err(setup_failure)?;
     }
 
@@ -196,7 +188,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
 
     // Into the rootfs; after this no host path is reachable.
     if let Some(root) = &root {
-        rootfs::enter(root, ctx.no_pivot).map_err(setup_failure)?;
+        rootfs::enter(root, ctx.opts.no_pivot).map_err(setup_failure)?;
         // sysctls go through the container's /proc/sys before it is made read-only.
         write_sysctls(plan).map_err(setup_failure)?;
         rootfs::finish(plan).map_err(setup_failure)?;
@@ -208,7 +200,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // A terminal: a pty from the container's own devpts (so the workload can reopen it by its
     // /dev/pts name), made our controlling tty and stdio; the master goes to the caller.
     if plan.terminal
-        && let Some(sock) = ctx.console_socket
+        && let Some(sock) = ctx.extras.console_socket
     {
         super::console::setup(sock, plan.identity.uid).map_err(setup_failure)?;
     }
@@ -234,7 +226,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
         &plan.caps,
         &plan.identity,
         plan.no_new_privs,
-        ctx.last_cap,
+        ctx.opts.last_cap,
     )
     .map_err(setup_failure)?;
 
@@ -247,7 +239,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // here until `start` opens the fifo. The fifo stays open (close-on-exec) until execve, so
     // `start` sees EOF exactly when the workload runs and its poststart hooks come after it.
     let mut started_fifo = None;
-    if let Some(gate) = ctx.start_gate {
+    if let Some(gate) = ctx.opts.start_gate {
         // SAFETY: a one-byte write from a live buffer to the report pipe we own.
         unsafe {
             libc::write(
@@ -271,7 +263,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     }
 
     // `--init`: PID 1 stays ours and reaps; the fork continues to execve.
-    if ctx.init {
+    if ctx.opts.init {
         reaper::fork_reaper(ctx.report);
     }
 
@@ -280,7 +272,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // workload's cwd is chosen.
     let mut keep = vec![ctx.report];
     keep.extend(started_fifo.as_ref().map(|f| f.as_raw_fd()));
-    close_fds(3 + ctx.preserve_fds, &keep);
+    close_fds(3 + ctx.opts.preserve_fds, &keep);
     enter_cwd(plan)?;
 
     let argv = cstrings(&plan.args)?;

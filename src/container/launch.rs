@@ -183,16 +183,10 @@ pub fn spawn_with(plan: &Plan, opts: &Options, extras: &Extras) -> Result<Child>
             let ctx = ChildContext {
                 plan,
                 report: report_w.as_raw_fd(),
-                no_pivot: opts.no_pivot,
-                init: opts.init,
-                die_with_parent: opts.die_with_parent,
-                start_gate: opts.start_gate,
-                preserve_fds: opts.preserve_fds,
-                last_cap: opts.last_cap,
+                opts,
+                extras,
                 sync: sync_child,
-                console_socket: extras.console_socket,
-                hooks: hook_ctx.cloned(),
-                new_keyring: extras.new_keyring,
+                hooks: hook_ctx,
             };
             std::mem::forget(report_w);
             init::run(ctx)
