@@ -800,3 +800,32 @@ fn read_only_bind_with_propagation_applies_to_the_bind() {
     assert_eq!(out, "xro\n127.0.0.1 localhost\n");
     assert!(!data.join("g").exists());
 }
+
+/// A user namespace from uidMappings/gidMappings: root inside is host uid 100000, the host's
+/// own files show up as the overflow id, and root's capabilities inside reach only what the
+/// namespace owns (chown of a host-root file still fails with EPERM).
+#[test]
+fn user_namespace_from_mappings() {
+    let sb = Sandbox::new("oci-userns");
+    let _reap = Reap(&sb);
+    let script = "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox; \
+                  chown 0 /bin/busybox 2>&1 | grep -c 'not permitted'; \
+                  touch /tmp/userns-probe && stat -c %u /tmp/userns-probe; rm /tmp/userns-probe";
+    let dir = bundle(&sb, "u", &["sh", "-c", script], |c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    });
+    let o = oci(&sb, &["run", "--bundle", dir.to_str().unwrap(), "u1"]);
+    let out = ok(&o);
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(lines[0], "0", "{out}");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"], "{out}");
+    assert_eq!(lines[2], "65534", "{out}");
+    assert_eq!(lines[3], "1", "{out}");
+    assert_eq!(lines[4], "0", "{out}");
+}

@@ -10,11 +10,12 @@
 use super::{CreateArgs, DeleteArgs, KillArgs, ListArgs, Log, RunArgs, bundle, hooks};
 use crate::capability as cap;
 use crate::container::launch::{self, Child, Extras, HookContext, Options, Reached};
+use crate::container::plan::IdMap;
 use crate::container::state::{self, FIFO, State, Status, Store};
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill as send_signal};
 use nix::unistd::Pid;
-use oci_spec::runtime::{Hook, Spec};
+use oci_spec::runtime::{Hook, LinuxNamespaceType, Spec};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -113,6 +114,19 @@ fn create_container(
         let fifo = sdir.join(FIFO);
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .with_context(|| format!("creating {}", fifo.display()))?;
+        // In a user namespace the init is no longer the fifo's owner (host root is unmapped
+        // there): hand the fifo to the host ids the workload's own ids map to, as runc does.
+        if plan.creates(LinuxNamespaceType::User) {
+            let host = |maps: &[IdMap], id: u32| {
+                maps.iter()
+                    .find(|m| id >= m.container_id && id - m.container_id < m.size)
+                    .map(|m| m.host_id + (id - m.container_id))
+            };
+            let uid = host(&plan.uid_mappings, plan.identity.uid);
+            let gid = host(&plan.gid_mappings, plan.identity.gid);
+            nix::unistd::chown(&fifo, uid.map(Into::into), gid.map(Into::into))
+                .with_context(|| format!("handing {} to the container's user", fifo.display()))?;
+        }
         // O_PATH: holding it does not count as a reader or writer; the init reopens it for
         // writing through /proc/self/fd, which blocks until `start` opens it for reading.
         let gate: OwnedFd = nix::fcntl::open(
