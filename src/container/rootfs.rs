@@ -96,14 +96,25 @@ fn volatile(rootfs: &str) -> Result<String> {
         in_root::proc_path(&lower)
     );
     let merged = format!("{rootfs}/merged");
-    mnt(
-        Some("overlay"),
-        &merged,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(&data),
-    )
-    .context("mounting the volatile overlay")?;
+    let overlay = |data: &str| {
+        mnt(
+            Some("overlay"),
+            &merged,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(data),
+        )
+    };
+    // index and nfs_export give overlay files stable handles, so name_to_handle_at and
+    // open_by_handle_at work inside as on a plain filesystem; a kernel or lower filesystem
+    // that cannot do it gets the plain overlay.
+    let data = match overlay(&format!("{data},index=on,nfs_export=on")) {
+        Ok(()) => format!("{data},index=on,nfs_export=on"),
+        Err(_) => {
+            overlay(&data).context("mounting the volatile overlay")?;
+            data
+        }
+    };
     step!("mount overlay {data} on {merged} (--volatile)");
     Ok(merged)
 }
