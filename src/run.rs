@@ -152,7 +152,6 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     }
     step!("plan built");
     let store = Store::new(&global.root);
-    sweep_stale(&store);
     store.reserve(&id)?;
     step!("state record {id} reserved");
     let result = launch_and_wait(&store, &id, &plan, args);
@@ -175,16 +174,6 @@ fn may_hold_sys_ptrace(args: &RunArgs) -> bool {
             adds.iter()
                 .any(|c| matches!(c, CapName::All | CapName::Cap(SYS_PTRACE)))
         })
-}
-
-/// Removes the records of quick-form containers whose runtime was killed before it could clean
-/// up (their pid is gone). OCI containers are left alone: a stopped one waits for `delete`.
-fn sweep_stale(store: &Store) {
-    for st in store.list() {
-        if st.bundle.is_empty() && store.status(&st) == state::Status::Stopped {
-            let _ = store.remove(&st.id);
-        }
-    }
 }
 
 fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Result<i32> {

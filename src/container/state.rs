@@ -186,7 +186,14 @@ impl Store {
         }
     }
 
-    /// Removes every orphaned reservation under the root (see `orphaned`).
+    /// A quick-form record (no bundle) whose container is gone: its runtime was killed before
+    /// it could clean up. An OCI record is kept: a stopped container waits for `delete`.
+    fn quick_and_gone(&self, id: &str) -> bool {
+        self.load(id)
+            .is_ok_and(|st| st.bundle.is_empty() && self.status(&st) == Status::Stopped)
+    }
+
+    /// Removes every orphaned reservation and every finished quick-form record under the root.
     pub fn sweep_orphans(&self) {
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return;
@@ -213,7 +220,7 @@ impl Store {
                 }
                 continue;
             }
-            if validate_id(&name).is_ok() && self.orphaned(&name) {
+            if validate_id(&name).is_ok() && (self.orphaned(&name) || self.quick_and_gone(&name)) {
                 let _ = self.remove(&name);
             }
         }
