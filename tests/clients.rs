@@ -76,6 +76,22 @@ fn out(o: &Output) -> String {
     ok(o).trim().to_string()
 }
 
+/// Runs `shell_cmd` (a client's `run -it … sh -c 'tty; echo tty-ok'`) under script(1), which
+/// gives it a terminal, and checks the workload saw a pty and its output came back.
+fn assert_tty_through_script(shell_cmd: &str) {
+    let o = Command::new("script")
+        .args(["-qec", shell_cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("/dev/pts/0") && text.contains("tty-ok"),
+        "{text}\n{}",
+        stderr(&o)
+    );
+}
+
 /// pscap's capability column for `pid`.
 fn pscap_caps(pid: &str) -> String {
     let o = Command::new("pscap").arg("-a").output().expect("pscap");
@@ -320,17 +336,7 @@ fn podman_uses_minirun() {
         PRIVATE_NS.replace('\'', "'\\''"),
         PODMAN_OPTS.join(" "),
     );
-    let o = Command::new("script")
-        .args(["-qec", &shell_cmd, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = stdout(&o);
-    assert!(
-        text.contains("/dev/pts/0") && text.contains("tty-ok"),
-        "{text}\n{}",
-        stderr(&o)
-    );
+    assert_tty_through_script(&shell_cmd);
     // minirun's default state dir holds nothing of these containers.
     assert!(p.run(&["ps", "-aq"]).is_empty());
 }
@@ -471,15 +477,5 @@ fn docker_uses_minirun() {
         "/usr/bin/docker -H unix://{} run -it --rm --runtime minirun --network none minirun-fixture sh -c 'tty; echo tty-ok'",
         d.dir.join("docker.sock").display()
     );
-    let o = Command::new("script")
-        .args(["-qec", &shell_cmd, "/dev/null"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = stdout(&o);
-    assert!(
-        text.contains("/dev/pts/0") && text.contains("tty-ok"),
-        "{text}\n{}",
-        stderr(&o)
-    );
+    assert_tty_through_script(&shell_cmd);
 }
