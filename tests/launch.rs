@@ -389,7 +389,8 @@ fn duplicate_name_is_refused_while_running() {
         .spawn()
         .unwrap();
     let runtime = first.id();
-    wait_for(5.0, || descendants_named(runtime, "sleep").first().copied()).expect("no sleep");
+    let sleeper =
+        wait_for(5.0, || descendants_named(runtime, "sleep").first().copied()).expect("no sleep");
     wait_for(5.0, || {
         sb.root.join("twin/state.json").exists().then_some(())
     })
@@ -408,13 +409,14 @@ fn duplicate_name_is_refused_while_running() {
     .unwrap();
     first.wait().unwrap();
     // The runtime died without cleaning up; its container died with it (PDEATHSIG), and the
-    // next run with the name reclaims the record.
-    assert!(
-        wait_for(5.0, || descendants_named(runtime, "sleep")
-            .is_empty()
-            .then_some(()))
-        .is_some()
-    );
+    // next run with the name reclaims the record. The container is watched by its own pid: once
+    // the runtime is gone it is no longer the runtime's descendant, dead or not.
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+            .map(|s| s[s.rfind(')').unwrap() + 2..].starts_with('Z'))
+            .unwrap_or(true)
+    };
+    assert!(wait_for(5.0, || gone().then_some(())).is_some());
     ok(&sb.run(&["--name", "twin"], &["true"]));
 }
 
