@@ -151,11 +151,11 @@ abspath() { [[ $1 == /* ]] && echo "$1" || echo "$PWD/$1"; }
 cd "$REPO"
 
 # Default: the static build `make build` makes, unless a plain `cargo build --release` is newer.
-static_bin=target/x86_64-unknown-linux-gnu/release/minirun
-if [[ -z ${MINIRUN:-} && -x $static_bin && ! target/release/minirun -nt $static_bin ]]; then
+static_bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/minirun
+if [[ -z ${MINIRUN:-} && -x $static_bin && ! ${CARGO_TARGET_DIR:-target}/release/minirun -nt $static_bin ]]; then
 	MINIRUN=$static_bin
 fi
-MINIRUN=${MINIRUN:-target/release/minirun}
+MINIRUN=${MINIRUN:-${CARGO_TARGET_DIR:-target}/release/minirun}
 RUNS=${RUNS:-30}
 TP_TOTAL=${TP_TOTAL:-100}
 TP_CONC=${TP_CONC:-4}
