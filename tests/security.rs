@@ -3,33 +3,9 @@
 
 mod common;
 use common::*;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-/// Runs `cmd` with a host directory open, without close-on-exec, at fds 5 and 251 of minirun:
-/// what a careless caller (a shell, a daemon with a leaked cgroup or state-dir fd) hands it.
-fn with_stray_fds(mut cmd: Command, host_dir: &Path) -> Output {
-    let dir = std::fs::File::open(host_dir).unwrap();
-    let fd = dir.as_raw_fd();
-    // SAFETY: pre_exec runs in the forked child before execve; dup2 is async-signal-safe and
-    // only touches the child's fd table. dup2 clears FD_CLOEXEC on the new descriptors.
-    unsafe {
-        cmd.pre_exec(move || {
-            for target in [5, 251] {
-                if libc::dup2(fd, target) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    let out = cmd.output().expect("spawning minirun");
-    drop(dir);
-    out
-}
 
 /// A private copy of the fixture rootfs, to plant symlinks and files in.
 fn scratch_rootfs(sb: &Sandbox) -> PathBuf {
@@ -48,18 +24,6 @@ fn run_in(sb: &Sandbox, rootfs: &Path, opts: &[&str], argv: &[&str]) -> Output {
     sb.cmd(opts).arg(rootfs).args(argv).output().unwrap()
 }
 
-/// Asserts a clean refusal: the given exit code, one line on stderr that contains `want`,
-/// nothing on stdout (the workload never ran).
-fn refused(o: &Output, code_want: i32, want: &str) -> String {
-    let err = stderr(o);
-    assert_eq!(code(o), code_want, "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("minirun: "), "{err}");
-    assert!(err.contains(want), "{err:?} lacks {want:?}");
-    assert_eq!(stdout(o), "", "the workload ran");
-    err.trim_end().to_string()
-}
-
 fn dir_listing(p: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(p)
         .unwrap()
@@ -68,15 +32,6 @@ fn dir_listing(p: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-fn sha256(p: &Path) -> String {
-    let o = Command::new("sha256sum").arg(p).output().unwrap();
-    String::from_utf8_lossy(&o.stdout)
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,20 +269,6 @@ fn cve_2021_30465_oci_bind_through_mnt_symlink_stays_inside() {
 
 // ---------------------------------------------------------------------------------------------
 // CVE-2019-5736: the runtime binary through /proc/PID/exe
-
-/// A private copy of the minirun binary: an attack that worked would damage only the copy.
-fn binary_copy(sb: &Sandbox) -> PathBuf {
-    let p = sb.scratch.join("minirun-copy");
-    std::fs::copy(minirun(), &p).unwrap();
-    p
-}
-
-fn copy_cmd(bin: &Path, sb: &Sandbox, args: &[&str]) -> Command {
-    let mut c = Command::new(bin);
-    c.arg("--root").arg(&sb.root).args(args);
-    c.stdin(Stdio::null());
-    c
-}
 
 #[test]
 fn cve_2019_5736_runtime_binary_is_not_reachable_or_writable() {

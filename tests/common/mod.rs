@@ -2,6 +2,10 @@
 //! rootfs, as root, and check that nothing is left behind.
 #![allow(dead_code)]
 
+pub mod bundles;
+
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -175,4 +179,62 @@ pub fn descendants_named(ancestor: u32, comm: &str) -> Vec<i32> {
 pub fn ppid(pid: i32) -> Option<i32> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     s[s.rfind(')')? + 2..].split(' ').nth(1)?.parse().ok()
+}
+
+/// Runs `cmd` with a host directory open, without close-on-exec, at fds 5 and 251 of minirun:
+/// what a careless caller (a shell, a daemon with a leaked cgroup or state-dir fd) hands it.
+pub fn with_stray_fds(mut cmd: Command, host_dir: &Path) -> Output {
+    let dir = std::fs::File::open(host_dir).unwrap();
+    let fd = dir.as_raw_fd();
+    // SAFETY: pre_exec runs in the forked child before execve; dup2 is async-signal-safe and
+    // only touches the child's fd table. dup2 clears FD_CLOEXEC on the new descriptors.
+    unsafe {
+        cmd.pre_exec(move || {
+            for target in [5, 251] {
+                if libc::dup2(fd, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("spawning minirun");
+    drop(dir);
+    out
+}
+
+/// Asserts a clean refusal: the given exit code, one line on stderr that contains `want`,
+/// nothing on stdout (the workload never ran).
+pub fn refused(o: &Output, code_want: i32, want: &str) -> String {
+    let err = stderr(o);
+    assert_eq!(code(o), code_want, "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("minirun: "), "{err}");
+    assert!(err.contains(want), "{err:?} lacks {want:?}");
+    assert_eq!(stdout(o), "", "the workload ran");
+    err.trim_end().to_string()
+}
+
+/// The SHA-256 of a file, as sha256sum prints it.
+pub fn sha256(p: &Path) -> String {
+    let o = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A private copy of the minirun binary: an attack that worked would damage only the copy.
+pub fn binary_copy(sb: &Sandbox) -> PathBuf {
+    let p = sb.scratch.join("minirun-copy");
+    std::fs::copy(minirun(), &p).unwrap();
+    p
+}
+
+pub fn copy_cmd(bin: &Path, sb: &Sandbox, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.arg("--root").arg(&sb.root).args(args);
+    c.stdin(Stdio::null());
+    c
 }

@@ -1470,11 +1470,50 @@ fn emit(line: &str) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
-const USAGE: &str = "usage: capprobe CAP | all | id | setids UID GID
-  CAP     a capability name (any case, with or without cap_) or number: probe it
-  all     probe every capability the kernel knows (0..=cap_last_cap)
-  id      print uid, gid, euid, egid and groups as JSON
-  setids  setgroups([]), setresgid(GID), setresuid(UID); exit 0, or 1 with a message";
+/// The serial of this process's session keyring (KEYCTL_GET_KEYRING_ID, not creating one).
+fn keyring() -> i32 {
+    const KEYCTL_GET_KEYRING_ID: c_int = 0;
+    const KEY_SPEC_SESSION_KEYRING: c_int = -3;
+    // SAFETY: integer arguments only.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_SESSION_KEYRING,
+            0,
+        )
+    };
+    if r < 0 {
+        eprintln!("capprobe: keyctl: {}", Error::last_os_error());
+        return 1;
+    }
+    emit(&r.to_string());
+    0
+}
+
+/// Pushes one byte into stdin's terminal input queue (TIOCSTI), as an attacker would type into
+/// the operator's shell: prints "allowed" or the errno name the kernel answered with.
+fn tiocsti() -> i32 {
+    let c: u8 = b'#';
+    // SAFETY: TIOCSTI reads one byte from a pointer that outlives the call.
+    let r = unsafe { libc::ioctl(0, libc::TIOCSTI, &c as *const u8) };
+    if r == 0 {
+        emit("allowed");
+    } else {
+        emit(&errno_name(
+            Error::last_os_error().raw_os_error().unwrap_or(0),
+        ));
+    }
+    0
+}
+
+const USAGE: &str = "usage: capprobe CAP | all | id | setids UID GID | keyring | tiocsti
+  CAP      a capability name (any case, with or without cap_) or number: probe it
+  all      probe every capability the kernel knows (0..=cap_last_cap)
+  id       print uid, gid, euid, egid and groups as JSON
+  setids   setgroups([]), setresgid(GID), setresuid(UID); exit 0, or 1 with a message
+  keyring  print the serial of the session keyring
+  tiocsti  push a byte into stdin's terminal (TIOCSTI): allowed, or the errno name";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -1490,6 +1529,8 @@ fn main() {
             0
         }
         ["setids", uid, gid] => setids(uid, gid),
+        ["keyring"] => keyring(),
+        ["tiocsti"] => tiocsti(),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             0
