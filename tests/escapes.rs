@@ -7,7 +7,6 @@ mod common;
 use common::bundles::*;
 use common::*;
 use serde_json::{Value, json};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -64,7 +63,7 @@ fn under_a_terminal(shell: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // High
 
-/// 1. Container A holds CAP_SYS_PTRACE; container B joins A's pid namespace without it. While
+/// Item 1: Container A holds CAP_SYS_PTRACE; container B joins A's pid namespace without it. While
 /// B waits at its start gate, A grabs /proc/<B's init>/exe, and once B has started (no process
 /// runs the runtime's binary any more) reopens it for writing. The binary must stay intact.
 #[test]
@@ -117,7 +116,7 @@ fn cve_2019_5736_through_a_joined_pid_namespace() {
     assert_eq!(sha256(&bin), before, "the runtime binary was modified");
 }
 
-/// 2. A created container's init holds none of the caller's stray fds while it waits at the
+/// Item 2: A created container's init holds none of the caller's stray fds while it waits at the
 /// start gate (a process that may exec into it could otherwise reach the host through them).
 #[test]
 fn a_created_init_holds_no_stray_fd() {
@@ -157,7 +156,7 @@ fn a_created_init_holds_no_stray_fd() {
     force_delete(&sb, "c");
 }
 
-/// 3. The workload gets a session of its own: the caller's terminal is not its controlling
+/// Item 3: The workload gets a session of its own: the caller's terminal is not its controlling
 /// terminal, so TIOCSTI cannot push keystrokes into the caller's shell (quick form, run, exec).
 #[test]
 fn the_workload_cannot_type_into_the_callers_terminal() {
@@ -197,7 +196,7 @@ fn the_workload_cannot_type_into_the_callers_terminal() {
     force_delete(&sb, "s");
 }
 
-/// 4. uid and gid 4294967295 mean "leave unchanged" to the kernel: an id resolving to it would
+/// Item 4: uid and gid 4294967295 mean "leave unchanged" to the kernel: an id resolving to it would
 /// keep the workload root. Ids outside 0..=2147483647 are refused, wherever they come from.
 #[test]
 fn ids_the_kernel_reads_as_unchanged_are_refused() {
@@ -243,7 +242,7 @@ fn ids_the_kernel_reads_as_unchanged_are_refused() {
 // ---------------------------------------------------------------------------------------------
 // Medium
 
-/// 5. Only namespaced sysctls, and only with the namespace they belong to.
+/// Item 5: Only namespaced sysctls, and only with the namespace they belong to.
 #[test]
 fn sysctls_never_reach_the_host() {
     let sb = Sandbox::new("esc-sysctl");
@@ -312,7 +311,7 @@ fn sysctls_never_reach_the_host() {
     );
 }
 
-/// 6. The quick form gives the container a session keyring of its own, as the OCI path does.
+/// Item 6: The quick form gives the container a session keyring of its own, as the OCI path does.
 #[test]
 fn the_quick_form_does_not_share_the_callers_keyring() {
     let sb = Sandbox::new("esc-keyring");
@@ -329,7 +328,7 @@ fn the_quick_form_does_not_share_the_callers_keyring() {
     );
 }
 
-/// 7. Signalling one container never reaches a neighbour whose pid namespace it joined.
+/// Item 7: Signalling one container never reaches a neighbour whose pid namespace it joined.
 #[test]
 fn kill_all_and_force_delete_spare_the_neighbour() {
     let sb = Sandbox::new("esc-kill-all");
@@ -367,7 +366,7 @@ fn kill_all_and_force_delete_spare_the_neighbour() {
     force_delete(&sb, "a");
 }
 
-/// 8. State is root's alone: the root 0700, each record 0700 with its files 0600.
+/// Item 8: State is root's alone: the root 0700, each record 0700 with its files 0600.
 #[test]
 fn state_is_private_to_root() {
     let sb = Sandbox::new("esc-state-mode");
@@ -410,7 +409,7 @@ fn state_is_private_to_root() {
     assert!(checked.iter().any(|(p, _)| p.ends_with("config.json")));
 }
 
-/// 9a. An init whose `create` was killed before it recorded the container exits by itself.
+/// Item 9a: An init whose `create` was killed before it recorded the container exits by itself.
 #[test]
 fn an_init_never_outlives_a_create_killed_before_recording_it() {
     let sb = Sandbox::new("esc-leak-killed");
@@ -457,7 +456,7 @@ fn an_init_never_outlives_a_create_killed_before_recording_it() {
     );
 }
 
-/// 9b. `delete` never removes the record of a container whose `create` is still running, so a
+/// Item 9b: `delete` never removes the record of a container whose `create` is still running, so a
 /// second `create` of the same id cannot leave an untracked init behind.
 #[test]
 fn delete_racing_create_leaves_no_untracked_init() {
@@ -483,7 +482,7 @@ fn delete_racing_create_leaves_no_untracked_init() {
     force_delete(&sb, "sweep");
 }
 
-/// 10. The fd guard does not depend on close_range: where the kernel lacks it (ENOSYS here,
+/// Item 10: The fd guard does not depend on close_range: where the kernel lacks it (ENOSYS here,
 /// through a seccomp filter on minirun), stray fds are still closed.
 #[test]
 fn stray_fds_are_closed_where_close_range_is_missing() {
@@ -544,7 +543,7 @@ fn stray_fds_are_closed_where_close_range_is_missing() {
     assert!(!fds.contains(&"5") && !fds.contains(&"251"), "{out}");
 }
 
-/// 11. Output into a pipe nobody reads any more ends quietly: no abort, no panic message.
+/// Item 11: Output into a pipe nobody reads any more ends quietly: no abort, no panic message.
 #[test]
 fn a_closed_pipe_ends_every_command_quietly() {
     let sb = Sandbox::new("esc-epipe");
@@ -573,7 +572,7 @@ fn a_closed_pipe_ends_every_command_quietly() {
 // ---------------------------------------------------------------------------------------------
 // OCI conformance
 
-/// 12. rootfsPropagation shared, slave and unbindable: set up under private propagation,
+/// Item 12: rootfsPropagation shared, slave and unbindable: set up under private propagation,
 /// applied to the root after pivot_root.
 #[test]
 fn rootfs_propagation_is_honoured() {
@@ -599,7 +598,7 @@ fn rootfs_propagation_is_honoured() {
     }
 }
 
-/// 13. Without a mount namespace the container still runs in root.path (chroot), as crun does.
+/// Item 13: Without a mount namespace the container still runs in root.path (chroot), as crun does.
 #[test]
 fn without_a_mount_namespace_the_root_still_applies() {
     let sb = Sandbox::new("esc-no-mntns");
