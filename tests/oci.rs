@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 #[test]
 fn lifecycle_created_running_stopped_gone() {
