@@ -124,11 +124,17 @@ fn read(path: &Path, key: &[u8]) -> std::io::Result<Option<Filter>> {
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut bytes)?;
-    decode(&bytes, key).map(Some).ok_or_else(|| bad("corrupt or for another key"))
+    decode(&bytes, key)
+        .map(Some)
+        .ok_or_else(|| bad("corrupt or for another key"))
 }
 
 fn decode(bytes: &[u8], key: &[u8]) -> Option<Filter> {
-    let word = |i: usize| Some(u32::from_ne_bytes(bytes.get(8 + 4 * i..12 + 4 * i)?.try_into().ok()?));
+    let word = |i: usize| {
+        Some(u32::from_ne_bytes(
+            bytes.get(8 + 4 * i..12 + 4 * i)?.try_into().ok()?,
+        ))
+    };
     if bytes.get(..8)? != MAGIC || word(0)? != FORMAT {
         return None;
     }
@@ -235,7 +241,12 @@ mod tests {
     fn the_key_is_compared_not_only_hashed() {
         let key = full_key(b"k");
         let f = Filter {
-            program: vec![libc::sock_filter { code: 6, jt: 0, jf: 0, k: 0x7fff0000 }],
+            program: vec![libc::sock_filter {
+                code: 6,
+                jt: 0,
+                jf: 0,
+                k: 0x7fff0000,
+            }],
             flags: 0,
         };
         let bytes = encode(&key, &f);

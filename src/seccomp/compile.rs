@@ -56,7 +56,12 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Filter> {
             added.with_context(|| format!("libseccomp: adding the rule for \"{name}\""))?;
         }
     }
-    let mut flags = spec.flags().iter().flatten().map(|f| flag(*f)).fold(0, |a, b| a | b);
+    let mut flags = spec
+        .flags()
+        .iter()
+        .flatten()
+        .map(|f| flag(*f))
+        .fold(0, |a, b| a | b);
     if notify {
         flags |= filter::FLAG_NEW_LISTENER;
         if flags & filter::FLAG_TSYNC != 0 {
@@ -79,8 +84,12 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<filter::Insn>> {
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_end(&mut bytes))
         .context("reading the exported BPF")?;
-    Filter::program_from_bytes(&bytes)
-        .ok_or_else(|| anyhow!("libseccomp exported {} bytes, not whole instructions", bytes.len()))
+    Filter::program_from_bytes(&bytes).ok_or_else(|| {
+        anyhow!(
+            "libseccomp exported {} bytes, not whole instructions",
+            bytes.len()
+        )
+    })
 }
 
 fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction> {
@@ -150,7 +159,10 @@ fn conditions(args: &[LinuxSeccompArg]) -> Result<Vec<ScmpArgCompare>> {
     args.iter()
         .map(|a| {
             if a.index() > 5 {
-                bail!("seccomp argument index {} (a syscall has 6, 0..=5)", a.index());
+                bail!(
+                    "seccomp argument index {} (a syscall has 6, 0..=5)",
+                    a.index()
+                );
             }
             let op = match a.op() {
                 ScmpCmpNe => ScmpCompareOp::NotEqual,

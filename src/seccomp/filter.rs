@@ -41,7 +41,7 @@ impl Filter {
 
     /// The inverse of to_bytes (libseccomp's export format too); None unless whole instructions.
     pub fn program_from_bytes(bytes: &[u8]) -> Option<Vec<Insn>> {
-        if bytes.len() % 8 != 0 {
+        if !bytes.len().is_multiple_of(8) {
             return None;
         }
         Some(

@@ -84,7 +84,9 @@ pub fn running_kernel() -> Result<(u32, u32)> {
 pub fn opened_by(cap: u8, kernel: (u32, u32)) -> Vec<String> {
     let profile = Profile::docker_default();
     let open = |caps: CapSet| -> Vec<String> {
-        let resolved = profile.resolve(Host { caps, kernel }).expect("table resolves");
+        let resolved = profile
+            .resolve(Host { caps, kernel })
+            .expect("table resolves");
         let mut names: Vec<String> = resolved
             .syscalls()
             .iter()

@@ -131,13 +131,12 @@ impl Profile {
 impl Rule {
     /// moby's rule: any excluded arch/cap/kernel drops the rule; every included one must hold.
     fn applies(&self, host: Host) -> Result<bool> {
-        if let Some(ex) = &self.excludes {
-            if ex.arches.iter().flatten().any(|a| a == NATIVE_GO_ARCH)
+        if let Some(ex) = &self.excludes
+            && (ex.arches.iter().flatten().any(|a| a == NATIVE_GO_ARCH)
                 || ex.caps.iter().flatten().any(|c| holds(host.caps, c))
-                || kernel_at_least(ex.min_kernel.as_deref(), host.kernel)? == Some(true)
-            {
-                return Ok(false);
-            }
+                || kernel_at_least(ex.min_kernel.as_deref(), host.kernel)? == Some(true))
+        {
+            return Ok(false);
         }
         if let Some(inc) = &self.includes {
             if let Some(a) = &inc.arches
@@ -195,7 +194,9 @@ pub fn parse_text(text: &str) -> Result<Profile> {
         }
         let at = || format!("line {}: \"{}\"", i + 1, raw.trim());
         if line.starts_with(char::is_whitespace) {
-            let (_, names) = rules.last_mut().ok_or_else(|| anyhow!("{}: continues nothing", at()))?;
+            let (_, names) = rules
+                .last_mut()
+                .ok_or_else(|| anyhow!("{}: continues nothing", at()))?;
             names.extend(line.split_whitespace().map(str::to_string));
         } else if let Some(rest) = line.strip_prefix("default ") {
             let (a, e) = parse_action(rest.trim()).with_context(at)?;
@@ -210,7 +211,9 @@ pub fn parse_text(text: &str) -> Result<Profile> {
                 sub_architectures: Some(sub),
             });
         } else {
-            let (head, names) = line.split_once(':').ok_or_else(|| anyhow!("{}: no ':'", at()))?;
+            let (head, names) = line
+                .split_once(':')
+                .ok_or_else(|| anyhow!("{}: no ':'", at()))?;
             let head = parse_head(head).with_context(at)?;
             rules.push((head, names.split_whitespace().map(str::to_string).collect()));
         }
@@ -257,7 +260,11 @@ fn parse_head(head: &str) -> Result<RuleHead> {
             Some(c) => (true, c),
             None => (false, w),
         };
-        let target = if neg { &mut h.excludes } else { &mut h.includes };
+        let target = if neg {
+            &mut h.excludes
+        } else {
+            &mut h.includes
+        };
         let list = |v: &str| Some(v.split(',').map(str::to_string).collect());
         if let Some(v) = cond.strip_prefix("cap=") {
             target.get_or_insert_with(Default::default).caps = list(v);
@@ -267,7 +274,8 @@ fn parse_head(head: &str) -> Result<RuleHead> {
             parse_kernel(v)?;
             target.get_or_insert_with(Default::default).min_kernel = Some(v.to_string());
         } else if let (false, Some(v)) = (neg, cond.strip_prefix("arg")) {
-            h.args.push(parse_arg(v).with_context(|| format!("bad condition \"{w}\""))?);
+            h.args
+                .push(parse_arg(v).with_context(|| format!("bad condition \"{w}\""))?);
         } else {
             bail!("unknown condition \"{w}\"");
         }
@@ -317,7 +325,13 @@ fn parse_u64(s: &str) -> Result<u64> {
 fn parse_action(s: &str) -> Result<(LinuxSeccompAction, Option<u32>)> {
     use LinuxSeccompAction::*;
     let (name, n) = match s.split_once('/') {
-        Some((a, n)) => (a, Some(n.parse::<u32>().with_context(|| format!("bad errno \"{n}\""))?)),
+        Some((a, n)) => (
+            a,
+            Some(
+                n.parse::<u32>()
+                    .with_context(|| format!("bad errno \"{n}\""))?,
+            ),
+        ),
         None => (s, None),
     };
     let action = match name {
@@ -398,11 +412,23 @@ mod tests {
         for open in ["ptrace", "arch_prctl", "modify_ldt", "chroot", "read"] {
             assert!(allowed.contains(&open.to_string()), "{open}");
         }
-        for shut in ["mount", "unshare", "bpf", "reboot", "s390_runtime_instr", "cacheflush"] {
+        for shut in [
+            "mount",
+            "unshare",
+            "bpf",
+            "reboot",
+            "s390_runtime_instr",
+            "cacheflush",
+        ] {
             assert!(!allowed.contains(&shut.to_string()), "{shut}");
         }
         // clone3 fails with ENOSYS so that glibc falls back to clone, whose flags are checked.
-        let c3 = d.syscalls().as_ref().unwrap().iter().find(|r| r.names() == &["clone3"]);
+        let c3 = d
+            .syscalls()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|r| r.names() == &["clone3"]);
         assert_eq!(c3.unwrap().errno_ret(), Some(38));
 
         let admin = p
@@ -414,9 +440,20 @@ mod tests {
         let allowed = names(&admin, LinuxSeccompAction::ScmpActAllow);
         assert!(allowed.contains(&"mount".to_string()));
         assert!(allowed.contains(&"clone3".to_string()));
-        assert!(!admin.syscalls().iter().flatten().any(|r| r.action() != LinuxSeccompAction::ScmpActAllow));
+        assert!(
+            !admin
+                .syscalls()
+                .iter()
+                .flatten()
+                .any(|r| r.action() != LinuxSeccompAction::ScmpActAllow)
+        );
 
-        let old = p.resolve(Host { caps: CapSet::EMPTY, kernel: (4, 4) }).unwrap();
+        let old = p
+            .resolve(Host {
+                caps: CapSet::EMPTY,
+                kernel: (4, 4),
+            })
+            .unwrap();
         let allowed = names(&old, LinuxSeccompAction::ScmpActAllow);
         assert!(!allowed.contains(&"ptrace".to_string()));
         assert!(!allowed.contains(&"chroot".to_string()));
@@ -444,7 +481,10 @@ mod tests {
         assert!(format!("{e:#}").contains("SCMP_ACT_FROB"), "{e:#}");
         let both = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],
             "archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#;
-        let host = Host { caps: CapSet::EMPTY, kernel: K };
+        let host = Host {
+            caps: CapSet::EMPTY,
+            kernel: K,
+        };
         assert!(Profile::from_json(both).unwrap().resolve(host).is_err());
     }
 
