@@ -7,5 +7,6 @@ pub mod inspect_cmd;
 pub mod lab;
 pub mod oci;
 pub mod run;
+pub mod seccomp;
 pub mod spec;
 pub mod trace;

@@ -1,0 +1,194 @@
+//! OCI `linux.seccomp` to BPF, through libseccomp (the compiler runc, crun and youki use), with
+//! runc's reading of the spec where it leaves room: a syscall libseccomp does not know is
+//! skipped; a rule whose action is the default action adds nothing; several conditions on one
+//! argument become one rule each (OR), otherwise a rule's conditions are ANDed.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use anyhow::{Context, Result, anyhow, bail};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag,
+    LinuxSeccompOperator,
+};
+
+use super::filter::{self, Filter};
+
+const EPERM: i32 = libc::EPERM;
+
+pub fn compile(spec: &LinuxSeccomp) -> Result<Filter> {
+    let default = action(spec.default_action(), spec.default_errno_ret())?;
+    let mut ctx = ScmpFilterContext::new(default).context("libseccomp: creating a filter")?;
+    let mut notify = spec.default_action() == LinuxSeccompAction::ScmpActNotify;
+    for &a in spec.architectures().iter().flatten() {
+        let arch = arch(a)?;
+        // The native architecture is in every new context already.
+        if !ctx.is_arch_present(arch).unwrap_or(false) {
+            ctx.add_arch(arch)
+                .with_context(|| format!("libseccomp: adding architecture {a}"))?;
+        }
+    }
+    for rule in spec.syscalls().iter().flatten() {
+        let act = action(rule.action(), rule.errno_ret())?;
+        if act == default {
+            continue;
+        }
+        notify |= rule.action() == LinuxSeccompAction::ScmpActNotify;
+        let conds = conditions(rule.args().as_deref().unwrap_or_default())?;
+        let ored = has_repeated_index(rule.args().as_deref().unwrap_or_default());
+        for name in rule.names() {
+            let Ok(nr) = ScmpSyscall::from_name(name) else {
+                tracing::debug!("seccomp: syscall \"{name}\" unknown to libseccomp, skipped");
+                continue;
+            };
+            let added = if conds.is_empty() {
+                ctx.add_rule(act, nr)
+            } else if ored {
+                conds
+                    .iter()
+                    .try_for_each(|c| ctx.add_rule_conditional(act, nr, &[*c]).map(drop))
+                    .map(|_| &mut ctx)
+            } else {
+                ctx.add_rule_conditional(act, nr, &conds)
+            };
+            added.with_context(|| format!("libseccomp: adding the rule for \"{name}\""))?;
+        }
+    }
+    let mut flags = spec
+        .flags()
+        .iter()
+        .flatten()
+        .map(|f| flag(*f))
+        .fold(0, |a, b| a | b);
+    if notify {
+        flags |= filter::FLAG_NEW_LISTENER;
+        if flags & filter::FLAG_TSYNC != 0 {
+            flags |= filter::FLAG_TSYNC_ESRCH;
+        }
+    }
+    Ok(Filter {
+        program: export(&ctx)?,
+        flags,
+    })
+}
+
+/// libseccomp 2.5 exports to a file descriptor only; a memfd keeps it off the disk.
+fn export(ctx: &ScmpFilterContext) -> Result<Vec<filter::Insn>> {
+    let fd = nix::sys::memfd::memfd_create(c"seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .context("memfd_create for the BPF export")?;
+    let mut file = std::fs::File::from(fd);
+    ctx.export_bpf(&file).context("libseccomp: exporting BPF")?;
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut bytes))
+        .context("reading the exported BPF")?;
+    Filter::program_from_bytes(&bytes).ok_or_else(|| {
+        anyhow!(
+            "libseccomp exported {} bytes, not whole instructions",
+            bytes.len()
+        )
+    })
+}
+
+fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction> {
+    use LinuxSeccompAction::*;
+    let ret = |what: &str| -> Result<i32> {
+        match errno {
+            None => Ok(EPERM),
+            // SECCOMP_RET_DATA is 16 bits.
+            Some(e) if e <= 0xffff => Ok(e as i32),
+            Some(e) => bail!("{what} {e} does not fit seccomp's 16-bit return value"),
+        }
+    };
+    Ok(match a {
+        ScmpActKill | ScmpActKillThread => ScmpAction::KillThread,
+        ScmpActKillProcess => ScmpAction::KillProcess,
+        ScmpActTrap => ScmpAction::Trap,
+        ScmpActErrno => ScmpAction::Errno(ret("errnoRet")?),
+        ScmpActTrace => ScmpAction::Trace(ret("errnoRet")? as u16),
+        ScmpActLog => ScmpAction::Log,
+        ScmpActNotify => ScmpAction::Notify,
+        ScmpActAllow => ScmpAction::Allow,
+    })
+}
+
+fn arch(a: Arch) -> Result<ScmpArch> {
+    use Arch::*;
+    Ok(match a {
+        ScmpArchNative => ScmpArch::Native,
+        ScmpArchX86 => ScmpArch::X86,
+        ScmpArchX86_64 => ScmpArch::X8664,
+        ScmpArchX32 => ScmpArch::X32,
+        ScmpArchArm => ScmpArch::Arm,
+        ScmpArchAarch64 => ScmpArch::Aarch64,
+        ScmpArchMips => ScmpArch::Mips,
+        ScmpArchMips64 => ScmpArch::Mips64,
+        ScmpArchMips64n32 => ScmpArch::Mips64N32,
+        ScmpArchMipsel => ScmpArch::Mipsel,
+        ScmpArchMipsel64 => ScmpArch::Mipsel64,
+        ScmpArchMipsel64n32 => ScmpArch::Mipsel64N32,
+        ScmpArchPpc => ScmpArch::Ppc,
+        ScmpArchPpc64 => ScmpArch::Ppc64,
+        ScmpArchPpc64le => ScmpArch::Ppc64Le,
+        ScmpArchS390 => ScmpArch::S390,
+        ScmpArchS390x => ScmpArch::S390X,
+        ScmpArchParisc => ScmpArch::Parisc,
+        ScmpArchParisc64 => ScmpArch::Parisc64,
+        ScmpArchRiscv64 => ScmpArch::Riscv64,
+        ScmpArchLoongarch64 => ScmpArch::Loongarch64,
+        ScmpArchM68k => ScmpArch::M68k,
+        ScmpArchSh => ScmpArch::Sh,
+        ScmpArchSheb => ScmpArch::Sheb,
+    })
+}
+
+fn flag(f: LinuxSeccompFilterFlag) -> u32 {
+    use LinuxSeccompFilterFlag::*;
+    match f {
+        SeccompFilterFlagTsync => filter::FLAG_TSYNC,
+        SeccompFilterFlagLog => filter::FLAG_LOG,
+        SeccompFilterFlagSpecAllow => filter::FLAG_SPEC_ALLOW,
+        SeccompFilterFlagWaitKillableRecv => filter::FLAG_WAIT_KILLABLE_RECV,
+    }
+}
+
+fn conditions(args: &[LinuxSeccompArg]) -> Result<Vec<ScmpArgCompare>> {
+    use LinuxSeccompOperator::*;
+    args.iter()
+        .map(|a| {
+            if a.index() > 5 {
+                bail!(
+                    "seccomp argument index {} (a syscall has 6, 0..=5)",
+                    a.index()
+                );
+            }
+            let op = match a.op() {
+                ScmpCmpNe => ScmpCompareOp::NotEqual,
+                ScmpCmpLt => ScmpCompareOp::Less,
+                ScmpCmpLe => ScmpCompareOp::LessOrEqual,
+                ScmpCmpEq => ScmpCompareOp::Equal,
+                ScmpCmpGe => ScmpCompareOp::GreaterEqual,
+                ScmpCmpGt => ScmpCompareOp::Greater,
+                // OCI: value is the mask, valueTwo what the masked argument must equal.
+                ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(a.value()),
+            };
+            let datum = match a.op() {
+                ScmpCmpMaskedEq => a.value_two().unwrap_or(0),
+                _ => a.value(),
+            };
+            Ok(ScmpArgCompare::new(a.index() as u32, op, datum))
+        })
+        .collect()
+}
+
+/// libseccomp ANDs a rule's conditions and refuses two on one argument; runc then adds one rule
+/// per condition, so `arg0 == 1, arg0 == 2` means either value.
+fn has_repeated_index(args: &[LinuxSeccompArg]) -> bool {
+    let mut seen = [false; 6];
+    args.iter().any(|a| {
+        let i = a.index().min(5);
+        std::mem::replace(&mut seen[i], true)
+    })
+}

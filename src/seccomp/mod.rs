@@ -1,0 +1,107 @@
+//! seccomp: Docker's default profile for a capability set, any OCI `linux.seccomp` compiled to
+//! BPF, a disk cache of compiled filters, and the syscall that installs one.
+//!
+//! Policy (pure, testable without root):
+//! - [`docker_default`]`(caps, kernel)`: Docker's default profile as an OCI `LinuxSeccomp`,
+//!   built for the container's bounding set as moby builds it (rules with `includes.caps`,
+//!   `excludes`, minKernel and arch conditions; ERRNO/EPERM default; x86_64 with x86 and x32).
+//!   The facts live in `docker_default.txt`, one rule per line.
+//! - [`Profile`]: a Docker-format profile (`--security-opt seccomp=FILE.json`):
+//!   `Profile::from_json(text)?.resolve(Host { caps, kernel })?` gives the OCI profile.
+//! - [`compile`]`(&LinuxSeccomp) -> Result<Filter>`: libseccomp's BPF plus the seccomp() flags
+//!   (TSYNC, LOG, SPEC_ALLOW, WAIT_KILLABLE_RECV; NEW_LISTENER when anything notifies).
+//!   An unknown syscall name is skipped with a debug line; an unknown action, operator or
+//!   architecture is already refused when config.json is parsed (serde names the value).
+//! - [`opened_by`]`(cap, kernel)`: the syscalls Docker's profile opens when `cap` is granted.
+//!
+//! Cost: [`Cache`]`::new("/run/minirun/seccomp")` then [`default_filter`]`(&cache, caps, kernel)`
+//! or [`oci_filter`]`(&cache, &spec)`: a launch with a known profile reads one small file instead
+//! of running libseccomp.
+//!
+//! Effect: [`install`]`(&filter)` in the container's init: seccomp(SECCOMP_SET_MODE_FILTER)
+//! with the filter's flags; returns the listener fd when the profile uses SCMP_ACT_NOTIFY (the
+//! runtime then hands it to `listenerPath`). The kernel accepts a filter only from a thread with
+//! no_new_privs set or CAP_SYS_ADMIN effective: with no_new_privs, install it as the last step
+//! before execve; without, before the capability step drops CAP_SYS_ADMIN (as runc does), and
+//! the remaining setup syscalls must then pass the filter.
+
+mod cache;
+mod compile;
+mod filter;
+mod install;
+mod profile;
+#[cfg(test)]
+mod tests;
+
+pub use cache::{Cache, Origin};
+pub use compile::compile;
+pub use filter::{Filter, Insn};
+pub use install::{InstallError, install};
+pub use profile::{Host, Profile, parse_kernel};
+
+use anyhow::Result;
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
+
+use crate::capability::CapSet;
+
+/// Docker's default profile for a container whose bounding set is `caps`, on kernel `kernel`.
+pub fn docker_default(caps: CapSet, kernel: (u32, u32)) -> LinuxSeccomp {
+    Profile::docker_default()
+        .resolve(Host { caps, kernel })
+        // Resolution fails only for a bad minKernel or both arch forms; the table has neither.
+        .expect("docker_default.txt resolves")
+}
+
+/// The compiled default profile, from `cache` when it holds it.
+pub fn default_filter(cache: &Cache, caps: CapSet, kernel: (u32, u32)) -> Result<(Filter, Origin)> {
+    const TABLE: u64 = cache::fnv1a(profile::DOCKER_DEFAULT_TEXT.as_bytes());
+    let key = format!(
+        "docker-default {TABLE:016x} caps {:016x} kernel {}.{} arch {}",
+        caps.0,
+        kernel.0,
+        kernel.1,
+        profile::NATIVE_GO_ARCH
+    );
+    cache.get_or_compile(key.as_bytes(), || Ok(docker_default(caps, kernel)))
+}
+
+/// Any OCI profile, from `cache` when it holds it (keyed by its JSON).
+pub fn oci_filter(cache: &Cache, spec: &LinuxSeccomp) -> Result<(Filter, Origin)> {
+    let key = serde_json::to_vec(spec)?;
+    cache.get_or_compile(&key, || Ok(spec.clone()))
+}
+
+/// The running kernel's (major, minor).
+pub fn running_kernel() -> Result<(u32, u32)> {
+    let uts = nix::sys::utsname::uname()?;
+    parse_kernel(&uts.release().to_string_lossy())
+}
+
+/// The syscalls Docker's profile allows outright once `cap` is in the bounding set and does not
+/// allow outright without it, on `kernel` (e.g. sys_admin: mount, unshare, setns, clone3, …;
+/// sys_ptrace on a 4.8+ kernel: kcmp, pidfd_getfd, process_madvise; ptrace itself is open there
+/// anyway). Sorted.
+pub fn opened_by(cap: u8, kernel: (u32, u32)) -> Vec<String> {
+    let profile = Profile::docker_default();
+    let open = |caps: CapSet| -> Vec<String> {
+        let resolved = profile
+            .resolve(Host { caps, kernel })
+            .expect("table resolves");
+        let mut names: Vec<String> = resolved
+            .syscalls()
+            .iter()
+            .flatten()
+            .filter(|r| {
+                r.action() == LinuxSeccompAction::ScmpActAllow
+                    && r.args().as_ref().is_none_or(|a| a.is_empty())
+            })
+            .flat_map(|r| r.names().iter().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let without = open(CapSet::EMPTY);
+    let with = open(CapSet::of(&[cap]));
+    with.into_iter().filter(|n| !without.contains(n)).collect()
+}
