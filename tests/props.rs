@@ -354,7 +354,7 @@ proptest! {
 fn plan_text(text: &str) {
     let r = std::panic::catch_unwind(|| {
         if let Ok(v) = serde_json::from_str::<Value>(text) {
-            let _ = minirun::oci::bundle::unhonoured(&v);
+            let _ = minirun::container::bundle::unhonoured(&v);
         }
         if let Ok(spec) = serde_json::from_str::<oci_spec::runtime::Spec>(text) {
             for last in [40u8, 0, 63] {

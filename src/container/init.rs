@@ -5,9 +5,9 @@
 //! Any failure is written to the report pipe as one line with Docker's exit code, then the
 //! child exits: the parent prints it and cleans up.
 
-use super::exec::{self, ExecFailure};
 use super::launch::{Extras, HookContext, Options};
 use super::plan::Plan;
+use super::program::{self, ExecFailure};
 use super::{net, reaper, rootfs};
 use crate::capability::apply::{self, Kernel};
 use crate::capability::inspect;
@@ -176,7 +176,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
             sync_hooks(sock).map_err(setup_failure)?;
         }
         let list = plan.hooks.create_container().clone().unwrap_or_default();
-        crate::oci::hooks::run(
+        super::hooks::run(
             "createContainer",
             &list,
             &hooks.state_json("creating", host_pid),
@@ -233,7 +233,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // Look the program up as the workload's user, after the identity switch, so that
     // "permission denied" is what the workload itself would get.
     let cmd = &plan.args[0];
-    let program = exec::lookup(cmd, exec::path_of(&plan.env))?;
+    let program = program::lookup(cmd, program::path_of(&plan.env))?;
 
     // OCI create: everything is ready; tell the parent (so `create` can return) and wait
     // here until `start` opens the fifo. The fifo stays open (close-on-exec) until execve, so
@@ -254,7 +254,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // startContainer hooks: after `start`, in the container, before the workload's execve.
     if let Some(hooks) = &ctx.hooks {
         let list = plan.hooks.start_container().clone().unwrap_or_default();
-        crate::oci::hooks::run(
+        super::hooks::run(
             "startContainer",
             &list,
             &hooks.state_json("created", host_pid),
@@ -278,11 +278,11 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     let argv = cstrings(&plan.args)?;
     let envp = cstrings(&plan.env)?;
     let path = CString::new(program.as_os_str().as_encoded_bytes())
-        .map_err(|_| exec::failure(cmd, nix::errno::Errno::EINVAL))?;
+        .map_err(|_| program::failure(cmd, nix::errno::Errno::EINVAL))?;
     step!("execve {} {:?}", program.display(), plan.args);
     reset_signals();
     let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
-    Err(exec::failure(cmd, errno))
+    Err(program::failure(cmd, errno))
 }
 
 fn prctl_pdeathsig() -> Result<()> {

@@ -5,9 +5,9 @@
 //! child's exit is watched through the pidfd clone3 returns: no signal and no exit can be lost
 //! in a race, however quickly the workload exits.
 
-use super::exec::ExecFailure;
 use super::init::{self, ChildContext};
 use super::plan::Plan;
+use super::program::ExecFailure;
 use crate::step;
 use anyhow::{Context, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -266,9 +266,9 @@ fn parent_sync(
     let state = hooks.state_json("creating", pid);
     #[allow(deprecated)]
     let prestart = plan.hooks.prestart().clone().unwrap_or_default();
-    crate::oci::hooks::run("prestart", &prestart, &state)?;
+    super::hooks::run("prestart", &prestart, &state)?;
     let create_runtime = plan.hooks.create_runtime().clone().unwrap_or_default();
-    crate::oci::hooks::run("createRuntime", &create_runtime, &state)?;
+    super::hooks::run("createRuntime", &create_runtime, &state)?;
     // A child that died meanwhile is reported by wait_started.
     let _ = sock.write_all(&[sync::HOOKS_DONE]);
     Ok(())

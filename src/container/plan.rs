@@ -3,8 +3,8 @@
 //! Pure and validated up front, so that a config field minirun cannot honour is an error here,
 //! in the parent, before any namespace exists, never a half-set-up container.
 
+use super::user::Identity;
 use crate::capability::{CapSet, CapSets, names};
-use crate::spec::Identity;
 use anyhow::{Context, Result, bail};
 use nix::mount::MsFlags;
 use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Spec};

@@ -12,11 +12,11 @@
 use super::{Finished, MinimizeArgs, network_name, out, progress, progress_wanted, rootfs_dir};
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::capability::{self as cap, CapSet, names};
-use crate::cli::Global;
 use crate::spec::Network;
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::ffi::OsString;
+use std::path::Path;
 use std::time::Duration;
 
 /// What a trial was for.
@@ -320,7 +320,7 @@ pub fn render_json(o: &Outcome, statuses: &[String], command: &[String], ready: 
     serde_json::to_string(&j).unwrap_or_else(|e| format!("{{\"error\":\"serialising: {e}\"}}"))
 }
 
-pub fn run(global: &Global, args: &MinimizeArgs) -> Result<i32> {
+pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
     let rootfs = rootfs_dir(&args.rootfs)?;
     let rootfs_text = rootfs.to_string_lossy().into_owned();
     let last = cap::kernel_last_cap();
@@ -348,7 +348,7 @@ pub fn run(global: &Global, args: &MinimizeArgs) -> Result<i32> {
                 &format!("{} capabilities", set.len()),
             );
         }
-        match super::run_minirun(global, &a, timeout) {
+        match super::run_minirun(state_root, &a, timeout) {
             Ok(f) => {
                 let ok = f.success();
                 finished.push(f);

@@ -2,8 +2,7 @@
 
 use crate::capability::policy::{self, CapRequest, Environment};
 use crate::capability::{self as cap, CapSet, names};
-use crate::cli::{Global, RunArgs};
-use crate::container::exec::ExecFailure;
+use crate::cli::{Global, QuickArgs};
 use crate::container::in_root;
 use crate::container::launch::{self, Options};
 use crate::container::plan::{self, Plan};
@@ -41,7 +40,7 @@ fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
 }
 
 /// Resolves the quick form's flags against the rootfs and the host into a Plan.
-pub fn plan_for(args: &RunArgs, id: &str) -> Result<Plan> {
+pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
     let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("rootfs \"{}\" does not exist", rootfs.display()))?;
@@ -63,7 +62,7 @@ pub fn plan_for(args: &RunArgs, id: &str) -> Result<Plan> {
 
     let user_spec = args.user.clone().unwrap_or_default();
     let identity = if user_spec.is_empty() && args.group_add.is_empty() {
-        spec::Identity::default()
+        user::Identity::default()
     } else {
         let passwd = in_root::read_to_string(&root_fd, Path::new("/etc/passwd"))?;
         let group = in_root::read_to_string(&root_fd, Path::new("/etc/group"))?;
@@ -126,10 +125,8 @@ pub fn plan_for(args: &RunArgs, id: &str) -> Result<Plan> {
 }
 
 /// Runs the quick form; returns the exit status minirun should exit with.
-pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("minirun must run as root (rootless containers are not supported yet)");
-    }
+pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
+    crate::container::privilege::require_root()?;
     if args.trace {
         crate::trace::enable();
     }
@@ -167,7 +164,7 @@ const SYS_PTRACE: u8 = 19;
 /// Whether the container could end up with CAP_SYS_PTRACE: Docker's defaults lack it, so only
 /// `--privileged` or a `--cap-add` of it or of "all" can give it (drops are ignored: erring
 /// towards the sealed copy is safe). A name that does not parse is left to `plan_for`.
-fn may_hold_sys_ptrace(args: &RunArgs) -> bool {
+fn may_hold_sys_ptrace(args: &QuickArgs) -> bool {
     use names::CapName;
     args.privileged
         || names::parse_list(&args.cap_add, names::MAX_CAP).is_ok_and(|adds| {
@@ -176,7 +173,7 @@ fn may_hold_sys_ptrace(args: &RunArgs) -> bool {
         })
 }
 
-fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Result<i32> {
+fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &QuickArgs) -> Result<i32> {
     let opts = Options {
         no_pivot: args.no_pivot,
         init: args.init,
@@ -196,19 +193,10 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Resu
         rootfs: plan.rootfs.to_string_lossy().into_owned(),
         annotations: Default::default(),
         created: state::rfc3339_now(),
-        start_time: state::start_time(pid).unwrap_or(0),
+        start_time: crate::container::procfs::start_time(pid).unwrap_or(0),
     })?;
     step!("state saved; waiting for the workload");
     let code = launch::wait_exit(&child)?;
     step!("workload exited: status {code}");
     Ok(code)
-}
-
-/// The exit code for an error: Docker's 126/127 for a workload that could not start, 125 for
-/// everything that is minirun's own failure.
-pub fn exit_code(e: &anyhow::Error) -> i32 {
-    e.chain()
-        .find_map(|c| c.downcast_ref::<ExecFailure>())
-        .map(|f| f.code as i32)
-        .unwrap_or(125)
 }

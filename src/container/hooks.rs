@@ -42,16 +42,10 @@ pub fn run(stage: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
             Some(t) => Some(Instant::now() + Duration::from_secs(t as u64)),
             None => None,
         };
-        let status = loop {
-            if let Some(s) = child.try_wait().with_context(what)? {
-                break s;
-            }
-            if deadline.is_some_and(|d| Instant::now() > d) {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
-            }
-            std::thread::sleep(Duration::from_millis(2));
+        let Some(status) =
+            super::subprocess::wait_until(&mut child, deadline).with_context(what)?
+        else {
+            bail!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
         };
         if !status.success() {
             bail!("{}: {status}", what());

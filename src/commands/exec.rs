@@ -9,12 +9,13 @@
 //! child, which is visible inside the container from its first instruction, inherits that and
 //! nothing in the container can open the host's minirun binary through /proc/PID/exe.
 
+use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
-use super::{ExecArgs, Log};
 use crate::capability::{self as cap, names, policy::DOCKER_DEFAULTS};
+use crate::cli::ExecArgs;
 use crate::container::launch::{self, Extras, Options};
-use crate::container::plan;
 use crate::container::state::{Status, Store};
+use crate::container::{plan, procfs};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::os::fd::AsRawFd;
@@ -34,12 +35,8 @@ const NS: &[(&str, &str)] = &[
 
 /// The namespaces of `pid` that differ from ours, as OCI `linux.namespaces` entries.
 fn namespaces_of(pid: i32) -> Vec<Value> {
-    let link = |p: &str, n: &str| std::fs::read_link(format!("/proc/{p}/ns/{n}")).ok();
     NS.iter()
-        .filter(|(n, _)| {
-            let theirs = link(&pid.to_string(), n);
-            theirs.is_some() && theirs != link("self", n)
-        })
+        .filter(|(n, _)| procfs::ns_differs(pid, n))
         .map(|(n, t)| json!({"type": t, "path": format!("/proc/{pid}/ns/{n}")}))
         .collect()
 }
@@ -128,9 +125,7 @@ fn set_non_dumpable() -> Result<()> {
 }
 
 pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("minirun must run as root");
-    }
+    crate::container::privilege::require_root()?;
     let store = Store::new(&g.root);
     let st = store.load(&a.id)?;
     if store.status(&st) == Status::Stopped {

@@ -1,9 +1,9 @@
 //! `minirun spec`: a default config.json with the quick form's defaults (Docker's 14
 //! capabilities, namespaces, mounts, masked and read-only paths), running `sh` in `rootfs`.
 
-use super::SpecArgs;
 use crate::capability::CapSets;
 use crate::capability::policy::DOCKER_DEFAULTS;
+use crate::cli::SpecArgs;
 use crate::spec::{self, QuickForm};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -48,7 +48,7 @@ pub fn default_config(rootless: bool, uid: u32, gid: u32) -> Result<Value> {
     Ok(v)
 }
 
-pub fn spec(args: &SpecArgs) -> Result<()> {
+pub fn write_default(args: &SpecArgs) -> Result<()> {
     let dir = args.bundle.clone().unwrap_or_else(|| ".".into());
     let path = dir.join("config.json");
     if path.exists() {
