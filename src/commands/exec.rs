@@ -13,9 +13,12 @@ use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
 use crate::capability::{self as cap, names, policy::DOCKER_DEFAULTS};
 use crate::cli::ExecArgs;
-use crate::container::launch::{self, Extras, Options};
+use crate::container::hygiene;
+use crate::container::launch::{self, Options};
+use crate::container::plan::Settings;
+use crate::container::procfs;
 use crate::container::state::{Status, Store};
-use crate::container::{plan, procfs};
+use crate::container::validate::{self, Inputs};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::os::fd::AsRawFd;
@@ -117,13 +120,6 @@ pub fn process_for(a: &ExecArgs, base: Option<Value>, last: u8) -> Result<Value>
     Ok(p)
 }
 
-fn set_non_dumpable() -> Result<()> {
-    // SAFETY: integer arguments only.
-    let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
-    nix::errno::Errno::result(r).context("prctl(PR_SET_DUMPABLE, 0)")?;
-    Ok(())
-}
-
 pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     crate::container::privilege::require_root()?;
     let store = Store::new(&g.root);
@@ -144,28 +140,28 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     });
     let spec: oci_spec::runtime::Spec =
         serde_json::from_value(spec).context("the exec process is not a valid OCI process")?;
-    let mut plan = plan::from_spec(&spec, std::path::Path::new("/"), last)?;
-    plan.exec_root = Some(PathBuf::from(format!("/proc/{}/root", st.pid)));
-    plan.devices.clear();
+    let inputs = Inputs {
+        base: "/".into(),
+        rootfs: PathBuf::from(format!("/proc/{}/root", st.pid)),
+        last_cap: last,
+        settings: Settings {
+            preserve_fds: a.preserve_fds,
+            ..Settings::default()
+        },
+        join: Some(st.pid),
+    };
+    let plan = validate::plan(&spec, &inputs)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, !a.detach, log)?;
 
     // Before the clone: the child inherits it (see the module comment).
-    set_non_dumpable()?;
+    hygiene::set_non_dumpable()?;
     let opts = Options {
-        no_pivot: false,
-        init: false,
         die_with_parent: !a.detach,
-        start_gate: None,
-        preserve_fds: a.preserve_fds,
-        last_cap: last,
-    };
-    let extras = Extras {
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
-        hooks: None,
-        new_keyring: false,
+        ..Options::default()
     };
-    let mut child = launch::spawn_with(&plan, &opts, &extras)?;
-    launch::wait_started(&mut child).map_err(anyhow::Error::new)?;
+    let mut child = launch::spawn(&plan, &opts)?;
+    launch::wait_ready(&mut child)?;
     if let Some(p) = &a.pid_file {
         write_pid_file(p, child.pid.as_raw())?;
     }

@@ -10,9 +10,12 @@
 use super::Log;
 use crate::capability as cap;
 use crate::cli::{CreateArgs, DeleteArgs, KillArgs, ListArgs, OciRunArgs};
-use crate::container::launch::{self, Child, Extras, HookContext, Options, Reached};
+use crate::container::hooks::HookState;
+use crate::container::launch::{self, Child, Options, Reached};
 use crate::container::plan::IdMap;
+use crate::container::plan::Settings;
 use crate::container::state::{self, FIFO, State, Status, Store};
+use crate::container::validate;
 use crate::container::{bundle, hooks, procfs};
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill as send_signal};
@@ -32,8 +35,8 @@ pub fn saved_spec(store: &Store, id: &str) -> Option<Spec> {
     serde_json::from_str(&text).ok()
 }
 
-fn hook_context(st: &State) -> HookContext {
-    HookContext {
+fn hook_context(st: &State) -> HookState {
+    HookState {
         id: st.id.clone(),
         bundle: st.bundle.clone(),
         annotations: st.annotations.clone(),
@@ -98,8 +101,17 @@ fn create_container(
     for n in &b.notes {
         log.debug(n);
     }
-    let last = cap::kernel_last_cap();
-    let plan = bundle::plan(&b, last)?;
+    let settings = Settings {
+        no_pivot: a.no_pivot,
+        reaper: false,
+        volatile: false,
+        new_keyring: !a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+    };
+    let plan = validate::plan(
+        &b.spec,
+        &bundle::inputs(&b, cap::kernel_last_cap(), settings)?,
+    )?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
     let store = Store::new(&g.root);
     store.reserve(&a.id)?;
@@ -137,32 +149,21 @@ fn create_container(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let hooks = HookContext {
+        let hooks = HookState {
             id: a.id.clone(),
             bundle: b.dir.to_string_lossy().into_owned(),
             annotations,
         };
         let opts = Options {
-            no_pivot: a.no_pivot,
-            init: false,
             die_with_parent: foreground,
             start_gate: Some(gate.as_raw_fd()),
-            preserve_fds: a.preserve_fds,
-            last_cap: last,
-        };
-        let extras = Extras {
             console_socket: console.as_ref().map(|s| s.as_raw_fd()),
             hooks: Some(hooks.clone()),
-            new_keyring: !a.no_new_keyring,
         };
-        let mut child = launch::spawn_with(&plan, &opts, &extras)?;
-        match launch::wait_ready(&mut child) {
-            Ok(Reached::Gate) => {}
-            Ok(Reached::Exec) => {
-                let _ = send_signal(child.pid, Signal::SIGKILL);
-                bail!("the container init exited before reaching the start gate")
-            }
-            Err(f) => return Err(anyhow::Error::new(f)),
+        let mut child = launch::spawn(&plan, &opts)?;
+        if launch::wait_ready(&mut child)? == Reached::Exec {
+            let _ = send_signal(child.pid, Signal::SIGKILL);
+            bail!("the container init exited before reaching the start gate")
         }
         let pid = child.pid.as_raw();
         let st = State {

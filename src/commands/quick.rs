@@ -5,9 +5,10 @@ use crate::capability::{self as cap, CapSet, names};
 use crate::cli::{Global, QuickArgs};
 use crate::container::in_root;
 use crate::container::launch::{self, Options};
-use crate::container::plan::{self, Plan};
+use crate::container::plan::{Plan, Settings};
 use crate::container::state::{self, State, Store};
 use crate::container::user;
+use crate::container::validate::{self, Inputs};
 use crate::spec::{self, QuickForm};
 use crate::step;
 use anyhow::{Context, Result, bail};
@@ -119,9 +120,21 @@ pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
         identity,
     };
     let spec = spec::build(&quick)?;
-    let mut plan = plan::from_spec(&spec, Path::new("/"), last)?;
-    plan.volatile = args.volatile;
-    Ok(plan)
+    let inputs = Inputs {
+        base: "/".into(),
+        rootfs,
+        last_cap: last,
+        settings: Settings {
+            no_pivot: args.no_pivot,
+            reaper: args.init,
+            volatile: args.volatile,
+            // The quick form keeps the caller's session keyring (as it always has).
+            new_keyring: false,
+            preserve_fds: 0,
+        },
+        join: None,
+    };
+    validate::plan(&spec, &inputs)
 }
 
 /// Runs the quick form; returns the exit status minirun should exit with.
@@ -151,7 +164,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     let store = Store::new(&global.root);
     store.reserve(&id)?;
     step!("state record {id} reserved");
-    let result = launch_and_wait(&store, &id, &plan, args);
+    let result = launch_and_wait(&store, &id, &plan);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -173,17 +186,13 @@ fn may_hold_sys_ptrace(args: &QuickArgs) -> bool {
         })
 }
 
-fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &QuickArgs) -> Result<i32> {
+fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
     let opts = Options {
-        no_pivot: args.no_pivot,
-        init: args.init,
         die_with_parent: true,
-        start_gate: None,
-        preserve_fds: 0,
-        last_cap: cap::kernel_last_cap(),
+        ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
-    launch::wait_started(&mut child).map_err(anyhow::Error::new)?;
+    launch::wait_ready(&mut child)?;
     let pid = child.pid.as_raw();
     store.save(&State {
         oci_version: "1.0.2".into(),

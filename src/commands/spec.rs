@@ -73,8 +73,12 @@ mod tests {
         for rootless in [false, true] {
             let v = default_config(rootless, 1000, 1000).unwrap();
             let spec: oci_spec::runtime::Spec = serde_json::from_value(v.clone()).unwrap();
-            let plan =
-                crate::container::plan::from_spec(&spec, std::path::Path::new("/b"), 40).unwrap();
+            use crate::container::validate::{Inputs, plan};
+            let plan = plan(
+                &spec,
+                &Inputs::lexical(&spec, std::path::Path::new("/b"), 40),
+            )
+            .unwrap();
             assert_eq!(plan.caps.bounding, DOCKER_DEFAULTS);
             assert!(plan.caps.ambient.is_empty() && plan.caps.inheritable.is_empty());
             assert_eq!(plan.rootfs, std::path::PathBuf::from("/b/rootfs"));

@@ -5,8 +5,11 @@
 //! the command line.
 
 pub mod bundle;
+pub mod child;
 pub mod console;
+pub mod exec_init;
 pub mod hooks;
+pub mod hygiene;
 pub mod in_root;
 pub mod init;
 pub mod launch;
@@ -15,9 +18,11 @@ pub mod plan;
 pub mod privilege;
 pub mod procfs;
 pub mod program;
+pub mod protocol;
 pub mod reaper;
 pub mod rootfs;
 pub mod sealed;
 pub mod state;
 pub mod subprocess;
 pub mod user;
+pub mod validate;
