@@ -49,7 +49,7 @@ fn init_logging(cli: &Cli) {
         .try_init();
 }
 /// Commands that put a process of this binary into a container (or next to one). The quick
-/// form decides for itself (run.rs): only a container that can hold CAP_SYS_PTRACE needs the
+/// form decides for itself (commands/quick.rs): only a container that can hold CAP_SYS_PTRACE needs the
 /// sealed copy, and the copy costs more than the whole launch. `run` and `create` decide the
 /// same way from config.json; `exec` always takes the copy.
 fn enters_a_container(cli: &Cli) -> bool {

@@ -149,7 +149,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         None => new_id(),
     };
     state::validate_id(&id).with_context(|| "--name".to_string())?;
-    // CVE-2019-5736: non-dumpable (init.rs) keeps /proc/PID/exe of our processes closed to a
+    // CVE-2019-5736: non-dumpable (hygiene.rs) keeps /proc/PID/exe of our processes closed to a
     // workload without CAP_SYS_PTRACE; one that can hold it gets a sealed copy to look at.
     // Decided from the flags before anything is printed (the re-exec runs main again), and
     // checked against the resolved bounding set below.
