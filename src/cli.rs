@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub struct Cli {
     pub global: Global,
     pub command: Option<Command>,
-    pub run: RunArgs,
+    pub run: QuickArgs,
 }
 
 const ABOUT: &str = "A small Linux container runtime that makes every capability decision explicit";
@@ -37,7 +37,7 @@ struct QuickCli {
     #[command(flatten)]
     global: Global,
     #[command(flatten)]
-    run: RunArgs,
+    run: QuickArgs,
 }
 
 /// Global flags that take a value, so the scan below can step over it.
@@ -79,7 +79,7 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
         Ok(Cli {
             global: s.global,
             command: Some(s.command),
-            run: RunArgs::default(),
+            run: QuickArgs::default(),
         })
     } else {
         let q = QuickCli::try_parse_from(args)?;
@@ -116,7 +116,7 @@ pub struct Global {
 
 /// The quick form's run options (Docker's names).
 #[derive(Args, Debug, Clone, Default)]
-pub struct RunArgs {
+pub struct QuickArgs {
     /// Add a capability (name in any case, with or without CAP_, or "all"); repeatable, comma lists
     #[arg(long = "cap-add", value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -192,9 +192,9 @@ pub enum Command {
     /// Explain what a capability permits, its risk, and how minirun demonstrates it
     Explain(ExplainArgs),
     #[command(flatten)]
-    Lab(crate::lab::LabCommand),
+    Lab(LabCommand),
     #[command(flatten)]
-    Oci(crate::oci::OciCommand),
+    Oci(OciCommand),
 }
 
 #[derive(Args, Debug)]
@@ -223,4 +223,161 @@ pub struct ExplainArgs {
     pub cap: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabCommand {
+    /// Prove what each capability gates: run capprobe with the capability granted and dropped
+    Experiment(crate::lab::ExperimentArgs),
+    /// Find the smallest capability set under which a command still exits 0
+    Minimize(crate::lab::MinimizeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OciCommand {
+    /// Write a default config.json (Docker's defaults) into the bundle directory
+    Spec(SpecArgs),
+    /// Create a container from a bundle; it waits before the workload's execve until `start`
+    Create(CreateArgs),
+    /// Start a created container: its workload runs
+    Start(IdArg),
+    /// Create and start a container (in the foreground unless --detach)
+    Run(OciRunArgs),
+    /// Print a container's OCI state as JSON
+    State(IdArg),
+    /// Send a signal (default SIGTERM) to a container's init, or with --all to every process
+    Kill(KillArgs),
+    /// Remove a stopped (or, with --force, any) container's record
+    Delete(DeleteArgs),
+    /// List containers
+    #[command(alias = "ls")]
+    List(ListArgs),
+    /// Run a process in a running container's namespaces
+    Exec(ExecArgs),
+    /// Print the OCI features JSON: what this runtime supports
+    Features,
+}
+
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Write a spec for a rootless container (a user namespace mapping the current user)
+    #[arg(long)]
+    pub rootless: bool,
+    /// Bundle directory (default: the current directory)
+    #[arg(long, short = 'b')]
+    pub bundle: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// Bundle directory holding config.json (default: the current directory)
+    #[arg(long, short = 'b')]
+    pub bundle: Option<PathBuf>,
+    /// Write the init's pid to this file
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket that receives the pty master (process.terminal: true)
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// chroot instead of pivot_root
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Keep the caller's session keyring instead of creating one for the container
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Pass fds 3..3+N to the container
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Container id
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct OciRunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Return once the workload has started instead of waiting for it
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Keep the container's record after it exits (foreground run)
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IdArg {
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal every process in the container, not only its init
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    pub id: String,
+    /// Signal name (TERM, SIGKILL, …) or number
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Kill a running container first (SIGKILL)
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// table or json
+    #[arg(long, short = 'f', default_value = "table")]
+    pub format: String,
+    /// Ids only
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// An OCI process JSON file (instead of COMMAND and the flags below)
+    #[arg(long, short = 'p')]
+    pub process: Option<PathBuf>,
+    /// Allocate a pty (needs --console-socket)
+    #[arg(long, short = 't')]
+    pub tty: bool,
+    /// Return once the process has started
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Write the process's pid to this file
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket that receives the pty master
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Add a capability to the process's bounding, effective and permitted sets; repeatable
+    #[arg(long, short = 'c')]
+    pub cap: Vec<String>,
+    /// UID[:GID] (numbers)
+    #[arg(long, short = 'u')]
+    pub user: Option<String>,
+    /// Extra supplementary gids; repeatable
+    #[arg(long, short = 'g')]
+    pub additional_gids: Vec<u32>,
+    /// KEY=VALUE; repeatable
+    #[arg(long, short = 'e')]
+    pub env: Vec<String>,
+    /// Working directory inside the container
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Set no_new_privs for the process
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Pass fds 3..3+N to the process
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    pub id: String,
+    /// The command and its arguments (unless --process)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }

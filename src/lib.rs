@@ -1,12 +1,14 @@
 //! minirun: a small Linux container runtime that makes every capability decision explicit.
+//!
+//! Layers, top to bottom: `cli` and `commands` (the command line, dispatch, exit statuses);
+//! `lab` (the teaching commands, beside them); the runtime library `container`, `capability`,
+//! `seccomp` and `spec` (plain values in, typed errors out); `trace`.
 
 pub mod capability;
 pub mod cli;
+pub mod commands;
 pub mod container;
-pub mod inspect_cmd;
 pub mod lab;
-pub mod oci;
-pub mod run;
 pub mod seccomp;
 pub mod spec;
 pub mod trace;

@@ -4,6 +4,7 @@
 //! so a reader can compare it line by line with `docker inspect` or `runc spec` output.
 
 use crate::capability::CapSets;
+use crate::container::user::Identity;
 use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
@@ -43,26 +44,6 @@ pub enum Network {
     None,
     /// The host's network namespace.
     Host,
-}
-
-/// The identity the workload runs as, already resolved against the rootfs's /etc/passwd.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub uid: u32,
-    pub gid: u32,
-    pub additional_gids: Vec<u32>,
-    pub home: String,
-}
-
-impl Default for Identity {
-    fn default() -> Self {
-        Identity {
-            uid: 0,
-            gid: 0,
-            additional_gids: Vec::new(),
-            home: "/root".into(),
-        }
-    }
 }
 
 /// Everything the quick form decides, in resolved form.

@@ -10,7 +10,7 @@
 use minirun::capability::names::{self, CapName, MAX_CAP, NameError};
 use minirun::capability::policy::{self, CapRequest, DOCKER_DEFAULTS, Environment, PolicyError};
 use minirun::capability::{CapSet, CapSets};
-use minirun::container::{plan, user};
+use minirun::container::{plan, user, validate};
 use minirun::spec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
@@ -354,11 +354,14 @@ proptest! {
 fn plan_text(text: &str) {
     let r = std::panic::catch_unwind(|| {
         if let Ok(v) = serde_json::from_str::<Value>(text) {
-            let _ = minirun::oci::bundle::unhonoured(&v);
+            let _ = minirun::container::bundle::unhonoured(&v);
         }
         if let Ok(spec) = serde_json::from_str::<oci_spec::runtime::Spec>(text) {
             for last in [40u8, 0, 63] {
-                if let Ok(p) = plan::from_spec(&spec, Path::new("/bundle"), last) {
+                if let Ok(p) = validate::plan(
+                    &spec,
+                    &validate::Inputs::lexical(&spec, Path::new("/bundle"), last),
+                ) {
                     let _ = p.clone_flags();
                     let _ = plan::id_map_text(&p.uid_mappings);
                 }
@@ -568,7 +571,11 @@ fn seed_corpus_plans_or_fails_cleanly() {
     for (name, text) in seeds() {
         plan_text(&text);
         if let Ok(spec) = serde_json::from_str::<oci_spec::runtime::Spec>(&text)
-            && plan::from_spec(&spec, Path::new("/b"), 40).is_ok()
+            && validate::plan(
+                &spec,
+                &validate::Inputs::lexical(&spec, Path::new("/b"), 40),
+            )
+            .is_ok()
         {
             planned.push(name);
         }

@@ -13,7 +13,7 @@
 //! The steps go through the `Sys` trait so a unit test can record and check the order.
 
 use super::{CapSet, CapSets, names};
-use crate::spec::Identity;
+use crate::container::user::Identity;
 use anyhow::{Context, Result};
 
 /// The privileged operations, one method a syscall.

@@ -1,14 +1,12 @@
-//! Linux capabilities: names, Docker's policy, the syscalls that apply it, and inspection.
+//! Linux capabilities: names, Docker's policy, the syscalls that apply it, and reading sets back.
 //!
 //! A set is a plain 64-bit mask indexed by capability number, exactly as the kernel stores it
 //! (`CapEff:` in /proc/PID/status), so sets compare, print and apply without translation.
 
 pub mod apply;
-pub mod explain;
 pub mod inspect;
 pub mod names;
 pub mod policy;
-pub mod pscap;
 
 use std::fmt;
 

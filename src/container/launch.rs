@@ -1,13 +1,16 @@
-//! The parent's side: clone3 into new namespaces, learn whether the workload started, forward
-//! signals, and return its exit status.
+//! The parent's side: clone3 into new namespaces, the parent's half of the protocol (see
+//! `protocol` for the whole sequence), signal forwarding, and the exit status.
 //!
 //! Signals to forward (and SIGCHLD) are blocked before clone3 and read from a signalfd, and the
 //! child's exit is watched through the pidfd clone3 returns: no signal and no exit can be lost
 //! in a race, however quickly the workload exits.
 
-use super::exec::ExecFailure;
-use super::init::{self, ChildContext};
-use super::plan::Plan;
+use super::child::ChildContext;
+use super::hooks::{self, HookState};
+use super::plan::{Plan, id_map_text};
+use super::program::ExecFailure;
+use super::protocol::{self, Channel, Message};
+use super::{exec_init, init};
 use crate::step;
 use anyhow::{Context, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -15,11 +18,9 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
+use oci_spec::runtime::Hooks;
 use oci_spec::runtime::LinuxNamespaceType;
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixStream;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 
 /// Signals the runtime passes on to the container's PID 1, as docker run does.
 pub const FORWARDED: [Signal; 7] = [
@@ -32,61 +33,17 @@ pub const FORWARDED: [Signal; 7] = [
     Signal::SIGWINCH,
 ];
 
+/// What a launch needs besides the Plan: the fds and the identity of this one start.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    pub no_pivot: bool,
-    pub init: bool,
+    /// SIGKILL the child if this runtime dies (the quick form, `run`, a foreground `exec`).
     pub die_with_parent: bool,
+    /// OCI create: an O_PATH fd of the exec fifo; the child waits on it before execve.
     pub start_gate: Option<RawFd>,
-    pub preserve_fds: u32,
-    pub last_cap: u8,
-}
-
-/// What an OCI launch adds to `Options`: none of it is used by the quick form.
-#[derive(Debug, Clone, Default)]
-pub struct Extras {
     /// A connected unix socket: the child sends its pty master over it (`--console-socket`).
     pub console_socket: Option<RawFd>,
     /// Run the config's hooks, with this container's identity in their state JSON.
-    pub hooks: Option<HookContext>,
-    /// Give the container a session keyring of its own (runc's default; `--no-new-keyring`).
-    pub new_keyring: bool,
-}
-
-/// What a hook's state JSON says besides status and pid.
-#[derive(Debug, Clone, Default)]
-pub struct HookContext {
-    pub id: String,
-    pub bundle: String,
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl HookContext {
-    /// The OCI state a hook reads on stdin.
-    pub fn state_json(&self, status: &str, pid: i32) -> Vec<u8> {
-        serde_json::json!({
-            "ociVersion": "1.0.2",
-            "id": self.id,
-            "status": status,
-            "pid": pid,
-            "bundle": self.bundle,
-            "annotations": self.annotations,
-        })
-        .to_string()
-        .into_bytes()
-    }
-}
-
-/// First byte the child writes on the report pipe when it waits at the start gate (OCI
-/// create). Failure codes are 125..=127, so 0 cannot be confused with one.
-pub const READY_AT_GATE: u8 = 0;
-
-/// Messages on the parent/child sync socket.
-pub mod sync {
-    /// child → parent: mounts are done, before pivot_root: run prestart/createRuntime hooks.
-    pub const HOOKS: u8 = b'H';
-    /// parent → child: the hooks ran; go on.
-    pub const HOOKS_DONE: u8 = b'G';
+    pub hooks: Option<HookState>,
 }
 
 /// How far a launched child got.
@@ -98,11 +55,14 @@ pub enum Reached {
     Gate,
 }
 
-/// A started container's PID 1, as seen from the runtime.
+/// A started container's PID 1 (or exec'd process), as seen from the runtime.
 pub struct Child {
     pub pid: Pid,
     pub pidfd: OwnedFd,
-    report: std::fs::File,
+    channel: Channel,
+    /// The hooks the parent runs when the child asks (prestart, createRuntime), and the
+    /// identity their state JSON carries.
+    create_hooks: Option<(Hooks, HookState)>,
 }
 
 fn forwarded_set() -> SigSet {
@@ -114,36 +74,15 @@ fn forwarded_set() -> SigSet {
     set
 }
 
-/// Clones the container's PID 1 and lets it run `init`. Returns once the clone exists; use
-/// `wait_started` to learn whether it reached execve.
+/// Clones the child into its namespaces and runs its side of the protocol (`init` for a new
+/// container, `exec_init` to join one). Returns once the parent's post-clone steps are done;
+/// `wait_ready` then follows the child to execve or the start gate.
 pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
-    spawn_with(plan, opts, &Extras::default())
-}
-
-/// `spawn` with the OCI extras: console socket, hooks, keyring.
-///
-/// When the plan creates a user namespace or has hooks, parent and child talk over a sync
-/// socket: the child first waits for the parent to write its uid/gid maps and tell it its
-/// host pid; later, with its mounts done and before pivot_root, it asks the parent to run
-/// the prestart and createRuntime hooks (in the runtime's namespaces) and waits for them.
-pub fn spawn_with(plan: &Plan, opts: &Options, extras: &Extras) -> Result<Child> {
-    let creates_user = plan.creates(LinuxNamespaceType::User);
-    let hook_ctx = extras.hooks.as_ref().filter(|_| has_hooks(plan));
-    let needs_sync = creates_user || hook_ctx.is_some();
+    let hooks = opts.hooks.as_ref().filter(|_| hooks::any(&plan.hooks));
     // Blocked before clone3, so a signal that arrives while the child starts is queued for
     // the signalfd instead of killing the runtime and orphaning the container.
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None).context("blocking signals")?;
-
-    let (report_r, report_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating the report pipe")?;
-    // std creates unix sockets close-on-exec.
-    let (mut sync_parent, sync_child) = match needs_sync {
-        true => {
-            let (a, b) = UnixStream::pair().context("creating the sync socket")?;
-            (Some(a), Some(b))
-        }
-        false => (None, None),
-    };
+    let (parent_end, child_end) = protocol::pair()?;
 
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
     for ns in &plan.namespaces {
@@ -175,21 +114,22 @@ pub fn spawn_with(plan: &Plan, opts: &Options, extras: &Extras) -> Result<Child>
         };
     }
     // SAFETY: without CLONE_VM the child gets a copy of this single-threaded process and runs
-    // only `init::run`, which ends in execve or _exit.
+    // only `init::run` or `exec_init::run`, which end in execve or _exit.
     let pid = match unsafe { clone.call() } {
         Ok(0) => {
-            drop(report_r);
-            drop(sync_parent);
+            drop(parent_end);
             let ctx = ChildContext {
                 plan,
-                report: report_w.as_raw_fd(),
-                opts,
-                extras,
-                sync: sync_child,
-                hooks: hook_ctx,
+                channel: child_end,
+                die_with_parent: opts.die_with_parent,
+                start_gate: opts.start_gate,
+                console_socket: opts.console_socket,
+                hooks,
             };
-            std::mem::forget(report_w);
-            init::run(ctx)
+            match plan.exec_root {
+                Some(_) => exec_init::run(ctx),
+                None => init::run(ctx),
+            }
         }
         Ok(pid) => pid,
         Err(e) => {
@@ -197,20 +137,18 @@ pub fn spawn_with(plan: &Plan, opts: &Options, extras: &Extras) -> Result<Child>
                 .context("clone3 into new namespaces");
         }
     };
-    drop(report_w);
-    drop(sync_child);
+    // Ours closed, the child's end is the only one left: its execve (or death) is our EOF.
+    drop(child_end);
     // SAFETY: clone3 stored a fresh pidfd we now own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     let child = Child {
         pid: Pid::from_raw(pid),
         pidfd,
-        report: report_r.into(),
+        channel: parent_end,
+        create_hooks: hooks.map(|h| (plan.hooks.clone(), h.clone())),
     };
-    if let Some(sock) = sync_parent.as_mut()
-        && let Err(e) = parent_sync(plan, &child, sock, hook_ctx)
-    {
-        // The child may be blocked on us: kill it, reap it, and report what went wrong
-        // (its own error if it wrote one, else ours).
+    if let Err(e) = after_clone(plan, &child) {
+        // The child is blocked waiting for us: kill and reap it.
         let _ = kill(child.pid, Signal::SIGKILL);
         let _ = waitpid(child.pid, None);
         return Err(e);
@@ -218,27 +156,8 @@ pub fn spawn_with(plan: &Plan, opts: &Options, extras: &Extras) -> Result<Child>
     Ok(child)
 }
 
-fn has_hooks(plan: &Plan) -> bool {
-    #[allow(deprecated)]
-    let prestart = plan.hooks.prestart();
-    let h = &plan.hooks;
-    [
-        prestart,
-        h.create_runtime(),
-        h.create_container(),
-        h.start_container(),
-    ]
-    .iter()
-    .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
-}
-
-/// The parent's half of the sync protocol (see `spawn_with`).
-fn parent_sync(
-    plan: &Plan,
-    child: &Child,
-    sock: &mut UnixStream,
-    hooks: Option<&HookContext>,
-) -> Result<()> {
+/// The parent's steps between clone3 and `Proceed`.
+fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
     let pid = child.pid.as_raw();
     if plan.creates(LinuxNamespaceType::User) {
         // gid_map before the child can call setgroups; as root in the parent namespace no
@@ -248,61 +167,64 @@ fn parent_sync(
             ("gid_map", &plan.gid_mappings),
         ] {
             let path = format!("/proc/{pid}/{file}");
-            std::fs::write(&path, super::plan::id_map_text(maps))
-                .with_context(|| format!("writing {path}"))?;
-            step!("wrote {file} {:?}", super::plan::id_map_text(maps));
+            std::fs::write(&path, id_map_text(maps)).with_context(|| format!("writing {path}"))?;
+            step!("wrote {file} {:?}", id_map_text(maps));
         }
     }
-    sock.write_all(&pid.to_le_bytes())
-        .context("sync with the container init")?;
-    let Some(hooks) = hooks else { return Ok(()) };
-    let mut b = [0u8; 1];
-    match sock.read(&mut b) {
-        // The child failed before its mounts were done; wait_started reports why.
-        Ok(0) | Err(_) => return Ok(()),
-        Ok(_) if b[0] == sync::HOOKS => {}
-        Ok(_) => anyhow::bail!("sync with the container init: unexpected message {}", b[0]),
-    }
-    let state = hooks.state_json("creating", pid);
-    #[allow(deprecated)]
-    let prestart = plan.hooks.prestart().clone().unwrap_or_default();
-    crate::oci::hooks::run("prestart", &prestart, &state)?;
-    let create_runtime = plan.hooks.create_runtime().clone().unwrap_or_default();
-    crate::oci::hooks::run("createRuntime", &create_runtime, &state)?;
-    // A child that died meanwhile is reported by wait_started.
-    let _ = sock.write_all(&[sync::HOOKS_DONE]);
-    Ok(())
+    child
+        .channel
+        .send(&Message::Proceed { host_pid: pid }, &[])
+        .context("releasing the container init")
 }
 
-/// Waits until the child has called execve (the report pipe closes) or failed (it writes its
-/// error). On failure, reaps the child and returns the error with Docker's exit code.
-pub fn wait_started(child: &mut Child) -> Result<(), ExecFailure> {
-    wait_ready(child).map(drop)
-}
-
-/// Waits until the child has called execve or reached the start gate; on failure, reaps it
-/// and returns its error.
-pub fn wait_ready(child: &mut Child) -> Result<Reached, ExecFailure> {
-    let mut first = [0u8; 1];
-    let n = loop {
-        match child.report.read(&mut first) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            r => break r.unwrap_or(0),
+/// Follows the child until it has called execve (end-of-file on the channel) or reached the
+/// start gate, answering its requests on the way. On failure, the child is reaped and the
+/// error carries Docker's exit code (`ExecFailure`).
+pub fn wait_ready(child: &mut Child) -> Result<Reached> {
+    loop {
+        let msg = match child.channel.recv() {
+            Ok(Some(r)) => r.message,
+            Ok(None) => return Ok(Reached::Exec),
+            Err(e) => return Err(kill_and_reap(child, e)),
+        };
+        match msg {
+            Message::AtStartGate => return Ok(Reached::Gate),
+            Message::Failed { code, message } => {
+                let _ = waitpid(child.pid, None);
+                return Err(anyhow::Error::new(ExecFailure { code, message }));
+            }
+            Message::RunCreateHooks => {
+                if let Err(e) = run_create_hooks(child) {
+                    return Err(kill_and_reap(child, e));
+                }
+            }
+            other => {
+                let e = anyhow::anyhow!("the container init sent {} out of turn", other.name());
+                return Err(kill_and_reap(child, e));
+            }
         }
-    };
-    if n == 0 {
-        return Ok(Reached::Exec);
     }
-    if first[0] == READY_AT_GATE {
-        return Ok(Reached::Gate);
-    }
-    let mut rest = Vec::new();
-    let _ = child.report.read_to_end(&mut rest);
+}
+
+fn kill_and_reap(child: &Child, e: anyhow::Error) -> anyhow::Error {
+    let _ = kill(child.pid, Signal::SIGKILL);
     let _ = waitpid(child.pid, None);
-    Err(ExecFailure {
-        code: first[0],
-        message: String::from_utf8_lossy(&rest).into_owned(),
-    })
+    e
+}
+
+/// prestart and createRuntime, in the runtime's namespaces (they may configure the
+/// container's, e.g. its network), then tell the child to go on.
+fn run_create_hooks(child: &Child) -> Result<()> {
+    let Some((list, who)) = &child.create_hooks else {
+        anyhow::bail!("the container init asked for hooks, but there are none");
+    };
+    let state = who.state_json("creating", child.pid.as_raw());
+    #[allow(deprecated)]
+    let prestart = list.prestart().clone().unwrap_or_default();
+    hooks::run("prestart", &prestart, &state)?;
+    let create_runtime = list.create_runtime().clone().unwrap_or_default();
+    hooks::run("createRuntime", &create_runtime, &state)?;
+    child.channel.send(&Message::CreateHooksDone, &[])
 }
 
 /// Forwards signals to the child until it exits; returns its status as a shell would: the exit

@@ -1,15 +1,28 @@
-//! Starting a container: the parent's side (launch), the child's straight line (init), and
-//! what they use.
+//! The runtime library: starting a container and everything it uses. The parent's side
+//! (launch), the child's straight lines (init for a new container, exec_init for a process
+//! joining one), the messages between them (protocol), the pure pass from Spec to Plan
+//! (validate), and the effects each step needs. It takes plain values: nothing here knows
+//! the command line.
 
+pub mod bundle;
+pub mod child;
 pub mod console;
-pub mod exec;
+pub mod exec_init;
+pub mod hooks;
+pub mod hygiene;
 pub mod in_root;
 pub mod init;
 pub mod launch;
 pub mod net;
 pub mod plan;
+pub mod privilege;
+pub mod procfs;
+pub mod program;
+pub mod protocol;
 pub mod reaper;
 pub mod rootfs;
 pub mod sealed;
 pub mod state;
+pub mod subprocess;
 pub mod user;
+pub mod validate;

@@ -1,14 +1,11 @@
-//! A Spec turned into the plain list of what the child will do: the policy half of a launch.
-//!
-//! Pure and validated up front, so that a config field minirun cannot honour is an error here,
-//! in the parent, before any namespace exists, never a half-set-up container.
+//! The Plan: the plain list of what the child will do, complete when `validate` returns it
+//! (nobody patches it afterwards).
 
-use crate::capability::{CapSet, CapSets, names};
-use crate::spec::Identity;
-use anyhow::{Context, Result, bail};
+use super::user::Identity;
+use crate::capability::CapSets;
 use nix::mount::MsFlags;
-use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Spec};
-use std::path::{Path, PathBuf};
+use oci_spec::runtime::LinuxNamespaceType;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountPlan {
@@ -88,16 +85,33 @@ pub struct Plan {
     pub rlimits: Vec<Rlimit>,
     pub oom_score_adj: Option<i32>,
     pub terminal: bool,
-    /// Overlay the rootfs with a tmpfs so writes vanish at exit (`--volatile`).
-    pub volatile: bool,
+    /// How to launch, as the caller asked (not part of the Spec).
+    pub settings: Settings,
+    /// The kernel's highest capability number: the bounding set is dropped up to it.
+    pub last_cap: u8,
     /// uid/gid mappings the parent writes for a new user namespace.
     pub uid_mappings: Vec<IdMap>,
     pub gid_mappings: Vec<IdMap>,
     /// The OCI hooks (run by the parent, the child, `start` and `delete` at their points).
     pub hooks: oci_spec::runtime::Hooks,
     /// `exec`: enter this existing container root (`/proc/PID/root`) instead of building one;
-    /// every namespace is joined, nothing is mounted.
+    /// every namespace is joined, nothing is mounted (`exec_init` runs instead of `init`).
     pub exec_root: Option<PathBuf>,
+}
+
+/// Launch choices that come from the command line, not the Spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// chroot instead of pivot_root (`--no-pivot`).
+    pub no_pivot: bool,
+    /// Keep a reaper as PID 1 (`--init`).
+    pub reaper: bool,
+    /// Overlay the rootfs with a tmpfs so writes vanish at exit (`--volatile`).
+    pub volatile: bool,
+    /// Give the container a session keyring of its own (runc's default; `--no-new-keyring`).
+    pub new_keyring: bool,
+    /// Pass fds 3..3+N on to the workload (`--preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 impl Plan {
@@ -127,424 +141,5 @@ pub fn ns_flag(t: LinuxNamespaceType) -> libc::c_int {
         LinuxNamespaceType::Pid => libc::CLONE_NEWPID,
         LinuxNamespaceType::Network => libc::CLONE_NEWNET,
         LinuxNamespaceType::Time => libc::CLONE_NEWTIME,
-    }
-}
-
-/// Mount options: flags to set, flags to clear, propagation, or filesystem data.
-fn parse_mount_options(options: &[String]) -> Result<(MsFlags, String, Option<MsFlags>, bool)> {
-    let mut flags = MsFlags::empty();
-    let mut data: Vec<&str> = Vec::new();
-    let mut propagation = None;
-    let mut bind = false;
-    for o in options {
-        let (set, clear) = match o.as_str() {
-            "ro" => (MsFlags::MS_RDONLY, MsFlags::empty()),
-            "rw" => (MsFlags::empty(), MsFlags::MS_RDONLY),
-            "nosuid" => (MsFlags::MS_NOSUID, MsFlags::empty()),
-            "suid" => (MsFlags::empty(), MsFlags::MS_NOSUID),
-            "nodev" => (MsFlags::MS_NODEV, MsFlags::empty()),
-            "dev" => (MsFlags::empty(), MsFlags::MS_NODEV),
-            "noexec" => (MsFlags::MS_NOEXEC, MsFlags::empty()),
-            "exec" => (MsFlags::empty(), MsFlags::MS_NOEXEC),
-            "sync" => (MsFlags::MS_SYNCHRONOUS, MsFlags::empty()),
-            "async" => (MsFlags::empty(), MsFlags::MS_SYNCHRONOUS),
-            "dirsync" => (MsFlags::MS_DIRSYNC, MsFlags::empty()),
-            "mand" => (MsFlags::MS_MANDLOCK, MsFlags::empty()),
-            "nomand" => (MsFlags::empty(), MsFlags::MS_MANDLOCK),
-            "noatime" => (MsFlags::MS_NOATIME, MsFlags::empty()),
-            "atime" => (MsFlags::empty(), MsFlags::MS_NOATIME),
-            "nodiratime" => (MsFlags::MS_NODIRATIME, MsFlags::empty()),
-            "diratime" => (MsFlags::empty(), MsFlags::MS_NODIRATIME),
-            "relatime" => (MsFlags::MS_RELATIME, MsFlags::empty()),
-            "norelatime" => (MsFlags::empty(), MsFlags::MS_RELATIME),
-            "strictatime" => (MsFlags::MS_STRICTATIME, MsFlags::empty()),
-            "nostrictatime" => (MsFlags::empty(), MsFlags::MS_STRICTATIME),
-            "bind" => {
-                bind = true;
-                (MsFlags::MS_BIND, MsFlags::empty())
-            }
-            "rbind" => {
-                bind = true;
-                (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty())
-            }
-            p @ ("private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave"
-            | "unbindable" | "runbindable") => {
-                propagation = Some(propagation_flags(p)?);
-                continue;
-            }
-            "defaults" => continue,
-            other if other.contains('=') || !other.is_empty() => {
-                data.push(other);
-                continue;
-            }
-            _ => continue,
-        };
-        flags = (flags | set) & !clear;
-    }
-    Ok((flags, data.join(","), propagation, bind))
-}
-
-/// `rprivate` → MS_PRIVATE|MS_REC, and so on.
-pub fn propagation_flags(name: &str) -> Result<MsFlags> {
-    let (rec, base) = match name.strip_prefix('r') {
-        Some(b) if !b.is_empty() => (MsFlags::MS_REC, b),
-        _ => (MsFlags::empty(), name),
-    };
-    let kind = match base {
-        "private" => MsFlags::MS_PRIVATE,
-        "shared" => MsFlags::MS_SHARED,
-        "slave" => MsFlags::MS_SLAVE,
-        "unbindable" => MsFlags::MS_UNBINDABLE,
-        _ => bail!("unknown mount propagation \"{name}\""),
-    };
-    Ok(rec | kind)
-}
-
-fn rlimit_resource(name: &str) -> Option<libc::c_int> {
-    Some(match name {
-        "RLIMIT_CPU" => libc::RLIMIT_CPU,
-        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-        "RLIMIT_DATA" => libc::RLIMIT_DATA,
-        "RLIMIT_STACK" => libc::RLIMIT_STACK,
-        "RLIMIT_CORE" => libc::RLIMIT_CORE,
-        "RLIMIT_RSS" => libc::RLIMIT_RSS,
-        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-        "RLIMIT_AS" => libc::RLIMIT_AS,
-        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
-        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
-        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
-        "RLIMIT_NICE" => libc::RLIMIT_NICE,
-        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
-        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
-        _ => return None,
-    } as libc::c_int)
-}
-
-/// The devices every container gets (the OCI spec's list), with Docker's modes.
-pub fn default_devices() -> Vec<DevicePlan> {
-    [
-        ("/dev/null", 1, 3),
-        ("/dev/zero", 1, 5),
-        ("/dev/full", 1, 7),
-        ("/dev/random", 1, 8),
-        ("/dev/urandom", 1, 9),
-        ("/dev/tty", 5, 0),
-    ]
-    .into_iter()
-    .map(|(p, major, minor)| DevicePlan {
-        path: p.into(),
-        kind: libc::S_IFCHR,
-        major,
-        minor,
-        mode: 0o666,
-        uid: 0,
-        gid: 0,
-    })
-    .collect()
-}
-
-fn cap_set(names_in: &Option<oci_spec::runtime::Capabilities>, last: u8) -> Result<CapSet> {
-    let list: Vec<String> = names_in
-        .iter()
-        .flatten()
-        .map(|c| {
-            serde_json::to_value(c)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default()
-        })
-        .collect();
-    Ok(names::parse_set(&list, last)?)
-}
-
-/// Builds the plan. `base` is the directory relative paths are taken from (the bundle).
-pub fn from_spec(spec: &Spec, base: &Path, last_cap: u8) -> Result<Plan> {
-    let root = spec.root().as_ref().context("config has no \"root\"")?;
-    let rootfs = if root.path().is_absolute() {
-        root.path().clone()
-    } else {
-        base.join(root.path())
-    };
-    let process = spec
-        .process()
-        .as_ref()
-        .context("config has no \"process\"")?;
-    let args = process.args().clone().unwrap_or_default();
-    if args.is_empty() {
-        bail!("config has no \"process.args\": nothing to run");
-    }
-    if !process.cwd().is_absolute() {
-        bail!(
-            "process.cwd \"{}\" must be an absolute path",
-            process.cwd().display()
-        );
-    }
-    let user = process.user();
-    let caps = match process.capabilities() {
-        Some(c) => CapSets {
-            bounding: cap_set(c.bounding(), last_cap)?,
-            effective: cap_set(c.effective(), last_cap)?,
-            permitted: cap_set(c.permitted(), last_cap)?,
-            inheritable: cap_set(c.inheritable(), last_cap)?,
-            ambient: cap_set(c.ambient(), last_cap)?,
-        },
-        None => CapSets::default(),
-    };
-    let mut rlimits = Vec::new();
-    for r in process.rlimits().iter().flatten() {
-        let name = serde_json::to_value(r.typ())?
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let resource = rlimit_resource(&name)
-            .with_context(|| format!("process.rlimits: unknown type \"{name}\""))?;
-        rlimits.push(Rlimit {
-            name,
-            resource,
-            soft: r.soft(),
-            hard: r.hard(),
-        });
-    }
-
-    let linux = spec.linux().clone().unwrap_or_default();
-    let mut namespaces: Vec<Namespace> = Vec::new();
-    for n in linux.namespaces().iter().flatten() {
-        if namespaces.iter().any(|m| m.typ == n.typ()) {
-            bail!("linux.namespaces: {:?} is listed twice", n.typ());
-        }
-        namespaces.push(Namespace {
-            typ: n.typ(),
-            path: n.path().clone(),
-        });
-    }
-    let creates_user = namespaces
-        .iter()
-        .any(|n| n.typ == LinuxNamespaceType::User && n.path.is_none());
-    let id_maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
-        m.iter()
-            .flatten()
-            .map(|m| IdMap {
-                container_id: m.container_id(),
-                host_id: m.host_id(),
-                size: m.size(),
-            })
-            .collect()
-    };
-    let uid_mappings = id_maps(linux.uid_mappings());
-    let gid_mappings = id_maps(linux.gid_mappings());
-    if creates_user && (uid_mappings.is_empty() || gid_mappings.is_empty()) {
-        bail!("linux.namespaces: a user namespace needs linux.uidMappings and linux.gidMappings");
-    }
-    if uid_mappings
-        .iter()
-        .chain(&gid_mappings)
-        .any(|m| m.size == 0)
-    {
-        bail!("linux.uidMappings/gidMappings: a mapping has size 0");
-    }
-
-    let mut mounts = Vec::new();
-    for m in spec.mounts().iter().flatten() {
-        let dest = m.destination();
-        if !dest.is_absolute() {
-            bail!(
-                "mounts: destination \"{}\" must be absolute",
-                dest.display()
-            );
-        }
-        let (flags, data, propagation, bind_opt) =
-            parse_mount_options(m.options().as_deref().unwrap_or_default())?;
-        let typ = m.typ().clone().unwrap_or_else(|| "none".into());
-        let bind = bind_opt || typ == "bind";
-        let source = match m.source() {
-            Some(s) if bind && s.is_relative() => base.join(s).to_string_lossy().into_owned(),
-            Some(s) => s.to_string_lossy().into_owned(),
-            None => typ.clone(),
-        };
-        mounts.push(MountPlan {
-            destination: dest.clone(),
-            typ,
-            source,
-            flags: if bind {
-                flags | MsFlags::MS_BIND
-            } else {
-                flags
-            },
-            data,
-            propagation,
-            bind,
-        });
-    }
-
-    let mut devices = default_devices();
-    for d in linux.devices().iter().flatten() {
-        let kind = match d.typ() {
-            LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
-            LinuxDeviceType::B => libc::S_IFBLK,
-            LinuxDeviceType::P => libc::S_IFIFO,
-            LinuxDeviceType::A => bail!(
-                "linux.devices: \"{}\" has type \"a\", which is only valid in cgroup rules",
-                d.path().display()
-            ),
-        };
-        devices.retain(|x| x.path != *d.path());
-        devices.push(DevicePlan {
-            path: d.path().clone(),
-            kind,
-            major: d.major() as u64,
-            minor: d.minor() as u64,
-            mode: d.file_mode().unwrap_or(0o666),
-            uid: d.uid().unwrap_or(0),
-            gid: d.gid().unwrap_or(0),
-        });
-    }
-
-    let rootfs_propagation = match linux.rootfs_propagation() {
-        Some(p) if !p.is_empty() => propagation_flags(p)?,
-        _ => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-    };
-    let mut sysctl: Vec<(String, String)> = linux
-        .sysctl()
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    sysctl.sort();
-
-    Ok(Plan {
-        rootfs,
-        readonly_root: root.readonly().unwrap_or(false),
-        namespaces,
-        mounts,
-        devices,
-        masked: linux
-            .masked_paths()
-            .iter()
-            .flatten()
-            .map(PathBuf::from)
-            .collect(),
-        readonly: linux
-            .readonly_paths()
-            .iter()
-            .flatten()
-            .map(PathBuf::from)
-            .collect(),
-        rootfs_propagation,
-        hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
-        domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
-        sysctl,
-        args,
-        env: process.env().clone().unwrap_or_default(),
-        cwd: process.cwd().clone(),
-        identity: Identity {
-            uid: user.uid(),
-            gid: user.gid(),
-            additional_gids: user.additional_gids().clone().unwrap_or_default(),
-            home: String::new(),
-        },
-        umask: user.umask(),
-        caps,
-        no_new_privs: process.no_new_privileges().unwrap_or(false),
-        rlimits,
-        oom_score_adj: process.oom_score_adj(),
-        terminal: process.terminal().unwrap_or(false),
-        volatile: false,
-        uid_mappings,
-        gid_mappings,
-        hooks: spec.hooks().clone().unwrap_or_default(),
-        exec_root: None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::{QuickForm, build};
-
-    #[test]
-    fn mount_options_split_into_flags_and_data() {
-        let opts: Vec<String> = [
-            "nosuid",
-            "strictatime",
-            "mode=755",
-            "size=65536k",
-            "ro",
-            "rprivate",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let (flags, data, prop, bind) = parse_mount_options(&opts).unwrap();
-        assert_eq!(
-            flags,
-            MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME | MsFlags::MS_RDONLY
-        );
-        assert_eq!(data, "mode=755,size=65536k");
-        assert_eq!(prop, Some(MsFlags::MS_PRIVATE | MsFlags::MS_REC));
-        assert!(!bind);
-        let (flags, _, _, bind) =
-            parse_mount_options(&["rbind".to_string(), "ro".to_string(), "rw".to_string()])
-                .unwrap();
-        assert!(bind);
-        assert_eq!(flags, MsFlags::MS_BIND | MsFlags::MS_REC);
-    }
-
-    #[test]
-    fn quick_form_plan() {
-        let q = QuickForm {
-            rootfs: "/r".into(),
-            args: vec!["true".into()],
-            hostname: "h".into(),
-            ..Default::default()
-        };
-        let plan = from_spec(&build(&q).unwrap(), Path::new("/"), 40).unwrap();
-        assert_eq!(plan.rootfs, PathBuf::from("/r"));
-        let f = plan.clone_flags() as libc::c_int;
-        for flag in [
-            libc::CLONE_NEWNS,
-            libc::CLONE_NEWPID,
-            libc::CLONE_NEWNET,
-            libc::CLONE_NEWUTS,
-            libc::CLONE_NEWIPC,
-            libc::CLONE_NEWCGROUP,
-        ] {
-            assert!(f & flag != 0);
-        }
-        assert_eq!(plan.devices.len(), 6);
-        assert_eq!(plan.mounts[0].typ, "proc");
-        assert_eq!(plan.hostname.as_deref(), Some("h"));
-    }
-
-    #[test]
-    fn bad_fields_are_named() {
-        let spec: Spec = serde_json::from_str(
-            r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":[],"user":{"uid":0,"gid":0}}}"#,
-        )
-        .unwrap();
-        let e = from_spec(&spec, Path::new("/b"), 40)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("process.args"), "{e}");
-        let spec: Spec = serde_json::from_str(
-            r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["x"],"user":{"uid":0,"gid":0}},
-                "linux":{"namespaces":[{"type":"pid"},{"type":"pid"}]}}"#,
-        )
-        .unwrap();
-        let e = from_spec(&spec, Path::new("/b"), 40)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("listed twice"), "{e}");
-        let plan_root = from_spec(
-            &serde_json::from_str(
-                r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},"process":{"cwd":"/","args":["x"],"user":{"uid":0,"gid":0}}}"#,
-            )
-            .unwrap(),
-            Path::new("/b"),
-            40,
-        )
-        .unwrap();
-        assert_eq!(plan_root.rootfs, PathBuf::from("/b/rootfs"));
     }
 }

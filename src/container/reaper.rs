@@ -5,12 +5,11 @@
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
-use std::os::fd::RawFd;
 
 /// Forks. The child returns and goes on to execve the workload; this process stays PID 1,
 /// reaps, and exits with the workload's status. Called after every setup step, so the reaper
 /// holds no more privilege than the workload.
-pub fn fork_reaper(report: RawFd) {
+pub fn fork_reaper() {
     // Block everything first, so no SIGCHLD or forwarded signal can be lost between fork and
     // sigwait; the workload resets its mask before execve.
     let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), None);
@@ -18,10 +17,8 @@ pub fn fork_reaper(report: RawFd) {
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {}
         Ok(ForkResult::Parent { child }) => {
-            // The report pipe and every other fd belong to the workload, not the reaper.
-            let _ = report;
-            // SAFETY: close_range only closes descriptors; the reaper uses none of them.
-            unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0) };
+            // The channel and every other fd belong to the workload, not the reaper.
+            super::hygiene::close_fds_from(3, &[]);
             reap(child)
         }
         Err(e) => {

@@ -37,7 +37,7 @@ pub fn prepare(plan: &Plan) -> Result<PathBuf> {
         .rootfs
         .to_str()
         .context("rootfs path is not valid UTF-8")?;
-    let volatile_root = if plan.volatile {
+    let volatile_root = if plan.settings.volatile {
         Some(volatile(rootfs)?)
     } else {
         None

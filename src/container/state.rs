@@ -5,6 +5,7 @@
 //! running while the recorded pid is alive with the recorded start time (a reused pid is not our
 //! container), stopped otherwise.
 
+use super::procfs::{is_zombie, start_time};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -65,13 +66,6 @@ pub fn validate_id(id: &str) -> Result<()> {
         bail!("invalid container id \"{id}\": use letters, digits and _ - . + only");
     }
     Ok(())
-}
-
-/// The start time of `pid` (clock ticks since boot), or None when it does not exist.
-pub fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split(' ').nth(19)?.parse().ok()
 }
 
 /// Seconds since the epoch as RFC 3339 UTC (days-from-civil, Howard Hinnant's algorithm).
@@ -299,13 +293,6 @@ fn rand_suffix() -> u64 {
     // SAFETY: getrandom writes at most b.len() bytes into the buffer we own.
     unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
     u64::from_le_bytes(b)
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with('Z')))
-        .unwrap_or(true)
 }
 
 #[cfg(test)]

@@ -1,8 +1,27 @@
 //! Who the workload runs as: `--user` and `--group-add` resolved against the rootfs's own
 //! /etc/passwd and /etc/group, the way Docker and runc resolve them.
 
-use crate::spec::Identity;
 use anyhow::{Result, bail};
+
+/// The identity the workload runs as, already resolved against the rootfs's /etc/passwd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub home: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            uid: 0,
+            gid: 0,
+            additional_gids: Vec::new(),
+            home: "/root".into(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PasswdEntry {

@@ -6,10 +6,10 @@
 use super::{Finished, out, progress, progress_wanted, rootfs_dir, run_minirun};
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::capability::{self as cap, CapSet, names};
-use crate::cli::Global;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -186,7 +186,7 @@ impl Row {
         let operation = [&granted, &dropped]
             .iter()
             .find_map(|s| s.probe().map(|p| p.operation.clone()))
-            .or_else(|| cap::explain::info(number).map(|i| i.probe.to_string()))
+            .or_else(|| super::explain::info(number).map(|i| i.probe.to_string()))
             .unwrap_or_else(|| "none".into());
         Row {
             number,
@@ -356,7 +356,7 @@ fn container_args(
     a
 }
 
-pub fn run(global: &Global, args: &ExperimentArgs) -> Result<i32> {
+pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
     let rootfs = rootfs_dir(&args.rootfs)?;
     let last = cap::kernel_last_cap();
     let caps: Vec<u8> = selection(&args.caps, last)?.iter().collect();
@@ -372,8 +372,12 @@ pub fn run(global: &Global, args: &ExperimentArgs) -> Result<i32> {
         let name = names::short_name(c);
         let mut sides = Vec::with_capacity(2);
         for flag in ["--cap-add", "--cap-drop"] {
-            let f = run_minirun(global, &container_args(flag, &name, user, &rootfs), timeout)
-                .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
+            let f = run_minirun(
+                state_root,
+                &container_args(flag, &name, user, &rootfs),
+                timeout,
+            )
+            .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
             sides.push(side_from(&f, c, held.contains(c)));
         }
         let dropped = sides.pop().unwrap_or(Side::Failed("not run".into()));

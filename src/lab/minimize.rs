@@ -12,11 +12,11 @@
 use super::{Finished, MinimizeArgs, network_name, out, progress, progress_wanted, rootfs_dir};
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::capability::{self as cap, CapSet, names};
-use crate::cli::Global;
 use crate::spec::Network;
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::ffi::OsString;
+use std::path::Path;
 use std::time::Duration;
 
 /// What a trial was for.
@@ -38,7 +38,7 @@ pub struct Trial {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum SearchStatus {
     /// `result` is minimal and passed its verification run.
     Found,
     /// The command failed with the starting set: there is nothing to minimise.
@@ -52,7 +52,7 @@ pub enum Status {
 pub struct Outcome {
     pub start: CapSet,
     pub result: CapSet,
-    pub status: Status,
+    pub status: SearchStatus,
     pub trials: Vec<Trial>,
 }
 
@@ -68,7 +68,7 @@ pub fn minimize(start: CapSet, mut trial: impl FnMut(CapSet) -> bool) -> Outcome
         return Outcome {
             start,
             result: start,
-            status: Status::BaselineFails,
+            status: SearchStatus::BaselineFails,
             trials,
         };
     }
@@ -80,9 +80,9 @@ pub fn minimize(start: CapSet, mut trial: impl FnMut(CapSet) -> bool) -> Outcome
         }
     }
     let status = if record(Step::Verify, current, &mut trials) {
-        Status::Found
+        SearchStatus::Found
     } else {
-        Status::VerifyFails
+        SearchStatus::VerifyFails
     };
     Outcome {
         start,
@@ -243,13 +243,13 @@ pub fn render_text(o: &Outcome, statuses: &[String], ready: &str) -> String {
         o.result.names()
     };
     match o.status {
-        Status::Found => {
+        SearchStatus::Found => {
             text.push_str(&format!("\nsmallest set: {set}\n{ready}\n"));
         }
-        Status::BaselineFails => {
+        SearchStatus::BaselineFails => {
             text.push_str("\nthe command fails with the starting set: nothing to minimise\n");
         }
-        Status::VerifyFails => {
+        SearchStatus::VerifyFails => {
             text.push_str(&format!(
                 "\nsmallest set found: {set}, but it failed its verification run: the command does not \
                  succeed reliably, so this set is not trustworthy\n"
@@ -307,11 +307,11 @@ pub fn render_json(o: &Outcome, statuses: &[String], command: &[String], ready: 
         from: short_names(o.start),
         needed: short_names(o.result),
         status: match o.status {
-            Status::Found => "found",
-            Status::BaselineFails => "baseline-fails",
-            Status::VerifyFails => "verify-fails",
+            SearchStatus::Found => "found",
+            SearchStatus::BaselineFails => "baseline-fails",
+            SearchStatus::VerifyFails => "verify-fails",
         },
-        verified: o.status == Status::Found,
+        verified: o.status == SearchStatus::Found,
         cap_drop: vec!["all"],
         cap_add: short_names(o.result),
         run: ready,
@@ -320,7 +320,7 @@ pub fn render_json(o: &Outcome, statuses: &[String], command: &[String], ready: 
     serde_json::to_string(&j).unwrap_or_else(|e| format!("{{\"error\":\"serialising: {e}\"}}"))
 }
 
-pub fn run(global: &Global, args: &MinimizeArgs) -> Result<i32> {
+pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
     let rootfs = rootfs_dir(&args.rootfs)?;
     let rootfs_text = rootfs.to_string_lossy().into_owned();
     let last = cap::kernel_last_cap();
@@ -348,7 +348,7 @@ pub fn run(global: &Global, args: &MinimizeArgs) -> Result<i32> {
                 &format!("{} capabilities", set.len()),
             );
         }
-        match super::run_minirun(global, &a, timeout) {
+        match super::run_minirun(state_root, &a, timeout) {
             Ok(f) => {
                 let ok = f.success();
                 finished.push(f);
@@ -366,7 +366,7 @@ pub fn run(global: &Global, args: &MinimizeArgs) -> Result<i32> {
     if let Some(e) = spawn_error {
         return Err(e);
     }
-    if outcome.status == Status::BaselineFails {
+    if outcome.status == SearchStatus::BaselineFails {
         let why = finished
             .first()
             .map(|f| format!("{}: {}", f.status_text(), f.first_error_line()))
@@ -384,7 +384,7 @@ pub fn run(global: &Global, args: &MinimizeArgs) -> Result<i32> {
     } else {
         out(&render_text(&outcome, &statuses, &ready));
     }
-    Ok(if outcome.status == Status::Found {
+    Ok(if outcome.status == SearchStatus::Found {
         0
     } else {
         1
@@ -403,7 +403,7 @@ mod tests {
     fn keeps_exactly_what_the_command_needs() {
         let need = CapSet::of(&[SETGID, SETUID]);
         let o = minimize(DOCKER_DEFAULTS, |s| need.minus(s).is_empty());
-        assert_eq!(o.status, Status::Found);
+        assert_eq!(o.status, SearchStatus::Found);
         assert_eq!(o.result, need);
         assert_eq!(o.trials.len(), trial_count(DOCKER_DEFAULTS));
         assert_eq!(o.trials[0].step, Step::Baseline);
@@ -443,7 +443,7 @@ mod tests {
     fn nothing_needed_gives_the_empty_set() {
         let o = minimize(DOCKER_DEFAULTS, |_| true);
         assert_eq!(o.result, CapSet::EMPTY);
-        assert_eq!(o.status, Status::Found);
+        assert_eq!(o.status, SearchStatus::Found);
     }
 
     #[test]
@@ -454,7 +454,7 @@ mod tests {
             false
         });
         assert_eq!(n, 1);
-        assert_eq!(o.status, Status::BaselineFails);
+        assert_eq!(o.status, SearchStatus::BaselineFails);
     }
 
     #[test]
@@ -466,7 +466,7 @@ mod tests {
             n += 1;
             n < total
         });
-        assert_eq!(o.status, Status::VerifyFails);
+        assert_eq!(o.status, SearchStatus::VerifyFails);
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The capability lab: `experiment` proves by running containers what each capability gates,
-//! `minimize` finds the least set a command needs.
+//! The teaching part of minirun, apart from the launch path that guards the host: `experiment`
+//! proves by running containers what each capability gates, `minimize` finds the least set a
+//! command needs, `explain` is the capability table, `pscap` pscap's view of processes.
+//! Nothing in the runtime imports this tree.
 //!
 //! Both drive the minirun binary itself as a subprocess (quick form, always `--volatile`), so
 //! every trial goes through exactly the launch path a user's container does and the rootfs is
@@ -7,25 +9,18 @@
 //! the submodules, tested without root.
 
 pub mod experiment;
+pub mod explain;
 pub mod minimize;
+pub mod pscap;
 
-use crate::cli::Global;
 use crate::spec::Network;
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-#[derive(Subcommand, Debug)]
-pub enum LabCommand {
-    /// Prove what each capability gates: run capprobe with the capability granted and dropped
-    Experiment(ExperimentArgs),
-    /// Find the smallest capability set under which a command still exits 0
-    Minimize(MinimizeArgs),
-}
 
 #[derive(Args, Debug)]
 pub struct ExperimentArgs {
@@ -88,17 +83,6 @@ pub struct MinimizeArgs {
     pub command: Vec<String>,
 }
 
-/// Runs a lab subcommand; returns minirun's exit status.
-pub fn run(global: &Global, cmd: &LabCommand) -> Result<i32> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("minirun must run as root to start the lab's containers");
-    }
-    match cmd {
-        LabCommand::Experiment(a) => experiment::run(global, a),
-        LabCommand::Minimize(a) => minimize::run(global, a),
-    }
-}
-
 /// Checks that ROOTFS is a directory and returns its canonical path, so every subprocess sees
 /// the same tree whatever its working directory.
 fn rootfs_dir(p: &std::path::Path) -> Result<PathBuf> {
@@ -155,10 +139,10 @@ impl Finished {
 /// `minirun --root ROOT ARGS...` with this very binary; stdin is /dev/null, output captured.
 /// After `timeout` the subprocess is SIGKILLed: its container dies with it (PDEATHSIG), and its
 /// state record is swept by the next minirun run.
-pub fn run_minirun(global: &Global, args: &[OsString], timeout: Duration) -> Result<Finished> {
+pub fn run_minirun(state_root: &Path, args: &[OsString], timeout: Duration) -> Result<Finished> {
     let exe = std::env::current_exe().context("finding minirun's own binary")?;
     let mut cmd = Command::new(exe);
-    cmd.arg("--root").arg(&global.root).args(args);
+    cmd.arg("--root").arg(state_root).args(args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -166,26 +150,15 @@ pub fn run_minirun(global: &Global, args: &[OsString], timeout: Duration) -> Res
     // Readers on their own threads, so a chatty workload never blocks on a full pipe.
     let out = child.stdout.take().map(reader);
     let err = child.stderr.take().map(reader);
-    let start = Instant::now();
-    let mut nap = Duration::from_millis(1);
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(s) = child.try_wait().context("waiting for minirun")? {
-            break s;
-        }
-        if start.elapsed() > timeout {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().context("waiting for minirun")?;
-        }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(20));
-    };
+    let status =
+        crate::container::subprocess::wait_until(&mut child, Some(Instant::now() + timeout))
+            .context("waiting for minirun")?;
+    let timed_out = status.is_none();
     let join = |h: Option<std::thread::JoinHandle<String>>| {
         h.and_then(|h| h.join().ok()).unwrap_or_default()
     };
     Ok(Finished {
-        code: if timed_out { None } else { status.code() },
+        code: status.and_then(|s| s.code()),
         stdout: join(out),
         stderr: join(err),
         timed_out,

@@ -7,11 +7,16 @@
 //! derived: created while the fifo exists and the init lives, running after, stopped when the
 //! recorded pid (with its recorded start time) is gone.
 
-use super::{CreateArgs, DeleteArgs, KillArgs, ListArgs, Log, RunArgs, bundle, hooks};
+use super::Log;
 use crate::capability as cap;
-use crate::container::launch::{self, Child, Extras, HookContext, Options, Reached};
+use crate::cli::{CreateArgs, DeleteArgs, KillArgs, ListArgs, OciRunArgs};
+use crate::container::hooks::HookState;
+use crate::container::launch::{self, Child, Options, Reached};
 use crate::container::plan::IdMap;
+use crate::container::plan::Settings;
 use crate::container::state::{self, FIFO, State, Status, Store};
+use crate::container::validate;
+use crate::container::{bundle, hooks, procfs};
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill as send_signal};
 use nix::unistd::Pid;
@@ -24,21 +29,14 @@ use std::time::{Duration, Instant};
 /// The copy of config.json kept with the record (for exec defaults and the later hooks).
 pub const CONFIG: &str = "config.json";
 
-fn require_root() -> Result<()> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("minirun must run as root (rootless containers are not supported yet)");
-    }
-    Ok(())
-}
-
 /// The config saved at create time, if any (quick-form containers have none).
 pub fn saved_spec(store: &Store, id: &str) -> Option<Spec> {
     let text = std::fs::read_to_string(store.dir(id).join(CONFIG)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-fn hook_context(st: &State) -> HookContext {
-    HookContext {
+fn hook_context(st: &State) -> HookState {
+    HookState {
         id: st.id.clone(),
         bundle: st.bundle.clone(),
         annotations: st.annotations.clone(),
@@ -90,7 +88,7 @@ fn create_container(
     a: &CreateArgs,
     foreground: bool,
 ) -> Result<(Child, State)> {
-    require_root()?;
+    crate::container::privilege::require_root()?;
     state::validate_id(&a.id)?;
     let dir = match &a.bundle {
         Some(b) => b.clone(),
@@ -103,8 +101,17 @@ fn create_container(
     for n in &b.notes {
         log.debug(n);
     }
-    let last = cap::kernel_last_cap();
-    let plan = bundle::plan(&b, last)?;
+    let settings = Settings {
+        no_pivot: a.no_pivot,
+        reaper: false,
+        volatile: false,
+        new_keyring: !a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+    };
+    let plan = validate::plan(
+        &b.spec,
+        &bundle::inputs(&b, cap::kernel_last_cap(), settings)?,
+    )?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
     let store = Store::new(&g.root);
     store.reserve(&a.id)?;
@@ -142,32 +149,21 @@ fn create_container(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let hooks = HookContext {
+        let hooks = HookState {
             id: a.id.clone(),
             bundle: b.dir.to_string_lossy().into_owned(),
             annotations,
         };
         let opts = Options {
-            no_pivot: a.no_pivot,
-            init: false,
             die_with_parent: foreground,
             start_gate: Some(gate.as_raw_fd()),
-            preserve_fds: a.preserve_fds,
-            last_cap: last,
-        };
-        let extras = Extras {
             console_socket: console.as_ref().map(|s| s.as_raw_fd()),
             hooks: Some(hooks.clone()),
-            new_keyring: !a.no_new_keyring,
         };
-        let mut child = launch::spawn_with(&plan, &opts, &extras)?;
-        match launch::wait_ready(&mut child) {
-            Ok(Reached::Gate) => {}
-            Ok(Reached::Exec) => {
-                let _ = send_signal(child.pid, Signal::SIGKILL);
-                bail!("the container init exited before reaching the start gate")
-            }
-            Err(f) => return Err(anyhow::Error::new(f)),
+        let mut child = launch::spawn(&plan, &opts)?;
+        if launch::wait_ready(&mut child)? == Reached::Exec {
+            let _ = send_signal(child.pid, Signal::SIGKILL);
+            bail!("the container init exited before reaching the start gate")
         }
         let pid = child.pid.as_raw();
         let st = State {
@@ -178,7 +174,7 @@ fn create_container(
             rootfs: plan.rootfs.to_string_lossy().into_owned(),
             annotations: hooks.annotations,
             created: state::rfc3339_now(),
-            start_time: state::start_time(pid).unwrap_or(0),
+            start_time: procfs::start_time(pid).unwrap_or(0),
         };
         let saved = store.save(&st).and_then(|_| match &a.pid_file {
             Some(p) => write_pid_file(p, pid),
@@ -266,7 +262,7 @@ fn hooks_of(
         .unwrap_or_default()
 }
 
-pub fn run(g: &crate::cli::Global, log: &Log, a: &RunArgs) -> Result<i32> {
+pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
     let (child, st) = create_container(g, log, &a.create, !a.detach)?;
     let store = Store::new(&g.root);
     if let Err(e) = start(g, log, &st.id) {
@@ -326,19 +322,11 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         .map_err(|_| anyhow::anyhow!("unknown signal \"{s}\""))
 }
 
-/// Whether the container has a pid namespace of its own: only then may "every process in
-/// it" be found by namespace (otherwise that would be every process on the host).
-fn own_pid_namespace(pid: i32) -> bool {
-    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
-    match (ns(&pid.to_string()), ns("self")) {
-        (Some(a), Some(b)) => a != b,
-        _ => false,
-    }
-}
-
 fn signal_container(st: &State, sig: Signal, all: bool) -> Result<()> {
-    let pids = if all && own_pid_namespace(st.pid) {
-        crate::inspect_cmd::container_pids(st)
+    // Every process "in the container" is found by its pid namespace, so only when it has
+    // one of its own (otherwise that would be every process on the host).
+    let pids = if all && procfs::ns_differs(st.pid, "pid") {
+        procfs::pids_in_pid_namespace_of(st.pid)
     } else {
         vec![st.pid]
     };

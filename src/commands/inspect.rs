@@ -1,28 +1,12 @@
 //! `minirun ps`, `minirun caps`, `minirun explain`: the workshop's step 1 built in.
 
-use crate::capability::pscap::{self, Proc};
-use crate::capability::{self as cap, explain, inspect, names};
+use crate::capability::{self as cap, inspect, names};
 use crate::cli::{CapsArgs, ExplainArgs, Global, PsArgs};
+use crate::container::procfs;
 use crate::container::state::{State, Status, Store};
+use crate::lab::explain;
+use crate::lab::pscap::{self, Proc};
 use anyhow::{Context, Result, bail};
-
-/// The host pids of every process in the container whose init is `st.pid`: those sharing its
-/// pid namespace.
-pub fn container_pids(st: &State) -> Vec<i32> {
-    let ns = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
-    let Some(target) = ns(st.pid) else {
-        return Vec::new();
-    };
-    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|&p| ns(p).as_ref() == Some(&target))
-        .collect();
-    pids.sort_unstable();
-    pids
-}
 
 fn live(store: &Store, id: Option<&str>) -> Result<Vec<State>> {
     Ok(match id {
@@ -39,7 +23,10 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
     let store = Store::new(&global.root);
     let states = live(&store, args.id.as_deref())?;
     if args.format.as_deref() == Some("json") {
-        let pids: Vec<i32> = states.iter().flat_map(container_pids).collect();
+        let pids: Vec<i32> = states
+            .iter()
+            .flat_map(|s| procfs::pids_in_pid_namespace_of(s.pid))
+            .collect();
         println!("{}", serde_json::to_string(&pids)?);
         return Ok(());
     }
@@ -49,7 +36,7 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
     let procs: Vec<(String, Proc)> = states
         .iter()
         .flat_map(|s| {
-            container_pids(s)
+            procfs::pids_in_pid_namespace_of(s.pid)
                 .into_iter()
                 .filter_map(|p| pscap::read_proc(p, &users))
                 .map(move |p| (s.id.clone(), p))

@@ -1,8 +1,8 @@
 //! `minirun features`: the OCI features document, so a client can tell what this runtime
 //! supports before it writes a config (runtime-spec features.md).
 
-use super::bundle::NAMESPACES;
 use crate::capability::{self as cap, CapSet};
+use crate::container::bundle::NAMESPACES;
 use anyhow::Result;
 use serde_json::{Value, json};
 

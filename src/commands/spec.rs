@@ -1,9 +1,9 @@
 //! `minirun spec`: a default config.json with the quick form's defaults (Docker's 14
 //! capabilities, namespaces, mounts, masked and read-only paths), running `sh` in `rootfs`.
 
-use super::SpecArgs;
 use crate::capability::CapSets;
 use crate::capability::policy::DOCKER_DEFAULTS;
+use crate::cli::SpecArgs;
 use crate::spec::{self, QuickForm};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -48,7 +48,7 @@ pub fn default_config(rootless: bool, uid: u32, gid: u32) -> Result<Value> {
     Ok(v)
 }
 
-pub fn spec(args: &SpecArgs) -> Result<()> {
+pub fn write_default(args: &SpecArgs) -> Result<()> {
     let dir = args.bundle.clone().unwrap_or_else(|| ".".into());
     let path = dir.join("config.json");
     if path.exists() {
@@ -73,8 +73,12 @@ mod tests {
         for rootless in [false, true] {
             let v = default_config(rootless, 1000, 1000).unwrap();
             let spec: oci_spec::runtime::Spec = serde_json::from_value(v.clone()).unwrap();
-            let plan =
-                crate::container::plan::from_spec(&spec, std::path::Path::new("/b"), 40).unwrap();
+            use crate::container::validate::{Inputs, plan};
+            let plan = plan(
+                &spec,
+                &Inputs::lexical(&spec, std::path::Path::new("/b"), 40),
+            )
+            .unwrap();
             assert_eq!(plan.caps.bounding, DOCKER_DEFAULTS);
             assert!(plan.caps.ambient.is_empty() && plan.caps.inheritable.is_empty());
             assert_eq!(plan.rootfs, std::path::PathBuf::from("/b/rootfs"));

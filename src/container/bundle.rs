@@ -2,7 +2,8 @@
 //! apart from reading the file; every check that can be made before a namespace exists is
 //! made here, so a bad bundle is a one-line error and leaves nothing behind.
 
-use crate::container::plan::{self, Plan};
+use super::plan::Settings;
+use super::validate::Inputs;
 use anyhow::{Context, Result, bail};
 use oci_spec::runtime::Spec;
 use serde_json::Value;
@@ -171,8 +172,8 @@ pub fn root_path(dir: &Path, root: &Path) -> Result<PathBuf> {
     Ok(dir.join(root))
 }
 
-/// The plan for a bundle, with the rootfs checked and made canonical.
-pub fn plan(b: &Bundle, last_cap: u8) -> Result<Plan> {
+/// The validation pass's inputs for a bundle: the rootfs checked and made canonical.
+pub fn inputs(b: &Bundle, last_cap: u8, settings: Settings) -> Result<Inputs> {
     let root = b.spec.root().as_ref().context("config has no \"root\"")?;
     let rootfs = root_path(&b.dir, root.path())?;
     let rootfs = std::fs::canonicalize(&rootfs)
@@ -180,9 +181,13 @@ pub fn plan(b: &Bundle, last_cap: u8) -> Result<Plan> {
     if !rootfs.is_dir() {
         bail!("root.path \"{}\" is not a directory", root.path().display());
     }
-    let mut plan = plan::from_spec(&b.spec, &b.dir, last_cap)?;
-    plan.rootfs = rootfs;
-    Ok(plan)
+    Ok(Inputs {
+        base: b.dir.clone(),
+        rootfs,
+        last_cap,
+        settings,
+        join: None,
+    })
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 
 use crate::capability::policy::{self, CapRequest, Environment};
 use crate::capability::{self as cap, CapSet, names};
-use crate::cli::{Global, RunArgs};
-use crate::container::exec::ExecFailure;
+use crate::cli::{Global, QuickArgs};
 use crate::container::in_root;
 use crate::container::launch::{self, Options};
-use crate::container::plan::{self, Plan};
+use crate::container::plan::{Plan, Settings};
 use crate::container::state::{self, State, Store};
 use crate::container::user;
+use crate::container::validate::{self, Inputs};
 use crate::spec::{self, QuickForm};
 use crate::step;
 use anyhow::{Context, Result, bail};
@@ -41,7 +41,7 @@ fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
 }
 
 /// Resolves the quick form's flags against the rootfs and the host into a Plan.
-pub fn plan_for(args: &RunArgs, id: &str) -> Result<Plan> {
+pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
     let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("rootfs \"{}\" does not exist", rootfs.display()))?;
@@ -63,7 +63,7 @@ pub fn plan_for(args: &RunArgs, id: &str) -> Result<Plan> {
 
     let user_spec = args.user.clone().unwrap_or_default();
     let identity = if user_spec.is_empty() && args.group_add.is_empty() {
-        spec::Identity::default()
+        user::Identity::default()
     } else {
         let passwd = in_root::read_to_string(&root_fd, Path::new("/etc/passwd"))?;
         let group = in_root::read_to_string(&root_fd, Path::new("/etc/group"))?;
@@ -120,16 +120,26 @@ pub fn plan_for(args: &RunArgs, id: &str) -> Result<Plan> {
         identity,
     };
     let spec = spec::build(&quick)?;
-    let mut plan = plan::from_spec(&spec, Path::new("/"), last)?;
-    plan.volatile = args.volatile;
-    Ok(plan)
+    let inputs = Inputs {
+        base: "/".into(),
+        rootfs,
+        last_cap: last,
+        settings: Settings {
+            no_pivot: args.no_pivot,
+            reaper: args.init,
+            volatile: args.volatile,
+            // The quick form keeps the caller's session keyring (as it always has).
+            new_keyring: false,
+            preserve_fds: 0,
+        },
+        join: None,
+    };
+    validate::plan(&spec, &inputs)
 }
 
 /// Runs the quick form; returns the exit status minirun should exit with.
-pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("minirun must run as root (rootless containers are not supported yet)");
-    }
+pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
+    crate::container::privilege::require_root()?;
     if args.trace {
         crate::trace::enable();
     }
@@ -139,7 +149,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
         None => new_id(),
     };
     state::validate_id(&id).with_context(|| "--name".to_string())?;
-    // CVE-2019-5736: non-dumpable (init.rs) keeps /proc/PID/exe of our processes closed to a
+    // CVE-2019-5736: non-dumpable (hygiene.rs) keeps /proc/PID/exe of our processes closed to a
     // workload without CAP_SYS_PTRACE; one that can hold it gets a sealed copy to look at.
     // Decided from the flags before anything is printed (the re-exec runs main again), and
     // checked against the resolved bounding set below.
@@ -154,7 +164,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     let store = Store::new(&global.root);
     store.reserve(&id)?;
     step!("state record {id} reserved");
-    let result = launch_and_wait(&store, &id, &plan, args);
+    let result = launch_and_wait(&store, &id, &plan);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -167,7 +177,7 @@ const SYS_PTRACE: u8 = 19;
 /// Whether the container could end up with CAP_SYS_PTRACE: Docker's defaults lack it, so only
 /// `--privileged` or a `--cap-add` of it or of "all" can give it (drops are ignored: erring
 /// towards the sealed copy is safe). A name that does not parse is left to `plan_for`.
-fn may_hold_sys_ptrace(args: &RunArgs) -> bool {
+fn may_hold_sys_ptrace(args: &QuickArgs) -> bool {
     use names::CapName;
     args.privileged
         || names::parse_list(&args.cap_add, names::MAX_CAP).is_ok_and(|adds| {
@@ -176,17 +186,13 @@ fn may_hold_sys_ptrace(args: &RunArgs) -> bool {
         })
 }
 
-fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Result<i32> {
+fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
     let opts = Options {
-        no_pivot: args.no_pivot,
-        init: args.init,
         die_with_parent: true,
-        start_gate: None,
-        preserve_fds: 0,
-        last_cap: cap::kernel_last_cap(),
+        ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
-    launch::wait_started(&mut child).map_err(anyhow::Error::new)?;
+    launch::wait_ready(&mut child)?;
     let pid = child.pid.as_raw();
     store.save(&State {
         oci_version: "1.0.2".into(),
@@ -196,19 +202,10 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan, args: &RunArgs) -> Resu
         rootfs: plan.rootfs.to_string_lossy().into_owned(),
         annotations: Default::default(),
         created: state::rfc3339_now(),
-        start_time: state::start_time(pid).unwrap_or(0),
+        start_time: crate::container::procfs::start_time(pid).unwrap_or(0),
     })?;
     step!("state saved; waiting for the workload");
     let code = launch::wait_exit(&child)?;
     step!("workload exited: status {code}");
     Ok(code)
-}
-
-/// The exit code for an error: Docker's 126/127 for a workload that could not start, 125 for
-/// everything that is minirun's own failure.
-pub fn exit_code(e: &anyhow::Error) -> i32 {
-    e.chain()
-        .find_map(|c| c.downcast_ref::<ExecFailure>())
-        .map(|f| f.code as i32)
-        .unwrap_or(125)
 }

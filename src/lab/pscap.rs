@@ -5,7 +5,8 @@
 //! printed by name in kernel order. ` @` follows when the ambient set is not empty and ` +`
 //! when the bounding set is not empty.
 
-use super::{CapSet, CapSets};
+use crate::capability::{CapSet, CapSets};
+use crate::container::procfs;
 
 pub const HEADER: &str = "ppid  pid   name        command             capabilities";
 
@@ -51,12 +52,9 @@ pub fn line(p: &Proc, last_cap: u8) -> Option<String> {
 
 /// Reads a process from /proc; `users` maps uids to names (the host's /etc/passwd).
 pub fn read_proc(pid: i32, users: &dyn Fn(u32) -> Option<String>) -> Option<Proc> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let command = stat[open + 1..close].to_string();
-    let ppid = stat[close + 2..].split(' ').nth(1)?.parse().ok()?;
+    let status = procfs::status_text(Some(pid)).ok()?;
+    let command = procfs::command_name(pid)?;
+    let ppid = procfs::parent_pid(pid)?;
     let euid: u32 = status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))?
@@ -69,15 +67,14 @@ pub fn read_proc(pid: i32, users: &dyn Fn(u32) -> Option<String>) -> Option<Proc
     } else {
         users(euid).unwrap_or_else(|| euid.to_string())
     };
-    let sets = super::inspect::parse_status(&status).ok()?;
-    let userns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
+    let sets = crate::capability::inspect::parse_status(&status).ok()?;
     Some(Proc {
         ppid,
         pid,
         user,
         command,
         sets,
-        in_child_userns: userns(&pid.to_string()) != userns("self"),
+        in_child_userns: procfs::ns_link(Some(pid), "user") != procfs::ns_link(None, "user"),
     })
 }
 

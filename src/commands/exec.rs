@@ -9,12 +9,16 @@
 //! child, which is visible inside the container from its first instruction, inherits that and
 //! nothing in the container can open the host's minirun binary through /proc/PID/exe.
 
+use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
-use super::{ExecArgs, Log};
 use crate::capability::{self as cap, names, policy::DOCKER_DEFAULTS};
-use crate::container::launch::{self, Extras, Options};
-use crate::container::plan;
+use crate::cli::ExecArgs;
+use crate::container::hygiene;
+use crate::container::launch::{self, Options};
+use crate::container::plan::Settings;
+use crate::container::procfs;
 use crate::container::state::{Status, Store};
+use crate::container::validate::{self, Inputs};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::os::fd::AsRawFd;
@@ -34,12 +38,8 @@ const NS: &[(&str, &str)] = &[
 
 /// The namespaces of `pid` that differ from ours, as OCI `linux.namespaces` entries.
 fn namespaces_of(pid: i32) -> Vec<Value> {
-    let link = |p: &str, n: &str| std::fs::read_link(format!("/proc/{p}/ns/{n}")).ok();
     NS.iter()
-        .filter(|(n, _)| {
-            let theirs = link(&pid.to_string(), n);
-            theirs.is_some() && theirs != link("self", n)
-        })
+        .filter(|(n, _)| procfs::ns_differs(pid, n))
         .map(|(n, t)| json!({"type": t, "path": format!("/proc/{pid}/ns/{n}")}))
         .collect()
 }
@@ -120,17 +120,8 @@ pub fn process_for(a: &ExecArgs, base: Option<Value>, last: u8) -> Result<Value>
     Ok(p)
 }
 
-fn set_non_dumpable() -> Result<()> {
-    // SAFETY: integer arguments only.
-    let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
-    nix::errno::Errno::result(r).context("prctl(PR_SET_DUMPABLE, 0)")?;
-    Ok(())
-}
-
 pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
-    if !nix::unistd::geteuid().is_root() {
-        bail!("minirun must run as root");
-    }
+    crate::container::privilege::require_root()?;
     let store = Store::new(&g.root);
     let st = store.load(&a.id)?;
     if store.status(&st) == Status::Stopped {
@@ -149,28 +140,28 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     });
     let spec: oci_spec::runtime::Spec =
         serde_json::from_value(spec).context("the exec process is not a valid OCI process")?;
-    let mut plan = plan::from_spec(&spec, std::path::Path::new("/"), last)?;
-    plan.exec_root = Some(PathBuf::from(format!("/proc/{}/root", st.pid)));
-    plan.devices.clear();
+    let inputs = Inputs {
+        base: "/".into(),
+        rootfs: PathBuf::from(format!("/proc/{}/root", st.pid)),
+        last_cap: last,
+        settings: Settings {
+            preserve_fds: a.preserve_fds,
+            ..Settings::default()
+        },
+        join: Some(st.pid),
+    };
+    let plan = validate::plan(&spec, &inputs)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, !a.detach, log)?;
 
     // Before the clone: the child inherits it (see the module comment).
-    set_non_dumpable()?;
+    hygiene::set_non_dumpable()?;
     let opts = Options {
-        no_pivot: false,
-        init: false,
         die_with_parent: !a.detach,
-        start_gate: None,
-        preserve_fds: a.preserve_fds,
-        last_cap: last,
-    };
-    let extras = Extras {
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
-        hooks: None,
-        new_keyring: false,
+        ..Options::default()
     };
-    let mut child = launch::spawn_with(&plan, &opts, &extras)?;
-    launch::wait_started(&mut child).map_err(anyhow::Error::new)?;
+    let mut child = launch::spawn(&plan, &opts)?;
+    launch::wait_ready(&mut child)?;
     if let Some(p) = &a.pid_file {
         write_pid_file(p, child.pid.as_raw())?;
     }

@@ -10,8 +10,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::names;
-use super::policy::DOCKER_DEFAULTS;
+use crate::capability::names;
+use crate::capability::policy::DOCKER_DEFAULTS;
 
 /// How much damage a process can do with one capability, assuming the rest of the container's
 /// walls (namespaces, cgroups, no other capabilities) stand.

@@ -7,11 +7,51 @@
 //! (its namespaces), poststart by `start`, poststop by `delete`.
 
 use anyhow::{Context, Result, bail};
-use oci_spec::runtime::Hook;
+use oci_spec::runtime::{Hook, Hooks};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// What a hook's state JSON says besides status and pid.
+#[derive(Debug, Clone, Default)]
+pub struct HookState {
+    pub id: String,
+    pub bundle: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl HookState {
+    /// The OCI state a hook reads on stdin.
+    pub fn state_json(&self, status: &str, pid: i32) -> Vec<u8> {
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "id": self.id,
+            "status": status,
+            "pid": pid,
+            "bundle": self.bundle,
+            "annotations": self.annotations,
+        })
+        .to_string()
+        .into_bytes()
+    }
+}
+
+/// Whether a config has any hook a launch runs (prestart, createRuntime, createContainer,
+/// startContainer): only then does the child stop to ask for them.
+pub fn any(h: &Hooks) -> bool {
+    #[allow(deprecated)]
+    let prestart = h.prestart();
+    [
+        prestart,
+        h.create_runtime(),
+        h.create_container(),
+        h.start_container(),
+    ]
+    .iter()
+    .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+}
 
 /// Runs `hooks` in order with `state` on stdin. `stage` names them in errors.
 pub fn run(stage: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
@@ -42,16 +82,10 @@ pub fn run(stage: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
             Some(t) => Some(Instant::now() + Duration::from_secs(t as u64)),
             None => None,
         };
-        let status = loop {
-            if let Some(s) = child.try_wait().with_context(what)? {
-                break s;
-            }
-            if deadline.is_some_and(|d| Instant::now() > d) {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
-            }
-            std::thread::sleep(Duration::from_millis(2));
+        let Some(status) =
+            super::subprocess::wait_until(&mut child, deadline).with_context(what)?
+        else {
+            bail!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
         };
         if !status.success() {
             bail!("{}: {status}", what());

@@ -1,0 +1,68 @@
+//! Where warnings and errors go: with `--log`, to that file only (as JSON lines with
+//! `--log-format json`), because conmon and the docker shim hand the runtime the container's
+//! own stdout and stderr, and a warning there would land in the container's output.
+
+use crate::cli::Global;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Log {
+    path: Option<PathBuf>,
+    json: bool,
+    debug: bool,
+}
+
+impl Log {
+    pub fn new(g: &Global) -> Log {
+        Log {
+            path: g.log.clone(),
+            json: g.log_format == "json",
+            debug: g.debug,
+        }
+    }
+
+    /// One line in the `--log` file; false when there is none (or it cannot be written).
+    fn to_file(&self, level: &str, msg: &str, text_prefix: &str) -> bool {
+        let Some(p) = &self.path else { return false };
+        let line = if self.json {
+            serde_json::json!({"msg": msg, "level": level,
+                "time": crate::container::state::rfc3339_now()})
+            .to_string()
+        } else {
+            format!("{text_prefix}{msg}")
+        };
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .and_then(|mut f| writeln!(f, "{line}"))
+            .is_ok()
+    }
+
+    fn write(&self, level: &str, msg: &str) {
+        let prefix = format!("minirun: {level}: ");
+        if self.path.is_none() {
+            eprintln!("{prefix}{msg}");
+        } else {
+            self.to_file(level, msg, &prefix);
+        }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        self.write("warning", msg);
+    }
+
+    pub fn debug(&self, msg: &str) {
+        if self.debug {
+            self.write("debug", msg);
+        }
+    }
+
+    /// A command's final error: always on stderr (clients show it), and in `--log` too
+    /// (docker and podman read the reason from there).
+    pub fn error(&self, msg: &str) {
+        self.to_file("error", msg, "minirun: ");
+        eprintln!("minirun: {msg}");
+    }
+}
