@@ -1,6 +1,7 @@
 //! minirun: a small Linux container runtime that makes every capability decision explicit.
 
 pub mod capability;
+pub mod cgroups;
 pub mod cli;
 pub mod container;
 pub mod inspect_cmd;
