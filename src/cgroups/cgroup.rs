@@ -492,3 +492,80 @@ fn remove_tree(dir: &Path) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::FakeDir;
+    use super::*;
+
+    fn resources(json: &str) -> LinuxResources {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn content(dir: &Path, file: &str) -> String {
+        std::fs::read_to_string(dir.join(file)).unwrap()
+    }
+
+    #[test]
+    fn v1_writes_land_in_each_controllers_hierarchy() {
+        let fake = FakeDir::new();
+        let mem = fake.files("memory/c", &["cgroup.procs", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]);
+        let pids = fake.files("pids/c", &["cgroup.procs", "pids.max"]);
+        let cpu = fake.files("cpu,cpuacct/c", &["cgroup.procs", "cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"]);
+        let blkio = fake.files("blkio/c", &["cgroup.procs", "blkio.bfq.weight"]);
+        let devices = fake.files("devices/c", &["cgroup.procs", "devices.allow", "devices.deny"]);
+        let dir = |controllers: &[&str], dir: &Path| V1Dir { controllers: controllers.iter().map(|c| c.to_string()).collect(), dir: dir.to_path_buf() };
+        let cg = Cgroup::open(CgroupPaths {
+            v1: vec![dir(&["memory"], &mem), dir(&["pids"], &pids), dir(&["cpu", "cpuacct"], &cpu), dir(&["blkio"], &blkio), dir(&["devices"], &devices)],
+            v2: None,
+        });
+        cg.apply(&resources(
+            r#"{"memory": {"limit": 67108864, "swap": 134217728}, "pids": {"limit": 5},
+                "cpu": {"shares": 512, "quota": 50000, "period": 100000}, "blockIO": {"weight": 300},
+                "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(content(&mem, "memory.limit_in_bytes"), "67108864");
+        assert_eq!(content(&mem, "memory.memsw.limit_in_bytes"), "134217728");
+        assert_eq!(content(&pids, "pids.max"), "5");
+        assert_eq!(content(&cpu, "cpu.shares"), "512");
+        assert_eq!(content(&cpu, "cpu.cfs_quota_us"), "50000");
+        assert_eq!(content(&blkio, "blkio.bfq.weight"), "300", "no blkio.weight (CFQ): the BFQ file");
+        // A regular file keeps only the last write; the kernel's keeps a list.
+        assert_eq!(content(&devices, "devices.deny"), "a");
+        assert_eq!(content(&devices, "devices.allow"), "c 1:3 rw");
+        cg.add_pid(42).unwrap();
+        assert_eq!(content(&pids, "cgroup.procs"), "42");
+
+        let err = cg.apply(&resources(r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]}"#)).unwrap_err();
+        assert!(err.to_string().contains("no hugetlb controller"), "{err}");
+    }
+
+    #[test]
+    fn v2_writes_enable_controllers_down_the_tree() {
+        let fake = FakeDir::new();
+        let root = fake.files("", &["cgroup.controllers", "cgroup.subtree_control"]);
+        std::fs::write(root.join("cgroup.controllers"), "cpu io memory pids hugetlb\n").unwrap();
+        let mid = fake.files("minirun", &["cgroup.controllers", "cgroup.subtree_control"]);
+        let leaf = fake.files("minirun/c", &["cgroup.controllers", "cgroup.procs", "memory.max", "memory.swap.max", "pids.max", "cpu.weight", "cpu.max", "io.weight"]);
+        let cg = Cgroup::open(CgroupPaths { v1: vec![], v2: Some(V2Dir { mountpoint: root.clone(), dir: leaf.clone() }) });
+        cg.apply(&resources(
+            r#"{"memory": {"limit": 67108864, "swap": 134217728}, "pids": {"limit": 5},
+                "cpu": {"shares": 1024, "quota": 50000}, "blockIO": {"weight": 1000}}"#,
+        ))
+        .unwrap();
+        assert_eq!(content(&leaf, "memory.max"), "67108864");
+        assert_eq!(content(&leaf, "memory.swap.max"), "67108864");
+        assert_eq!(content(&leaf, "pids.max"), "5");
+        assert_eq!(content(&leaf, "cpu.weight"), "100");
+        assert_eq!(content(&leaf, "cpu.max"), "50000 100000");
+        assert_eq!(content(&leaf, "io.weight"), "10000", "no io.bfq.weight: io.weight rescaled");
+        // Each enabled at the root and in the parent (a plain file keeps the last one).
+        assert!(content(&root, "cgroup.subtree_control").starts_with('+'));
+        assert!(content(&mid, "cgroup.subtree_control").starts_with('+'));
+        assert_eq!(cg.pids().unwrap(), Vec::<i32>::new());
+
+        let err = cg.apply(&resources(r#"{"network": {"classID": 7}}"#)).unwrap_err();
+        assert!(err.to_string().contains("no net_cls controller"), "{err}");
+    }
+}

@@ -44,3 +44,39 @@ pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V2Dir, sweep};
 pub use layout::{Layout, Mode};
 pub use placement::Placement;
 pub use stats::Stats;
+
+/// A throwaway directory laid out like a cgroup by the tests, removed on drop.
+#[cfg(test)]
+pub(crate) struct FakeDir(std::path::PathBuf);
+
+#[cfg(test)]
+impl FakeDir {
+    pub(crate) fn new() -> FakeDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("minirun-cgtest-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        FakeDir(p)
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Empty files (cgroupfs has them all from the start) under `dir`.
+    pub(crate) fn files(&self, dir: &str, names: &[&str]) -> std::path::PathBuf {
+        let d = self.0.join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        for n in names {
+            std::fs::write(d.join(n), "").unwrap();
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+impl Drop for FakeDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

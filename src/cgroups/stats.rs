@@ -241,36 +241,15 @@ pub fn read_stats(src: &Sources) -> Result<Stats> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::FakeDir;
     use super::*;
 
-    fn tree(files: &[(&str, &str)]) -> tempdir::Dir {
-        let dir = tempdir::Dir::new();
+    fn tree(files: &[(&str, &str)]) -> FakeDir {
+        let dir = FakeDir::new();
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
         dir
-    }
-
-    /// A throwaway directory laid out like a cgroup, removed on drop.
-    pub mod tempdir {
-        pub struct Dir(std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Dir {
-                static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let p = std::env::temp_dir().join(format!("minirun-stats-{}-{n}", std::process::id()));
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
-            pub fn path(&self) -> &std::path::Path {
-                &self.0
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
     }
 
     #[test]
