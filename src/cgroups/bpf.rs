@@ -44,7 +44,12 @@ const BPF_DEVCG_DEV_BLOCK: i32 = 1;
 const BPF_DEVCG_DEV_CHAR: i32 = 2;
 
 fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn { code, regs: dst | (src << 4), off, imm }
+    Insn {
+        code,
+        regs: dst | (src << 4),
+        off,
+        imm,
+    }
 }
 
 /// Pure: the program for `rules` (whose meaning is [`super::devices::decide`]'s).
@@ -57,7 +62,12 @@ pub fn build(rules: &[Rule]) -> Vec<Insn> {
         insn(LDX_MEM_W, MAJOR, R1, 4, 0),
         insn(LDX_MEM_W, MINOR, R1, 8, 0),
     ];
-    let ret = |allow: bool| [insn(ALU32_MOV_K, R0, 0, 0, i32::from(allow)), insn(JMP_EXIT, 0, 0, 0, 0)];
+    let ret = |allow: bool| {
+        [
+            insn(ALU32_MOV_K, R0, 0, 0, i32::from(allow)),
+            insn(JMP_EXIT, 0, 0, 0, 0),
+        ]
+    };
     for rule in rules.iter().rev() {
         if rule.typ == DevType::All {
             // Resets the default: the rules before it are never reached.
@@ -67,7 +77,11 @@ pub fn build(rules: &[Rule]) -> Vec<Insn> {
         // Each test jumps to the block's end ("next rule") when it fails; the offsets are
         // patched once the block's length is known.
         let mut block: Vec<Insn> = Vec::new();
-        let typ = if rule.typ == DevType::Char { BPF_DEVCG_DEV_CHAR } else { BPF_DEVCG_DEV_BLOCK };
+        let typ = if rule.typ == DevType::Char {
+            BPF_DEVCG_DEV_CHAR
+        } else {
+            BPF_DEVCG_DEV_BLOCK
+        };
         block.push(insn(JMP32_JNE_K, TYPE, 0, 0, typ));
         if let Some(major) = rule.major {
             block.push(insn(JMP32_JNE_K, MAJOR, 0, 0, major as i32));
@@ -135,7 +149,11 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<i32> {
     // SAFETY: attr is a live, properly laid out bpf_attr prefix of size_of::<T>() bytes, and
     // every pointer inside it points at memory that outlives the call.
     let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };
-    if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(r as i32) }
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r as i32)
+    }
 }
 
 /// Load the program for `rules`; the verifier's log comes back in the error.
@@ -162,7 +180,11 @@ pub fn load(rules: &[Rule]) -> Result<OwnedFd> {
         Err(e) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let log = String::from_utf8_lossy(&log[..end]);
-            bail!("loading the device eBPF program ({} instructions): {e}; verifier: {}", prog.len(), log.trim())
+            bail!(
+                "loading the device eBPF program ({} instructions): {e}; verifier: {}",
+                prog.len(),
+                log.trim()
+            )
         }
     }
 }
@@ -219,11 +241,25 @@ mod tests {
     fn agree(rules: &[Rule]) {
         let prog = build(rules);
         for typ in [DevType::Char, DevType::Block] {
-            for (major, minor) in [(1, 3), (1, 5), (1, 11), (5, 1), (5, 2), (7, 0), (136, 0), (136, 9), (10, 200), (8, 1)] {
+            for (major, minor) in [
+                (1, 3),
+                (1, 5),
+                (1, 11),
+                (5, 1),
+                (5, 2),
+                (7, 0),
+                (136, 0),
+                (136, 9),
+                (10, 200),
+                (8, 1),
+            ] {
                 for access in 1..=7u8 {
                     let want = devices::decide(rules, typ, major, minor, access);
                     let got = run(&prog, typ, major, minor, access) == 1;
-                    assert_eq!(got, want, "{typ:?} {major}:{minor} access {access} under {rules:?}");
+                    assert_eq!(
+                        got, want,
+                        "{typ:?} {major}:{minor} access {access} under {rules:?}"
+                    );
                 }
             }
         }
@@ -233,16 +269,38 @@ mod tests {
     fn program_agrees_with_the_reference_meaning() {
         agree(&docker_defaults());
         agree(&[]);
-        let deny_w = Rule { allow: false, typ: DevType::Char, major: Some(1), minor: None, access: WRITE };
-        let allow_r = Rule { allow: true, typ: DevType::Block, major: None, minor: Some(0), access: READ | MKNOD };
+        let deny_w = Rule {
+            allow: false,
+            typ: DevType::Char,
+            major: Some(1),
+            minor: None,
+            access: WRITE,
+        };
+        let allow_r = Rule {
+            allow: true,
+            typ: DevType::Block,
+            major: None,
+            minor: Some(0),
+            access: READ | MKNOD,
+        };
         agree(&[deny_w]);
         agree(&[allow_r, deny_w]);
         let mut rules = docker_defaults();
         rules.push(deny_w);
         rules.push(Rule::parse_docker("b 7:0 rw").unwrap());
         agree(&rules);
-        rules.push(Rule { allow: true, typ: DevType::All, major: None, minor: None, access: RWM });
+        rules.push(Rule {
+            allow: true,
+            typ: DevType::All,
+            major: None,
+            minor: None,
+            access: RWM,
+        });
         agree(&rules);
-        assert_eq!(build(&rules).len(), 8, "an allow-all last: nothing before it is emitted");
+        assert_eq!(
+            build(&rules).len(),
+            8,
+            "an allow-all last: nothing before it is emitted"
+        );
     }
 }

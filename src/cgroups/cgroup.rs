@@ -13,12 +13,12 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
+use super::bpf;
 use super::devices::Rule;
 use super::layout::Layout;
 use super::placement::{DEFAULT_PARENT, Placement};
 use super::resources::{self, Controller, Version};
 use super::stats::{self, Stats};
-use super::bpf;
 
 /// The hierarchy where an absolute cgroupsPath still lands below our own cgroup: the memory
 /// hierarchy is delegated to us at our own cgroup on these machines, and nothing above it is
@@ -63,22 +63,40 @@ impl Cgroup {
     pub fn create(layout: &Layout, placement: &Placement, id: &str) -> Result<Cgroup> {
         if let Placement::Systemd { .. } = placement {
             if Path::new("/run/systemd/system").exists() {
-                bail!("the systemd cgroup manager is not supported yet: use --cgroup-manager cgroupfs");
+                bail!(
+                    "the systemd cgroup manager is not supported yet: use --cgroup-manager cgroupfs"
+                );
             }
-            bail!("the systemd cgroup manager needs systemd, which is not running here (no /run/systemd/system): use --cgroup-manager cgroupfs");
+            bail!(
+                "the systemd cgroup manager needs systemd, which is not running here (no /run/systemd/system): use --cgroup-manager cgroupfs"
+            );
         }
-        let mut made = Cgroup { paths: CgroupPaths { v1: vec![], v2: None } };
+        let mut made = Cgroup {
+            paths: CgroupPaths {
+                v1: vec![],
+                v2: None,
+            },
+        };
         let result = (|| -> Result<()> {
             for h in &layout.v1 {
-                let confined = h.controllers.iter().any(|c| CONFINED_CONTROLLERS.contains(&c.as_str()));
+                let confined = h
+                    .controllers
+                    .iter()
+                    .any(|c| CONFINED_CONTROLLERS.contains(&c.as_str()));
                 let dir = h.dir(&placement.resolve(&h.own, id, confined)?);
                 mkdir_chain(&dir, h.has("cpuset"))?;
-                made.paths.v1.push(V1Dir { controllers: h.controllers.clone(), dir });
+                made.paths.v1.push(V1Dir {
+                    controllers: h.controllers.clone(),
+                    dir,
+                });
             }
             if let Some(h) = &layout.unified {
                 let dir = h.dir(&placement.resolve(&h.own, id, false)?);
                 mkdir_chain(&dir, false)?;
-                made.paths.v2 = Some(V2Dir { mountpoint: h.mountpoint.clone(), dir });
+                made.paths.v2 = Some(V2Dir {
+                    mountpoint: h.mountpoint.clone(),
+                    dir,
+                });
             }
             Ok(())
         })();
@@ -103,7 +121,20 @@ impl Cgroup {
     }
 
     fn v1(&self, controller: &str) -> Option<&Path> {
-        self.paths.v1.iter().find(|d| d.controllers.iter().any(|c| c == controller)).map(|d| d.dir.as_path())
+        self.paths
+            .v1
+            .iter()
+            .find(|d| d.controllers.iter().any(|c| c == controller))
+            .map(|d| d.dir.as_path())
+    }
+
+    /// Its directory in every hierarchy.
+    fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.paths
+            .v1
+            .iter()
+            .map(|d| d.dir.as_path())
+            .chain(self.v2())
     }
 
     fn v2(&self) -> Option<&Path> {
@@ -112,17 +143,24 @@ impl Cgroup {
 
     /// The v2 cgroup opened as clone3's CLONE_INTO_CGROUP wants it (and BPF_PROG_ATTACH).
     pub fn v2_fd(&self) -> Result<Option<OwnedFd>> {
-        let Some(dir) = self.v2() else { return Ok(None) };
-        let fd = nix::fcntl::open(dir, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-            .with_context(|| format!("opening {}", dir.display()))?;
+        let Some(dir) = self.v2() else {
+            return Ok(None);
+        };
+        let fd = nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .with_context(|| format!("opening {}", dir.display()))?;
         Ok(Some(fd))
     }
 
     /// Move `pid` (all its threads) into the cgroup in every hierarchy; a no-op where it
     /// already is (as after CLONE_INTO_CGROUP on v2).
     pub fn add_pid(&self, pid: i32) -> Result<()> {
-        let dirs = self.paths.v1.iter().map(|d| d.dir.as_path()).chain(self.v2());
-        for dir in dirs {
+        for dir in self.dirs() {
             write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
@@ -139,7 +177,10 @@ impl Cgroup {
         let version_of = |c: Controller| {
             if self.v1(c.v1_name()).is_some() {
                 Some(Version::V1)
-            } else if v2_available.as_ref().is_some_and(|s| s.contains(c.v2_name())) {
+            } else if v2_available
+                .as_ref()
+                .is_some_and(|s| s.contains(c.v2_name()))
+            {
                 Some(Version::V2)
             } else {
                 None
@@ -154,10 +195,10 @@ impl Cgroup {
                 _ => self.v2(),
             }
             .expect("plan routes only to hierarchies we have");
-            if let (Version::V2, Some(c), Some(v2)) = (w.version, w.controller, &self.paths.v2) {
-                if enabled.insert(c.v2_name()) {
-                    enable_v2(v2, c.v2_name())?;
-                }
+            if let (Version::V2, Some(c), Some(v2)) = (w.version, w.controller, &self.paths.v2)
+                && enabled.insert(c.v2_name())
+            {
+                enable_v2(v2, c.v2_name())?;
             }
             if let Err(e) = write_choice(dir, &w.choices) {
                 failed.push((dir, w, e));
@@ -183,7 +224,9 @@ impl Cgroup {
             return Ok(());
         }
         let Some(fd) = self.v2_fd()? else {
-            bail!("device rules were asked for but this host has neither the v1 devices controller nor cgroup v2");
+            bail!(
+                "device rules were asked for but this host has neither the v1 devices controller nor cgroup v2"
+            );
         };
         let prog = bpf::load(rules)?;
         bpf::attach(&prog, &fd)
@@ -199,11 +242,18 @@ impl Cgroup {
     }
 
     fn set_frozen(&self, frozen: bool) -> Result<()> {
-        let want = if frozen { FreezerState::Frozen } else { FreezerState::Thawed };
+        let want = if frozen {
+            FreezerState::Frozen
+        } else {
+            FreezerState::Thawed
+        };
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Some(dir) = self.v1("freezer") {
-                write(&dir.join("freezer.state"), if frozen { "FROZEN" } else { "THAWED" })?;
+                write(
+                    &dir.join("freezer.state"),
+                    if frozen { "FROZEN" } else { "THAWED" },
+                )?;
             } else if let Some(dir) = self.v2() {
                 write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
             } else {
@@ -226,7 +276,8 @@ impl Cgroup {
     pub fn state(&self) -> Result<FreezerState> {
         if let Some(dir) = self.v1("freezer") {
             let path = dir.join("freezer.state");
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
             return match text.trim() {
                 "THAWED" => Ok(FreezerState::Thawed),
                 "FREEZING" => Ok(FreezerState::Freezing),
@@ -234,7 +285,9 @@ impl Cgroup {
                 other => bail!("{}: unexpected {other:?}", path.display()),
             };
         }
-        let Some(dir) = self.v2() else { bail!("no freezer: neither the v1 freezer controller nor cgroup v2") };
+        let Some(dir) = self.v2() else {
+            bail!("no freezer: neither the v1 freezer controller nor cgroup v2")
+        };
         let events = stats::keyed(&read(&dir.join("cgroup.events"))?);
         let asked = read(&dir.join("cgroup.freeze"))?.trim() == "1";
         Ok(match (asked, events.get("frozen") == Some(&1)) {
@@ -255,7 +308,11 @@ impl Cgroup {
         let mut pids = Vec::new();
         walk(dir, &mut |d| {
             for line in read(&d.join("cgroup.procs"))?.lines() {
-                pids.push(line.trim().parse().with_context(|| format!("{}: pid {line:?}", d.display()))?);
+                pids.push(
+                    line.trim()
+                        .parse()
+                        .with_context(|| format!("{}: pid {line:?}", d.display()))?,
+                );
             }
             Ok(())
         })?;
@@ -266,12 +323,16 @@ impl Cgroup {
     /// can escape by forking); otherwise the cgroup is frozen while the signals go out, so
     /// that no new process appears between reading the list and signalling it.
     pub fn kill_all(&self, signal: Signal) -> Result<()> {
-        if signal == Signal::SIGKILL {
-            if let Some(dir) = self.v2() {
-                match write(&dir.join("cgroup.kill"), "1") {
-                    Ok(()) => return Ok(()),
-                    Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == ErrorKind::NotFound) => {}
-                    Err(e) => return Err(e),
+        if signal == Signal::SIGKILL
+            && let Some(dir) = self.v2()
+        {
+            let kill_file = dir.join("cgroup.kill");
+            match write_raw(&kill_file, "1") {
+                Ok(()) => return Ok(()),
+                // Before Linux 5.14: the freezer way below.
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("writing 1 to {}", kill_file.display()));
                 }
             }
         }
@@ -311,7 +372,10 @@ impl Cgroup {
             (None, None) => return Ok(0),
         };
         match std::fs::read_to_string(dir.join(file)) {
-            Ok(text) => Ok(stats::keyed(&text).get("oom_kill").copied().unwrap_or_default()),
+            Ok(text) => Ok(stats::keyed(&text)
+                .get("oom_kill")
+                .copied()
+                .unwrap_or_default()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
             Err(e) => Err(e).with_context(|| format!("reading {}", dir.join(file).display())),
         }
@@ -322,13 +386,15 @@ impl Cgroup {
     /// exiting) is an error naming it.
     pub fn remove(&self) -> Result<()> {
         let mut first_error = None;
-        let dirs = self.paths.v1.iter().map(|d| d.dir.as_path()).chain(self.v2());
-        for dir in dirs {
+        for dir in self.dirs() {
             if let Err(e) = remove_tree(dir) {
                 first_error.get_or_insert(e);
                 continue;
             }
-            if let Some(parent) = dir.parent().filter(|p| p.file_name().is_some_and(|n| n == DEFAULT_PARENT)) {
+            if let Some(parent) = dir
+                .parent()
+                .filter(|p| p.file_name().is_some_and(|n| n == DEFAULT_PARENT))
+            {
                 // Another container's cgroup may still be in it: that is not ours to wait for.
                 let _ = std::fs::remove_dir(parent);
             }
@@ -352,7 +418,9 @@ pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<Stri
         };
         for entry in entries {
             let entry = entry.with_context(|| format!("reading {}", parent.display()))?;
-            let Some(id) = entry.file_name().to_str().map(str::to_string) else { continue };
+            let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
             if !entry.file_type().is_ok_and(|t| t.is_dir()) || is_live(&id) {
                 continue;
             }
@@ -377,12 +445,17 @@ fn words(path: &Path) -> Result<HashSet<String>> {
 
 /// One write(2) of `value`, as cgroupfs wants it.
 fn write(path: &Path, value: &str) -> Result<()> {
-    write_raw(path, value).map_err(|e| anyhow::Error::new(e).context(format!("writing {value:?} to {}", path.display())))
+    write_raw(path, value).map_err(|e| {
+        anyhow::Error::new(e).context(format!("writing {value:?} to {}", path.display()))
+    })
 }
 
 fn write_raw(path: &Path, value: &str) -> std::io::Result<()> {
     use std::io::Write;
-    std::fs::OpenOptions::new().write(true).open(path)?.write_all(value.as_bytes())
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .write_all(value.as_bytes())
 }
 
 /// The first of `choices` whose file exists gets its value.
@@ -391,11 +464,18 @@ fn write_choice(dir: &Path, choices: &[(String, String)]) -> Result<()> {
         match write_raw(&dir.join(file), value) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("writing {value:?} to {}", dir.join(file).display()))),
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("writing {value:?} to {}", dir.join(file).display())));
+            }
         }
     }
     let names: Vec<&str> = choices.iter().map(|(f, _)| f.as_str()).collect();
-    bail!("{} has no {} file: is its controller enabled?", dir.display(), names.join(" or "))
+    bail!(
+        "{} has no {} file: is its controller enabled?",
+        dir.display(),
+        names.join(" or ")
+    )
 }
 
 /// `+controller` into cgroup.subtree_control from the hierarchy's root down to the leaf's
@@ -409,7 +489,8 @@ fn enable_v2(v2: &V2Dir, controller: &str) -> Result<()> {
     for part in rel.iter() {
         let control = dir.join("cgroup.subtree_control");
         if !words(&control)?.contains(controller) {
-            write(&control, &format!("+{controller}")).with_context(|| format!("enabling the {controller} controller"))?;
+            write(&control, &format!("+{controller}"))
+                .with_context(|| format!("enabling the {controller} controller"))?;
         }
         dir.push(part);
     }
@@ -420,6 +501,14 @@ fn enable_v2(v2: &V2Dir, controller: &str) -> Result<()> {
 /// mems (v1 starts them empty, and a task cannot join an empty cpuset). A parent removed by
 /// a concurrent `remove` between two mkdirs is made again.
 fn mkdir_chain(dir: &Path, cpuset: bool) -> Result<()> {
+    // The parent usually exists already: one mkdir, no walk up.
+    match std::fs::create_dir(dir) {
+        Ok(()) if cpuset => return inherit_cpuset(dir),
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
     for _ in 0..5 {
         let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
         let mut vanished = false;
@@ -509,14 +598,41 @@ mod tests {
     #[test]
     fn v1_writes_land_in_each_controllers_hierarchy() {
         let fake = FakeDir::new();
-        let mem = fake.files("memory/c", &["cgroup.procs", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]);
+        let mem = fake.files(
+            "memory/c",
+            &[
+                "cgroup.procs",
+                "memory.limit_in_bytes",
+                "memory.memsw.limit_in_bytes",
+            ],
+        );
         let pids = fake.files("pids/c", &["cgroup.procs", "pids.max"]);
-        let cpu = fake.files("cpu,cpuacct/c", &["cgroup.procs", "cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"]);
+        let cpu = fake.files(
+            "cpu,cpuacct/c",
+            &[
+                "cgroup.procs",
+                "cpu.shares",
+                "cpu.cfs_quota_us",
+                "cpu.cfs_period_us",
+            ],
+        );
         let blkio = fake.files("blkio/c", &["cgroup.procs", "blkio.bfq.weight"]);
-        let devices = fake.files("devices/c", &["cgroup.procs", "devices.allow", "devices.deny"]);
-        let dir = |controllers: &[&str], dir: &Path| V1Dir { controllers: controllers.iter().map(|c| c.to_string()).collect(), dir: dir.to_path_buf() };
+        let devices = fake.files(
+            "devices/c",
+            &["cgroup.procs", "devices.allow", "devices.deny"],
+        );
+        let dir = |controllers: &[&str], dir: &Path| V1Dir {
+            controllers: controllers.iter().map(|c| c.to_string()).collect(),
+            dir: dir.to_path_buf(),
+        };
         let cg = Cgroup::open(CgroupPaths {
-            v1: vec![dir(&["memory"], &mem), dir(&["pids"], &pids), dir(&["cpu", "cpuacct"], &cpu), dir(&["blkio"], &blkio), dir(&["devices"], &devices)],
+            v1: vec![
+                dir(&["memory"], &mem),
+                dir(&["pids"], &pids),
+                dir(&["cpu", "cpuacct"], &cpu),
+                dir(&["blkio"], &blkio),
+                dir(&["devices"], &devices),
+            ],
             v2: None,
         });
         cg.apply(&resources(
@@ -530,14 +646,22 @@ mod tests {
         assert_eq!(content(&pids, "pids.max"), "5");
         assert_eq!(content(&cpu, "cpu.shares"), "512");
         assert_eq!(content(&cpu, "cpu.cfs_quota_us"), "50000");
-        assert_eq!(content(&blkio, "blkio.bfq.weight"), "300", "no blkio.weight (CFQ): the BFQ file");
+        assert_eq!(
+            content(&blkio, "blkio.bfq.weight"),
+            "300",
+            "no blkio.weight (CFQ): the BFQ file"
+        );
         // A regular file keeps only the last write; the kernel's keeps a list.
         assert_eq!(content(&devices, "devices.deny"), "a");
         assert_eq!(content(&devices, "devices.allow"), "c 1:3 rw");
         cg.add_pid(42).unwrap();
         assert_eq!(content(&pids, "cgroup.procs"), "42");
 
-        let err = cg.apply(&resources(r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]}"#)).unwrap_err();
+        let err = cg
+            .apply(&resources(
+                r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]}"#,
+            ))
+            .unwrap_err();
         assert!(err.to_string().contains("no hugetlb controller"), "{err}");
     }
 
@@ -545,10 +669,32 @@ mod tests {
     fn v2_writes_enable_controllers_down_the_tree() {
         let fake = FakeDir::new();
         let root = fake.files("", &["cgroup.controllers", "cgroup.subtree_control"]);
-        std::fs::write(root.join("cgroup.controllers"), "cpu io memory pids hugetlb\n").unwrap();
+        std::fs::write(
+            root.join("cgroup.controllers"),
+            "cpu io memory pids hugetlb\n",
+        )
+        .unwrap();
         let mid = fake.files("minirun", &["cgroup.controllers", "cgroup.subtree_control"]);
-        let leaf = fake.files("minirun/c", &["cgroup.controllers", "cgroup.procs", "memory.max", "memory.swap.max", "pids.max", "cpu.weight", "cpu.max", "io.weight"]);
-        let cg = Cgroup::open(CgroupPaths { v1: vec![], v2: Some(V2Dir { mountpoint: root.clone(), dir: leaf.clone() }) });
+        let leaf = fake.files(
+            "minirun/c",
+            &[
+                "cgroup.controllers",
+                "cgroup.procs",
+                "memory.max",
+                "memory.swap.max",
+                "pids.max",
+                "cpu.weight",
+                "cpu.max",
+                "io.weight",
+            ],
+        );
+        let cg = Cgroup::open(CgroupPaths {
+            v1: vec![],
+            v2: Some(V2Dir {
+                mountpoint: root.clone(),
+                dir: leaf.clone(),
+            }),
+        });
         cg.apply(&resources(
             r#"{"memory": {"limit": 67108864, "swap": 134217728}, "pids": {"limit": 5},
                 "cpu": {"shares": 1024, "quota": 50000}, "blockIO": {"weight": 1000}}"#,
@@ -559,13 +705,19 @@ mod tests {
         assert_eq!(content(&leaf, "pids.max"), "5");
         assert_eq!(content(&leaf, "cpu.weight"), "100");
         assert_eq!(content(&leaf, "cpu.max"), "50000 100000");
-        assert_eq!(content(&leaf, "io.weight"), "10000", "no io.bfq.weight: io.weight rescaled");
+        assert_eq!(
+            content(&leaf, "io.weight"),
+            "10000",
+            "no io.bfq.weight: io.weight rescaled"
+        );
         // Each enabled at the root and in the parent (a plain file keeps the last one).
         assert!(content(&root, "cgroup.subtree_control").starts_with('+'));
         assert!(content(&mid, "cgroup.subtree_control").starts_with('+'));
         assert_eq!(cg.pids().unwrap(), Vec::<i32>::new());
 
-        let err = cg.apply(&resources(r#"{"network": {"classID": 7}}"#)).unwrap_err();
+        let err = cg
+            .apply(&resources(r#"{"network": {"classID": 7}}"#))
+            .unwrap_err();
         assert!(err.to_string().contains("no net_cls controller"), "{err}");
     }
 }

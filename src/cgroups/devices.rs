@@ -34,6 +34,15 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// `a *:* rwm` denied: the start of every confined list.
+    pub const DENY_ALL: Rule = Rule {
+        allow: false,
+        typ: DevType::All,
+        major: None,
+        minor: None,
+        access: RWM,
+    };
+
     /// An OCI `linux.resources.devices` entry; a missing type is `a`, a missing or negative
     /// number is `*`, a missing access is `rwm` (as crun reads them).
     pub fn from_oci(rule: &LinuxDeviceCgroup) -> Result<Rule> {
@@ -41,7 +50,9 @@ impl Rule {
             None | Some(LinuxDeviceType::A) => DevType::All,
             Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => DevType::Char,
             Some(LinuxDeviceType::B) => DevType::Block,
-            Some(LinuxDeviceType::P) => bail!("device rule {rule}: type p (fifo) has no cgroup rule"),
+            Some(LinuxDeviceType::P) => {
+                bail!("device rule {rule}: type p (fifo) has no cgroup rule")
+            }
         };
         let number = |n: Option<i64>| -> Result<Option<u32>> {
             match n {
@@ -56,7 +67,13 @@ impl Rule {
             None | Some("") => RWM,
             Some(a) => parse_access(a).map_err(|e| anyhow::anyhow!("device rule {rule}: {e}"))?,
         };
-        Ok(Rule { allow: rule.allow(), typ, major: number(rule.major())?, minor: number(rule.minor())?, access })
+        Ok(Rule {
+            allow: rule.allow(),
+            typ,
+            major: number(rule.major())?,
+            minor: number(rule.minor())?,
+            access,
+        })
     }
 
     pub fn to_oci(self) -> LinuxDeviceCgroup {
@@ -89,14 +106,20 @@ impl Rule {
     }
 
     pub fn v1_file(&self) -> &'static str {
-        if self.allow { "devices.allow" } else { "devices.deny" }
+        if self.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        }
     }
 
     /// Docker's `--device-cgroup-rule` text, `c 1:3 mr` (always an allow rule).
     pub fn parse_docker(text: &str) -> Result<Rule> {
         let bad = || anyhow::anyhow!("invalid device cgroup format '{text}'");
         let fields: Vec<&str> = text.split(' ').collect();
-        let [typ, numbers, access] = fields[..] else { return Err(bad()) };
+        let [typ, numbers, access] = fields[..] else {
+            return Err(bad());
+        };
         let typ = match typ {
             "a" => DevType::All,
             "c" => DevType::Char,
@@ -117,7 +140,13 @@ impl Rule {
             return Err(bad());
         }
         let access = parse_access(access).map_err(|_| bad())?;
-        Ok(Rule { allow: true, typ, major: number(major)?, minor: number(minor)?, access })
+        Ok(Rule {
+            allow: true,
+            typ,
+            major: number(major)?,
+            minor: number(minor)?,
+            access,
+        })
     }
 
     fn covers(&self, typ: DevType, major: u32, minor: u32) -> bool {
@@ -176,17 +205,29 @@ pub fn docker_defaults() -> Vec<Rule> {
         access: RWM,
     };
     vec![
-        Rule { allow: false, typ: DevType::All, major: None, minor: None, access: RWM },
-        Rule { allow: true, typ: DevType::Char, major: None, minor: None, access: MKNOD },
-        Rule { allow: true, typ: DevType::Block, major: None, minor: None, access: MKNOD },
-        c(1, Some(3)),   // null
-        c(1, Some(8)),   // random
-        c(1, Some(7)),   // full
-        c(5, Some(0)),   // tty
-        c(1, Some(5)),   // zero
-        c(1, Some(9)),   // urandom
-        c(136, None),    // pts/*
-        c(5, Some(2)),   // ptmx
+        Rule::DENY_ALL,
+        Rule {
+            allow: true,
+            typ: DevType::Char,
+            major: None,
+            minor: None,
+            access: MKNOD,
+        },
+        Rule {
+            allow: true,
+            typ: DevType::Block,
+            major: None,
+            minor: None,
+            access: MKNOD,
+        },
+        c(1, Some(3)),    // null
+        c(1, Some(8)),    // random
+        c(1, Some(7)),    // full
+        c(5, Some(0)),    // tty
+        c(1, Some(5)),    // zero
+        c(1, Some(9)),    // urandom
+        c(136, None),     // pts/*
+        c(5, Some(2)),    // ptmx
         c(10, Some(200)), // net/tun
     ]
 }
@@ -201,11 +242,33 @@ mod tests {
         // mknod of the host's loop device succeeds; opening it does not.
         assert!(decide(&rules, DevType::Block, 7, 0, MKNOD));
         assert!(!decide(&rules, DevType::Block, 7, 0, READ | WRITE));
-        for (major, minor) in [(1, 11) /* kmsg */, (5, 1) /* console */, (4, 1), (10, 232), (10, 229)] {
-            assert!(!decide(&rules, DevType::Char, major, minor, READ), "{major}:{minor}");
+        for (major, minor) in [
+            (1, 11), /* kmsg */
+            (5, 1),  /* console */
+            (4, 1),
+            (10, 232),
+            (10, 229),
+        ] {
+            assert!(
+                !decide(&rules, DevType::Char, major, minor, READ),
+                "{major}:{minor}"
+            );
         }
-        for (major, minor) in [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 2), (136, 4), (10, 200)] {
-            assert!(decide(&rules, DevType::Char, major, minor, READ | WRITE), "{major}:{minor}");
+        for (major, minor) in [
+            (1, 3),
+            (1, 5),
+            (1, 7),
+            (1, 8),
+            (1, 9),
+            (5, 0),
+            (5, 2),
+            (136, 4),
+            (10, 200),
+        ] {
+            assert!(
+                decide(&rules, DevType::Char, major, minor, READ | WRITE),
+                "{major}:{minor}"
+            );
         }
         let lines: Vec<String> = rules.iter().map(Rule::v1_line).collect();
         assert_eq!(&lines[..4], ["a", "c *:* m", "b *:* m", "c 1:3 rwm"]);
@@ -215,16 +278,28 @@ mod tests {
 
     #[test]
     fn partial_access_rules() {
-        let rules = [
-            Rule { allow: false, typ: DevType::All, major: None, minor: None, access: RWM },
-            Rule::parse_docker("c 1:3 r").unwrap(),
-        ];
+        let rules = [Rule::DENY_ALL, Rule::parse_docker("c 1:3 r").unwrap()];
         assert!(decide(&rules, DevType::Char, 1, 3, READ));
-        assert!(!decide(&rules, DevType::Char, 1, 3, READ | WRITE), "allow must cover all");
-        let deny_write = Rule { allow: false, typ: DevType::Char, major: Some(1), minor: Some(3), access: WRITE };
-        assert!(!decide(&[deny_write], DevType::Char, 1, 3, READ | WRITE), "deny wins on overlap");
+        assert!(
+            !decide(&rules, DevType::Char, 1, 3, READ | WRITE),
+            "allow must cover all"
+        );
+        let deny_write = Rule {
+            allow: false,
+            typ: DevType::Char,
+            major: Some(1),
+            minor: Some(3),
+            access: WRITE,
+        };
+        assert!(
+            !decide(&[deny_write], DevType::Char, 1, 3, READ | WRITE),
+            "deny wins on overlap"
+        );
         assert!(decide(&[deny_write], DevType::Char, 1, 3, READ));
-        assert!(decide(&[], DevType::Block, 8, 0, RWM), "no rule: the parent's allow-all");
+        assert!(
+            decide(&[], DevType::Block, 8, 0, RWM),
+            "no rule: the parent's allow-all"
+        );
     }
 
     #[test]
@@ -244,10 +319,24 @@ mod tests {
 
     #[test]
     fn docker_rule_syntax() {
-        assert_eq!(Rule::parse_docker("c 1:3 mr").unwrap().v1_line(), "c 1:3 rm");
-        assert_eq!(Rule::parse_docker("b *:* rwm").unwrap().v1_line(), "b *:* rwm");
+        assert_eq!(
+            Rule::parse_docker("c 1:3 mr").unwrap().v1_line(),
+            "c 1:3 rm"
+        );
+        assert_eq!(
+            Rule::parse_docker("b *:* rwm").unwrap().v1_line(),
+            "b *:* rwm"
+        );
         assert_eq!(Rule::parse_docker("a *:* rwm").unwrap().v1_line(), "a");
-        for bad in ["c 1:3", "x 1:3 r", "c 1-3 r", "c 1:3 rwmr", "c -1:3 r", "c 1:3 q", "c  1:3 r"] {
+        for bad in [
+            "c 1:3",
+            "x 1:3 r",
+            "c 1-3 r",
+            "c 1:3 rwmr",
+            "c -1:3 r",
+            "c 1:3 q",
+            "c  1:3 r",
+        ] {
             let err = Rule::parse_docker(bad).unwrap_err().to_string();
             assert_eq!(err, format!("invalid device cgroup format '{bad}'"));
         }

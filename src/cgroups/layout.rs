@@ -70,7 +70,8 @@ impl Layout {
     pub fn detect() -> Result<Layout> {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
             .context("reading /proc/self/mountinfo")?;
-        let own = std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
+        let own =
+            std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
         Layout::parse(&mountinfo, &own)
     }
 
@@ -78,17 +79,27 @@ impl Layout {
     /// hierarchy mounted more than once counts once (the first mount whose root holds our cgroup).
     pub fn parse(mountinfo: &str, proc_cgroup: &str) -> Result<Layout> {
         let own = parse_proc_cgroup(proc_cgroup)?;
-        let mut layout = Layout { v1: Vec::new(), unified: None };
+        let mut layout = Layout {
+            v1: Vec::new(),
+            unified: None,
+        };
         for line in mountinfo.lines() {
-            let Some(mount) = parse_mount(line) else { continue };
+            let Some(mount) = parse_mount(line) else {
+                continue;
+            };
             if mount.fstype == "cgroup2" {
                 if layout.unified.is_some() {
                     continue;
                 }
-                let Some(own) = own.iter().find(|(c, _)| c.is_empty()) else { continue };
+                let Some(own) = own.iter().find(|(c, _)| c.is_empty()) else {
+                    continue;
+                };
                 if let Some(path) = below(&own.1, &mount.root) {
-                    layout.unified =
-                        Some(Hierarchy { mountpoint: mount.mountpoint, controllers: vec![], own: path });
+                    layout.unified = Some(Hierarchy {
+                        mountpoint: mount.mountpoint,
+                        controllers: vec![],
+                        own: path,
+                    });
                 }
             } else if mount.fstype == "cgroup" {
                 let controllers: Vec<String> = mount
@@ -97,14 +108,15 @@ impl Layout {
                     .filter(|o| V1_CONTROLLERS.contains(o))
                     .map(str::to_string)
                     .collect();
-                if controllers.is_empty()
-                    || layout.v1.iter().any(|h| h.controllers == controllers)
+                if controllers.is_empty() || layout.v1.iter().any(|h| h.controllers == controllers)
                 {
                     continue;
                 }
                 let mine = own.iter().find(|(c, _)| {
-                    let mut listed: Vec<&str> =
-                        c.split(',').filter(|o| V1_CONTROLLERS.contains(o)).collect();
+                    let mut listed: Vec<&str> = c
+                        .split(',')
+                        .filter(|o| V1_CONTROLLERS.contains(o))
+                        .collect();
                     listed.sort_unstable();
                     let mut wanted: Vec<&str> = controllers.iter().map(String::as_str).collect();
                     wanted.sort_unstable();
@@ -112,12 +124,18 @@ impl Layout {
                 });
                 let Some((_, path)) = mine else { continue };
                 if let Some(path) = below(path, &mount.root) {
-                    layout.v1.push(Hierarchy { mountpoint: mount.mountpoint, controllers, own: path });
+                    layout.v1.push(Hierarchy {
+                        mountpoint: mount.mountpoint,
+                        controllers,
+                        own: path,
+                    });
                 }
             }
         }
         if layout.v1.is_empty() && layout.unified.is_none() {
-            bail!("no cgroup hierarchy is mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo)");
+            bail!(
+                "no cgroup hierarchy is mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo)"
+            );
         }
         Ok(layout)
     }
@@ -241,7 +259,11 @@ mod tests {
     fn hybrid_host_as_on_these_machines() {
         let layout = Layout::parse(HYBRID_MOUNTINFO, HYBRID_OWN).unwrap();
         assert_eq!(layout.mode(), Mode::Hybrid);
-        assert_eq!(layout.v1.len(), 4, "name=systemd carries no controller: {layout:?}");
+        assert_eq!(
+            layout.v1.len(),
+            4,
+            "name=systemd carries no controller: {layout:?}"
+        );
         let memory = layout.v1_with("memory").unwrap();
         assert_eq!(memory.own, Path::new("/process_api/0c06"));
         assert_eq!(
@@ -266,7 +288,10 @@ mod tests {
         let mi = "30 23 0:27 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n";
         let layout = Layout::parse(mi, "0::/user.slice/session-1.scope\n").unwrap();
         assert_eq!(layout.mode(), Mode::V2);
-        assert_eq!(layout.unified.unwrap().own, Path::new("/user.slice/session-1.scope"));
+        assert_eq!(
+            layout.unified.unwrap().own,
+            Path::new("/user.slice/session-1.scope")
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub enum Placement {
     /// Below the runtime's own cgroup.
     Relative(PathBuf),
     /// runc's `--systemd-cgroup` form `slice:prefix:name`: a transient scope systemd creates.
-    Systemd { slice: String, prefix: String, name: String },
+    Systemd {
+        slice: String,
+        prefix: String,
+        name: String,
+    },
 }
 
 impl Placement {
@@ -33,7 +37,9 @@ impl Placement {
             };
             if name.is_empty() || name.contains('/') || slice.contains('/') || prefix.contains('/')
             {
-                bail!("cgroupsPath {path:?}: slice, prefix and name hold no '/' and name is not empty");
+                bail!(
+                    "cgroupsPath {path:?}: slice, prefix and name hold no '/' and name is not empty"
+                );
             }
             return Ok(Placement::Systemd {
                 slice: slice.to_string(),
@@ -52,7 +58,10 @@ impl Placement {
             bail!("cgroupsPath {path:?} climbs with '..'");
         }
         // Lexically clean: "//a/./b/" and "/a/b" are one cgroup.
-        let clean: PathBuf = p.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+        let clean: PathBuf = p
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
         if clean.as_os_str().is_empty() {
             bail!("cgroupsPath {path:?} names the hierarchy's root, which no container may own");
         }
@@ -77,7 +86,11 @@ impl Placement {
                 own.join(abs.strip_prefix("/").unwrap_or(abs))
             }
             Placement::Absolute(abs) => abs.clone(),
-            Placement::Systemd { slice, prefix, name } => {
+            Placement::Systemd {
+                slice,
+                prefix,
+                name,
+            } => {
                 let unit = if prefix.is_empty() {
                     format!("{name}.scope")
                 } else {
@@ -92,7 +105,11 @@ impl Placement {
 /// systemd's slice naming: `a-b-c.slice` lives at `/a.slice/a-b.slice/a-b-c.slice`; an empty
 /// slice is `system.slice`, `-.slice` is the root.
 pub fn systemd_slice_path(slice: &str) -> Result<PathBuf> {
-    let slice = if slice.is_empty() { "system.slice" } else { slice };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
     if slice == "-.slice" {
         return Ok(PathBuf::from("/"));
     }
@@ -119,16 +136,31 @@ mod tests {
     use super::*;
 
     fn resolve(path: Option<&str>, own: &str, confined: bool) -> PathBuf {
-        Placement::parse(path, false).unwrap().resolve(Path::new(own), "c1", confined).unwrap()
+        Placement::parse(path, false)
+            .unwrap()
+            .resolve(Path::new(own), "c1", confined)
+            .unwrap()
     }
 
     #[test]
     fn runc_readings_of_cgroups_path() {
         assert_eq!(resolve(None, "/", false), Path::new("/minirun/c1"));
-        assert_eq!(resolve(Some(""), "/user", false), Path::new("/user/minirun/c1"));
-        assert_eq!(resolve(Some("/docker/abc"), "/user", false), Path::new("/docker/abc"));
-        assert_eq!(resolve(Some("//docker/./abc/"), "/", false), Path::new("/docker/abc"));
-        assert_eq!(resolve(Some("pod/abc"), "/user", false), Path::new("/user/pod/abc"));
+        assert_eq!(
+            resolve(Some(""), "/user", false),
+            Path::new("/user/minirun/c1")
+        );
+        assert_eq!(
+            resolve(Some("/docker/abc"), "/user", false),
+            Path::new("/docker/abc")
+        );
+        assert_eq!(
+            resolve(Some("//docker/./abc/"), "/", false),
+            Path::new("/docker/abc")
+        );
+        assert_eq!(
+            resolve(Some("pod/abc"), "/user", false),
+            Path::new("/user/pod/abc")
+        );
     }
 
     #[test]
@@ -141,7 +173,10 @@ mod tests {
             resolve(Some("/process_api/x/mine"), "/process_api/x", true),
             Path::new("/process_api/x/mine")
         );
-        assert_eq!(resolve(None, "/process_api/x", true), Path::new("/process_api/x/minirun/c1"));
+        assert_eq!(
+            resolve(None, "/process_api/x", true),
+            Path::new("/process_api/x/minirun/c1")
+        );
     }
 
     #[test]
@@ -150,7 +185,9 @@ mod tests {
             let err = Placement::parse(Some(bad), false).unwrap_err().to_string();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
-        let err = Placement::Default.resolve(Path::new("/"), "a/b", false).unwrap_err();
+        let err = Placement::Default
+            .resolve(Path::new("/"), "a/b", false)
+            .unwrap_err();
         assert!(err.to_string().contains("\"a/b\""), "{err}");
     }
 
@@ -159,15 +196,27 @@ mod tests {
         let p = Placement::parse(Some("system.slice:docker:abc"), true).unwrap();
         assert_eq!(
             p,
-            Placement::Systemd { slice: "system.slice".into(), prefix: "docker".into(), name: "abc".into() }
+            Placement::Systemd {
+                slice: "system.slice".into(),
+                prefix: "docker".into(),
+                name: "abc".into()
+            }
         );
-        assert_eq!(p.resolve(Path::new("/"), "abc", false).unwrap(), Path::new("/system.slice/docker-abc.scope"));
+        assert_eq!(
+            p.resolve(Path::new("/"), "abc", false).unwrap(),
+            Path::new("/system.slice/docker-abc.scope")
+        );
         let p = Placement::parse(Some("user-1000-app.slice::x"), true).unwrap();
         assert_eq!(
             p.resolve(Path::new("/"), "x", false).unwrap(),
             Path::new("/user.slice/user-1000.slice/user-1000-app.slice/x.scope")
         );
-        for (bad, named) in [("/docker/abc", "/docker/abc"), ("a:b", "a:b"), ("a.slice:b:c:d", "c:d"), ("bad:p:n", "\"bad\"")] {
+        for (bad, named) in [
+            ("/docker/abc", "/docker/abc"),
+            ("a:b", "a:b"),
+            ("a.slice:b:c:d", "c:d"),
+            ("bad:p:n", "\"bad\""),
+        ] {
             let err = Placement::parse(Some(bad), true)
                 .and_then(|p| p.resolve(Path::new("/"), "n", false))
                 .unwrap_err();

@@ -76,23 +76,35 @@ pub fn plan(
     has_v2: bool,
 ) -> Result<Vec<Write>> {
     let mut writes = Vec::new();
-    let mut section = |ctrl: Controller, build: &dyn Fn(Version) -> Result<Vec<(String, String)>>| -> Result<()> {
+    let mut section = |ctrl: Controller,
+                       build: &dyn Fn(Version) -> Result<Vec<(String, String)>>|
+     -> Result<()> {
         match version_of(ctrl) {
             Some(v) => {
                 for (file, value) in build(v)? {
-                    writes.push(Write { version: v, controller: Some(ctrl), choices: vec![(file, value)] });
+                    writes.push(Write {
+                        version: v,
+                        controller: Some(ctrl),
+                        choices: vec![(file, value)],
+                    });
                 }
                 Ok(())
             }
             None if build(Version::V1).is_ok_and(|w| w.is_empty()) => Ok(()),
-            None => bail!("a {} limit was asked for but this host has no {} controller", ctrl.v1_name(), ctrl.names()),
+            None => bail!(
+                "a {} limit was asked for but this host has no {} controller",
+                ctrl.v1_name(),
+                ctrl.names()
+            ),
         }
     };
     if let Some(m) = r.memory() {
         section(Controller::Memory, &|v| memory(m, v))?;
     }
     if let Some(p) = r.pids() {
-        section(Controller::Pids, &|_| Ok(vec![("pids.max".into(), max_or(p.limit()))]))?;
+        section(Controller::Pids, &|_| {
+            Ok(vec![("pids.max".into(), max_or(p.limit()))])
+        })?;
     }
     if let Some(c) = r.cpu() {
         section(Controller::Cpu, &|v| cpu(c, v))?;
@@ -114,7 +126,8 @@ pub fn plan(
                 .map(|h| {
                     let size = h.page_size();
                     let unit_ok = ["KB", "MB", "GB"].iter().any(|u| {
-                        size.strip_suffix(u).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                        size.strip_suffix(u)
+                            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
                     });
                     if !unit_ok {
                         bail!("hugepage size {size:?} is not a number of KB, MB or GB");
@@ -129,13 +142,24 @@ pub fn plan(
         })?;
     }
     if let Some(net) = r.network() {
-        section(Controller::NetCls, &|_| Ok(net.class_id().map(|id| ("net_cls.classid".into(), id.to_string())).into_iter().collect()))?;
+        section(Controller::NetCls, &|_| {
+            Ok(net
+                .class_id()
+                .map(|id| ("net_cls.classid".into(), id.to_string()))
+                .into_iter()
+                .collect())
+        })?;
         section(Controller::NetPrio, &|_| {
             Ok(net
                 .priorities()
                 .iter()
                 .flatten()
-                .map(|p| ("net_prio.ifpriomap".into(), format!("{} {}", p.name(), p.priority())))
+                .map(|p| {
+                    (
+                        "net_prio.ifpriomap".into(),
+                        format!("{} {}", p.name(), p.priority()),
+                    )
+                })
                 .collect())
         })?;
     }
@@ -158,17 +182,32 @@ pub fn plan(
             if key.contains('/') || key.starts_with('.') || !key.contains('.') {
                 bail!("linux.resources.unified key {key:?} is not a cgroup file name");
             }
-            let controller = [Controller::Memory, Controller::Pids, Controller::Cpu, Controller::Cpuset, Controller::Io, Controller::Hugetlb]
-                .into_iter()
-                .find(|c| key.split('.').next() == Some(c.v2_name()));
-            writes.push(Write { version: Version::V2, controller, choices: vec![(key.clone(), value.clone())] });
+            let controller = [
+                Controller::Memory,
+                Controller::Pids,
+                Controller::Cpu,
+                Controller::Cpuset,
+                Controller::Io,
+                Controller::Hugetlb,
+            ]
+            .into_iter()
+            .find(|c| key.split('.').next() == Some(c.v2_name()));
+            writes.push(Write {
+                version: Version::V2,
+                controller,
+                choices: vec![(key.clone(), value.clone())],
+            });
         }
     }
     Ok(writes)
 }
 
 fn max_or(limit: i64) -> String {
-    if limit <= 0 { "max".into() } else { limit.to_string() }
+    if limit <= 0 {
+        "max".into()
+    } else {
+        limit.to_string()
+    }
 }
 
 fn memory(m: &LinuxMemory, v: Version) -> Result<Vec<(String, String)>> {
@@ -226,7 +265,9 @@ pub fn swap_v2(swap: Option<i64>, limit: Option<i64>) -> Result<Option<String>> 
         None | Some(0) => Ok(None),
         Some(s) if s < 0 => Ok(Some("max".into())),
         Some(s) if limit_v <= 0 => bail!("memory.swap {s} needs a memory limit on cgroup v2"),
-        Some(s) if s < limit_v => bail!("memory.swap {s} is below memory.limit {limit_v} (swap counts memory+swap)"),
+        Some(s) if s < limit_v => {
+            bail!("memory.swap {s} is below memory.limit {limit_v} (swap counts memory+swap)")
+        }
         Some(s) => Ok(Some((s - limit_v).to_string())),
     }
 }
@@ -240,19 +281,35 @@ fn cpu(c: &LinuxCpu, v: Version) -> Result<Vec<(String, String)>> {
                 ("cpu.cfs_period_us", c.period().map(|p| p.to_string())),
                 ("cpu.cfs_quota_us", c.quota().map(|q| q.to_string())),
                 ("cpu.cfs_burst_us", c.burst().map(|b| b.to_string())),
-                ("cpu.rt_period_us", c.realtime_period().map(|p| p.to_string())),
-                ("cpu.rt_runtime_us", c.realtime_runtime().map(|r| r.to_string())),
+                (
+                    "cpu.rt_period_us",
+                    c.realtime_period().map(|p| p.to_string()),
+                ),
+                (
+                    "cpu.rt_runtime_us",
+                    c.realtime_runtime().map(|r| r.to_string()),
+                ),
                 ("cpu.idle", c.idle().map(|i| i.to_string())),
             ];
-            w.extend(files.into_iter().filter_map(|(f, v)| Some((f.to_string(), v?))));
+            w.extend(
+                files
+                    .into_iter()
+                    .filter_map(|(f, v)| Some((f.to_string(), v?))),
+            );
         }
         Version::V2 => {
             if let Some(shares) = c.shares() {
                 w.push(("cpu.weight".into(), shares_to_weight(shares).to_string()));
             }
             if c.quota().is_some() || c.period().is_some() {
-                let quota = c.quota().filter(|q| *q > 0).map_or("max".to_string(), |q| q.to_string());
-                w.push(("cpu.max".into(), format!("{quota} {}", c.period().unwrap_or(100_000))));
+                let quota = c
+                    .quota()
+                    .filter(|q| *q > 0)
+                    .map_or("max".to_string(), |q| q.to_string());
+                w.push((
+                    "cpu.max".into(),
+                    format!("{quota} {}", c.period().unwrap_or(100_000)),
+                ));
             }
             if let Some(b) = c.burst() {
                 w.push(("cpu.max.burst".into(), b.to_string()));
@@ -288,9 +345,16 @@ pub fn blkio_weight_to_io_weight(weight: u16) -> u64 {
     1 + (u64::from(weight).saturating_sub(10)) * 9999 / 990
 }
 
-fn block_io(b: &LinuxBlockIo, version_of: &dyn Fn(Controller) -> Option<Version>) -> Result<Vec<Write>> {
+fn block_io(
+    b: &LinuxBlockIo,
+    version_of: &dyn Fn(Controller) -> Option<Version>,
+) -> Result<Vec<Write>> {
     let check = |w: u16| -> Result<u16> {
-        if (10..=1000).contains(&w) { Ok(w) } else { bail!("blkio weight {w} is not in 10..=1000") }
+        if (10..=1000).contains(&w) {
+            Ok(w)
+        } else {
+            bail!("blkio weight {w} is not in 10..=1000")
+        }
     };
     let mut planned: Vec<Vec<(String, String)>> = Vec::new();
     let v = version_of(Controller::Io);
@@ -304,7 +368,10 @@ fn block_io(b: &LinuxBlockIo, version_of: &dyn Fn(Controller) -> Option<Version>
         Version::V1 => {
             if let Some(w) = b.weight() {
                 let w = check(w)?.to_string();
-                planned.push(vec![("blkio.weight".into(), w.clone()), ("blkio.bfq.weight".into(), w)]);
+                planned.push(vec![
+                    ("blkio.weight".into(), w.clone()),
+                    ("blkio.bfq.weight".into(), w),
+                ]);
             }
             if let Some(w) = b.leaf_weight() {
                 planned.push(vec![("blkio.leaf_weight".into(), check(w)?.to_string())]);
@@ -312,19 +379,28 @@ fn block_io(b: &LinuxBlockIo, version_of: &dyn Fn(Controller) -> Option<Version>
             for d in b.weight_device().iter().flatten() {
                 if let Some(w) = d.weight() {
                     let line = format!("{}:{} {}", d.major(), d.minor(), check(w)?);
-                    planned.push(vec![("blkio.weight_device".into(), line.clone()), ("blkio.bfq.weight_device".into(), line)]);
+                    planned.push(vec![
+                        ("blkio.weight_device".into(), line.clone()),
+                        ("blkio.bfq.weight_device".into(), line),
+                    ]);
                 }
             }
             for (devices, file, _) in throttles {
                 for d in devices.iter().flatten() {
-                    planned.push(vec![(format!("blkio.throttle.{file}"), format!("{}:{} {}", d.major(), d.minor(), d.rate()))]);
+                    planned.push(vec![(
+                        format!("blkio.throttle.{file}"),
+                        format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+                    )]);
                 }
             }
         }
         Version::V2 => {
             if let Some(w) = b.weight() {
                 let w = check(w)?;
-                planned.push(vec![("io.bfq.weight".into(), w.to_string()), ("io.weight".into(), blkio_weight_to_io_weight(w).to_string())]);
+                planned.push(vec![
+                    ("io.bfq.weight".into(), w.to_string()),
+                    ("io.weight".into(), blkio_weight_to_io_weight(w).to_string()),
+                ]);
             }
             if b.leaf_weight().is_some() {
                 bail!("blkio.leafWeight has no cgroup v2 file");
@@ -335,13 +411,19 @@ fn block_io(b: &LinuxBlockIo, version_of: &dyn Fn(Controller) -> Option<Version>
                     let (maj, min) = (d.major(), d.minor());
                     planned.push(vec![
                         ("io.bfq.weight".into(), format!("{maj}:{min} {w}")),
-                        ("io.weight".into(), format!("{maj}:{min} {}", blkio_weight_to_io_weight(w))),
+                        (
+                            "io.weight".into(),
+                            format!("{maj}:{min} {}", blkio_weight_to_io_weight(w)),
+                        ),
                     ]);
                 }
             }
             for (devices, _, key) in throttles {
                 for d in devices.iter().flatten() {
-                    planned.push(vec![("io.max".into(), format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()))]);
+                    planned.push(vec![(
+                        "io.max".into(),
+                        format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
+                    )]);
                 }
             }
         }
@@ -349,7 +431,11 @@ fn block_io(b: &LinuxBlockIo, version_of: &dyn Fn(Controller) -> Option<Version>
     match v {
         Some(version) => Ok(planned
             .into_iter()
-            .map(|choices| Write { version, controller: Some(Controller::Io), choices })
+            .map(|choices| Write {
+                version,
+                controller: Some(Controller::Io),
+                choices,
+            })
             .collect()),
         None if planned.is_empty() => Ok(vec![]),
         None => bail!("a blkio limit was asked for but this host has no blkio/io controller"),
@@ -394,7 +480,10 @@ mod tests {
             ("blkio.throttle.read_bps_device", "8:0 1048576"),
             ("hugetlb.2MB.limit_in_bytes", "max"),
         ] {
-            assert!(f.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} missing from {f:?}");
+            assert!(
+                f.contains(&(want.0.to_string(), want.1.to_string())),
+                "{want:?} missing from {f:?}"
+            );
         }
         let weight = w.iter().find(|w| w.choices[0].0 == "blkio.weight").unwrap();
         assert_eq!(weight.choices[1], ("blkio.bfq.weight".into(), "500".into()));
@@ -416,27 +505,66 @@ mod tests {
             ("io.max", "8:0 rbps=1048576"),
             ("hugetlb.2MB.max", "max"),
         ] {
-            assert!(f.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} missing from {f:?}");
+            assert!(
+                f.contains(&(want.0.to_string(), want.1.to_string())),
+                "{want:?} missing from {f:?}"
+            );
         }
-        let weight = w.iter().find(|w| w.choices[0].0 == "io.bfq.weight").unwrap();
+        let weight = w
+            .iter()
+            .find(|w| w.choices[0].0 == "io.bfq.weight")
+            .unwrap();
         assert_eq!(weight.choices[1], ("io.weight".into(), "4950".into()));
     }
 
     #[test]
     fn hybrid_routes_each_controller_to_its_version() {
-        let w = plan(&resources(ALL), &|c| Some(if c == Controller::Hugetlb { Version::V2 } else { Version::V1 }), true).unwrap();
-        let huge = w.iter().find(|w| w.controller == Some(Controller::Hugetlb)).unwrap();
-        assert_eq!((huge.version, huge.choices[0].0.as_str()), (Version::V2, "hugetlb.2MB.max"));
-        assert!(w.iter().filter(|w| w.controller != Some(Controller::Hugetlb)).all(|w| w.version == Version::V1));
+        let w = plan(
+            &resources(ALL),
+            &|c| {
+                Some(if c == Controller::Hugetlb {
+                    Version::V2
+                } else {
+                    Version::V1
+                })
+            },
+            true,
+        )
+        .unwrap();
+        let huge = w
+            .iter()
+            .find(|w| w.controller == Some(Controller::Hugetlb))
+            .unwrap();
+        assert_eq!(
+            (huge.version, huge.choices[0].0.as_str()),
+            (Version::V2, "hugetlb.2MB.max")
+        );
+        assert!(
+            w.iter()
+                .filter(|w| w.controller != Some(Controller::Hugetlb))
+                .all(|w| w.version == Version::V1)
+        );
     }
 
     #[test]
     fn missing_controller_is_an_error_naming_it_only_when_asked_for() {
         let no_pids = |c| (c != Controller::Pids).then_some(Version::V1);
-        let err = plan(&resources(r#"{"pids": {"limit": 5}}"#), &no_pids, false).unwrap_err().to_string();
+        let err = plan(&resources(r#"{"pids": {"limit": 5}}"#), &no_pids, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no pids controller"), "{err}");
-        assert!(plan(&resources(r#"{"memory": {}, "cpu": {}}"#), &|_| None, false).unwrap().is_empty());
-        let err = plan(&resources(r#"{"blockIO": {"weight": 100}}"#), &|_| None, false).unwrap_err().to_string();
+        assert!(
+            plan(&resources(r#"{"memory": {}, "cpu": {}}"#), &|_| None, false)
+                .unwrap()
+                .is_empty()
+        );
+        let err = plan(
+            &resources(r#"{"blockIO": {"weight": 100}}"#),
+            &|_| None,
+            false,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("blkio/io"), "{err}");
     }
 
@@ -447,25 +575,63 @@ mod tests {
         assert_eq!(shares_to_weight(262_144), 10_000);
         assert_eq!(blkio_weight_to_io_weight(10), 1);
         assert_eq!(blkio_weight_to_io_weight(1000), 10_000);
-        assert_eq!(swap_v2(Some(-1), Some(100)).unwrap().as_deref(), Some("max"));
+        assert_eq!(
+            swap_v2(Some(-1), Some(100)).unwrap().as_deref(),
+            Some("max")
+        );
         assert_eq!(swap_v2(None, Some(-1)).unwrap().as_deref(), Some("max"));
         assert_eq!(swap_v2(None, Some(100)).unwrap(), None);
-        assert!(swap_v2(Some(50), Some(100)).unwrap_err().to_string().contains("below"));
-        assert!(swap_v2(Some(50), None).unwrap_err().to_string().contains("needs a memory limit"));
+        assert!(
+            swap_v2(Some(50), Some(100))
+                .unwrap_err()
+                .to_string()
+                .contains("below")
+        );
+        assert!(
+            swap_v2(Some(50), None)
+                .unwrap_err()
+                .to_string()
+                .contains("needs a memory limit")
+        );
         assert_eq!(max_or(-1), "max");
     }
 
     #[test]
     fn v2_only_and_v1_only_fields_are_errors_not_silence() {
-        let err = plan(&resources(r#"{"memory": {"swappiness": 10}}"#), &|_| Some(Version::V2), true).unwrap_err();
+        let err = plan(
+            &resources(r#"{"memory": {"swappiness": 10}}"#),
+            &|_| Some(Version::V2),
+            true,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("swappiness"), "{err}");
-        let err = plan(&resources(r#"{"unified": {"memory.high": "1"}}"#), &|_| Some(Version::V1), false).unwrap_err();
+        let err = plan(
+            &resources(r#"{"unified": {"memory.high": "1"}}"#),
+            &|_| Some(Version::V1),
+            false,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unified"), "{err}");
-        let err = plan(&resources(r#"{"hugepageLimits": [{"pageSize": "2XB", "limit": 1}]}"#), &|_| Some(Version::V1), false).unwrap_err();
+        let err = plan(
+            &resources(r#"{"hugepageLimits": [{"pageSize": "2XB", "limit": 1}]}"#),
+            &|_| Some(Version::V1),
+            false,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("\"2XB\""), "{err}");
-        let err = plan(&resources(r#"{"blockIO": {"weight": 5}}"#), &|_| Some(Version::V1), false).unwrap_err();
+        let err = plan(
+            &resources(r#"{"blockIO": {"weight": 5}}"#),
+            &|_| Some(Version::V1),
+            false,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("weight 5"), "{err}");
-        let w = plan(&resources(r#"{"unified": {"memory.high": "1048576"}}"#), &|_| Some(Version::V2), true).unwrap();
+        let w = plan(
+            &resources(r#"{"unified": {"memory.high": "1048576"}}"#),
+            &|_| Some(Version::V2),
+            true,
+        )
+        .unwrap();
         assert_eq!(w[0].controller, Some(Controller::Memory));
     }
 }

@@ -113,7 +113,13 @@ fn number(dir: &Path, file: &str, max: u64) -> Result<u64> {
     Ok(match read(dir, file)? {
         None => 0,
         Some(s) if s.trim() == "max" => max,
-        Some(s) => s.trim().parse().with_context(|| format!("{}: {:?} is not a number", dir.join(file).display(), s.trim()))?,
+        Some(s) => s.trim().parse().with_context(|| {
+            format!(
+                "{}: {:?} is not a number",
+                dir.join(file).display(),
+                s.trim()
+            )
+        })?,
     })
 }
 
@@ -134,7 +140,12 @@ pub fn parse_blkio_v1(text: &str) -> Vec<BlkioEntry> {
             let mut f = l.split_whitespace();
             let (dev, op, value) = (f.next()?, f.next()?, f.next()?);
             let (major, minor) = dev.split_once(':')?;
-            Some(BlkioEntry { major: major.parse().ok()?, minor: minor.parse().ok()?, op: op.to_string(), value: value.parse().ok()? })
+            Some(BlkioEntry {
+                major: major.parse().ok()?,
+                minor: minor.parse().ok()?,
+                op: op.to_string(),
+                value: value.parse().ok()?,
+            })
         })
         .collect()
 }
@@ -144,10 +155,16 @@ pub fn parse_io_stat(text: &str) -> (Vec<BlkioEntry>, Vec<BlkioEntry>) {
     let (mut bytes, mut ios) = (Vec::new(), Vec::new());
     for line in text.lines() {
         let mut f = line.split_whitespace();
-        let Some((major, minor)) = f.next().and_then(|d| d.split_once(':')) else { continue };
-        let (Ok(major), Ok(minor)) = (major.parse(), minor.parse()) else { continue };
+        let Some((major, minor)) = f.next().and_then(|d| d.split_once(':')) else {
+            continue;
+        };
+        let (Ok(major), Ok(minor)) = (major.parse(), minor.parse()) else {
+            continue;
+        };
         for kv in f {
-            let Some((k, v)) = kv.split_once('=') else { continue };
+            let Some((k, v)) = kv.split_once('=') else {
+                continue;
+            };
             let Ok(value) = v.parse() else { continue };
             let (list, op) = match k {
                 "rbytes" => (&mut bytes, "Read"),
@@ -156,7 +173,12 @@ pub fn parse_io_stat(text: &str) -> (Vec<BlkioEntry>, Vec<BlkioEntry>) {
                 "wios" => (&mut ios, "Write"),
                 _ => continue,
             };
-            list.push(BlkioEntry { major, minor, op: op.into(), value });
+            list.push(BlkioEntry {
+                major,
+                minor,
+                op: op.into(),
+                value,
+            });
         }
     }
     (bytes, ios)
@@ -199,12 +221,20 @@ pub fn read_stats(src: &Sources) -> Result<Stats> {
         s.memory.raw = keyed(&read(dir, "memory.stat")?.unwrap_or_default());
         s.memory.cache = s.memory.raw.get("file").copied().unwrap_or_default();
     }
-    if let Some(dir) = src.v1_pids.or(src.v2.filter(|d| d.join("pids.current").exists())) {
-        s.pids = Pids { current: number(dir, "pids.current", 0)?, limit: number(dir, "pids.max", 0)? };
+    if let Some(dir) = src
+        .v1_pids
+        .or(src.v2.filter(|d| d.join("pids.current").exists()))
+    {
+        s.pids = Pids {
+            current: number(dir, "pids.current", 0)?,
+            limit: number(dir, "pids.max", 0)?,
+        };
     }
     if let Some(dir) = src.v1_cpuacct {
         let ticks = keyed(&read(dir, "cpuacct.stat")?.unwrap_or_default());
-        let ns = |k: &str| ticks.get(k).copied().unwrap_or_default() * (1_000_000_000 / TICKS_PER_SECOND);
+        let ns = |k: &str| {
+            ticks.get(k).copied().unwrap_or_default() * (1_000_000_000 / TICKS_PER_SECOND)
+        };
         s.cpu.usage = CpuUsage {
             total: number(dir, "cpuacct.usage", 0)?,
             percpu: read(dir, "cpuacct.usage_percpu")?
@@ -219,22 +249,41 @@ pub fn read_stats(src: &Sources) -> Result<Stats> {
     if let Some(dir) = src.v1_cpu {
         let stat = keyed(&read(dir, "cpu.stat")?.unwrap_or_default());
         let get = |k: &str| stat.get(k).copied().unwrap_or_default();
-        s.cpu.throttling = Throttling { periods: get("nr_periods"), throttled_periods: get("nr_throttled"), throttled_time: get("throttled_time") };
+        s.cpu.throttling = Throttling {
+            periods: get("nr_periods"),
+            throttled_periods: get("nr_throttled"),
+            throttled_time: get("throttled_time"),
+        };
     }
     if let (None, Some(dir)) = (src.v1_cpuacct, src.v2) {
         // cpu.stat is a core v2 file: usage without the cpu controller, throttling with it.
         let stat = keyed(&read(dir, "cpu.stat")?.unwrap_or_default());
         let get = |k: &str| stat.get(k).copied().unwrap_or_default();
-        s.cpu.usage = CpuUsage { total: get("usage_usec") * 1000, percpu: vec![], kernel: get("system_usec") * 1000, user: get("user_usec") * 1000 };
+        s.cpu.usage = CpuUsage {
+            total: get("usage_usec") * 1000,
+            percpu: vec![],
+            kernel: get("system_usec") * 1000,
+            user: get("user_usec") * 1000,
+        };
         if src.v1_cpu.is_none() {
-            s.cpu.throttling = Throttling { periods: get("nr_periods"), throttled_periods: get("nr_throttled"), throttled_time: get("throttled_usec") * 1000 };
+            s.cpu.throttling = Throttling {
+                periods: get("nr_periods"),
+                throttled_periods: get("nr_throttled"),
+                throttled_time: get("throttled_usec") * 1000,
+            };
         }
     }
     if let Some(dir) = src.v1_blkio {
-        s.blkio.io_service_bytes_recursive = parse_blkio_v1(&read(dir, "blkio.throttle.io_service_bytes_recursive")?.unwrap_or_default());
-        s.blkio.io_serviced_recursive = parse_blkio_v1(&read(dir, "blkio.throttle.io_serviced_recursive")?.unwrap_or_default());
+        s.blkio.io_service_bytes_recursive = parse_blkio_v1(
+            &read(dir, "blkio.throttle.io_service_bytes_recursive")?.unwrap_or_default(),
+        );
+        s.blkio.io_serviced_recursive =
+            parse_blkio_v1(&read(dir, "blkio.throttle.io_serviced_recursive")?.unwrap_or_default());
     } else if let Some(dir) = src.v2 {
-        (s.blkio.io_service_bytes_recursive, s.blkio.io_serviced_recursive) = parse_io_stat(&read(dir, "io.stat")?.unwrap_or_default());
+        (
+            s.blkio.io_service_bytes_recursive,
+            s.blkio.io_serviced_recursive,
+        ) = parse_io_stat(&read(dir, "io.stat")?.unwrap_or_default());
     }
     Ok(s)
 }
@@ -262,8 +311,15 @@ mod tests {
             ("memory.stat", "cache 10\ntotal_cache 20\n"),
         ]);
         let pids = tree(&[("pids.current", "2\n"), ("pids.max", "max\n")]);
-        let acct = tree(&[("cpuacct.usage", "5000\n"), ("cpuacct.usage_percpu", "3000 2000 \n"), ("cpuacct.stat", "user 2\nsystem 1\n")]);
-        let blkio = tree(&[("blkio.throttle.io_service_bytes_recursive", "8:0 Read 4096\n8:0 Write 0\nTotal 4096\n")]);
+        let acct = tree(&[
+            ("cpuacct.usage", "5000\n"),
+            ("cpuacct.usage_percpu", "3000 2000 \n"),
+            ("cpuacct.stat", "user 2\nsystem 1\n"),
+        ]);
+        let blkio = tree(&[(
+            "blkio.throttle.io_service_bytes_recursive",
+            "8:0 Read 4096\n8:0 Write 0\nTotal 4096\n",
+        )]);
         let s = read_stats(&Sources {
             v1_memory: Some(mem.path()),
             v1_pids: Some(pids.path()),
@@ -272,16 +328,41 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(s.memory.usage, MemoryEntry { limit: 536870912, usage: 1024, max: 4096, failcnt: 3 });
+        assert_eq!(
+            s.memory.usage,
+            MemoryEntry {
+                limit: 536870912,
+                usage: 1024,
+                max: 4096,
+                failcnt: 3
+            }
+        );
         assert_eq!(s.memory.swap.limit, 0, "no memsw file: nothing to report");
         assert_eq!(s.memory.cache, 20);
-        assert_eq!(s.pids, Pids { current: 2, limit: 0 });
-        assert_eq!(s.cpu.usage, CpuUsage { total: 5000, percpu: vec![3000, 2000], kernel: 10_000_000, user: 20_000_000 });
+        assert_eq!(
+            s.pids,
+            Pids {
+                current: 2,
+                limit: 0
+            }
+        );
+        assert_eq!(
+            s.cpu.usage,
+            CpuUsage {
+                total: 5000,
+                percpu: vec![3000, 2000],
+                kernel: 10_000_000,
+                user: 20_000_000
+            }
+        );
         assert_eq!(s.blkio.io_service_bytes_recursive.len(), 2);
         let json: serde_json::Value = serde_json::from_str(&s.event_json("c1")).unwrap();
         assert_eq!(json["type"], "stats");
         assert_eq!(json["data"]["memory"]["usage"]["failcnt"], 3);
-        assert_eq!(json["data"]["blkio"]["ioServiceBytesRecursive"][0]["op"], "Read");
+        assert_eq!(
+            json["data"]["blkio"]["ioServiceBytesRecursive"][0]["op"],
+            "Read"
+        );
     }
 
     #[test]
@@ -292,22 +373,65 @@ mod tests {
             ("memory.events", "low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n"),
             ("pids.current", "4\n"),
             ("pids.max", "20\n"),
-            ("cpu.stat", "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 5\nnr_throttled 2\nthrottled_usec 3\n"),
-            ("io.stat", "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n"),
+            (
+                "cpu.stat",
+                "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 5\nnr_throttled 2\nthrottled_usec 3\n",
+            ),
+            (
+                "io.stat",
+                "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n",
+            ),
         ]);
-        let s = read_stats(&Sources { v2: Some(dir.path()), ..Default::default() }).unwrap();
-        assert_eq!(s.memory.usage, MemoryEntry { limit: u64::MAX, usage: 2048, max: 0, failcnt: 7 });
-        assert_eq!(s.pids, Pids { current: 4, limit: 20 });
+        let s = read_stats(&Sources {
+            v2: Some(dir.path()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.memory.usage,
+            MemoryEntry {
+                limit: u64::MAX,
+                usage: 2048,
+                max: 0,
+                failcnt: 7
+            }
+        );
+        assert_eq!(
+            s.pids,
+            Pids {
+                current: 4,
+                limit: 20
+            }
+        );
         assert_eq!(s.cpu.usage.total, 10_000);
-        assert_eq!(s.cpu.throttling, Throttling { periods: 5, throttled_periods: 2, throttled_time: 3000 });
-        assert_eq!(s.blkio.io_service_bytes_recursive[1], BlkioEntry { major: 8, minor: 0, op: "Write".into(), value: 200 });
+        assert_eq!(
+            s.cpu.throttling,
+            Throttling {
+                periods: 5,
+                throttled_periods: 2,
+                throttled_time: 3000
+            }
+        );
+        assert_eq!(
+            s.blkio.io_service_bytes_recursive[1],
+            BlkioEntry {
+                major: 8,
+                minor: 0,
+                op: "Write".into(),
+                value: 200
+            }
+        );
         assert_eq!(s.blkio.io_serviced_recursive.len(), 2);
     }
 
     #[test]
     fn unreadable_number_names_the_file() {
         let dir = tree(&[("pids.current", "lots\n")]);
-        let err = read_stats(&Sources { v1_pids: Some(dir.path()), ..Default::default() }).unwrap_err();
+        let err = read_stats(&Sources {
+            v1_pids: Some(dir.path()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(format!("{err:#}").contains("pids.current"), "{err:#}");
     }
 }
