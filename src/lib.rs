@@ -5,6 +5,7 @@
 //! `seccomp` and `spec` (plain values in, typed errors out); `trace`.
 
 pub mod capability;
+pub mod cgroups;
 pub mod cli;
 pub mod commands;
 pub mod container;

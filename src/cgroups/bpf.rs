@@ -1,0 +1,306 @@
+//! The cgroup v2 device controller: an eBPF `BPF_PROG_TYPE_CGROUP_DEVICE` program built from
+//! the rules (pure), loaded with bpf(BPF_PROG_LOAD) and attached to the container's cgroup.
+//!
+//! The kernel runs the program on each open and mknod of a device node with a context of
+//! `{ access_type: access << 16 | type, major, minor }` (all u32) and refuses with EPERM when it
+//! returns 0. The program reads the rules last to first, as [`super::devices::decide`] does.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use anyhow::{Result, bail};
+
+use super::devices::{DevType, RWM, Rule};
+
+/// One eBPF instruction as `struct bpf_insn` lays it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Insn {
+    pub code: u8,
+    /// dst register in the low nibble, src in the high one.
+    pub regs: u8,
+    pub off: i16,
+    pub imm: i32,
+}
+
+// Opcodes used (class | op | source), from linux/bpf.h and bpf_common.h.
+pub const LDX_MEM_W: u8 = 0x61; // BPF_LDX | BPF_MEM | BPF_W
+pub const ALU32_AND_K: u8 = 0x54; // BPF_ALU | BPF_AND | BPF_K
+pub const ALU32_RSH_K: u8 = 0x74; // BPF_ALU | BPF_RSH | BPF_K
+pub const ALU32_MOV_K: u8 = 0xb4; // BPF_ALU | BPF_MOV | BPF_K
+pub const ALU32_MOV_X: u8 = 0xbc; // BPF_ALU | BPF_MOV | BPF_X
+pub const JMP32_JNE_K: u8 = 0x56; // BPF_JMP32 | BPF_JNE | BPF_K
+pub const JMP32_JEQ_K: u8 = 0x16; // BPF_JMP32 | BPF_JEQ | BPF_K
+pub const JMP_EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
+
+// Registers: r1 is the context, then scratch; r2 access, r3 type, r4 major, r5 minor.
+const R0: u8 = 0;
+const R1: u8 = 1;
+const ACCESS: u8 = 2;
+const TYPE: u8 = 3;
+const MAJOR: u8 = 4;
+const MINOR: u8 = 5;
+
+const BPF_DEVCG_DEV_BLOCK: i32 = 1;
+const BPF_DEVCG_DEV_CHAR: i32 = 2;
+
+fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+    Insn {
+        code,
+        regs: dst | (src << 4),
+        off,
+        imm,
+    }
+}
+
+/// Pure: the program for `rules` (whose meaning is [`super::devices::decide`]'s).
+pub fn build(rules: &[Rule]) -> Vec<Insn> {
+    let mut prog = vec![
+        insn(LDX_MEM_W, ACCESS, R1, 0, 0),
+        insn(ALU32_MOV_X, TYPE, ACCESS, 0, 0),
+        insn(ALU32_AND_K, TYPE, 0, 0, 0xffff),
+        insn(ALU32_RSH_K, ACCESS, 0, 0, 16),
+        insn(LDX_MEM_W, MAJOR, R1, 4, 0),
+        insn(LDX_MEM_W, MINOR, R1, 8, 0),
+    ];
+    let ret = |allow: bool| {
+        [
+            insn(ALU32_MOV_K, R0, 0, 0, i32::from(allow)),
+            insn(JMP_EXIT, 0, 0, 0, 0),
+        ]
+    };
+    for rule in rules.iter().rev() {
+        if rule.typ == DevType::All {
+            // Resets the default: the rules before it are never reached.
+            prog.extend(ret(rule.allow));
+            return prog;
+        }
+        // Each test jumps to the block's end ("next rule") when it fails; the offsets are
+        // patched once the block's length is known.
+        let mut block: Vec<Insn> = Vec::new();
+        let typ = if rule.typ == DevType::Char {
+            BPF_DEVCG_DEV_CHAR
+        } else {
+            BPF_DEVCG_DEV_BLOCK
+        };
+        block.push(insn(JMP32_JNE_K, TYPE, 0, 0, typ));
+        if let Some(major) = rule.major {
+            block.push(insn(JMP32_JNE_K, MAJOR, 0, 0, major as i32));
+        }
+        if let Some(minor) = rule.minor {
+            block.push(insn(JMP32_JNE_K, MINOR, 0, 0, minor as i32));
+        }
+        if rule.access != RWM {
+            block.push(insn(ALU32_MOV_X, R1, ACCESS, 0, 0));
+            if rule.allow {
+                // Any bit asked for that the rule does not grant: not this rule.
+                block.push(insn(ALU32_AND_K, R1, 0, 0, i32::from(!rule.access & RWM)));
+                block.push(insn(JMP32_JNE_K, R1, 0, 0, 0));
+            } else {
+                // No bit in common with what the rule refuses: not this rule.
+                block.push(insn(ALU32_AND_K, R1, 0, 0, i32::from(rule.access)));
+                block.push(insn(JMP32_JEQ_K, R1, 0, 0, 0));
+            }
+        }
+        block.extend(ret(rule.allow));
+        let len = block.len();
+        for (pc, i) in block.iter_mut().enumerate() {
+            if i.code == JMP32_JNE_K || i.code == JMP32_JEQ_K {
+                i.off = (len - pc - 1) as i16;
+            }
+        }
+        prog.extend(block);
+    }
+    prog.extend(ret(true));
+    prog
+}
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_ATTACH: libc::c_long = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+const BPF_CGROUP_DEVICE: u32 = 6;
+const BPF_F_ALLOW_MULTI: u32 = 2;
+
+/// `union bpf_attr` for BPF_PROG_LOAD, up to the fields we set (the kernel zero-extends).
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct ProgAttachAttr {
+    target_fd: u32,
+    attach_bpf_fd: u32,
+    attach_type: u32,
+    attach_flags: u32,
+}
+
+fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<i32> {
+    // SAFETY: attr is a live, properly laid out bpf_attr prefix of size_of::<T>() bytes, and
+    // every pointer inside it points at memory that outlives the call.
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r as i32)
+    }
+}
+
+/// Load the program for `rules`; the verifier's log comes back in the error.
+pub fn load(rules: &[Rule]) -> Result<OwnedFd> {
+    let prog = build(rules);
+    let license = c"Apache";
+    let mut log = vec![0u8; 16 * 1024];
+    let mut name = [0u8; 16];
+    name[..12].copy_from_slice(b"minirun_devs");
+    let mut attr = ProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: prog.len() as u32,
+        insns: prog.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        log_level: 1,
+        log_size: log.len() as u32,
+        log_buf: log.as_mut_ptr() as u64,
+        prog_name: name,
+        ..Default::default()
+    };
+    match bpf(BPF_PROG_LOAD, &mut attr) {
+        // SAFETY: BPF_PROG_LOAD returned a new file descriptor that nothing else owns.
+        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+        Err(e) => {
+            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            let log = String::from_utf8_lossy(&log[..end]);
+            bail!(
+                "loading the device eBPF program ({} instructions): {e}; verifier: {}",
+                prog.len(),
+                log.trim()
+            )
+        }
+    }
+}
+
+/// Attach `prog` to the cgroup open at `cgroup`. Multi mode, as runc does, so that a nested
+/// runtime can still attach its own programs below ours (all of them must allow).
+pub fn attach(prog: &OwnedFd, cgroup: &impl AsRawFd) -> Result<()> {
+    let mut attr = ProgAttachAttr {
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_bpf_fd: prog.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI,
+    };
+    bpf(BPF_PROG_ATTACH, &mut attr)
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("attaching the device eBPF program: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::devices::{self, MKNOD, READ, WRITE, docker_defaults};
+    use super::*;
+
+    /// A small interpreter of exactly the instructions `build` emits: enough to check the
+    /// program's answers against `devices::decide` without a kernel.
+    fn run(prog: &[Insn], typ: DevType, major: u32, minor: u32, access: u8) -> u32 {
+        let t = if typ == DevType::Char { 2 } else { 1 };
+        let ctx = [(u32::from(access) << 16) | t, major, minor];
+        let mut r = [0u32; 11];
+        let mut pc = 0usize;
+        for _ in 0..10_000 {
+            let i = prog[pc];
+            let (dst, src) = ((i.regs & 0xf) as usize, (i.regs >> 4) as usize);
+            pc += 1;
+            match i.code {
+                LDX_MEM_W => {
+                    assert_eq!(src, 1, "loads only from the context");
+                    r[dst] = ctx[i.off as usize / 4];
+                }
+                ALU32_MOV_X => r[dst] = r[src],
+                ALU32_MOV_K => r[dst] = i.imm as u32,
+                ALU32_AND_K => r[dst] &= i.imm as u32,
+                ALU32_RSH_K => r[dst] >>= i.imm as u32,
+                JMP32_JNE_K if r[dst] != i.imm as u32 => pc += i.off as usize,
+                JMP32_JEQ_K if r[dst] == i.imm as u32 => pc += i.off as usize,
+                JMP32_JNE_K | JMP32_JEQ_K => {}
+                JMP_EXIT => return r[0],
+                other => panic!("unexpected opcode {other:#x}"),
+            }
+        }
+        panic!("program did not exit");
+    }
+
+    fn agree(rules: &[Rule]) {
+        let prog = build(rules);
+        for typ in [DevType::Char, DevType::Block] {
+            for (major, minor) in [
+                (1, 3),
+                (1, 5),
+                (1, 11),
+                (5, 1),
+                (5, 2),
+                (7, 0),
+                (136, 0),
+                (136, 9),
+                (10, 200),
+                (8, 1),
+            ] {
+                for access in 1..=7u8 {
+                    let want = devices::decide(rules, typ, major, minor, access);
+                    let got = run(&prog, typ, major, minor, access) == 1;
+                    assert_eq!(
+                        got, want,
+                        "{typ:?} {major}:{minor} access {access} under {rules:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn program_agrees_with_the_reference_meaning() {
+        agree(&docker_defaults());
+        agree(&[]);
+        let deny_w = Rule {
+            allow: false,
+            typ: DevType::Char,
+            major: Some(1),
+            minor: None,
+            access: WRITE,
+        };
+        let allow_r = Rule {
+            allow: true,
+            typ: DevType::Block,
+            major: None,
+            minor: Some(0),
+            access: READ | MKNOD,
+        };
+        agree(&[deny_w]);
+        agree(&[allow_r, deny_w]);
+        let mut rules = docker_defaults();
+        rules.push(deny_w);
+        rules.push(Rule::parse_docker("b 7:0 rw").unwrap());
+        agree(&rules);
+        rules.push(Rule {
+            allow: true,
+            typ: DevType::All,
+            major: None,
+            minor: None,
+            access: RWM,
+        });
+        agree(&rules);
+        assert_eq!(
+            build(&rules).len(),
+            8,
+            "an allow-all last: nothing before it is emitted"
+        );
+    }
+}
