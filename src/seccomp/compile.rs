@@ -1,7 +1,8 @@
 //! OCI `linux.seccomp` to BPF, through libseccomp (the compiler runc, crun and youki use), with
 //! runc's reading of the spec where it leaves room: a syscall libseccomp does not know is
 //! skipped; a rule whose action is the default action adds nothing; several conditions on one
-//! argument become one rule each (OR), otherwise a rule's conditions are ANDed.
+//! argument become one rule each (OR), otherwise a rule's conditions are ANDed. A number newer
+//! than libseccomp's table gets ENOSYS, not the default action (see `enosys`).
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -14,6 +15,7 @@ use oci_spec::runtime::{
     LinuxSeccompOperator,
 };
 
+use super::enosys;
 use super::filter::{self, Filter};
 
 const EPERM: i32 = libc::EPERM;
@@ -22,8 +24,10 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Filter> {
     let default = action(spec.default_action(), spec.default_errno_ret())?;
     let mut ctx = ScmpFilterContext::new(default).context("libseccomp: creating a filter")?;
     let mut notify = spec.default_action() == LinuxSeccompAction::ScmpActNotify;
+    let mut arches = Vec::new();
     for &a in spec.architectures().iter().flatten() {
         let arch = arch(a)?;
+        arches.push(arch);
         // The native architecture is in every new context already.
         if !ctx.is_arch_present(arch).unwrap_or(false) {
             ctx.add_arch(arch)
@@ -69,7 +73,7 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Filter> {
         }
     }
     Ok(Filter {
-        program: export(&ctx)?,
+        program: enosys::patch(export(&ctx)?, &arches, spec.default_action()),
         flags,
     })
 }

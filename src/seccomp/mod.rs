@@ -12,6 +12,12 @@
 //!   (TSYNC, LOG, SPEC_ALLOW, WAIT_KILLABLE_RECV; NEW_LISTENER when anything notifies).
 //!   An unknown syscall name is skipped with a debug line; an unknown action, operator or
 //!   architecture is already refused when config.json is parsed (serde names the value).
+//!   Unless the default action lets unknown calls run, a syscall number above the highest one
+//!   libseccomp 2.5.4 knows on x86_64, x32, i386 or aarch64 gets ENOSYS rather than the default
+//!   action, so programs fall back from calls newer than the compiler (runc's idea; `enosys.rs`).
+//!   The price: calls of the profile newer than libseccomp (statmount, mseal, … in Docker's)
+//!   get ENOSYS where the profile allows them, and numbers in a gap of the table (x86_64's
+//!   uretprobe, 335) still get the default action.
 //! - [`opened_by`]`(cap, kernel)`: the syscalls Docker's profile opens when `cap` is granted.
 //!
 //! Cost: [`Cache`]`::new("/run/minirun/seccomp")` then [`default_filter`]`(&cache, caps, kernel)`
@@ -27,6 +33,7 @@
 
 mod cache;
 mod compile;
+mod enosys;
 mod filter;
 mod install;
 mod profile;
