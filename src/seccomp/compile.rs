@@ -20,9 +20,28 @@ use super::filter::{self, Filter};
 
 const EPERM: i32 = libc::EPERM;
 
+/// How libseccomp lays out the syscall checks (SCMP_FLTATR_CTL_OPTIMIZE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One check after another, by priority (libseccomp's default, level 1).
+    Linear,
+    /// A binary search over syscall numbers (level 2).
+    Tree,
+}
+
+/// The filter for `spec`, laid out as a binary tree: it decides like the linear layout and costs
+/// a call that runs it a third as much (measurements in the module doc of `seccomp`).
 pub fn compile(spec: &LinuxSeccomp) -> Result<Filter> {
+    compile_as(spec, Layout::Tree)
+}
+
+pub fn compile_as(spec: &LinuxSeccomp, layout: Layout) -> Result<Filter> {
     let default = action(spec.default_action(), spec.default_errno_ret())?;
     let mut ctx = ScmpFilterContext::new(default).context("libseccomp: creating a filter")?;
+    if layout == Layout::Tree {
+        ctx.set_ctl_optimize(2)
+            .context("libseccomp: binary tree layout")?;
+    }
     let mut notify = spec.default_action() == LinuxSeccompAction::ScmpActNotify;
     let mut arches = Vec::new();
     for &a in spec.architectures().iter().flatten() {

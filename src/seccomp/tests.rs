@@ -450,6 +450,23 @@ fn docker_default_decides_like_dockers_profile() {
 }
 
 #[test]
+fn the_binary_tree_decides_exactly_like_the_linear_filter() {
+    for caps in [
+        DOCKER_DEFAULTS,
+        CapSet(DOCKER_DEFAULTS.0 | 1 << SYS_ADMIN),
+        CapSet::EMPTY,
+    ] {
+        let spec = docker_default(caps, KERNEL);
+        let (linear, tree) = (
+            compile_as(&spec, Layout::Linear).unwrap(),
+            compile_as(&spec, Layout::Tree).unwrap(),
+        );
+        assert_ne!(linear.program, tree.program, "two layouts");
+        assert_eq!(decisions(&linear), decisions(&tree), "caps {:#x}", caps.0);
+    }
+}
+
+#[test]
 fn default_profile_matches_podmans_for_docker_defaults() {
     let d = differences(&ours(DOCKER_DEFAULTS), &podmans(DOCKER_DEFAULTS));
     assert_eq!(
