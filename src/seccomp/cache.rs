@@ -17,7 +17,8 @@ use oci_spec::runtime::LinuxSeccomp;
 use super::filter::Filter;
 
 const MAGIC: &[u8; 8] = b"MRSECCMP";
-const FORMAT: u32 = 1;
+/// 2: programs carry the ENOSYS stub and are laid out as a binary tree.
+const FORMAT: u32 = 2;
 /// magic, format, flags, key length, instruction count.
 const HEADER: usize = 8 + 4 * 4;
 const CHECKSUM: usize = 8;

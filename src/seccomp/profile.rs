@@ -54,13 +54,44 @@ pub struct ArchMap {
 
 /// One OCI syscall rule and the conditions under which Docker keeps it.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RuleJson")]
 pub struct Rule {
-    #[serde(flatten)]
     pub syscall: LinuxSyscall,
-    #[serde(default)]
     pub includes: Option<Conditions>,
-    #[serde(default)]
     pub excludes: Option<Conditions>,
+}
+
+/// A rule as Docker reads it: older profiles name one syscall in `name` instead of `names`.
+#[derive(Deserialize)]
+struct RuleJson {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    includes: Option<Conditions>,
+    #[serde(default)]
+    excludes: Option<Conditions>,
+    #[serde(flatten)]
+    syscall: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TryFrom<RuleJson> for Rule {
+    type Error = String;
+
+    fn try_from(mut r: RuleJson) -> Result<Rule, String> {
+        if let Some(name) = r.name {
+            if let Some(names) = r.syscall.get("names") {
+                return Err(format!(
+                    "syscall rule with both \"name\": \"{name}\" and \"names\": {names}; use one"
+                ));
+            }
+            r.syscall.insert("names".into(), vec![name].into());
+        }
+        Ok(Rule {
+            syscall: serde_json::from_value(r.syscall.into()).map_err(|e| e.to_string())?,
+            includes: r.includes,
+            excludes: r.excludes,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -486,6 +517,40 @@ mod tests {
             kernel: K,
         };
         assert!(Profile::from_json(both).unwrap().resolve(host).is_err());
+    }
+
+    #[test]
+    fn a_rule_may_name_one_syscall_in_name_as_older_profiles_do() {
+        let p = Profile::from_json(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+            {"name":"getpid","action":"SCMP_ACT_ALLOW"},
+            {"names":["read","write"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_CHOWN"]}}]}"#,
+        )
+        .unwrap();
+        let host = Host {
+            caps: CapSet::of(&[0]),
+            kernel: K,
+        };
+        let r = p.resolve(host).unwrap();
+        assert_eq!(
+            names(&r, LinuxSeccompAction::ScmpActAllow),
+            ["getpid", "read", "write"]
+        );
+        for (json, needle) in [
+            (
+                r#"{"name":"getpid","names":["read"],"action":"SCMP_ACT_ALLOW"}"#,
+                "\"name\": \"getpid\" and \"names\": [\"read\"]",
+            ),
+            (r#"{"action":"SCMP_ACT_ALLOW"}"#, "missing field `names`"),
+            (
+                r#"{"name":"getpid","action":"SCMP_ACT_FROB"}"#,
+                "SCMP_ACT_FROB",
+            ),
+        ] {
+            let text = format!(r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{json}]}}"#);
+            let e = format!("{:#}", Profile::from_json(&text).unwrap_err());
+            assert!(e.contains(needle), "{e}");
+        }
     }
 
     #[test]

@@ -450,6 +450,23 @@ fn docker_default_decides_like_dockers_profile() {
 }
 
 #[test]
+fn the_binary_tree_decides_exactly_like_the_linear_filter() {
+    for caps in [
+        DOCKER_DEFAULTS,
+        CapSet(DOCKER_DEFAULTS.0 | 1 << SYS_ADMIN),
+        CapSet::EMPTY,
+    ] {
+        let spec = docker_default(caps, KERNEL);
+        let (linear, tree) = (
+            compile_as(&spec, Layout::Linear).unwrap(),
+            compile_as(&spec, Layout::Tree).unwrap(),
+        );
+        assert_ne!(linear.program, tree.program, "two layouts");
+        assert_eq!(decisions(&linear), decisions(&tree), "caps {:#x}", caps.0);
+    }
+}
+
+#[test]
 fn default_profile_matches_podmans_for_docker_defaults() {
     let d = differences(&ours(DOCKER_DEFAULTS), &podmans(DOCKER_DEFAULTS));
     assert_eq!(
@@ -829,4 +846,141 @@ fn an_empty_program_is_refused_before_the_kernel_is_asked() {
             .to_string()
             .contains("0 instructions")
     );
+}
+
+/// The highest number libseccomp names on `arch` among `range` (as `name` sees it).
+fn top_named(arch: u32, range: std::ops::Range<i32>) -> i32 {
+    range
+        .rev()
+        .find(|&n| !name(arch, n).starts_with('#'))
+        .expect("libseccomp names some syscall here")
+}
+
+#[test]
+fn numbers_beyond_libseccomps_table_get_enosys_and_known_ones_the_default() {
+    let enosys = RET_ERRNO | libc::ENOSYS as u32;
+    let eperm = RET_ERRNO | libc::EPERM as u32;
+    for caps in [
+        DOCKER_DEFAULTS,
+        CapSet(DOCKER_DEFAULTS.0 | 1 << SYS_ADMIN),
+        CapSet::EMPTY,
+    ] {
+        let f = ours(caps);
+        // x32's block 512..=547 is known and frozen; the common table below it grows.
+        for (arch, lo, hi) in [
+            (AUDIT_ARCH_X86_64, 0, 2048),
+            (AUDIT_ARCH_I386, 0, 2048),
+            (AUDIT_ARCH_X86_64, X32_BIT, X32_BIT + 512),
+            (AUDIT_ARCH_X86_64, X32_BIT + 512, X32_BIT + 2048),
+        ] {
+            let top = top_named(arch, lo..hi);
+            for n in lo..hi {
+                let got = call(&f, arch, n, [0; 6]);
+                if n > top {
+                    assert_eq!(got, enosys, "{n:#x} on {arch:#x}");
+                } else if name(arch, n) != "clone3" {
+                    // clone3 is the one call Docker's profile answers ENOSYS itself.
+                    assert_ne!(got, enosys, "{} on {arch:#x}", name(arch, n));
+                }
+            }
+        }
+        // Known to libseccomp, named by no rule: the default action, on every architecture.
+        for (arch, audit) in [
+            (ScmpArch::X8664, AUDIT_ARCH_X86_64),
+            (ScmpArch::X32, AUDIT_ARCH_X86_64),
+            (ScmpArch::X86, AUDIT_ARCH_I386),
+        ] {
+            for n in ["reboot", "kexec_load", "open_by_handle_at"] {
+                assert_eq!(call(&f, audit, nr(n, arch), [0; 6]), eperm, "{n} {arch:?}");
+            }
+        }
+        // Far beyond: every x86 flavour, up to the sign bit on x86_64/x32, anything on i386.
+        for (arch, n) in [
+            (AUDIT_ARCH_X86_64, 1000),
+            (AUDIT_ARCH_X86_64, X32_BIT - 1),
+            (AUDIT_ARCH_X86_64, X32_BIT | 1000),
+            (AUDIT_ARCH_X86_64, i32::MAX),
+            (AUDIT_ARCH_I386, 1000),
+            (AUDIT_ARCH_I386, -1),
+        ] {
+            assert_eq!(call(&f, arch, n, [0; 6]), enosys, "{n:#x} on {arch:#x}");
+        }
+        // Left to libseccomp: numbers with bit 31 on x86_64, a foreign architecture.
+        assert_ne!(call(&f, AUDIT_ARCH_X86_64, -1, [0; 6]), enosys);
+        assert_eq!(call(&f, AUDIT_ARCH_AARCH64, 1000, [0; 6]), RET_KILL_THREAD);
+    }
+}
+
+#[test]
+fn the_enosys_stub_keeps_the_architecture_checks() {
+    let enosys = RET_ERRNO | libc::ENOSYS as u32;
+    // x86_64 alone: x32 and i386 calls stay foreign (killed), even numbers beyond the table.
+    let f = compile(&oci(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],
+        "syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(call(&f, AUDIT_ARCH_X86_64, 1000, [0; 6]), enosys);
+    assert_eq!(
+        call(&f, AUDIT_ARCH_X86_64, nr("getpid", ScmpArch::X8664), [0; 6]),
+        RET_ALLOW
+    );
+    for (arch, n) in [
+        (AUDIT_ARCH_X86_64, X32_BIT | 1000),
+        (AUDIT_ARCH_X86_64, nr("getpid", ScmpArch::X32)),
+        (AUDIT_ARCH_I386, 1000),
+    ] {
+        assert_eq!(
+            call(&f, arch, n, [0; 6]),
+            RET_KILL_THREAD,
+            "{n:#x} on {arch:#x}"
+        );
+    }
+    // x32 alone next to the native x86_64 (always in): its calls are filtered, not killed.
+    let f = compile(&oci(
+        r#"{"defaultAction":"SCMP_ACT_KILL_PROCESS","architectures":["SCMP_ARCH_X32"]}"#,
+    ))
+    .unwrap();
+    assert_eq!(call(&f, AUDIT_ARCH_X86_64, X32_BIT | 1000, [0; 6]), enosys);
+    assert_eq!(call(&f, AUDIT_ARCH_X86_64, 1000, [0; 6]), enosys);
+    assert_eq!(
+        call(&f, AUDIT_ARCH_X86_64, nr("getpid", ScmpArch::X32), [0; 6]),
+        RET_KILL_PROCESS
+    );
+    // A default that lets unknown calls run gets no stub.
+    let f = compile(&oci(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],
+        "syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(call(&f, AUDIT_ARCH_X86_64, 1000, [0; 6]), RET_ALLOW);
+    assert_eq!(call(&f, AUDIT_ARCH_I386, 1000, [0; 6]), RET_ALLOW);
+}
+
+#[test]
+fn kernel_answers_enosys_beyond_the_table_and_eperm_within() {
+    // statmount (457) is newer than libseccomp 2.5.4 and allowed by Docker's profile; 1000 is no
+    // syscall at all; reboot (with a bad magic) is known and named by no rule.
+    let probes = || {
+        // SAFETY: null pointers and a bad magic: the kernel checks and touches no memory of ours.
+        let errno = |r: libc::c_long| {
+            if r < 0 {
+                nix::errno::Errno::last_raw()
+            } else {
+                0
+            }
+        };
+        unsafe {
+            [
+                errno(libc::syscall(457, 0, 0, 0, 0)),
+                errno(libc::syscall(1000)),
+                errno(libc::syscall(libc::SYS_reboot, 0, 0, 0, 0)),
+            ]
+        }
+    };
+    let filtered = on_filtered_thread(Some(ours(DOCKER_DEFAULTS)), move |_| probes());
+    assert_eq!(filtered, [libc::ENOSYS, libc::ENOSYS, libc::EPERM]);
+    // Control: the kernel knows statmount, and reboot with a bad magic is EINVAL, not EPERM.
+    let plain = on_filtered_thread(None, move |_| probes());
+    assert_eq!(plain, [libc::EFAULT, libc::ENOSYS, libc::EINVAL]);
 }
