@@ -169,8 +169,13 @@ pub struct QuickArgs {
     #[arg(long)]
     pub trace: bool,
     /// Accepted for Docker compatibility: minirun always removes the container at exit
+    /// (with --detach: remove it when it exits instead of keeping it for `logs` and `ps -a`)
     #[arg(long)]
     pub rm: bool,
+    /// Run in the background: return once the workload runs, print its id; output goes to
+    /// `minirun logs ID`, `minirun kill ID` stops it, `minirun rm ID` removes it
+    #[arg(short = 'd', long)]
+    pub detach: bool,
     /// The root filesystem directory
     #[arg(value_name = "ROOTFS")]
     pub rootfs: Option<PathBuf>,
@@ -191,6 +196,8 @@ pub enum Command {
     Caps(CapsArgs),
     /// Explain what a capability permits, its risk, and how minirun demonstrates it
     Explain(ExplainArgs),
+    /// Print the output of a container started with --detach
+    Logs(IdArg),
     #[command(flatten)]
     Lab(LabCommand),
     #[command(flatten)]
@@ -248,6 +255,7 @@ pub enum OciCommand {
     /// Send a signal (default SIGTERM) to a container's init, or with --all to every process
     Kill(KillArgs),
     /// Remove a stopped (or, with --force, any) container's record
+    #[command(alias = "rm")]
     Delete(DeleteArgs),
     /// List containers
     #[command(alias = "ls")]

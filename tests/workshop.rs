@@ -1,0 +1,140 @@
+//! The workshop as a student meets it (issue 14): `-d`, `ps`, the grid, the CLI's answers.
+//! Real containers from the fixture rootfs, as root; every test leaves nothing behind.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+/// The workshop's three steps, each as a set of flags and the capabilities pscap must show.
+const STEPS: [(&[&str], &str); 3] = [
+    (
+        &[],
+        "chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap +",
+    ),
+    (
+        &[
+            "--cap-drop=setfcap",
+            "--cap-drop=audit_write",
+            "--cap-drop=mknod",
+        ],
+        "chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot +",
+    ),
+    (
+        &["--cap-drop=all", "--cap-add=setuid", "--cap-add=setgid"],
+        "setgid, setuid +",
+    ),
+];
+
+/// `minirun -d ... FIXTURE argv`: the id it printed (one line, nothing else).
+fn detach(sb: &Sandbox, opts: &[&str], argv: &[&str]) -> String {
+    let mut all = vec!["-d"];
+    all.extend_from_slice(opts);
+    let out = ok(&sb.run(&all, argv));
+    let id = out.trim().to_string();
+    assert_eq!(out, format!("{id}\n"), "one line, the id");
+    assert_eq!(id.len(), 12, "{id}");
+    id
+}
+
+fn pid_of(sb: &Sandbox, id: &str) -> i32 {
+    let st: serde_json::Value =
+        serde_json::from_str(&ok(&sb.cmd(&["state", id]).output().unwrap())).unwrap();
+    st["pid"].as_i64().unwrap() as i32
+}
+
+/// Kills (if running) and removes a detached container, waiting until it has stopped.
+fn remove(sb: &Sandbox, id: &str) {
+    let _ = sb.cmd(&["kill", id, "KILL"]).output();
+    let stopped = wait_for(10.0, || {
+        let o = sb.cmd(&["state", id]).output().unwrap();
+        stdout(&o).contains("\"stopped\"").then_some(())
+    });
+    assert!(stopped.is_some(), "{id} did not stop");
+    ok(&sb.cmd(&["rm", id]).output().unwrap());
+}
+
+/// `minirun -d ROOTFS sleep 5; pscap | grep sleep` shows the container, every time: minirun
+/// returns only after the workload's execve is complete.
+#[test]
+fn detach_then_pscap_shows_the_workload_every_time() {
+    let sb = Sandbox::new("detach-pscap");
+    for round in 0..4 {
+        for (flags, caps) in STEPS {
+            let id = detach(&sb, flags, &["sleep", "5"]);
+            let pid = pid_of(&sb, &id);
+            // Straight after minirun returned, as the shell's `;` does.
+            let out = Command::new("pscap")
+                .output()
+                .expect("pscap (libcap-ng-utils) missing");
+            let line = stdout(&out)
+                .lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
+                .map(str::to_string);
+            let line = line.unwrap_or_else(|| panic!("round {round}: pscap lacks pid {pid}"));
+            assert!(line.contains(" sleep "), "{line}");
+            assert!(line.ends_with(caps), "round {round} {flags:?}: {line}");
+            remove(&sb, &id);
+        }
+    }
+}
+
+/// Output is kept in the record for `logs`, the exit status for `ps -a`; `rm` removes it.
+#[test]
+fn detached_output_exit_status_and_rm() {
+    let sb = Sandbox::new("detach-logs");
+    let id = detach(
+        &sb,
+        &[],
+        &["sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"],
+    );
+    let done = wait_for(10.0, || {
+        std::fs::read_to_string(sb.root.join(&id).join("exit-status")).ok()
+    });
+    assert_eq!(done.as_deref(), Some("3\n"));
+    let logs = ok(&sb.cmd(&["logs", &id]).output().unwrap());
+    assert_eq!(logs, "to-stdout\nto-stderr\n");
+    // A stopped detached container stays (as docker keeps it) through another launch's sweep.
+    ok(&sb.run(&[], &["true"]));
+    assert!(sb.root.join(&id).join("state.json").exists());
+    let running = detach(&sb, &[], &["sleep", "30"]);
+    let refused = sb.cmd(&["rm", &running]).output().unwrap();
+    assert_ne!(code(&refused), 0);
+    assert!(
+        stderr(&refused).contains("not stopped"),
+        "{}",
+        stderr(&refused)
+    );
+    ok(&sb.cmd(&["rm", "-f", &running]).output().unwrap());
+    ok(&sb.cmd(&["delete", &id]).output().unwrap());
+    let gone = sb.cmd(&["logs", &id]).output().unwrap();
+    assert!(
+        stderr(&gone).contains("does not exist"),
+        "{}",
+        stderr(&gone)
+    );
+}
+
+/// A workload that cannot start: Docker's 127 and message, no id printed, no record left.
+#[test]
+fn detached_start_failure_reports_and_cleans_up() {
+    let sb = Sandbox::new("detach-fail");
+    let o = sb.run(&["-d"], &["no-such-program"]);
+    refused(
+        &o,
+        127,
+        "exec: \"no-such-program\": executable file not found in $PATH",
+    );
+}
+
+/// `--rm` with `-d`: the monitor removes the record when the workload exits.
+#[test]
+fn detached_rm_removes_the_record_at_exit() {
+    let sb = Sandbox::new("detach-rm");
+    let id = detach(&sb, &["--rm"], &["sleep", "30"]);
+    let pid = pid_of(&sb, &id);
+    // PID 1 of a pid namespace ignores SIGTERM without a handler (as under docker).
+    ok(&sb.cmd(&["kill", &id, "KILL"]).output().unwrap());
+    let gone = wait_for(10.0, || (!sb.root.join(&id).exists()).then_some(()));
+    assert!(gone.is_some(), "record of {id} (pid {pid}) still there");
+}
