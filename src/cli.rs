@@ -190,7 +190,7 @@ pub struct QuickArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List the processes of running containers with their capabilities, like pscap
+    /// Every process of every running container with its capabilities, in pscap's columns
     Ps(PsArgs),
     /// Show the five capability sets of a process or container
     Caps(CapsArgs),
@@ -205,14 +205,18 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::lab::pscap::MARKS)]
 pub struct PsArgs {
     /// Print all five sets per process as JSON lines
     #[arg(long)]
     pub json: bool,
+    /// Also list containers that are not running (with their exit status when known)
+    #[arg(long, short = 'a')]
+    pub all: bool,
     /// Only this container (for `ps ID`, as runc has it)
     pub id: Option<String>,
-    /// runc's `ps --format json` (pids only)
-    #[arg(long, short = 'f')]
+    /// runc's `ps --format json ID` (pids only, for `docker top`); use --json
+    #[arg(long, short = 'f', hide = true)]
     pub format: Option<String>,
 }
 

@@ -138,3 +138,79 @@ fn detached_rm_removes_the_record_at_exit() {
     let gone = wait_for(10.0, || (!sb.root.join(&id).exists()).then_some(()));
     assert!(gone.is_some(), "record of {id} (pid {pid}) still there");
 }
+
+/// `minirun ps`: a header even when empty; every process, `(none)` for an empty set; users
+/// named from the rootfs's passwd; `-a` with stopped containers; JSON in the short spelling.
+#[test]
+fn ps_lists_every_process_of_every_container() {
+    let sb = Sandbox::new("ps");
+    let empty = ok(&sb.cmd(&["ps"]).output().unwrap());
+    assert_eq!(
+        empty,
+        "ppid  pid   name        command             capabilities\n"
+    );
+    let none = detach(&sb, &["--cap-drop", "all"], &["sleep", "30"]);
+    // uid 1000 is "app" in the fixture's passwd (whatever the host calls it).
+    let app = detach(
+        &sb,
+        &["-u", "1000", "--cap-add", "net_bind_service"],
+        &["sleep", "30"],
+    );
+    let exited = detach(&sb, &[], &["sh", "-c", "exit 7"]);
+    let done = wait_for(10.0, || {
+        std::fs::read_to_string(sb.root.join(&exited).join("exit-status")).ok()
+    });
+    assert!(done.is_some());
+    let (p_none, p_app) = (pid_of(&sb, &none), pid_of(&sb, &app));
+    let ps = ok(&sb.cmd(&["ps"]).output().unwrap());
+    let row = |pid: i32| {
+        ps.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
+            .unwrap_or_else(|| panic!("no row for {pid}:\n{ps}"))
+            .to_string()
+    };
+    assert!(
+        row(p_none).ends_with("root        sleep               (none)"),
+        "{ps}"
+    );
+    assert!(
+        row(p_app).ends_with("app         sleep               net_bind_service @ +"),
+        "{ps}"
+    );
+    assert!(
+        !ps.contains(&exited),
+        "a stopped container without -a: {ps}"
+    );
+    let all = ok(&sb.cmd(&["ps", "-a"]).output().unwrap());
+    let stopped = all
+        .lines()
+        .find(|l| l.contains(&exited))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(stopped.ends_with("(stopped, exit status 7)"), "{stopped}");
+    let js = ok(&sb.cmd(&["ps", "--json", &app]).output().unwrap());
+    let v: serde_json::Value = serde_json::from_str(js.lines().next().unwrap()).unwrap();
+    assert_eq!(v["name"], "app");
+    assert_eq!(v["ambient"], serde_json::json!(["net_bind_service"]));
+    assert_eq!(v["user_namespace"], false);
+    for id in [&none, &app, &exited] {
+        remove(&sb, id);
+    }
+}
+
+/// A caller who is not root is told why instead of shown an empty table; --help explains the marks.
+#[test]
+fn ps_for_a_non_root_caller_and_its_marks() {
+    let sb = Sandbox::new("ps-nonroot");
+    let o = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(minirun())
+        .args(["ps"])
+        .output()
+        .expect("setpriv (util-linux) missing");
+    refused(&o, 125, "ps must run as root");
+    let help = ok(&sb.cmd(&["ps", "--help"]).output().unwrap());
+    for mark in ["\" +\"", "\" @\"", "\"*\"", "(none)", "user namespace"] {
+        assert!(help.contains(mark), "{mark} not explained:\n{help}");
+    }
+    assert!(help.contains("-a, --all"), "{help}");
+}
