@@ -214,3 +214,176 @@ fn ps_for_a_non_root_caller_and_its_marks() {
     }
     assert!(help.contains("-a, --all"), "{help}");
 }
+
+/// The grid row of `cap` in a `caps` or `--trace` output (the first one from `from`).
+fn grid_row<'a>(text: &'a str, cap: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(cap))
+        .unwrap_or_else(|| panic!("no {cap} row:\n{text}"))
+}
+
+/// `minirun caps ID`: the five sets as a grid, Docker's defaults marked, drops and additions
+/// named, the seccomp mode the kernel reports, no colour into a pipe; --json the same facts.
+#[test]
+fn caps_shows_the_grid() {
+    let sb = Sandbox::new("grid");
+    let id = detach(
+        &sb,
+        &["--cap-drop=all", "--cap-add=setuid", "--cap-add=sys_admin"],
+        &["sleep", "30"],
+    );
+    let pid = pid_of(&sb, &id);
+    let text = ok(&sb.cmd(&["caps", &id]).output().unwrap());
+    assert!(!text.contains('\x1b'), "colour into a pipe: {text}");
+    assert!(
+        text.contains("capability          bnd prm eff inh amb docker\n"),
+        "{text}"
+    );
+    assert_eq!(
+        grid_row(&text, "setuid"),
+        "setuid              x   x   x   .   .   default"
+    );
+    assert_eq!(
+        grid_row(&text, "chown"),
+        "chown               .   .   .   .   .   default  dropped"
+    );
+    assert_eq!(
+        grid_row(&text, "sys_admin"),
+        "sys_admin           x   x   x   .   .            added"
+    );
+    assert!(text.contains("user namespace: the host's\n"), "{text}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let mode = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))
+        .unwrap()
+        .trim();
+    let want = match mode {
+        "0" => "seccomp: disabled".to_string(),
+        "2" => "seccomp: filter (".to_string(),
+        m => panic!("seccomp mode {m}"),
+    };
+    assert!(text.contains(&want), "{text}");
+    let js = ok(&sb
+        .cmd(&["caps", "--json", &pid.to_string()])
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_str(&js).unwrap();
+    assert_eq!(
+        v["added_to_docker_defaults"],
+        serde_json::json!(["sys_admin"])
+    );
+    assert_eq!(v["user_namespace"], "host");
+    remove(&sb, &id);
+}
+
+/// A process that made its own user namespace inside a `--cap-drop=all` container holds every
+/// capability there: the grid and ps say it is not the host's namespace.
+#[test]
+fn caps_names_another_user_namespace() {
+    let sb = Sandbox::new("grid-userns");
+    // As uid 1000, mapping itself to root needs no capability (mapping host root would need
+    // CAP_SETFCAP).
+    let id = detach(
+        &sb,
+        &["-u", "1000", "--cap-drop=all"],
+        &["unshare", "-Ur", "sleep", "30"],
+    );
+    let ps = ok(&sb.cmd(&["ps", "--json"]).output().unwrap());
+    let rows: Vec<serde_json::Value> = ps
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let inner = rows
+        .iter()
+        .find(|r| r["user_namespace"] == true && r["command"] == "sleep")
+        .unwrap_or_else(|| panic!("{ps}"));
+    let pid = inner["pid"].as_i64().unwrap().to_string();
+    let text = ok(&sb.cmd(&["caps", &pid]).output().unwrap());
+    assert!(text.contains("user namespace: NOT the host's"), "{text}");
+    assert_eq!(
+        grid_row(&text, "sys_admin"),
+        "sys_admin           x   x   x   .   .            added"
+    );
+    let table = ok(&sb.cmd(&["ps"]).output().unwrap());
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(" sleep *  ") && l.contains(&pid)),
+        "{table}"
+    );
+    remove(&sb, &id);
+}
+
+/// `--trace` shows a grid at each capability step and one read from the running workload
+/// after execve, marking what execve changed (a non-root user keeps only the ambient set).
+#[test]
+fn trace_shows_grids_through_execve() {
+    let sb = Sandbox::new("grid-trace");
+    let o = sb.run(
+        &["--trace", "-u", "1000", "--cap-add", "net_bind_service"],
+        &["true"],
+    );
+    ok(&o);
+    let err = stderr(&o);
+    assert!(!err.contains('\x1b'), "colour into a pipe");
+    for step in [
+        "bounding set dropped:",
+        "identity switched:",
+        "capset:",
+        "ambient set:",
+    ] {
+        assert!(err.contains(step), "{step} missing:\n{err}");
+    }
+    let after = &err[err
+        .find("after execve, read from /proc/")
+        .expect("no after-execve grid")..];
+    assert_eq!(
+        grid_row(after, "net_bind_service"),
+        "net_bind_service    x   x   x   x   x   default"
+    );
+    assert_eq!(
+        grid_row(after, "chown"),
+        "chown               x   .   .   .   .   default"
+    );
+    // Before execve the effective set held nothing but net_bind_service either: the grids
+    // before it show each step's change.
+    assert!(
+        err.matches("capability          bnd prm eff inh amb docker")
+            .count()
+            >= 5,
+        "{err}"
+    );
+    assert!(err.contains("  changed"), "{err}");
+}
+
+/// Colour on a terminal only (script(1) gives minirun one), and never with NO_COLOR.
+#[test]
+fn grid_colour_only_on_a_terminal() {
+    let sb = Sandbox::new("grid-tty");
+    let id = detach(&sb, &["--cap-drop=net_raw"], &["sleep", "30"]);
+    let line = format!(
+        "{} --root {} caps {id}",
+        minirun().display(),
+        sb.root.display()
+    );
+    let tty = |no_color: bool| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]).env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        ok(&c.output().expect("script (bsdutils) missing"))
+    };
+    let coloured = tty(false);
+    assert!(
+        coloured.contains("\x1b[31m  dropped\x1b[0m"),
+        "{coloured:?}"
+    );
+    let plain = tty(true);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(plain.contains("default  dropped"), "{plain}");
+    remove(&sb, &id);
+}

@@ -101,6 +101,9 @@ fn monitor(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool, report: O
         launch::wait_ready(&mut child)?;
         let pid = child.pid.as_raw();
         procfs::wait_exec_done(pid);
+        if crate::trace::enabled() {
+            crate::lab::grid::trace_after_execve(pid, plan.caps);
+        }
         store.save(&super::quick::record(id, plan, pid))?;
         if !remove_at_exit {
             std::fs::write(store.dir(id).join(state::KEEP), "")

@@ -1,12 +1,12 @@
 //! `minirun ps`, `minirun caps`, `minirun explain`: the workshop's step 1 built in.
 
 use super::detach;
-use crate::capability::{self as cap, inspect, names};
+use crate::capability::{self as cap, names};
 use crate::cli::{CapsArgs, ExplainArgs, Global, PsArgs};
 use crate::container::state::{Status, Store};
 use crate::container::{in_root, procfs};
 use crate::lab::explain;
-use crate::lab::pscap;
+use crate::lab::{grid, pscap};
 use anyhow::{Context, Result, bail};
 
 pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
@@ -110,30 +110,34 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
             st.pid
         }
     };
-    let s = inspect::read_status(Some(pid)).with_context(|| format!("process {pid}"))?;
-    let sets = [
+    let text = procfs::status_text(Some(pid)).with_context(|| format!("process {pid}"))?;
+    let view = grid::View::from_status(&text, procfs::ns_differs(pid, "user"))
+        .with_context(|| format!("parsing /proc/{pid}/status"))?;
+    if args.json {
+        println!("{}", grid::json(pid, &view));
+        return Ok(());
+    }
+    let name = procfs::command_name(pid).unwrap_or_default();
+    println!("process {pid} ({name})");
+    print!(
+        "{}",
+        grid::render(&view, cap::kernel_last_cap(), grid::use_colour(1))
+    );
+    // The same sets as /proc/PID/status holds them, to connect the grid with the raw hex.
+    let s = view.sets;
+    for (k, v) in [
         ("effective", s.effective),
         ("permitted", s.permitted),
         ("inheritable", s.inheritable),
         ("bounding", s.bounding),
         ("ambient", s.ambient),
-    ];
-    if args.json {
-        let mut m = serde_json::Map::new();
-        m.insert("pid".into(), pid.into());
-        for (k, v) in sets {
-            m.insert(k.into(), serde_json::json!(v.short_names()));
-        }
-        println!("{}", serde_json::Value::Object(m));
-    } else {
-        for (k, v) in sets {
-            let names = if v.is_empty() {
-                "(none)".into()
-            } else {
-                v.names()
-            };
-            println!("{k:<12} {:016x}  {names}", v.0);
-        }
+    ] {
+        let names = if v.is_empty() {
+            "(none)".into()
+        } else {
+            v.names()
+        };
+        println!("{k:<12} {:016x}  {names}", v.0);
     }
     Ok(())
 }

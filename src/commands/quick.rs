@@ -142,6 +142,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     crate::container::privilege::require_root()?;
     if args.trace {
         crate::trace::enable();
+        crate::lab::grid::remember_host_userns();
     }
     step!("arguments parsed");
     let id = match &args.name {
@@ -201,6 +202,9 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
     };
     let mut child = launch::spawn(plan, &opts)?;
     launch::wait_ready(&mut child)?;
+    if crate::trace::enabled() {
+        crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
+    }
     store.save(&record(id, plan, child.pid.as_raw()))?;
     step!("state saved; waiting for the workload");
     let code = launch::wait_exit(&child)?;
