@@ -169,8 +169,13 @@ pub struct QuickArgs {
     #[arg(long)]
     pub trace: bool,
     /// Accepted for Docker compatibility: minirun always removes the container at exit
+    /// (with --detach: remove it when it exits instead of keeping it for `logs` and `ps -a`)
     #[arg(long)]
     pub rm: bool,
+    /// Run in the background: return once the workload runs, print its id; output goes to
+    /// `minirun logs ID`, `minirun kill ID` stops it, `minirun rm ID` removes it
+    #[arg(short = 'd', long)]
+    pub detach: bool,
     /// The root filesystem directory
     #[arg(value_name = "ROOTFS")]
     pub rootfs: Option<PathBuf>,
@@ -185,12 +190,14 @@ pub struct QuickArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List the processes of running containers with their capabilities, like pscap
+    /// Every process of every running container with its capabilities, in pscap's columns
     Ps(PsArgs),
     /// Show the five capability sets of a process or container
     Caps(CapsArgs),
     /// Explain what a capability permits, its risk, and how minirun demonstrates it
     Explain(ExplainArgs),
+    /// Print the output of a container started with --detach
+    Logs(IdArg),
     #[command(flatten)]
     Lab(LabCommand),
     #[command(flatten)]
@@ -198,14 +205,18 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+#[command(after_help = crate::lab::pscap::MARKS)]
 pub struct PsArgs {
     /// Print all five sets per process as JSON lines
     #[arg(long)]
     pub json: bool,
+    /// Also list containers that are not running (with their exit status when known)
+    #[arg(long, short = 'a')]
+    pub all: bool,
     /// Only this container (for `ps ID`, as runc has it)
     pub id: Option<String>,
-    /// runc's `ps --format json` (pids only)
-    #[arg(long, short = 'f')]
+    /// runc's `ps --format json ID` (pids only, for `docker top`); use --json
+    #[arg(long, short = 'f', hide = true)]
     pub format: Option<String>,
 }
 
@@ -248,6 +259,7 @@ pub enum OciCommand {
     /// Send a signal (default SIGTERM) to a container's init, or with --all to every process
     Kill(KillArgs),
     /// Remove a stopped (or, with --force, any) container's record
+    #[command(alias = "rm")]
     Delete(DeleteArgs),
     /// List containers
     #[command(alias = "ls")]

@@ -400,12 +400,12 @@ fn caps_and_ps_json() {
         .output()
         .unwrap());
     let v: serde_json::Value = serde_json::from_str(&js).unwrap();
-    assert_eq!(v["bounding"], serde_json::json!(["CAP_KILL"]));
+    assert_eq!(v["bounding"], serde_json::json!(["kill"]));
     let ps = ok(&sb.cmd(&["ps", "--json"]).output().unwrap());
     let v: serde_json::Value = serde_json::from_str(ps.lines().next().unwrap()).unwrap();
     assert_eq!(v["container"], "capsjson");
     assert_eq!(v["pid"], s.pid);
-    assert_eq!(v["effective"], serde_json::json!(["CAP_KILL"]));
+    assert_eq!(v["effective"], serde_json::json!(["kill"]));
 }
 
 #[test]

@@ -79,6 +79,12 @@ impl CapSet {
             .join(", ")
     }
 
+    /// `["chown", "kill"]`: the one spelling of minirun's own JSON (ps, caps, explain,
+    /// experiment, minimize), pscap's and the workshop's; config.json keeps OCI's.
+    pub fn short_names(self) -> Vec<String> {
+        self.iter().map(names::short_name).collect()
+    }
+
     /// `["CAP_CHOWN", ...]`: OCI config.json's form.
     pub fn oci_names(self) -> Vec<String> {
         self.iter().map(names::oci_name).collect()

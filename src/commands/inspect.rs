@@ -1,72 +1,101 @@
 //! `minirun ps`, `minirun caps`, `minirun explain`: the workshop's step 1 built in.
 
-use crate::capability::{self as cap, inspect, names};
+use super::detach;
+use crate::capability::{self as cap, names};
 use crate::cli::{CapsArgs, ExplainArgs, Global, PsArgs};
-use crate::container::procfs;
-use crate::container::state::{State, Status, Store};
+use crate::container::state::{Status, Store};
+use crate::container::{in_root, procfs};
 use crate::lab::explain;
-use crate::lab::pscap::{self, Proc};
+use crate::lab::{grid, pscap};
 use anyhow::{Context, Result, bail};
 
-fn live(store: &Store, id: Option<&str>) -> Result<Vec<State>> {
-    Ok(match id {
-        Some(id) => vec![store.load(id)?],
-        None => store
-            .list()
-            .into_iter()
-            .filter(|s| store.status(s) != Status::Stopped)
-            .collect(),
-    })
-}
-
 pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
+    // Other users' /proc/PID/status and the state records are root's to read: say so rather
+    // than print an empty table.
+    if crate::container::privilege::require_root().is_err() {
+        bail!(
+            "ps must run as root: container records and processes are root's (try: sudo minirun ps)"
+        );
+    }
     let store = Store::new(&global.root);
-    let states = live(&store, args.id.as_deref())?;
+    let states = match args.id.as_deref() {
+        Some(id) => vec![store.load(id)?],
+        None => store.list(),
+    };
     if args.format.as_deref() == Some("json") {
+        // runc's `ps --format json ID` (what `docker top` calls): the pids only.
         let pids: Vec<i32> = states
             .iter()
+            .filter(|s| store.status(s) != Status::Stopped)
             .flat_map(|s| procfs::pids_in_pid_namespace_of(s.pid))
             .collect();
         println!("{}", serde_json::to_string(&pids)?);
         return Ok(());
     }
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let users = |uid| pscap::passwd_lookup(&passwd, uid);
     let last = cap::kernel_last_cap();
-    let procs: Vec<(String, Proc)> = states
-        .iter()
-        .flat_map(|s| {
-            procfs::pids_in_pid_namespace_of(s.pid)
-                .into_iter()
-                .filter_map(|p| pscap::read_proc(p, &users))
-                .map(move |p| (s.id.clone(), p))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    if args.json {
-        for (id, p) in &procs {
-            let s = &p.sets;
-            let v = serde_json::json!({
-                "container": id, "ppid": p.ppid, "pid": p.pid, "name": p.user, "command": p.command,
-                "effective": s.effective.oci_names(), "permitted": s.permitted.oci_names(),
-                "inheritable": s.inheritable.oci_names(), "bounding": s.bounding.oci_names(),
-                "ambient": s.ambient.oci_names(),
-            });
-            println!("{v}");
-        }
-        return Ok(());
-    }
-    let lines: Vec<String> = procs
-        .iter()
-        .filter_map(|(_, p)| pscap::line(p, last))
-        .collect();
-    if !lines.is_empty() {
+    if !args.json {
         println!("{}", pscap::HEADER);
     }
-    for l in lines {
-        println!("{l}");
+    for st in &states {
+        let status = store.status(st);
+        if status == Status::Stopped {
+            if args.all || args.id.is_some() {
+                let exit = std::fs::read_to_string(store.dir(&st.id).join(detach::EXIT_STATUS))
+                    .ok()
+                    .and_then(|t| t.trim().parse::<i32>().ok());
+                if args.json {
+                    let v = serde_json::json!({"container": st.id, "status": "stopped", "exit_status": exit});
+                    println!("{v}");
+                } else {
+                    let exit = exit.map_or(String::new(), |c| format!(", exit status {c}"));
+                    let id: String = st.id.chars().take(18).collect();
+                    println!(
+                        "{:<5} {:<5} {:<10}  {id:<18}  (stopped{exit})",
+                        "-", "-", "-"
+                    );
+                }
+            }
+            continue;
+        }
+        let users = rootfs_users(&st.rootfs);
+        for pid in procfs::pids_in_pid_namespace_of(st.pid) {
+            let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap_or_default();
+            let name = |uid| pscap::passwd_lookup(&users, pscap::uid_inside(&map, uid));
+            let Some(p) = pscap::read_proc(pid, &name) else {
+                continue;
+            };
+            if args.json {
+                let s = &p.sets;
+                let v = serde_json::json!({
+                    "container": st.id, "status": status.as_str(), "ppid": p.ppid, "pid": p.pid,
+                    "name": p.user, "command": p.command, "user_namespace": p.in_child_userns,
+                    "effective": s.effective.short_names(), "permitted": s.permitted.short_names(),
+                    "inheritable": s.inheritable.short_names(), "bounding": s.bounding.short_names(),
+                    "ambient": s.ambient.short_names(),
+                });
+                println!("{v}");
+            } else {
+                println!("{}", pscap::ps_line(&p, last));
+            }
+        }
     }
     Ok(())
+}
+
+/// The container's own /etc/passwd (read inside its rootfs: a symlink there cannot point at
+/// the host's), so a uid is named as the container names it; empty when there is none.
+fn rootfs_users(rootfs: &str) -> String {
+    let Ok(root) = nix::fcntl::open(
+        std::path::Path::new(rootfs),
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) else {
+        return String::new();
+    };
+    in_root::read_to_string(&root, std::path::Path::new("/etc/passwd"))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
@@ -81,30 +110,34 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
             st.pid
         }
     };
-    let s = inspect::read_status(Some(pid)).with_context(|| format!("process {pid}"))?;
-    let sets = [
+    let text = procfs::status_text(Some(pid)).with_context(|| format!("process {pid}"))?;
+    let view = grid::View::from_status(&text, procfs::ns_differs(pid, "user"))
+        .with_context(|| format!("parsing /proc/{pid}/status"))?;
+    if args.json {
+        println!("{}", grid::json(pid, &view));
+        return Ok(());
+    }
+    let name = procfs::command_name(pid).unwrap_or_default();
+    println!("process {pid} ({name})");
+    print!(
+        "{}",
+        grid::render(&view, cap::kernel_last_cap(), grid::use_colour(1))
+    );
+    // The same sets as /proc/PID/status holds them, to connect the grid with the raw hex.
+    let s = view.sets;
+    for (k, v) in [
         ("effective", s.effective),
         ("permitted", s.permitted),
         ("inheritable", s.inheritable),
         ("bounding", s.bounding),
         ("ambient", s.ambient),
-    ];
-    if args.json {
-        let mut m = serde_json::Map::new();
-        m.insert("pid".into(), pid.into());
-        for (k, v) in sets {
-            m.insert(k.into(), serde_json::json!(v.oci_names()));
-        }
-        println!("{}", serde_json::Value::Object(m));
-    } else {
-        for (k, v) in sets {
-            let names = if v.is_empty() {
-                "(none)".into()
-            } else {
-                v.names()
-            };
-            println!("{k:<12} {:016x}  {names}", v.0);
-        }
+    ] {
+        let names = if v.is_empty() {
+            "(none)".into()
+        } else {
+            v.names()
+        };
+        println!("{k:<12} {:016x}  {names}", v.0);
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! and podman (through conmon) use minirun as their runtime. Every command that starts a
 //! process ends in the one launch path (`container::launch`), as the quick form does.
 
+pub mod detach;
 pub mod exec;
 pub mod features;
 pub mod inspect;
@@ -26,6 +27,11 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Some(Command::Ps(a)) => inspect::ps(&cli.global, a).map(|_| 0),
         Some(Command::Caps(a)) => inspect::caps(&cli.global, a).map(|_| 0),
         Some(Command::Explain(a)) => inspect::explain(a).map(|_| 0),
+        Some(Command::Logs(a)) => detach::logs(
+            &crate::container::state::Store::new(&cli.global.root),
+            &a.id,
+        )
+        .map(|_| 0),
         Some(Command::Oci(c)) => oci(&cli.global, c),
         Some(Command::Lab(c)) => lab(&cli.global, c),
     }

@@ -142,6 +142,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     crate::container::privilege::require_root()?;
     if args.trace {
         crate::trace::enable();
+        crate::lab::grid::remember_host_userns();
     }
     step!("arguments parsed");
     let id = match &args.name {
@@ -164,6 +165,14 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     let store = Store::new(&global.root);
     store.reserve(&id)?;
     step!("state record {id} reserved");
+    if args.detach {
+        // The record outlives this process (see detach.rs); only a failed start removes it.
+        let r = super::detach::run(&store, &id, &plan, args.rm);
+        if r.is_err() {
+            let _ = store.remove(&id);
+        }
+        return r;
+    }
     let result = launch_and_wait(&store, &id, &plan);
     let removed = store.remove(&id);
     step!("state record removed");
@@ -193,8 +202,19 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
     };
     let mut child = launch::spawn(plan, &opts)?;
     launch::wait_ready(&mut child)?;
-    let pid = child.pid.as_raw();
-    store.save(&State {
+    if crate::trace::enabled() {
+        crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
+    }
+    store.save(&record(id, plan, child.pid.as_raw()))?;
+    step!("state saved; waiting for the workload");
+    let code = launch::wait_exit(&child)?;
+    step!("workload exited: status {code}");
+    Ok(code)
+}
+
+/// The state record of a quick-form container (no bundle) whose init is `pid`.
+pub fn record(id: &str, plan: &Plan, pid: i32) -> State {
+    State {
         oci_version: "1.0.2".into(),
         id: id.to_string(),
         pid,
@@ -203,9 +223,5 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
         annotations: Default::default(),
         created: state::rfc3339_now(),
         start_time: crate::container::procfs::start_time(pid).unwrap_or(0),
-    })?;
-    step!("state saved; waiting for the workload");
-    let code = launch::wait_exit(&child)?;
-    step!("workload exited: status {code}");
-    Ok(code)
+    }
 }

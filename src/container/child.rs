@@ -194,6 +194,8 @@ fn trace_sets(stage: &str) {
             s.inheritable.names(),
             s.ambient.names()
         ));
+        // The same step as a grid, with what this step changed (issue 14).
+        crate::lab::grid::trace_step(s);
     }
 }
 

@@ -52,6 +52,16 @@ pub fn status_text(pid: Option<i32>) -> std::io::Result<String> {
     std::fs::read_to_string(format!("/proc/{who}/status"))
 }
 
+/// Waits until `pid` has finished an execve it is inside of. The protocol channel closes at
+/// execve's close-on-exec step, before the kernel commits the new credentials and names the
+/// task after the program; all of that happens under the task's exec_update_lock, which a
+/// read of /proc/PID/syscall takes too. So after this, /proc shows the workload's own name
+/// and capability sets (what pscap and `minirun caps` read). Errors (a workload already gone)
+/// are ignored: there is nothing left to wait for.
+pub fn wait_exec_done(pid: i32) {
+    let _ = std::fs::read(format!("/proc/{pid}/syscall"));
+}
+
 /// The host pids of every process in `pid`'s pid namespace, sorted.
 pub fn pids_in_pid_namespace_of(pid: i32) -> Vec<i32> {
     let Some(target) = ns_link(Some(pid), "pid") else {

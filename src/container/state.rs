@@ -16,6 +16,9 @@ pub const FIFO: &str = "exec.fifo";
 /// Written by `reserve`: "PID START_TIME" of the runtime that claimed the id. Until state.json
 /// exists it is the only way to tell a record being created from one whose runtime was killed.
 pub const OWNER: &str = "owner";
+/// In a quick-form record: keep it after the container exits (`minirun -d` without `--rm`),
+/// as Docker keeps a stopped container until `docker rm`.
+pub const KEEP: &str = "keep";
 /// Prefixes of the directories `reserve` and `remove` work in, followed by "PID-RANDOM".
 const STAGING: &str = ".reserve-";
 const TRASH: &str = ".remove-";
@@ -185,6 +188,7 @@ impl Store {
     fn quick_and_gone(&self, id: &str) -> bool {
         self.load(id)
             .is_ok_and(|st| st.bundle.is_empty() && self.status(&st) == Status::Stopped)
+            && !self.dir(id).join(KEEP).exists()
     }
 
     /// Removes every orphaned reservation and every finished quick-form record under the root.

@@ -280,10 +280,6 @@ struct JsonOutcome<'a> {
     trials: Vec<JsonTrial>,
 }
 
-fn short_names(s: CapSet) -> Vec<String> {
-    s.iter().map(names::short_name).collect()
-}
-
 /// One JSON object: command, from, needed, status (found, baseline-fails, verify-fails),
 /// verified, cap_drop, cap_add, run (the ready line), trials.
 pub fn render_json(o: &Outcome, statuses: &[String], command: &[String], ready: &str) -> String {
@@ -297,15 +293,15 @@ pub fn render_json(o: &Outcome, statuses: &[String], command: &[String], ready: 
                 Step::Without(c) => format!("without {}", names::short_name(c)),
                 Step::Verify => "verify".into(),
             },
-            caps: short_names(t.set),
+            caps: t.set.short_names(),
             status: statuses.get(i).cloned().unwrap_or_default(),
             ok: t.ok,
         })
         .collect();
     let j = JsonOutcome {
         command,
-        from: short_names(o.start),
-        needed: short_names(o.result),
+        from: o.start.short_names(),
+        needed: o.result.short_names(),
         status: match o.status {
             SearchStatus::Found => "found",
             SearchStatus::BaselineFails => "baseline-fails",
@@ -313,7 +309,7 @@ pub fn render_json(o: &Outcome, statuses: &[String], command: &[String], ready: 
         },
         verified: o.status == SearchStatus::Found,
         cap_drop: vec!["all"],
-        cap_add: short_names(o.result),
+        cap_add: o.result.short_names(),
         run: ready,
         trials,
     };

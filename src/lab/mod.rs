@@ -10,6 +10,7 @@
 
 pub mod experiment;
 pub mod explain;
+pub mod grid;
 pub mod minimize;
 pub mod pscap;
 

@@ -24,19 +24,24 @@ pub struct Proc {
 
 /// The pscap line for `p`, or None when pscap would not list it.
 pub fn line(p: &Proc, last_cap: u8) -> Option<String> {
-    if p.sets.effective.is_empty() {
-        return None;
-    }
+    (!p.sets.effective.is_empty()).then(|| ps_line(p, last_cap))
+}
+
+/// `minirun ps`'s line: pscap's, except that a process with an empty effective set is listed
+/// too, with `(none)` where pscap would leave it out.
+pub fn ps_line(p: &Proc, last_cap: u8) -> String {
     let mut cmd = p.command.clone();
     if p.in_child_userns {
         cmd.push_str(" *");
     }
-    let caps =
-        if p.sets.effective.intersect(CapSet::all_up_to(last_cap)) == CapSet::all_up_to(last_cap) {
-            "full".to_string()
-        } else {
-            p.sets.permitted.names()
-        };
+    let all = CapSet::all_up_to(last_cap);
+    let caps = if p.sets.effective.is_empty() {
+        "(none)".to_string()
+    } else if p.sets.effective.intersect(all) == all {
+        "full".to_string()
+    } else {
+        p.sets.permitted.names()
+    };
     let mut out = format!(
         "{:<5} {:<5} {:<10}  {:<18}  {caps}",
         p.ppid, p.pid, p.user, cmd
@@ -47,7 +52,34 @@ pub fn line(p: &Proc, last_cap: u8) -> Option<String> {
     if !p.sets.bounding.is_empty() {
         out.push_str(" +");
     }
-    Some(out)
+    out
+}
+
+/// What the marks of a ps line mean (for --help and the README).
+pub const MARKS: &str = "Marks: \" +\" after the list: the bounding set is not empty (execve can regain \
+capabilities, e.g. through a setuid-root file); \" @\": the ambient set is not empty (capabilities \
+that survive execve for a non-root user); \"*\" after the command: the process is in a user \
+namespace other than the host's (its capabilities apply only there). \"full\": every capability \
+the kernel knows; \"(none)\": an empty effective set.";
+
+/// The uid a process has inside its own user namespace: the host's `uid` mapped back through
+/// the lines of its /proc/PID/uid_map ("inside outside count"); unchanged when unmapped.
+pub fn uid_inside(uid_map: &str, uid: u32) -> u32 {
+    uid_map
+        .lines()
+        .find_map(|l| {
+            let f: Vec<u32> = l
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            match f[..] {
+                [inside, outside, count] if uid >= outside && uid - outside < count => {
+                    Some(inside + (uid - outside))
+                }
+                _ => None,
+            }
+        })
+        .unwrap_or(uid)
 }
 
 /// Reads a process from /proc; `users` maps uids to names (the host's /etc/passwd).
@@ -128,6 +160,29 @@ mod tests {
         let nbs = CapSet::of(&[10]);
         let l = line(&proc_with(nbs, nbs, DOCKER_DEFAULTS, nbs), 40).unwrap();
         assert!(l.ends_with("  net_bind_service @ +"), "{l}");
+    }
+
+    #[test]
+    fn ps_lists_an_empty_effective_set_as_none() {
+        let none = CapSet::EMPTY;
+        let l = ps_line(&proc_with(none, none, none, none), 40);
+        assert_eq!(l, "4321  4330  root        sleep               (none)");
+        let mut p = proc_with(none, none, DOCKER_DEFAULTS, none);
+        p.in_child_userns = true;
+        assert!(ps_line(&p, 40).ends_with("sleep *             (none) +"));
+        let d = DOCKER_DEFAULTS;
+        let full = proc_with(d, d, d, none);
+        assert_eq!(Some(ps_line(&full, 40)), line(&full, 40));
+    }
+
+    #[test]
+    fn uids_map_back_into_the_namespace() {
+        assert_eq!(
+            uid_inside("         0     100000      65536\n", 101000),
+            1000
+        );
+        assert_eq!(uid_inside("         0          0 4294967295\n", 1000), 1000);
+        assert_eq!(uid_inside("         0     100000          1\n", 5), 5);
     }
 
     #[test]

@@ -1,0 +1,147 @@
+//! `-d, --detach` for the quick form, as `docker run -d`: minirun returns once the workload
+//! runs (its execve is done), prints the container id, and the container lives on.
+//!
+//! A monitor (a fork of this minirun, in a session of its own, as conmon is for podman) starts
+//! the container and stays its parent: it reaps it and records its exit status, so a detached
+//! container is never left to whichever process inherits orphans. The container's stdout and
+//! stderr go to one plain file in its record (`output.log`, docker's json-file without the
+//! JSON), which `minirun logs ID` prints; stdin is /dev/null, as with `docker run -d`.
+//! The record stays after the container exits (for `logs` and `ps -a`) until `minirun rm ID`,
+//! unless `--rm` was given: then the monitor removes it at exit.
+
+use crate::container::launch::{self, Options};
+use crate::container::plan::Plan;
+use crate::container::procfs;
+use crate::container::program::ExecFailure;
+use crate::container::state::{self, Store};
+use anyhow::{Context, Result, bail};
+use nix::fcntl::OFlag;
+use nix::unistd::ForkResult;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+/// The container's stdout and stderr, in its record.
+pub const OUTPUT: &str = "output.log";
+/// The workload's exit status as a shell reports it (128+N for signal N), once it has exited.
+pub const EXIT_STATUS: &str = "exit-status";
+
+/// Starts the container under a monitor and returns once the workload runs (exit status 0,
+/// the id printed), or with the reason it could not start (Docker's exit code kept).
+pub fn run(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool) -> Result<i32> {
+    let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+    // SAFETY: the quick form is single-threaded here (no thread has been started), so the
+    // forked monitor may run ordinary Rust code; it ends in process::exit.
+    match unsafe { nix::unistd::fork() }.context("forking the container monitor")? {
+        ForkResult::Child => {
+            drop(report_r);
+            monitor(store, id, plan, remove_at_exit, report_w)
+        }
+        ForkResult::Parent { .. } => {
+            drop(report_w);
+            let mut report = String::new();
+            std::fs::File::from(report_r)
+                .read_to_string(&mut report)
+                .context("reading the container monitor's report")?;
+            let (head, message) = report.split_once('\n').unwrap_or((&report, ""));
+            match head.split_once(' ') {
+                None if head == "ok" => {
+                    println!("{id}");
+                    Ok(0)
+                }
+                Some(("failed", code)) => Err(anyhow::Error::new(ExecFailure {
+                    code: code.parse().unwrap_or(125),
+                    message: message.to_string(),
+                })),
+                _ => bail!("the container monitor exited before the container started"),
+            }
+        }
+    }
+}
+
+fn dup2(from: RawFd, to: RawFd) {
+    // SAFETY: dup2 onto 0..2 replaces this process's stdio; no Rust object owns those fds.
+    unsafe { libc::dup2(from, to) };
+}
+
+/// The monitor: never returns. Reports on `report` once the workload runs (or why it could
+/// not), then waits for it, records its exit status, and removes the record if asked to.
+fn monitor(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool, report: OwnedFd) -> ! {
+    // Out of the caller's session: ^C in the caller's terminal is not for a detached container.
+    let _ = nix::unistd::setsid();
+    let opened = (|| -> Result<(OwnedFd, OwnedFd, OwnedFd)> {
+        let caller_err = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("dup stderr")?;
+        let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o640)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(store.dir(id).join(OUTPUT))
+            .context("creating the container's output file")?;
+        Ok((caller_err, null.into(), out.into()))
+    })();
+    let started = opened.and_then(|(caller_err, null, out)| {
+        dup2(null.as_raw_fd(), 0);
+        dup2(out.as_raw_fd(), 1);
+        dup2(out.as_raw_fd(), 2);
+        let opts = Options {
+            // The monitor is the container's keeper: if it is killed, the container goes too.
+            die_with_parent: true,
+            ..Options::default()
+        };
+        let spawned = launch::spawn(plan, &opts);
+        // The container has its own copy of the fd table now; --trace goes to the caller until
+        // it returns.
+        dup2(caller_err.as_raw_fd(), 2);
+        let mut child = spawned?;
+        launch::wait_ready(&mut child)?;
+        let pid = child.pid.as_raw();
+        procfs::wait_exec_done(pid);
+        if crate::trace::enabled() {
+            crate::lab::grid::trace_after_execve(pid, plan.caps);
+        }
+        store.save(&super::quick::record(id, plan, pid))?;
+        if !remove_at_exit {
+            std::fs::write(store.dir(id).join(state::KEEP), "")
+                .context("marking the record to keep")?;
+        }
+        dup2(null.as_raw_fd(), 2);
+        Ok(child)
+    });
+    let mut report = std::fs::File::from(report);
+    let child = match started {
+        Ok(c) => c,
+        Err(e) => {
+            let code = crate::commands::exit_code(None, &e);
+            let _ = write!(report, "failed {code}\n{e:#}");
+            std::process::exit(1);
+        }
+    };
+    let _ = report.write_all(b"ok\n");
+    drop(report);
+    let status = launch::wait_exit(&child).unwrap_or(-1);
+    let _ = std::fs::write(store.dir(id).join(EXIT_STATUS), format!("{status}\n"));
+    if remove_at_exit {
+        let _ = store.remove(id);
+    }
+    std::process::exit(0)
+}
+
+/// `minirun logs ID`: what a detached container wrote to stdout and stderr so far.
+pub fn logs(store: &Store, id: &str) -> Result<()> {
+    store.load(id)?;
+    let path = store.dir(id).join(OUTPUT);
+    let mut f = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("container \"{id}\" keeps no output: only `minirun -d` containers do")
+        }
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    std::io::copy(&mut f, &mut std::io::stdout().lock()).context("printing the output")?;
+    Ok(())
+}

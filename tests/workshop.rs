@@ -1,0 +1,389 @@
+//! The workshop as a student meets it (issue 14): `-d`, `ps`, the grid, the CLI's answers.
+//! Real containers from the fixture rootfs, as root; every test leaves nothing behind.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+/// The workshop's three steps, each as a set of flags and the capabilities pscap must show.
+const STEPS: [(&[&str], &str); 3] = [
+    (
+        &[],
+        "chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap +",
+    ),
+    (
+        &[
+            "--cap-drop=setfcap",
+            "--cap-drop=audit_write",
+            "--cap-drop=mknod",
+        ],
+        "chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot +",
+    ),
+    (
+        &["--cap-drop=all", "--cap-add=setuid", "--cap-add=setgid"],
+        "setgid, setuid +",
+    ),
+];
+
+/// `minirun -d ... FIXTURE argv`: the id it printed (one line, nothing else).
+fn detach(sb: &Sandbox, opts: &[&str], argv: &[&str]) -> String {
+    let mut all = vec!["-d"];
+    all.extend_from_slice(opts);
+    let out = ok(&sb.run(&all, argv));
+    let id = out.trim().to_string();
+    assert_eq!(out, format!("{id}\n"), "one line, the id");
+    assert_eq!(id.len(), 12, "{id}");
+    id
+}
+
+fn pid_of(sb: &Sandbox, id: &str) -> i32 {
+    let st: serde_json::Value =
+        serde_json::from_str(&ok(&sb.cmd(&["state", id]).output().unwrap())).unwrap();
+    st["pid"].as_i64().unwrap() as i32
+}
+
+/// Kills (if running) and removes a detached container, waiting until it has stopped.
+fn remove(sb: &Sandbox, id: &str) {
+    let _ = sb.cmd(&["kill", id, "KILL"]).output();
+    let stopped = wait_for(10.0, || {
+        let o = sb.cmd(&["state", id]).output().unwrap();
+        stdout(&o).contains("\"stopped\"").then_some(())
+    });
+    assert!(stopped.is_some(), "{id} did not stop");
+    ok(&sb.cmd(&["rm", id]).output().unwrap());
+}
+
+/// `minirun -d ROOTFS sleep 5; pscap | grep sleep` shows the container, every time: minirun
+/// returns only after the workload's execve is complete.
+#[test]
+fn detach_then_pscap_shows_the_workload_every_time() {
+    let sb = Sandbox::new("detach-pscap");
+    for round in 0..4 {
+        for (flags, caps) in STEPS {
+            let id = detach(&sb, flags, &["sleep", "5"]);
+            let pid = pid_of(&sb, &id);
+            // Straight after minirun returned, as the shell's `;` does.
+            let out = Command::new("pscap")
+                .output()
+                .expect("pscap (libcap-ng-utils) missing");
+            let line = stdout(&out)
+                .lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
+                .map(str::to_string);
+            let line = line.unwrap_or_else(|| panic!("round {round}: pscap lacks pid {pid}"));
+            assert!(line.contains(" sleep "), "{line}");
+            assert!(line.ends_with(caps), "round {round} {flags:?}: {line}");
+            remove(&sb, &id);
+        }
+    }
+}
+
+/// Output is kept in the record for `logs`, the exit status for `ps -a`; `rm` removes it.
+#[test]
+fn detached_output_exit_status_and_rm() {
+    let sb = Sandbox::new("detach-logs");
+    let id = detach(
+        &sb,
+        &[],
+        &["sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"],
+    );
+    let done = wait_for(10.0, || {
+        std::fs::read_to_string(sb.root.join(&id).join("exit-status")).ok()
+    });
+    assert_eq!(done.as_deref(), Some("3\n"));
+    let logs = ok(&sb.cmd(&["logs", &id]).output().unwrap());
+    assert_eq!(logs, "to-stdout\nto-stderr\n");
+    // A stopped detached container stays (as docker keeps it) through another launch's sweep.
+    ok(&sb.run(&[], &["true"]));
+    assert!(sb.root.join(&id).join("state.json").exists());
+    let running = detach(&sb, &[], &["sleep", "30"]);
+    let refused = sb.cmd(&["rm", &running]).output().unwrap();
+    assert_ne!(code(&refused), 0);
+    assert!(
+        stderr(&refused).contains("not stopped"),
+        "{}",
+        stderr(&refused)
+    );
+    ok(&sb.cmd(&["rm", "-f", &running]).output().unwrap());
+    ok(&sb.cmd(&["delete", &id]).output().unwrap());
+    let gone = sb.cmd(&["logs", &id]).output().unwrap();
+    assert!(
+        stderr(&gone).contains("does not exist"),
+        "{}",
+        stderr(&gone)
+    );
+}
+
+/// A workload that cannot start: Docker's 127 and message, no id printed, no record left.
+#[test]
+fn detached_start_failure_reports_and_cleans_up() {
+    let sb = Sandbox::new("detach-fail");
+    let o = sb.run(&["-d"], &["no-such-program"]);
+    refused(
+        &o,
+        127,
+        "exec: \"no-such-program\": executable file not found in $PATH",
+    );
+}
+
+/// `--rm` with `-d`: the monitor removes the record when the workload exits.
+#[test]
+fn detached_rm_removes_the_record_at_exit() {
+    let sb = Sandbox::new("detach-rm");
+    let id = detach(&sb, &["--rm"], &["sleep", "30"]);
+    let pid = pid_of(&sb, &id);
+    // PID 1 of a pid namespace ignores SIGTERM without a handler (as under docker).
+    ok(&sb.cmd(&["kill", &id, "KILL"]).output().unwrap());
+    let gone = wait_for(10.0, || (!sb.root.join(&id).exists()).then_some(()));
+    assert!(gone.is_some(), "record of {id} (pid {pid}) still there");
+}
+
+/// `minirun ps`: a header even when empty; every process, `(none)` for an empty set; users
+/// named from the rootfs's passwd; `-a` with stopped containers; JSON in the short spelling.
+#[test]
+fn ps_lists_every_process_of_every_container() {
+    let sb = Sandbox::new("ps");
+    let empty = ok(&sb.cmd(&["ps"]).output().unwrap());
+    assert_eq!(
+        empty,
+        "ppid  pid   name        command             capabilities\n"
+    );
+    let none = detach(&sb, &["--cap-drop", "all"], &["sleep", "30"]);
+    // uid 1000 is "app" in the fixture's passwd (whatever the host calls it).
+    let app = detach(
+        &sb,
+        &["-u", "1000", "--cap-add", "net_bind_service"],
+        &["sleep", "30"],
+    );
+    let exited = detach(&sb, &[], &["sh", "-c", "exit 7"]);
+    let done = wait_for(10.0, || {
+        std::fs::read_to_string(sb.root.join(&exited).join("exit-status")).ok()
+    });
+    assert!(done.is_some());
+    let (p_none, p_app) = (pid_of(&sb, &none), pid_of(&sb, &app));
+    let ps = ok(&sb.cmd(&["ps"]).output().unwrap());
+    let row = |pid: i32| {
+        ps.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
+            .unwrap_or_else(|| panic!("no row for {pid}:\n{ps}"))
+            .to_string()
+    };
+    assert!(
+        row(p_none).ends_with("root        sleep               (none)"),
+        "{ps}"
+    );
+    assert!(
+        row(p_app).ends_with("app         sleep               net_bind_service @ +"),
+        "{ps}"
+    );
+    assert!(
+        !ps.contains(&exited),
+        "a stopped container without -a: {ps}"
+    );
+    let all = ok(&sb.cmd(&["ps", "-a"]).output().unwrap());
+    let stopped = all
+        .lines()
+        .find(|l| l.contains(&exited))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(stopped.ends_with("(stopped, exit status 7)"), "{stopped}");
+    let js = ok(&sb.cmd(&["ps", "--json", &app]).output().unwrap());
+    let v: serde_json::Value = serde_json::from_str(js.lines().next().unwrap()).unwrap();
+    assert_eq!(v["name"], "app");
+    assert_eq!(v["ambient"], serde_json::json!(["net_bind_service"]));
+    assert_eq!(v["user_namespace"], false);
+    for id in [&none, &app, &exited] {
+        remove(&sb, id);
+    }
+}
+
+/// A caller who is not root is told why instead of shown an empty table; --help explains the marks.
+#[test]
+fn ps_for_a_non_root_caller_and_its_marks() {
+    let sb = Sandbox::new("ps-nonroot");
+    let o = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(minirun())
+        .args(["ps"])
+        .output()
+        .expect("setpriv (util-linux) missing");
+    refused(&o, 125, "ps must run as root");
+    let help = ok(&sb.cmd(&["ps", "--help"]).output().unwrap());
+    for mark in ["\" +\"", "\" @\"", "\"*\"", "(none)", "user namespace"] {
+        assert!(help.contains(mark), "{mark} not explained:\n{help}");
+    }
+    assert!(help.contains("-a, --all"), "{help}");
+}
+
+/// The grid row of `cap` in a `caps` or `--trace` output (the first one from `from`).
+fn grid_row<'a>(text: &'a str, cap: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(cap))
+        .unwrap_or_else(|| panic!("no {cap} row:\n{text}"))
+}
+
+/// `minirun caps ID`: the five sets as a grid, Docker's defaults marked, drops and additions
+/// named, the seccomp mode the kernel reports, no colour into a pipe; --json the same facts.
+#[test]
+fn caps_shows_the_grid() {
+    let sb = Sandbox::new("grid");
+    let id = detach(
+        &sb,
+        &["--cap-drop=all", "--cap-add=setuid", "--cap-add=sys_admin"],
+        &["sleep", "30"],
+    );
+    let pid = pid_of(&sb, &id);
+    let text = ok(&sb.cmd(&["caps", &id]).output().unwrap());
+    assert!(!text.contains('\x1b'), "colour into a pipe: {text}");
+    assert!(
+        text.contains("capability          bnd prm eff inh amb docker\n"),
+        "{text}"
+    );
+    assert_eq!(
+        grid_row(&text, "setuid"),
+        "setuid              x   x   x   .   .   default"
+    );
+    assert_eq!(
+        grid_row(&text, "chown"),
+        "chown               .   .   .   .   .   default  dropped"
+    );
+    assert_eq!(
+        grid_row(&text, "sys_admin"),
+        "sys_admin           x   x   x   .   .            added"
+    );
+    assert!(text.contains("user namespace: the host's\n"), "{text}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let mode = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))
+        .unwrap()
+        .trim();
+    let want = match mode {
+        "0" => "seccomp: disabled".to_string(),
+        "2" => "seccomp: filter (".to_string(),
+        m => panic!("seccomp mode {m}"),
+    };
+    assert!(text.contains(&want), "{text}");
+    let js = ok(&sb
+        .cmd(&["caps", "--json", &pid.to_string()])
+        .output()
+        .unwrap());
+    let v: serde_json::Value = serde_json::from_str(&js).unwrap();
+    assert_eq!(
+        v["added_to_docker_defaults"],
+        serde_json::json!(["sys_admin"])
+    );
+    assert_eq!(v["user_namespace"], "host");
+    remove(&sb, &id);
+}
+
+/// A process that made its own user namespace inside a `--cap-drop=all` container holds every
+/// capability there: the grid and ps say it is not the host's namespace.
+#[test]
+fn caps_names_another_user_namespace() {
+    let sb = Sandbox::new("grid-userns");
+    // As uid 1000, mapping itself to root needs no capability (mapping host root would need
+    // CAP_SETFCAP).
+    let id = detach(
+        &sb,
+        &["-u", "1000", "--cap-drop=all"],
+        &["unshare", "-Ur", "sleep", "30"],
+    );
+    let ps = ok(&sb.cmd(&["ps", "--json"]).output().unwrap());
+    let rows: Vec<serde_json::Value> = ps
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let inner = rows
+        .iter()
+        .find(|r| r["user_namespace"] == true && r["command"] == "sleep")
+        .unwrap_or_else(|| panic!("{ps}"));
+    let pid = inner["pid"].as_i64().unwrap().to_string();
+    let text = ok(&sb.cmd(&["caps", &pid]).output().unwrap());
+    assert!(text.contains("user namespace: NOT the host's"), "{text}");
+    assert_eq!(
+        grid_row(&text, "sys_admin"),
+        "sys_admin           x   x   x   .   .            added"
+    );
+    let table = ok(&sb.cmd(&["ps"]).output().unwrap());
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(" sleep *  ") && l.contains(&pid)),
+        "{table}"
+    );
+    remove(&sb, &id);
+}
+
+/// `--trace` shows a grid at each capability step and one read from the running workload
+/// after execve, marking what execve changed (a non-root user keeps only the ambient set).
+#[test]
+fn trace_shows_grids_through_execve() {
+    let sb = Sandbox::new("grid-trace");
+    let o = sb.run(
+        &["--trace", "-u", "1000", "--cap-add", "net_bind_service"],
+        &["true"],
+    );
+    ok(&o);
+    let err = stderr(&o);
+    assert!(!err.contains('\x1b'), "colour into a pipe");
+    for step in [
+        "bounding set dropped:",
+        "identity switched:",
+        "capset:",
+        "ambient set:",
+    ] {
+        assert!(err.contains(step), "{step} missing:\n{err}");
+    }
+    let after = &err[err
+        .find("after execve, read from /proc/")
+        .expect("no after-execve grid")..];
+    assert_eq!(
+        grid_row(after, "net_bind_service"),
+        "net_bind_service    x   x   x   x   x   default"
+    );
+    assert_eq!(
+        grid_row(after, "chown"),
+        "chown               x   .   .   .   .   default"
+    );
+    // Before execve the effective set held nothing but net_bind_service either: the grids
+    // before it show each step's change.
+    assert!(
+        err.matches("capability          bnd prm eff inh amb docker")
+            .count()
+            >= 5,
+        "{err}"
+    );
+    assert!(err.contains("  changed"), "{err}");
+}
+
+/// Colour on a terminal only (script(1) gives minirun one), and never with NO_COLOR.
+#[test]
+fn grid_colour_only_on_a_terminal() {
+    let sb = Sandbox::new("grid-tty");
+    let id = detach(&sb, &["--cap-drop=net_raw"], &["sleep", "30"]);
+    let line = format!(
+        "{} --root {} caps {id}",
+        minirun().display(),
+        sb.root.display()
+    );
+    let tty = |no_color: bool| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]).env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        ok(&c.output().expect("script (bsdutils) missing"))
+    };
+    let coloured = tty(false);
+    assert!(
+        coloured.contains("\x1b[31m  dropped\x1b[0m"),
+        "{coloured:?}"
+    );
+    let plain = tty(true);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(plain.contains("default  dropped"), "{plain}");
+    remove(&sb, &id);
+}
