@@ -156,6 +156,9 @@ impl Drop for Containerd {
         stop_daemon(&mut self.daemon);
         // Shims outlive their daemon by design: a failed test leaves them (and their workloads).
         let left = kill_leftovers(&self.dir);
+        for sock in left.iter().filter_map(|(_, cmd)| shim_socket(cmd)) {
+            let _ = std::fs::remove_file(sock);
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
         if !std::thread::panicking() {
             assert!(left.is_empty(), "left running: {left:?}");
@@ -860,4 +863,17 @@ fn ctr_run_with_minirun_binary() {
     assert_eq!(ok(&o).trim(), "CapEff:\t00000000000425fb");
     let left = c.leftovers(&[]);
     assert!(left.is_empty(), "{left:#?}");
+}
+
+/// The shim socket name as observed here for `ctr run -d … t2` against /tmp/k8s-exp's containerd.
+#[test]
+fn shim_socket_name() {
+    let cmd = "/usr/bin/containerd-shim-runc-v2 -namespace k8s.io -id t2 -address /tmp/k8s-exp/containerd.sock ";
+    assert_eq!(
+        shim_socket(cmd),
+        Some(PathBuf::from(
+            "/run/containerd/s/e786b838bd030d4a666d3fd3c743c602bad6501669475b8be6f86399e5851c98"
+        ))
+    );
+    assert_eq!(shim_socket("/usr/bin/minirun --root /x state t2"), None);
 }

@@ -89,8 +89,8 @@ pub fn descendants(ancestor: i32) -> Vec<i32> {
 }
 
 /// SIGKILLs whatever still mentions `dir`, the workloads under it first (a shim killed first
-/// would orphan them), and returns what was still there after a grace period.
-pub fn kill_leftovers(dir: &Path) -> Vec<String> {
+/// would orphan them); returns the pids and command lines it found after a grace period.
+pub fn kill_leftovers(dir: &Path) -> Vec<(i32, String)> {
     let wait =
         || crate::common::wait_for(10.0, || processes_mentioning(dir).is_empty().then_some(()));
     if wait().is_some() {
@@ -104,9 +104,37 @@ pub fn kill_leftovers(dir: &Path) -> Vec<String> {
         let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
     }
     wait();
-    left.into_iter()
-        .map(|(pid, cmd)| format!("{pid} {cmd}"))
-        .collect()
+    left
+}
+
+/// The socket a containerd 1.6 shim with this command line listens on, which it removes only
+/// when it exits by itself: /run/containerd/s/ (fixed, whatever containerd's config says) and
+/// the sha256 of ADDRESS/NAMESPACE/ID.
+pub fn shim_socket(cmdline: &str) -> Option<std::path::PathBuf> {
+    let args: Vec<&str> = cmdline.split_whitespace().collect();
+    if !args.first()?.ends_with("containerd-shim-runc-v2") {
+        return None;
+    }
+    let flag = |f: &str| {
+        let i = args.iter().position(|a| *a == f)?;
+        args.get(i + 1).copied()
+    };
+    let key = format!(
+        "{}/{}/{}",
+        flag("-address")?,
+        flag("-namespace")?,
+        flag("-id")?
+    );
+    let mut sum = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    use std::io::Write;
+    sum.stdin.take()?.write_all(key.as_bytes()).ok()?;
+    let out = sum.wait_with_output().ok()?;
+    let hex = String::from_utf8_lossy(&out.stdout);
+    Some(Path::new("/run/containerd/s").join(hex.split_whitespace().next()?))
 }
 
 /// pscap's capability column (its fifth field on) for `pid`.
