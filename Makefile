@@ -9,7 +9,8 @@ STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
 MINIRUN := target/$(TARGET)/release/minirun
 CAPPROBE := target/$(TARGET)/release/capprobe
 FIXTURE := rootfs-fixtures/build/busybox
-APT_PACKAGES := busybox-static libcap-ng-utils file iproute2 crun
+# protobuf-compiler: protoc for the k8s-cri dev-dependency's build script; containerd: tests/cri.rs.
+APT_PACKAGES := busybox-static libcap-ng-utils file iproute2 crun containerd protobuf-compiler
 
 .PHONY: all build deps fixtures demo test unit integration lint bench stress fuzz clean
 
