@@ -493,11 +493,16 @@ fn pod_namespaces() -> NamespaceOption {
     }
 }
 
-/// A container's security context as the kubelet fills it for a pod with a shared pid namespace.
+/// A container's security context as the kubelet fills it for a pod with a shared pid
+/// namespace. The kubelet, not containerd, supplies the masked and read-only paths; its
+/// defaults follow Docker's, which minirun's quick form uses too.
 fn context(caps: Option<Capability>) -> LinuxContainerSecurityContext {
+    let paths = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
     LinuxContainerSecurityContext {
         capabilities: caps,
         namespace_options: Some(pod_namespaces()),
+        masked_paths: paths(minirun::spec::MASKED_PATHS),
+        readonly_paths: paths(minirun::spec::READONLY_PATHS),
         ..Default::default()
     }
 }
@@ -767,6 +772,13 @@ fn security_context_fields() {
     assert!(err.contains("Read-only file system"), "{err}");
     // The pod's /dev/shm stays writable under a read-only rootfs.
     cri.exec_ok(&id, &["touch", "/dev/shm/probe"]);
+    // Masked and read-only paths, which the privileged container below must not have.
+    let mounts = cri.exec_ok(&id, &["cat", "/proc/self/mountinfo"]);
+    assert!(
+        mounts.contains(" /proc/keys ") && mounts.contains(" /proc/sys ro,"),
+        "/proc/keys not masked or /proc/sys not read-only:\n{mounts}"
+    );
+    assert_eq!(cri.exec_ok(&id, &["cat", "/proc/keys"]), "");
     cri.stop(&id);
     cri.remove(&id);
     cri.remove_pod(&pod);
@@ -775,6 +787,8 @@ fn security_context_fields() {
     let pod2 = cri.run_pod("privileged", true);
     let sc = LinuxContainerSecurityContext {
         privileged: true,
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
         ..context(None)
     };
     let (id, pid2) = cri.start(&pod2, "privileged", &["sleep", "1000"], sc);
@@ -782,7 +796,10 @@ fn security_context_fields() {
     assert_eq!(status_field(pid2, "CapEff:"), bounding);
     assert_eq!(status_field(pid2, "CapBnd:"), bounding);
     let mounts = cri.exec_ok(&id, &["cat", "/proc/self/mountinfo"]);
-    assert!(!mounts.contains(" /proc/kcore "), "kcore masked:\n{mounts}");
+    assert!(
+        !mounts.contains(" /proc/keys ") && !mounts.contains(" /proc/sys "),
+        "privileged, yet masked or read-only paths:\n{mounts}"
+    );
     cri.exec_ok(&id, &["test", "-c", "/dev/kmsg"]);
     cri.stop(&id);
     cri.remove(&id);
