@@ -225,6 +225,8 @@ struct Cri {
     logs: PathBuf,
     /// minirun's --root for the CRI's containerd namespace.
     minirun_root: PathBuf,
+    /// Every sandbox and container started, with its pid: none may outlive its removal.
+    started: std::cell::RefCell<Vec<(String, i32)>>,
 }
 
 impl Cri {
@@ -254,6 +256,7 @@ impl Cri {
             images: ImageServiceClient::new(channel),
             logs: c.dir.join("logs"),
             minirun_root: c.runtime_root().join("k8s.io"),
+            started: Default::default(),
         }
     }
 
@@ -391,6 +394,7 @@ impl Cri {
         let st: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
         assert_eq!(st["status"], "running", "{st}");
         assert_eq!(st["pid"], pid, "{st}");
+        self.started.borrow_mut().push((id.to_string(), pid));
     }
 
     /// ContainerStatus (verbose: its info carries the workload's pid).
@@ -459,8 +463,8 @@ impl Cri {
         self.call("RemovePodSandbox", self.rs().remove_pod_sandbox(req));
     }
 
-    /// Nothing listed by the CRI any more.
-    fn assert_empty(&self) {
+    /// Nothing listed by the CRI any more, and nothing of what it started left on the host.
+    fn assert_nothing_left(&self, c: &Containerd) {
         let pods = self.call(
             "ListPodSandbox",
             self.rs().list_pod_sandbox(ListPodSandboxRequest::default()),
@@ -471,7 +475,39 @@ impl Cri {
             self.rs().list_containers(ListContainersRequest::default()),
         );
         assert!(ctrs.containers.is_empty(), "{:?}", ctrs.containers);
+        let started = self.started.borrow();
+        let mut left = c.leftovers(&started.iter().map(|(_, p)| *p).collect::<Vec<_>>());
+        left.extend(cgroups_named(
+            &started
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>(),
+        ));
+        assert!(left.is_empty(), "{left:#?}");
     }
+}
+
+/// Cgroup directories (three levels deep in every hierarchy) whose name contains one of `ids`:
+/// with `disable_cgroup` there must be none; the cgroups issue will turn this into a check of
+/// where they are made.
+fn cgroups_named(ids: &[&str]) -> Vec<String> {
+    fn walk(dir: &Path, depth: u32, ids: &[&str], out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            if ids.iter().any(|id| name.contains(id)) {
+                out.push(format!("cgroup {}", e.path().display()));
+            }
+            if depth > 0 {
+                walk(&e.path(), depth - 1, ids, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), 3, ids, &mut out);
+    out
 }
 
 struct Pod {
@@ -662,7 +698,7 @@ fn pod_with_shared_pid_namespace() {
     );
 
     // Exit codes: the workload's own; StopContainer's SIGTERM (neither sleep is PID 1 here).
-    let (e, e_pid) = cri.start(&pod, "e", &["sh", "-c", "sleep 0.2; exit 3"], context(None));
+    let (e, _) = cri.start(&pod, "e", &["sh", "-c", "sleep 0.2; exit 3"], context(None));
     let st = cri.wait_exited(&e);
     assert_eq!(st.exit_code, 3, "{st:?}");
     assert_eq!(st.reason, "Error", "{st:?}");
@@ -682,9 +718,7 @@ fn pod_with_shared_pid_namespace() {
     let err = cri.rt.block_on(cri.rs().container_status(req)).unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
     cri.remove_pod(&pod);
-    cri.assert_empty();
-    let left = c.leftovers(&[pod.pid, a_pid, b_pid, e_pid]);
-    assert!(left.is_empty(), "{left:#?}");
+    cri.assert_nothing_left(&c);
 }
 
 /// The workshop's three steps as pod security contexts: pscap shows the workload with the same
@@ -714,7 +748,6 @@ fn workshop_steps_as_security_contexts() {
             "setgid, setuid +",
         ),
     ];
-    let mut pids = vec![pod.pid];
     for (i, (sc, quick, want)) in steps.into_iter().enumerate() {
         let (id, pid) = cri.start(
             &pod,
@@ -722,7 +755,6 @@ fn workshop_steps_as_security_contexts() {
             &["sleep", "1000"],
             context(sc),
         );
-        pids.push(pid);
         let ours = pscap_caps(pid);
         eprintln!("step {}: {ours}", i + 1);
         assert_eq!(ours, want, "step {}", i + 1);
@@ -743,9 +775,7 @@ fn workshop_steps_as_security_contexts() {
         cri.remove(&id);
     }
     cri.remove_pod(&pod);
-    cri.assert_empty();
-    let left = c.leftovers(&pids);
-    assert!(left.is_empty(), "{left:#?}");
+    cri.assert_nothing_left(&c);
 }
 
 /// run_as_user, readonly_rootfs and no_new_privs, then a privileged pod.
@@ -804,19 +834,16 @@ fn security_context_fields() {
     cri.stop(&id);
     cri.remove(&id);
     cri.remove_pod(&pod2);
-    cri.assert_empty();
-    let left = c.leftovers(&[pod.pid, pid, pod2.pid, pid2]);
-    assert!(left.is_empty(), "{left:#?}");
+    cri.assert_nothing_left(&c);
 }
 
 /// Pods with a shared pid namespace start and stop cleanly, many times in a row.
 #[test]
 fn pods_start_and_stop_20_times() {
     let (c, cri) = start_cri("loop");
-    let mut pids = Vec::new();
     for i in 0..20 {
         let pod = cri.run_pod(&format!("loop{i}"), false);
-        let (id, pid) = cri.start(&pod, "w", &["sleep", "1000"], context(None));
+        let (id, _) = cri.start(&pod, "w", &["sleep", "1000"], context(None));
         let ps = cri.exec_ok(&id, &["ps", "-o", "pid,args"]);
         assert!(
             ps.contains("sleep 1000") && ps.contains("trap"),
@@ -825,11 +852,8 @@ fn pods_start_and_stop_20_times() {
         cri.stop(&id);
         cri.remove(&id);
         cri.remove_pod(&pod);
-        pids.extend([pod.pid, pid]);
-        let left = c.leftovers(&pids);
-        assert!(left.is_empty(), "round {i}: {left:#?}");
+        cri.assert_nothing_left(&c);
     }
-    cri.assert_empty();
 }
 
 /// `ctr run` with minirun as the runc v2 shim's binary: output, exit code, step 2's capabilities.
@@ -893,4 +917,17 @@ fn shim_socket_name() {
         ))
     );
     assert_eq!(shim_socket("/usr/bin/minirun --root /x state t2"), None);
+}
+
+/// The leftover scan sees cgroups: it finds this process's own memory cgroup by name.
+#[test]
+fn cgroup_scan_finds_a_known_cgroup() {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let path = own
+        .lines()
+        .find_map(|l| l.split(':').nth(2).filter(|p| p.len() > 1))
+        .expect("this process is in no named cgroup");
+    let name = path.rsplit('/').next().unwrap();
+    let found = cgroups_named(&[name]);
+    assert!(found.iter().any(|f| f.ends_with(path)), "{name}: {found:?}");
 }
