@@ -18,9 +18,10 @@ FIXTURE := rootfs-fixtures/build/busybox
 #   reference runtimes: crun runc bubblewrap;  clients: docker.io containerd podman conmon uidmap
 #   seccomp: libseccomp-dev (static library), golang-github-containers-common (podman's profile,
 #   test data);  script(1) for the -it tests: bsdutils;  unshare/nsenter: util-linux
+#   protoc for the k8s-cri dev-dependency's build script (tests/cri.rs): protobuf-compiler
 APT_PACKAGES := busybox-static file libcap-ng-utils iproute2 crun runc bubblewrap \
 	docker.io containerd podman conmon uidmap libseccomp-dev golang-github-containers-common \
-	bsdutils util-linux
+	bsdutils util-linux protobuf-compiler
 
 .PHONY: all build deps fixtures demo test unit integration lint bench stress fuzz clean
 
