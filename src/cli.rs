@@ -106,10 +106,10 @@ pub struct Global {
     /// Verbose logs
     #[arg(long, global = true)]
     pub debug: bool,
-    /// cgroupfs, systemd or disabled (minirun creates no cgroups yet: all mean "disabled")
+    /// cgroupfs (default), systemd (needs systemd running) or disabled (no cgroups: no limits)
     #[arg(long, global = true)]
     pub cgroup_manager: Option<String>,
-    /// Accepted for compatibility; minirun cannot use systemd cgroups and warns
+    /// runc's spelling of --cgroup-manager systemd (cgroupsPath is "slice:prefix:name")
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
 }
@@ -171,6 +171,16 @@ pub struct QuickArgs {
     /// Accepted for Docker compatibility: minirun always removes the container at exit
     #[arg(long)]
     pub rm: bool,
+    /// Docker's resource flags (--memory, --pids-limit, --cpus, --device, ...)
+    #[command(flatten)]
+    pub resources: crate::cgroups::flags::ResourceFlags,
+    /// Parent of the container's cgroup (absolute: from the hierarchy's root; relative: below
+    /// minirun's own cgroup). Default: <minirun's own cgroup>/minirun
+    #[arg(long, value_name = "PATH")]
+    pub cgroup_parent: Option<String>,
+    /// private: the container sees its own cgroup as `/`; host: the host's cgroup tree
+    #[arg(long, value_enum, default_value_t = CgroupNs::Private)]
+    pub cgroupns: CgroupNs,
     /// The root filesystem directory
     #[arg(value_name = "ROOTFS")]
     pub rootfs: Option<PathBuf>,
@@ -181,6 +191,14 @@ pub struct QuickArgs {
         allow_hyphen_values = true
     )]
     pub command: Vec<String>,
+}
+
+/// `--cgroupns`, as Docker spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CgroupNs {
+    #[default]
+    Private,
+    Host,
 }
 
 #[derive(Subcommand, Debug)]

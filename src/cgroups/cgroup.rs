@@ -381,6 +381,17 @@ impl Cgroup {
         }
     }
 
+    /// The memory limit in bytes (None: unlimited, or no memory cgroup).
+    pub fn memory_limit(&self) -> Option<u64> {
+        let text = match (self.v1("memory"), self.v2()) {
+            (Some(d), _) => read(&d.join("memory.limit_in_bytes")).ok()?,
+            (None, Some(d)) => read(&d.join("memory.max")).ok()?,
+            (None, None) => return None,
+        };
+        // v1 spells "unlimited" as the largest page-aligned value.
+        text.trim().parse().ok().filter(|b| *b < 1 << 62)
+    }
+
     /// Remove the cgroup (sub-cgroups first) in every hierarchy, then the shared `minirun`
     /// parent if it is left empty. A cgroup still busy after a short wait (its last process
     /// exiting) is an error naming it.

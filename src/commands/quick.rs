@@ -3,6 +3,7 @@
 use crate::capability::policy::{self, CapRequest, Environment};
 use crate::capability::{self as cap, CapSet, names};
 use crate::cli::{Global, QuickArgs};
+use crate::container::cgroup_launch;
 use crate::container::in_root;
 use crate::container::launch::{self, Options};
 use crate::container::plan::{Plan, Settings};
@@ -120,6 +121,7 @@ pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
         identity,
     };
     let spec = spec::build(&quick)?;
+    let spec = super::quick_cgroup::adjust_spec(spec, args)?;
     let inputs = Inputs {
         base: "/".into(),
         rootfs,
@@ -157,6 +159,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         crate::container::sealed::reexec();
     }
     let plan = plan_for(args, &id)?;
+    let cgroup = super::quick_cgroup::request(global, args, &id)?;
     if plan.caps.bounding.contains(SYS_PTRACE) {
         crate::container::sealed::reexec();
     }
@@ -164,7 +167,9 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     let store = Store::new(&global.root);
     store.reserve(&id)?;
     step!("state record {id} reserved");
-    let result = launch_and_wait(&store, &id, &plan);
+    // The cgroups a killed runtime left (their records are gone) go before we add ours.
+    crate::container::cgroup_launch::sweep(&|other| store.dir(other).exists());
+    let result = launch_and_wait(&store, &id, &plan, cgroup);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -186,13 +191,33 @@ fn may_hold_sys_ptrace(args: &QuickArgs) -> bool {
         })
 }
 
-fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
+fn launch_and_wait(
+    store: &Store,
+    id: &str,
+    plan: &Plan,
+    cgroup: Option<cgroup_launch::Request>,
+) -> Result<i32> {
     let opts = Options {
         die_with_parent: true,
+        cgroup,
         ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
-    launch::wait_ready(&mut child)?;
+    let result = wait_in_cgroup(store, id, plan, &mut child);
+    // The cgroup goes with the container, whatever happened (the workload is dead by now).
+    if let Some(cg) = &child.cgroup
+        && let Err(e) = cgroup_launch::destroy(cg)
+    {
+        tracing::warn!("removing the cgroup of {id}: {e:#}");
+    }
+    result
+}
+
+fn wait_in_cgroup(store: &Store, id: &str, plan: &Plan, child: &mut launch::Child) -> Result<i32> {
+    launch::wait_ready(child)?;
+    if let Some(cg) = &child.cgroup {
+        cgroup_launch::save(&store.dir(id), cg)?;
+    }
     let pid = child.pid.as_raw();
     store.save(&State {
         oci_version: "1.0.2".into(),
@@ -205,7 +230,14 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
         start_time: crate::container::procfs::start_time(pid).unwrap_or(0),
     })?;
     step!("state saved; waiting for the workload");
-    let code = launch::wait_exit(&child)?;
+    let code = launch::wait_exit(child)?;
     step!("workload exited: status {code}");
+    if let Some(line) = child
+        .cgroup
+        .as_ref()
+        .and_then(|cg| cgroup_launch::oom_verdict(cg, code))
+    {
+        eprintln!("minirun: {line}");
+    }
     Ok(code)
 }
