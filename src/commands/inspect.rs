@@ -2,7 +2,6 @@
 
 use crate::capability::{self as cap, inspect, names};
 use crate::cli::{CapsArgs, ExplainArgs, Global, PsArgs};
-use crate::container::procfs;
 use crate::container::state::{State, Status, Store};
 use crate::lab::explain;
 use crate::lab::pscap::{self, Proc};
@@ -25,7 +24,7 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
     if args.format.as_deref() == Some("json") {
         let pids: Vec<i32> = states
             .iter()
-            .flat_map(|s| procfs::pids_in_pid_namespace_of(s.pid))
+            .flat_map(|s| super::control::pids_of(&store, s))
             .collect();
         println!("{}", serde_json::to_string(&pids)?);
         return Ok(());
@@ -36,7 +35,7 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
     let procs: Vec<(String, Proc)> = states
         .iter()
         .flat_map(|s| {
-            procfs::pids_in_pid_namespace_of(s.pid)
+            super::control::pids_of(&store, s)
                 .into_iter()
                 .filter_map(|p| pscap::read_proc(p, &users))
                 .map(move |p| (s.id.clone(), p))

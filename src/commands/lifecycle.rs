@@ -113,11 +113,12 @@ fn create_container(
         &bundle::inputs(&b, cap::kernel_last_cap(), settings)?,
     )?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
-    let cgroup = cgroup_launch::request(&b.spec, manager(g)?, &a.id)?;
+    let name = cgroup_launch::cgroup_name(&g.root, &a.id);
+    let cgroup = cgroup_launch::request(&b.spec, manager(g)?, &name)?;
     let store = Store::new(&g.root);
     store.reserve(&a.id)?;
     // The cgroups a killed runtime left (their records are gone) go before we add ours.
-    cgroup_launch::sweep(&|other| store.dir(other).exists());
+    cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
     let mut made_cgroup = None;
     let result = (|| {
         let sdir = store.dir(&a.id);
@@ -301,11 +302,16 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
 /// `state ID`: the OCI state as runc prints it.
 pub fn state_json(store: &Store, st: &State) -> serde_json::Value {
     let status = store.status(st);
+    // A frozen cgroup is runc's "paused" (a status the record never stores).
+    let shown = match status {
+        Status::Running if super::control::is_paused(store, st) => "paused",
+        s => s.as_str(),
+    };
     serde_json::json!({
         "ociVersion": st.oci_version,
         "id": st.id,
         "pid": if status == Status::Stopped { 0 } else { st.pid },
-        "status": status.as_str(),
+        "status": shown,
         "bundle": st.bundle,
         "rootfs": st.rootfs,
         "created": st.created,
@@ -345,8 +351,8 @@ fn signal_container(store: &Store, st: &State, sig: Signal, all: bool) -> Result
     if all && let Some(cg) = cgroup_launch::load(&store.dir(&st.id))? {
         return cg.kill_all(sig);
     }
-    // Every process "in the container" is found by its pid namespace, so only when it has
-    // one of its own (otherwise that would be every process on the host).
+    // Without a cgroup every process "in the container" is found by its pid namespace, so
+    // only when it has one of its own (otherwise that would be every process on the host).
     let pids = if all && procfs::ns_differs(st.pid, "pid") {
         procfs::pids_in_pid_namespace_of(st.pid)
     } else {

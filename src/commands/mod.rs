@@ -6,6 +6,7 @@
 //! and podman (through conmon) use minirun as their runtime. Every command that starts a
 //! process ends in the one launch path (`container::launch`), as the quick form does.
 
+pub mod control;
 pub mod exec;
 pub mod features;
 pub mod inspect;
@@ -72,5 +73,9 @@ fn oci(global: &Global, cmd: &OciCommand) -> Result<i32> {
         OciCommand::List(a) => lifecycle::list(global, a).map(|_| 0),
         OciCommand::Exec(a) => exec::exec(global, &log, a),
         OciCommand::Features => features::print().map(|_| 0),
+        OciCommand::Pause(a) => control::pause(global, &a.id).map(|_| 0),
+        OciCommand::Resume(a) => control::resume(global, &a.id).map(|_| 0),
+        OciCommand::Update(a) => control::update(global, a).map(|_| 0),
+        OciCommand::Events(a) => control::events(global, a).map(|_| 0),
     }
 }

@@ -168,7 +168,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     store.reserve(&id)?;
     step!("state record {id} reserved");
     // The cgroups a killed runtime left (their records are gone) go before we add ours.
-    crate::container::cgroup_launch::sweep(&|other| store.dir(other).exists());
+    cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
     let result = launch_and_wait(&store, &id, &plan, cgroup);
     let removed = store.remove(&id);
     step!("state record removed");

@@ -69,8 +69,8 @@ pub fn request(global: &Global, args: &QuickArgs, id: &str) -> Result<Option<Req
         .context("--cgroup-parent")?;
     let (resources, _) = resources(args)?;
     Ok(Some(Request::Create {
-        id: id.to_string(),
+        id: crate::container::cgroup_launch::cgroup_name(&global.root, id),
         placement,
-        resources,
+        resources: Box::new(resources),
     }))
 }

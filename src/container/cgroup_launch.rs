@@ -46,11 +46,12 @@ impl Manager {
 /// What a launch does about cgroups.
 #[derive(Debug, Clone)]
 pub enum Request {
-    /// A new container: make its cgroup and apply its limits.
+    /// A new container: make its cgroup (`id` names it where the placement is the default:
+    /// see `cgroup_name`) and apply its limits.
     Create {
         id: String,
         placement: Placement,
-        resources: LinuxResources,
+        resources: Box<LinuxResources>,
     },
     /// A process joining a running container (`exec`): into the container's cgroup.
     Join(CgroupPaths),
@@ -75,7 +76,7 @@ pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request
     Ok(Some(Request::Create {
         id: id.to_string(),
         placement,
-        resources,
+        resources: Box::new(resources),
     }))
 }
 
@@ -140,11 +141,43 @@ pub fn destroy(cg: &Cgroup) -> Result<()> {
     cg.remove()
 }
 
-/// The default-placed cgroups of containers this store no longer knows (a runtime killed
-/// before it could remove them). Failures are logged: a sweep never fails a launch.
-pub fn sweep(is_live: &dyn Fn(&str) -> bool) {
+/// The name of container `id`'s default-placed cgroup: the id itself for the default state
+/// root, `id@<hash of the root>` for any other, so that two roots (test sandboxes, a second
+/// daemon) holding the same id never share a cgroup, and each sweeps only its own.
+pub fn cgroup_name(root: &Path, id: &str) -> String {
+    match root_tag(root) {
+        None => id.to_string(),
+        Some(tag) => format!("{id}@{tag}"),
+    }
+}
+
+fn root_tag(root: &Path) -> Option<String> {
+    if root == Path::new(crate::container::state::DEFAULT_ROOT) {
+        return None;
+    }
+    // FNV-1a: stable across runs and builds, unlike std's hasher.
+    let hash = root
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
+    Some(format!("{:08x}", hash as u32))
+}
+
+/// The default-placed cgroups of this root's containers whose records are gone (a runtime
+/// killed before it could remove them); other roots' are left alone. Failures are logged: a
+/// sweep never fails a launch.
+pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
     let Ok(layout) = Layout::detect() else { return };
-    match crate::cgroups::sweep(&layout, is_live) {
+    let tag = root_tag(root);
+    let ours_and_live = |name: &str| match (name.split_once('@'), &tag) {
+        (None, None) => is_live(name),
+        (Some((id, t)), Some(tag)) if t == tag => is_live(id),
+        _ => true,
+    };
+    match crate::cgroups::sweep(&layout, &ours_and_live) {
         Ok(ids) if !ids.is_empty() => tracing::debug!("swept the cgroups of {ids:?}"),
         Ok(_) => {}
         Err(e) => tracing::warn!("sweeping leftover cgroups: {e:#}"),
@@ -171,7 +204,7 @@ pub fn oom_verdict(cg: &Cgroup, status: i32) -> Option<String> {
 fn human(bytes: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
     for (unit, size) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{} {unit}", bytes / size);
         }
     }
@@ -215,6 +248,14 @@ mod tests {
         let bad = spec(serde_json::json!({"resources": {"devices": [
             {"allow": true, "type": "c", "major": 5, "access": "rx"}]}}));
         assert!(request(&bad, Manager::Cgroupfs, "x").is_err());
+    }
+
+    #[test]
+    fn cgroup_names_are_scoped_by_root() {
+        assert_eq!(cgroup_name(Path::new("/run/minirun"), "a"), "a");
+        let other = cgroup_name(Path::new("/tmp/sb1"), "a");
+        assert!(other.starts_with("a@") && other.len() == 10, "{other}");
+        assert_ne!(other, cgroup_name(Path::new("/tmp/sb2"), "a"));
     }
 
     #[test]
