@@ -415,8 +415,9 @@ impl Cgroup {
 }
 
 /// Remove the default-placed cgroups (`<own>/minirun/<id>`) of containers `is_live` does not
-/// know: what a runtime killed before `delete` left. Busy ones are left (and logged). Returns
-/// the ids removed.
+/// know: what a runtime killed before `delete` left. A process still in one (an init whose
+/// runtime was killed before it could record it) is killed first: with no record, nothing
+/// else could ever find it. Returns the ids removed.
 pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     let hierarchies = layout.v1.iter().chain(layout.unified.as_ref());
@@ -435,6 +436,7 @@ pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<Stri
             if !entry.file_type().is_ok_and(|t| t.is_dir()) || is_live(&id) {
                 continue;
             }
+            kill_tree(&entry.path());
             match remove_tree(&entry.path()) {
                 Ok(()) if !removed.contains(&id) => removed.push(id),
                 Ok(()) => {}
@@ -444,6 +446,18 @@ pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<Stri
         let _ = std::fs::remove_dir(&parent);
     }
     Ok(removed)
+}
+
+/// SIGKILL to every process in `dir` and below (best effort: the sweep's last resort).
+fn kill_tree(dir: &Path) {
+    let _ = walk(dir, &mut |d| {
+        for pid in read(&d.join("cgroup.procs"))?.lines() {
+            if let Ok(pid) = pid.trim().parse() {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        Ok(())
+    });
 }
 
 fn read(path: &Path) -> Result<String> {

@@ -415,6 +415,10 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
             state::validate_id(&a.id)?;
             let dir = store.dir(&a.id);
             if dir.is_dir() && !dir.join("state.json").exists() {
+                // Its init may be alive in its cgroup, unrecorded: the cgroup finds it.
+                if let Ok(Some(cg)) = cgroup_launch::load(&dir) {
+                    cgroup_launch::destroy(&cg)?;
+                }
                 store.remove(&a.id)?;
                 return Ok(());
             }

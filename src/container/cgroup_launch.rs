@@ -167,21 +167,40 @@ fn root_tag(root: &Path) -> Option<String> {
 }
 
 /// The default-placed cgroups of this root's containers whose records are gone (a runtime
-/// killed before it could remove them); other roots' are left alone. Failures are logged: a
-/// sweep never fails a launch.
+/// killed before it could remove them). Another root's are left alone unless empty for a
+/// minute (a state root that was itself removed, as test sandboxes are, sweeps nothing
+/// again). Failures are logged: a sweep never fails a launch.
 pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
     let Ok(layout) = Layout::detect() else { return };
     let tag = root_tag(root);
+    let probe = layout
+        .v1
+        .first()
+        .or(layout.unified.as_ref())
+        .map(|h| h.dir(&h.own.join(crate::cgroups::placement::DEFAULT_PARENT)));
     let ours_and_live = |name: &str| match (name.split_once('@'), &tag) {
         (None, None) => is_live(name),
         (Some((id, t)), Some(tag)) if t == tag => is_live(id),
-        _ => true,
+        _ => !probe
+            .as_ref()
+            .is_some_and(|p| empty_for_a_minute(&p.join(name))),
     };
     match crate::cgroups::sweep(&layout, &ours_and_live) {
         Ok(ids) if !ids.is_empty() => tracing::debug!("swept the cgroups of {ids:?}"),
         Ok(_) => {}
         Err(e) => tracing::warn!("sweeping leftover cgroups: {e:#}"),
     }
+}
+
+fn empty_for_a_minute(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let old = std::fs::metadata(dir).is_ok_and(|m| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        now - m.ctime() > 60
+    });
+    old && std::fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|p| p.trim().is_empty())
 }
 
 /// A workload killed by SIGKILL (status 137) in a cgroup whose OOM count is not zero was
