@@ -232,7 +232,13 @@ mod tests {
         assert_eq!((cpu.shares(), cpu.quota()), (Some(512), Some(50000)));
         let e = update_resources(&args(|a| a.cpu_period = Some("-5".into())), None).unwrap_err();
         assert!(e.to_string().contains("\"-5\""), "{e}");
-        assert!(update_resources(&UpdateArgs::default(), Some("[]")).is_err());
+        assert!(
+            update_resources(
+                &UpdateArgs::default(),
+                Some(r#"{"pids": {"limit": "many"}}"#)
+            )
+            .is_err()
+        );
     }
 
     #[test]
