@@ -62,6 +62,7 @@ lint:
 
 bench: build fixtures
 	MINIRUN=$(MINIRUN) ROOTFS=$(FIXTURE) bash bench/run.sh
+	MINIRUN=$(MINIRUN) ROOTFS=$(FIXTURE) bash bench/cgroups.sh
 
 # The long load and fault run: 1000 sequential and 100 concurrent launches, 100 workloads killed
 # mid-run, runtimes killed at random launch points; results go to tests/fuzz-corpus/RESULTS.md.

@@ -70,15 +70,16 @@ if [[ ${1:-} == --inner ]]; then
 	}
 
 	if [[ -n ${MINIRUN_OK:-} ]]; then
-		add minirun "$MINIRUN" "$ROOTFS" /bin/true
+		# Like crun above: no cgroups in this read-only view (bench/cgroups.sh measures them).
+		add minirun "$MINIRUN" --cgroup-manager disabled "$ROOTFS" /bin/true
 	fi
 	if [[ -n ${MINIRUN_OCI:-} ]]; then
 		if [[ $MINIRUN_OCI == global-root ]]; then
-			add minirun-oci "$MINIRUN" --root "$WORK/minirun-root" run --bundle "$WORK/bundle" '{}'
+			add minirun-oci "$MINIRUN" --cgroup-manager disabled --root "$WORK/minirun-root" run --bundle "$WORK/bundle" '{}'
 		elif [[ $MINIRUN_OCI == run-root ]]; then
-			add minirun-oci "$MINIRUN" run --root "$WORK/minirun-root" --bundle "$WORK/bundle" '{}'
+			add minirun-oci "$MINIRUN" --cgroup-manager disabled run --root "$WORK/minirun-root" --bundle "$WORK/bundle" '{}'
 		else
-			add minirun-oci "$MINIRUN" run --bundle "$WORK/bundle" '{}'
+			add minirun-oci "$MINIRUN" --cgroup-manager disabled run --bundle "$WORK/bundle" '{}'
 		fi
 	fi
 	add crun "$(command -v crun)" "${CRUN[@]:1}" '{}'

@@ -106,10 +106,10 @@ pub struct Global {
     /// Verbose logs
     #[arg(long, global = true)]
     pub debug: bool,
-    /// cgroupfs, systemd or disabled (minirun creates no cgroups yet: all mean "disabled")
+    /// cgroupfs (default), systemd (needs systemd running) or disabled (no cgroups: no limits)
     #[arg(long, global = true)]
     pub cgroup_manager: Option<String>,
-    /// Accepted for compatibility; minirun cannot use systemd cgroups and warns
+    /// runc's spelling of --cgroup-manager systemd (cgroupsPath is "slice:prefix:name")
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
 }
@@ -176,6 +176,16 @@ pub struct QuickArgs {
     /// `minirun logs ID`, `minirun kill ID` stops it, `minirun rm ID` removes it
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Docker's resource flags (--memory, --pids-limit, --cpus, --device, ...)
+    #[command(flatten)]
+    pub resources: crate::cgroups::flags::ResourceFlags,
+    /// Parent of the container's cgroup (absolute: from the hierarchy's root; relative: below
+    /// minirun's own cgroup). Default: <minirun's own cgroup>/minirun
+    #[arg(long, value_name = "PATH")]
+    pub cgroup_parent: Option<String>,
+    /// private: the container sees its own cgroup as `/`; host: the host's cgroup tree
+    #[arg(long, value_enum, default_value_t = CgroupNs::Private)]
+    pub cgroupns: CgroupNs,
     /// The root filesystem directory
     #[arg(value_name = "ROOTFS")]
     pub rootfs: Option<PathBuf>,
@@ -186,6 +196,14 @@ pub struct QuickArgs {
         allow_hyphen_values = true
     )]
     pub command: Vec<String>,
+}
+
+/// `--cgroupns`, as Docker spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CgroupNs {
+    #[default]
+    Private,
+    Host,
 }
 
 #[derive(Subcommand, Debug)]
@@ -268,6 +286,63 @@ pub enum OciCommand {
     Exec(ExecArgs),
     /// Print the OCI features JSON: what this runtime supports
     Features,
+    /// Freeze every process of a container (its cgroup's freezer)
+    Pause(IdArg),
+    /// Thaw a paused container
+    Resume(IdArg),
+    /// Change a running container's resource limits (runc's flags, or -r resources.json)
+    Update(UpdateArgs),
+    /// Print a container's resource usage (--stats: once) and OOM events
+    Events(EventsArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct UpdateArgs {
+    /// OCI linux.resources JSON file ("-": stdin); the flags below override it
+    #[arg(long, short = 'r')]
+    pub resources: Option<PathBuf>,
+    /// Memory limit (e.g. 512m; -1: unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory plus swap limit (-1: unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Maximum number of processes (-1: unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// CFS quota in microseconds (-1: unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// CFS period in microseconds
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_period: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_shares: Option<String>,
+    /// CPUs the container may use (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Block I/O weight, 10 to 1000
+    #[arg(long)]
+    pub blkio_weight: Option<String>,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Print one stats event and exit
+    #[arg(long)]
+    pub stats: bool,
+    /// How often to look (stats, and the OOM count): 5s, 500ms
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    pub id: String,
 }
 
 #[derive(Args, Debug)]

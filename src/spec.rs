@@ -148,6 +148,8 @@ pub fn build(q: &QuickForm) -> Result<Spec> {
             "namespaces": namespaces.iter().map(|t| json!({"type": t})).collect::<Vec<_>>(),
             "maskedPaths": masked,
             "readonlyPaths": readonly,
+            // Docker's device rules: CAP_MKNOD makes nodes, this decides which may be opened.
+            "resources": {"devices": crate::cgroups::devices::oci_defaults(q.privileged)},
         },
     });
     serde_json::from_value(spec).context("building the container spec")

@@ -381,6 +381,17 @@ impl Cgroup {
         }
     }
 
+    /// The memory limit in bytes (None: unlimited, or no memory cgroup).
+    pub fn memory_limit(&self) -> Option<u64> {
+        let text = match (self.v1("memory"), self.v2()) {
+            (Some(d), _) => read(&d.join("memory.limit_in_bytes")).ok()?,
+            (None, Some(d)) => read(&d.join("memory.max")).ok()?,
+            (None, None) => return None,
+        };
+        // v1 spells "unlimited" as the largest page-aligned value.
+        text.trim().parse().ok().filter(|b| *b < 1 << 62)
+    }
+
     /// Remove the cgroup (sub-cgroups first) in every hierarchy, then the shared `minirun`
     /// parent if it is left empty. A cgroup still busy after a short wait (its last process
     /// exiting) is an error naming it.
@@ -404,8 +415,9 @@ impl Cgroup {
 }
 
 /// Remove the default-placed cgroups (`<own>/minirun/<id>`) of containers `is_live` does not
-/// know: what a runtime killed before `delete` left. Busy ones are left (and logged). Returns
-/// the ids removed.
+/// know: what a runtime killed before `delete` left. A process still in one (an init whose
+/// runtime was killed before it could record it) is killed first: with no record, nothing
+/// else could ever find it. Returns the ids removed.
 pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     let hierarchies = layout.v1.iter().chain(layout.unified.as_ref());
@@ -424,6 +436,7 @@ pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<Stri
             if !entry.file_type().is_ok_and(|t| t.is_dir()) || is_live(&id) {
                 continue;
             }
+            kill_tree(&entry.path());
             match remove_tree(&entry.path()) {
                 Ok(()) if !removed.contains(&id) => removed.push(id),
                 Ok(()) => {}
@@ -433,6 +446,18 @@ pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<Stri
         let _ = std::fs::remove_dir(&parent);
     }
     Ok(removed)
+}
+
+/// SIGKILL to every process in `dir` and below (best effort: the sweep's last resort).
+fn kill_tree(dir: &Path) {
+    let _ = walk(dir, &mut |d| {
+        for pid in read(&d.join("cgroup.procs"))?.lines() {
+            if let Ok(pid) = pid.trim().parse() {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        Ok(())
+    });
 }
 
 fn read(path: &Path) -> Result<String> {

@@ -232,6 +232,21 @@ pub fn docker_defaults() -> Vec<Rule> {
     ]
 }
 
+/// The quick form's and `minirun spec`'s `linux.resources.devices`: Docker's defaults, or for
+/// `--privileged` every device (Docker's privileged containers open any node).
+pub fn oci_defaults(privileged: bool) -> Vec<oci_spec::runtime::LinuxDeviceCgroup> {
+    if privileged {
+        return vec![
+            Rule {
+                allow: true,
+                ..Rule::DENY_ALL
+            }
+            .to_oci(),
+        ];
+    }
+    docker_defaults().into_iter().map(Rule::to_oci).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

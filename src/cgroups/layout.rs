@@ -83,10 +83,17 @@ impl Layout {
             v1: Vec::new(),
             unified: None,
         };
-        for line in mountinfo.lines() {
-            let Some(mount) = parse_mount(line) else {
+        let mounts: Vec<Mount> = mountinfo.lines().filter_map(parse_mount).collect();
+        for (i, mount) in mounts.iter().enumerate() {
+            // A mount made later on the same place or above it hides this one (as the client
+            // tests' empty tmpfs hides the memory hierarchy): its controllers are not ours.
+            if mounts[i + 1..]
+                .iter()
+                .any(|later| mount.mountpoint.starts_with(&later.mountpoint))
+            {
                 continue;
-            };
+            }
+            let mount = mount.clone();
             if mount.fstype == "cgroup2" {
                 if layout.unified.is_some() {
                     continue;
@@ -167,6 +174,7 @@ impl Layout {
     }
 }
 
+#[derive(Clone)]
 struct Mount {
     root: PathBuf,
     mountpoint: PathBuf,
@@ -231,6 +239,28 @@ fn parse_proc_cgroup(text: &str) -> Result<Vec<(String, PathBuf)>> {
 fn below(own: &Path, root: &Path) -> Option<PathBuf> {
     let rest = own.strip_prefix(root).ok()?;
     Some(Path::new("/").join(rest))
+}
+
+#[cfg(test)]
+mod covered_tests {
+    use super::*;
+
+    #[test]
+    fn a_hierarchy_covered_by_a_later_mount_is_not_used() {
+        let mountinfo = "\
+30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs ro
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
+33 30 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+40 33 0:50 / /sys/fs/cgroup/memory ro - tmpfs tmpfs ro
+41 31 0:51 / /sys/fs/cgroup/unified ro - tmpfs tmpfs ro
+";
+        let own = "2:pids:/\n1:memory:/a\n0::/\n";
+        let l = Layout::parse(mountinfo, own).unwrap();
+        assert!(l.unified.is_none());
+        assert_eq!(l.v1.len(), 1);
+        assert!(l.v1[0].has("pids"));
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! The record stays after the container exits (for `logs` and `ps -a`) until `minirun rm ID`,
 //! unless `--rm` was given: then the monitor removes it at exit.
 
+use crate::container::cgroup_launch;
 use crate::container::launch::{self, Options};
 use crate::container::plan::Plan;
 use crate::container::procfs;
@@ -28,14 +29,20 @@ pub const EXIT_STATUS: &str = "exit-status";
 
 /// Starts the container under a monitor and returns once the workload runs (exit status 0,
 /// the id printed), or with the reason it could not start (Docker's exit code kept).
-pub fn run(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool) -> Result<i32> {
+pub fn run(
+    store: &Store,
+    id: &str,
+    plan: &Plan,
+    cgroup: Option<cgroup_launch::Request>,
+    remove_at_exit: bool,
+) -> Result<i32> {
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
     // SAFETY: the quick form is single-threaded here (no thread has been started), so the
     // forked monitor may run ordinary Rust code; it ends in process::exit.
     match unsafe { nix::unistd::fork() }.context("forking the container monitor")? {
         ForkResult::Child => {
             drop(report_r);
-            monitor(store, id, plan, remove_at_exit, report_w)
+            monitor(store, id, plan, cgroup, remove_at_exit, report_w)
         }
         ForkResult::Parent { .. } => {
             drop(report_w);
@@ -65,8 +72,16 @@ fn dup2(from: RawFd, to: RawFd) {
 }
 
 /// The monitor: never returns. Reports on `report` once the workload runs (or why it could
-/// not), then waits for it, records its exit status, and removes the record if asked to.
-fn monitor(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool, report: OwnedFd) -> ! {
+/// not), then waits for it, records its exit status, removes its cgroup, and removes the
+/// record if asked to.
+fn monitor(
+    store: &Store,
+    id: &str,
+    plan: &Plan,
+    cgroup: Option<cgroup_launch::Request>,
+    remove_at_exit: bool,
+    report: OwnedFd,
+) -> ! {
     // Out of the caller's session: ^C in the caller's terminal is not for a detached container.
     let _ = nix::unistd::setsid();
     let opened = (|| -> Result<(OwnedFd, OwnedFd, OwnedFd)> {
@@ -91,6 +106,7 @@ fn monitor(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool, report: O
         let opts = Options {
             // The monitor is the container's keeper: if it is killed, the container goes too.
             die_with_parent: true,
+            cgroup,
             ..Options::default()
         };
         let spawned = launch::spawn(plan, &opts);
@@ -98,7 +114,14 @@ fn monitor(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool, report: O
         // it returns.
         dup2(caller_err.as_raw_fd(), 2);
         let mut child = spawned?;
-        launch::wait_ready(&mut child)?;
+        let ready = launch::wait_ready(&mut child);
+        if let (Err(_), Some(cg)) = (&ready, &child.cgroup) {
+            let _ = cgroup_launch::destroy(cg);
+        }
+        ready?;
+        if let Some(cg) = &child.cgroup {
+            cgroup_launch::save(&store.dir(id), cg)?;
+        }
         let pid = child.pid.as_raw();
         procfs::wait_exec_done(pid);
         if crate::trace::enabled() {
@@ -124,6 +147,13 @@ fn monitor(store: &Store, id: &str, plan: &Plan, remove_at_exit: bool, report: O
     let _ = report.write_all(b"ok\n");
     drop(report);
     let status = launch::wait_exit(&child).unwrap_or(-1);
+    if let Some(cg) = &child.cgroup {
+        // The OOM verdict goes where the container's own output goes: `minirun logs`.
+        if let Some(line) = cgroup_launch::oom_verdict(cg, status) {
+            eprintln!("minirun: {line}");
+        }
+        let _ = cgroup_launch::destroy(cg);
+    }
     let _ = std::fs::write(store.dir(id).join(EXIT_STATUS), format!("{status}\n"));
     if remove_at_exit {
         let _ = store.remove(id);

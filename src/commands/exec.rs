@@ -158,6 +158,9 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     let opts = Options {
         die_with_parent: !a.detach,
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
+        // Into the container's cgroup: its limits count the process, `kill --all` finds it.
+        cgroup: crate::container::cgroup_launch::load(&store.dir(&a.id))?
+            .map(|cg| crate::container::cgroup_launch::Request::Join(cg.paths().clone())),
         ..Options::default()
     };
     let mut child = launch::spawn(&plan, &opts)?;

@@ -21,7 +21,7 @@ pub fn document() -> Value {
         "linux": {
             "namespaces": NAMESPACES,
             "capabilities": caps,
-            "cgroup": {"v1": false, "v2": false, "systemd": false, "systemdUser": false},
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false},
             "seccomp": {"enabled": false},
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
@@ -30,7 +30,7 @@ pub fn document() -> Value {
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
-            "io.github.minirun.cgroups": "none: linux.resources and cgroupsPath are ignored with a warning",
+            "io.github.minirun.cgroups": "v1, v2 and hybrid (cgroupfs): memory, pids, cpu, cpuset, blkio/io, hugetlb, devices (v1 lists or a v2 eBPF program), freezer; pause, resume, update, events, ps, kill --all by cgroup",
         }
     })
 }

@@ -27,7 +27,7 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
         let pids: Vec<i32> = states
             .iter()
             .filter(|s| store.status(s) != Status::Stopped)
-            .flat_map(|s| procfs::pids_in_pid_namespace_of(s.pid))
+            .flat_map(|s| super::control::pids_of(&store, s))
             .collect();
         println!("{}", serde_json::to_string(&pids)?);
         return Ok(());
@@ -58,7 +58,7 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
             continue;
         }
         let users = rootfs_users(&st.rootfs);
-        for pid in procfs::pids_in_pid_namespace_of(st.pid) {
+        for pid in super::control::pids_of(&store, st) {
             let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap_or_default();
             let name = |uid| pscap::passwd_lookup(&users, pscap::uid_inside(&map, uid));
             let Some(p) = pscap::read_proc(pid, &name) else {

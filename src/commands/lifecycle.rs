@@ -15,8 +15,8 @@ use crate::container::launch::{self, Child, Options, Reached};
 use crate::container::plan::IdMap;
 use crate::container::plan::Settings;
 use crate::container::state::{self, FIFO, State, Status, Store};
-use crate::container::validate;
 use crate::container::{bundle, hooks, procfs};
+use crate::container::{cgroup_launch, validate};
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill as send_signal};
 use nix::unistd::Pid;
@@ -113,8 +113,13 @@ fn create_container(
         &bundle::inputs(&b, cap::kernel_last_cap(), settings)?,
     )?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
+    let name = cgroup_launch::cgroup_name(&g.root, &a.id);
+    let cgroup = cgroup_launch::request(&b.spec, manager(g)?, &name)?;
     let store = Store::new(&g.root);
     store.reserve(&a.id)?;
+    // The cgroups a killed runtime left (their records are gone) go before we add ours.
+    cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
+    let mut made_cgroup = None;
     let result = (|| {
         let sdir = store.dir(&a.id);
         std::fs::write(sdir.join(CONFIG), &b.text).context("saving config.json")?;
@@ -159,8 +164,13 @@ fn create_container(
             start_gate: Some(gate.as_raw_fd()),
             console_socket: console.as_ref().map(|s| s.as_raw_fd()),
             hooks: Some(hooks.clone()),
+            cgroup,
         };
         let mut child = launch::spawn(&plan, &opts)?;
+        made_cgroup = child.cgroup.clone();
+        if let Some(cg) = &child.cgroup {
+            cgroup_launch::save(&sdir, cg)?;
+        }
         if launch::wait_ready(&mut child)? == Reached::Exec {
             let _ = send_signal(child.pid, Signal::SIGKILL);
             bail!("the container init exited before reaching the start gate")
@@ -187,9 +197,17 @@ fn create_container(
         Ok((child, st))
     })();
     if result.is_err() {
+        if let Some(cg) = &made_cgroup {
+            let _ = cgroup_launch::destroy(cg);
+        }
         let _ = store.remove(&a.id);
     }
     result
+}
+
+/// The cgroup manager the global flags ask for.
+pub fn manager(g: &crate::cli::Global) -> Result<cgroup_launch::Manager> {
+    cgroup_launch::Manager::from_flags(g.cgroup_manager.as_deref(), g.systemd_cgroup)
 }
 
 pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<()> {
@@ -284,11 +302,16 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
 /// `state ID`: the OCI state as runc prints it.
 pub fn state_json(store: &Store, st: &State) -> serde_json::Value {
     let status = store.status(st);
+    // A frozen cgroup is runc's "paused" (a status the record never stores).
+    let shown = match status {
+        Status::Running if super::control::is_paused(store, st) => "paused",
+        s => s.as_str(),
+    };
     serde_json::json!({
         "ociVersion": st.oci_version,
         "id": st.id,
         "pid": if status == Status::Stopped { 0 } else { st.pid },
-        "status": status.as_str(),
+        "status": shown,
         "bundle": st.bundle,
         "rootfs": st.rootfs,
         "created": st.created,
@@ -322,9 +345,14 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         .map_err(|_| anyhow::anyhow!("unknown signal \"{s}\""))
 }
 
-fn signal_container(st: &State, sig: Signal, all: bool) -> Result<()> {
-    // Every process "in the container" is found by its pid namespace, so only when it has
-    // one of its own (otherwise that would be every process on the host).
+fn signal_container(store: &Store, st: &State, sig: Signal, all: bool) -> Result<()> {
+    // Every process of the container is every process of its cgroup: exact even when the
+    // pid namespace is shared (then the namespace would name the neighbours too).
+    if all && let Some(cg) = cgroup_launch::load(&store.dir(&st.id))? {
+        return cg.kill_all(sig);
+    }
+    // Without a cgroup every process "in the container" is found by its pid namespace, so
+    // only when it has one of its own (otherwise that would be every process on the host).
     let pids = if all && procfs::ns_differs(st.pid, "pid") {
         procfs::pids_in_pid_namespace_of(st.pid)
     } else {
@@ -346,12 +374,12 @@ pub fn kill(g: &crate::cli::Global, a: &KillArgs) -> Result<()> {
     if store.status(&st) == Status::Stopped {
         bail!("container not running");
     }
-    signal_container(&st, sig, a.all)
+    signal_container(&store, &st, sig, a.all)
 }
 
 /// SIGKILL, then wait (up to 10 s) until the init is gone or a zombie.
 fn kill_and_wait(store: &Store, st: &State) -> Result<()> {
-    signal_container(st, Signal::SIGKILL, true)?;
+    signal_container(store, st, Signal::SIGKILL, true)?;
     let end = Instant::now() + Duration::from_secs(10);
     while store.status(st) != Status::Stopped {
         if Instant::now() > end {
@@ -372,6 +400,9 @@ fn finish_delete(store: &Store, log: &Log, st: &State) -> Result<()> {
     ) {
         log.warn(&format!("{e:#}"));
     }
+    if let Some(cg) = cgroup_launch::load(&store.dir(&st.id))? {
+        cgroup_launch::destroy(&cg).with_context(|| format!("removing the cgroup of {}", st.id))?;
+    }
     store.remove(&st.id)
 }
 
@@ -384,6 +415,10 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
             state::validate_id(&a.id)?;
             let dir = store.dir(&a.id);
             if dir.is_dir() && !dir.join("state.json").exists() {
+                // Its init may be alive in its cgroup, unrecorded: the cgroup finds it.
+                if let Ok(Some(cg)) = cgroup_launch::load(&dir) {
+                    cgroup_launch::destroy(&cg)?;
+                }
                 store.remove(&a.id)?;
                 return Ok(());
             }

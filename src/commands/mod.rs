@@ -6,6 +6,7 @@
 //! and podman (through conmon) use minirun as their runtime. Every command that starts a
 //! process ends in the one launch path (`container::launch`), as the quick form does.
 
+pub mod control;
 pub mod detach;
 pub mod exec;
 pub mod features;
@@ -13,6 +14,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod log;
 pub mod quick;
+pub mod quick_cgroup;
 pub mod spec;
 
 use crate::cli::{Cli, Command, Global, LabCommand, OciCommand};
@@ -64,16 +66,8 @@ fn lab(global: &Global, cmd: &LabCommand) -> Result<i32> {
 /// to stderr and, as a JSON line, to --log) with runc's wording where clients parse it.
 fn oci(global: &Global, cmd: &OciCommand) -> Result<i32> {
     let log = Log::new(global);
-    match global.cgroup_manager.as_deref() {
-        None | Some("cgroupfs") | Some("disabled") => {}
-        Some("systemd") => log.warn("--cgroup-manager systemd: minirun creates no cgroups"),
-        Some(other) => {
-            anyhow::bail!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
-        }
-    }
-    if global.systemd_cgroup {
-        log.warn("--systemd-cgroup cannot be honoured: minirun creates no cgroups");
-    }
+    // A bad --cgroup-manager is refused by every command, as runc does.
+    lifecycle::manager(global)?;
     match cmd {
         OciCommand::Spec(a) => spec::write_default(a).map(|_| 0),
         OciCommand::Create(a) => lifecycle::create(global, &log, a).map(|_| 0),
@@ -85,5 +79,9 @@ fn oci(global: &Global, cmd: &OciCommand) -> Result<i32> {
         OciCommand::List(a) => lifecycle::list(global, a).map(|_| 0),
         OciCommand::Exec(a) => exec::exec(global, &log, a),
         OciCommand::Features => features::print().map(|_| 0),
+        OciCommand::Pause(a) => control::pause(global, &a.id).map(|_| 0),
+        OciCommand::Resume(a) => control::resume(global, &a.id).map(|_| 0),
+        OciCommand::Update(a) => control::update(global, a).map(|_| 0),
+        OciCommand::Events(a) => control::events(global, a).map(|_| 0),
     }
 }

@@ -3,6 +3,7 @@
 use crate::capability::policy::{self, CapRequest, Environment};
 use crate::capability::{self as cap, CapSet, names};
 use crate::cli::{Global, QuickArgs};
+use crate::container::cgroup_launch;
 use crate::container::in_root;
 use crate::container::launch::{self, Options};
 use crate::container::plan::{Plan, Settings};
@@ -120,6 +121,7 @@ pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
         identity,
     };
     let spec = spec::build(&quick)?;
+    let spec = super::quick_cgroup::adjust_spec(spec, args)?;
     let inputs = Inputs {
         base: "/".into(),
         rootfs,
@@ -158,6 +160,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         crate::container::sealed::reexec();
     }
     let plan = plan_for(args, &id)?;
+    let cgroup = super::quick_cgroup::request(global, args, &id)?;
     if plan.caps.bounding.contains(SYS_PTRACE) {
         crate::container::sealed::reexec();
     }
@@ -165,15 +168,17 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     let store = Store::new(&global.root);
     store.reserve(&id)?;
     step!("state record {id} reserved");
+    // The cgroups a killed runtime left (their records are gone) go before we add ours.
+    cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
     if args.detach {
         // The record outlives this process (see detach.rs); only a failed start removes it.
-        let r = super::detach::run(&store, &id, &plan, args.rm);
+        let r = super::detach::run(&store, &id, &plan, cgroup, args.rm);
         if r.is_err() {
             let _ = store.remove(&id);
         }
         return r;
     }
-    let result = launch_and_wait(&store, &id, &plan);
+    let result = launch_and_wait(&store, &id, &plan, cgroup);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -195,20 +200,47 @@ fn may_hold_sys_ptrace(args: &QuickArgs) -> bool {
         })
 }
 
-fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
+fn launch_and_wait(
+    store: &Store,
+    id: &str,
+    plan: &Plan,
+    cgroup: Option<cgroup_launch::Request>,
+) -> Result<i32> {
     let opts = Options {
         die_with_parent: true,
+        cgroup,
         ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
-    launch::wait_ready(&mut child)?;
+    let result = wait_in_cgroup(store, id, plan, &mut child);
+    // The cgroup goes with the container, whatever happened (the workload is dead by now).
+    if let Some(cg) = &child.cgroup
+        && let Err(e) = cgroup_launch::destroy(cg)
+    {
+        tracing::warn!("removing the cgroup of {id}: {e:#}");
+    }
+    result
+}
+
+fn wait_in_cgroup(store: &Store, id: &str, plan: &Plan, child: &mut launch::Child) -> Result<i32> {
+    launch::wait_ready(child)?;
     if crate::trace::enabled() {
         crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
     }
+    if let Some(cg) = &child.cgroup {
+        cgroup_launch::save(&store.dir(id), cg)?;
+    }
     store.save(&record(id, plan, child.pid.as_raw()))?;
     step!("state saved; waiting for the workload");
-    let code = launch::wait_exit(&child)?;
+    let code = launch::wait_exit(child)?;
     step!("workload exited: status {code}");
+    if let Some(line) = child
+        .cgroup
+        .as_ref()
+        .and_then(|cg| cgroup_launch::oom_verdict(cg, code))
+    {
+        eprintln!("minirun: {line}");
+    }
     Ok(code)
 }
 

@@ -91,10 +91,6 @@ pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
     };
     for (field, why) in [
         (
-            "linux.resources",
-            "minirun sets no cgroup limits yet: memory, pids, cpu, block I/O and device access are not restricted",
-        ),
-        (
             "linux.seccomp",
             "minirun has no seccomp support yet: the workload runs without a syscall filter",
         ),
@@ -115,16 +111,10 @@ pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
             warn.push(format!("{field} is not honoured: {why}"));
         }
     }
-    for (field, why) in [
-        (
-            "linux.cgroupsPath",
-            "minirun creates no cgroups; the container stays in the caller's",
-        ),
-        (
-            "process.consoleSize",
-            "the pty keeps its default size until the client resizes it",
-        ),
-    ] {
+    for (field, why) in [(
+        "process.consoleSize",
+        "the pty keeps its default size until the client resizes it",
+    )] {
         if present(get(field)) {
             note.push(format!("{field} ignored: {why}"));
         }
@@ -226,7 +216,7 @@ mod tests {
         )
         .unwrap();
         let (warn, note, err) = unhonoured(&raw);
-        assert!(warn.iter().any(|w| w.starts_with("linux.resources ")));
+        assert!(!warn.iter().any(|w| w.starts_with("linux.resources ")));
         assert!(warn.iter().any(|w| w.starts_with("linux.seccomp ")));
         assert!(
             warn.iter()
@@ -234,7 +224,7 @@ mod tests {
         );
         // An empty object says nothing.
         assert!(!warn.iter().any(|w| w.starts_with("linux.intelRdt")));
-        assert!(note.iter().any(|n| n.starts_with("linux.cgroupsPath")));
+        assert!(!note.iter().any(|n| n.starts_with("linux.cgroupsPath")));
         assert_eq!(err.len(), 1);
         assert!(err[0].starts_with("linux.personality"));
         let (w, n, e) = unhonoured(&serde_json::json!({"process": {"args": ["sh"]}}));

@@ -42,6 +42,15 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
         become_ns_root().map_err(setup_failure)?;
     }
 
+    // clone3 fixed our cgroup namespace's root where we were born, before the parent moved
+    // us into our v1 cgroups: a second one, rooted here, makes /proc/self/cgroup show `/`
+    // in every hierarchy (runc does the same).
+    if plan.creates(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("unshare(CLONE_NEWCGROUP) in the container's cgroup")
+            .map_err(setup_failure)?;
+    }
+
     // Joined namespaces (linux.namespaces[].path) before any mount: a joined mount namespace
     // replaces the one we would otherwise set up.
     child::join_namespaces(plan).map_err(setup_failure)?;

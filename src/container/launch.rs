@@ -10,7 +10,8 @@ use super::hooks::{self, HookState};
 use super::plan::{Plan, id_map_text};
 use super::program::ExecFailure;
 use super::protocol::{self, Channel, Message};
-use super::{exec_init, init};
+use super::{cgroup_launch, exec_init, init};
+use crate::cgroups::Cgroup;
 use crate::step;
 use anyhow::{Context, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -44,6 +45,8 @@ pub struct Options {
     pub console_socket: Option<RawFd>,
     /// Run the config's hooks, with this container's identity in their state JSON.
     pub hooks: Option<HookState>,
+    /// The cgroup to make (or join) before the child exists; None: stay in ours.
+    pub cgroup: Option<cgroup_launch::Request>,
 }
 
 /// How far a launched child got.
@@ -63,6 +66,8 @@ pub struct Child {
     /// The hooks the parent runs when the child asks (prestart, createRuntime), and the
     /// identity their state JSON carries.
     create_hooks: Option<(Hooks, HookState)>,
+    /// Its cgroup (made by `spawn`, removed by whoever deletes the container).
+    pub cgroup: Option<Cgroup>,
 }
 
 fn forwarded_set() -> SigSet {
@@ -83,6 +88,16 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
     // the signalfd instead of killing the runtime and orphaning the container.
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None).context("blocking signals")?;
     let (parent_end, child_end) = protocol::pair()?;
+    // Made and limited before the child exists: the workload never runs unconfined.
+    let cgroup = opts
+        .cgroup
+        .as_ref()
+        .map(cgroup_launch::prepare)
+        .transpose()?;
+    let cgroup_fd = match &cgroup {
+        Some(cg) => cg.v2_fd()?,
+        None => None,
+    };
 
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
     for ns in &plan.namespaces {
@@ -101,6 +116,10 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
     clone
         .flag_pidfd(&mut pidfd)
         .exit_signal(libc::SIGCHLD as u64);
+    // Born in its v2 cgroup: no instant of the child's life is spent in ours.
+    if let Some(fd) = &cgroup_fd {
+        clone.flag_into_cgroup(fd);
+    }
     for ns in plan.namespaces.iter().filter(|n| n.path.is_none()) {
         match ns.typ {
             LinuxNamespaceType::Mount => clone.flag_newns(),
@@ -133,6 +152,10 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         }
         Ok(pid) => pid,
         Err(e) => {
+            if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) = (&cgroup, &opts.cgroup)
+            {
+                let _ = cg.remove();
+            }
             return Err(anyhow::Error::new(std::io::Error::from_raw_os_error(e.0)))
                 .context("clone3 into new namespaces");
         }
@@ -146,11 +169,17 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         pidfd,
         channel: parent_end,
         create_hooks: hooks.map(|h| (plan.hooks.clone(), h.clone())),
+        cgroup,
     };
     if let Err(e) = after_clone(plan, &child) {
         // The child is blocked waiting for us: kill and reap it.
         let _ = kill(child.pid, Signal::SIGKILL);
         let _ = waitpid(child.pid, None);
+        if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) =
+            (&child.cgroup, &opts.cgroup)
+        {
+            let _ = cg.remove();
+        }
         return Err(e);
     }
     Ok(child)
@@ -170,6 +199,12 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
             std::fs::write(&path, id_map_text(maps)).with_context(|| format!("writing {path}"))?;
             step!("wrote {file} {:?}", id_map_text(maps));
         }
+    }
+    // v1 has no CLONE_INTO_CGROUP: the child is moved while it still waits for Proceed.
+    if let Some(cg) = &child.cgroup {
+        cg.add_pid(pid)
+            .context("moving the container init into its cgroup")?;
+        step!("in its cgroup");
     }
     child
         .channel

@@ -5,6 +5,7 @@
 //! the command line.
 
 pub mod bundle;
+pub mod cgroup_launch;
 pub mod child;
 pub mod console;
 pub mod exec_init;

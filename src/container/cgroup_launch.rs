@@ -1,0 +1,286 @@
+//! The container's cgroup around a launch: which one (the manager and `linux.cgroupsPath`),
+//! made and limited before the child exists, the child born in it, its paths kept with the
+//! state record, the OOM verdict at exit, and its removal.
+//!
+//! The order matters: the workload must never run unconfined, so `prepare` (create + every
+//! limit, devices included) runs before clone3; the child is cloned straight into the v2
+//! cgroup (CLONE_INTO_CGROUP) and moved into the v1 ones by `launch::after_clone` before it
+//! is released.
+
+use crate::cgroups::{Cgroup, CgroupPaths, Layout, Placement};
+use anyhow::{Context, Result, bail};
+use oci_spec::runtime::{LinuxResources, Spec};
+use std::path::Path;
+
+/// The file in a container's state directory that names its cgroup.
+pub const RECORD: &str = "cgroup.json";
+
+/// runc's and crun's `--cgroup-manager` (and `--systemd-cgroup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Manager {
+    #[default]
+    Cgroupfs,
+    Systemd,
+    /// No cgroup at all: the container stays in the caller's, unlimited.
+    Disabled,
+}
+
+impl Manager {
+    /// Pure: the manager the global flags ask for.
+    pub fn from_flags(manager: Option<&str>, systemd_cgroup: bool) -> Result<Manager> {
+        let m = match manager {
+            None | Some("cgroupfs") => Manager::Cgroupfs,
+            Some("systemd") => Manager::Systemd,
+            Some("disabled") => Manager::Disabled,
+            Some(other) => {
+                bail!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
+            }
+        };
+        if systemd_cgroup && m == Manager::Disabled {
+            bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
+        }
+        Ok(if systemd_cgroup { Manager::Systemd } else { m })
+    }
+}
+
+/// What a launch does about cgroups.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// A new container: make its cgroup (`id` names it where the placement is the default:
+    /// see `cgroup_name`) and apply its limits.
+    Create {
+        id: String,
+        placement: Placement,
+        resources: Box<LinuxResources>,
+    },
+    /// A process joining a running container (`exec`): into the container's cgroup.
+    Join(CgroupPaths),
+}
+
+/// Pure: the request for container `id` from its spec (`linux.cgroupsPath`, `linux.resources`).
+/// Disabled: none. A bad cgroupsPath or device rule is an error here, before anything is made.
+pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request>> {
+    if manager == Manager::Disabled {
+        return Ok(None);
+    }
+    let linux = spec.linux().as_ref();
+    let path = linux.and_then(|l| l.cgroups_path().as_ref());
+    let path = path.map(|p| p.to_string_lossy().into_owned());
+    let placement = Placement::parse(path.as_deref(), manager == Manager::Systemd)?;
+    let resources = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    for rule in resources.devices().iter().flatten() {
+        crate::cgroups::devices::Rule::from_oci(rule).context("linux.resources.devices")?;
+    }
+    Ok(Some(Request::Create {
+        id: id.to_string(),
+        placement,
+        resources: Box::new(resources),
+    }))
+}
+
+/// Effects, in the parent before clone3: the cgroup made and limited (or, for `Join`, opened).
+/// A failure leaves nothing behind.
+pub fn prepare(req: &Request) -> Result<Cgroup> {
+    match req {
+        Request::Join(paths) => Ok(Cgroup::open(paths.clone())),
+        Request::Create {
+            id,
+            placement,
+            resources,
+        } => {
+            let layout = Layout::detect()?;
+            let cg = Cgroup::create(&layout, placement, id)?;
+            if let Err(e) = cg.apply(resources) {
+                let _ = cg.remove();
+                return Err(e.context(format!("applying linux.resources to container {id}")));
+            }
+            Ok(cg)
+        }
+    }
+}
+
+/// Keeps the cgroup's paths in the container's state directory, so that later commands
+/// (run from anywhere) find it.
+pub fn save(dir: &Path, cg: &Cgroup) -> Result<()> {
+    let path = dir.join(RECORD);
+    std::fs::write(&path, serde_json::to_string(cg.paths())?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The cgroup recorded for the container whose state directory is `dir` (None: it has none,
+/// as with `--cgroup-manager disabled`).
+pub fn load(dir: &Path) -> Result<Option<Cgroup>> {
+    let path = dir.join(RECORD);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let paths: CgroupPaths = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Ok(Some(Cgroup::open(paths)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The recorded cgroup, or an error saying the container has none (for the commands that
+/// need it: pause, update, events, ps).
+pub fn require(dir: &Path, id: &str) -> Result<Cgroup> {
+    load(dir)?.with_context(|| {
+        format!("container \"{id}\" has no cgroup (it was created with --cgroup-manager disabled)")
+    })
+}
+
+/// Whatever is left in the cgroup is killed, then the cgroup goes.
+pub fn destroy(cg: &Cgroup) -> Result<()> {
+    if cg.pids().is_ok_and(|p| !p.is_empty()) {
+        let _ = cg.thaw();
+        cg.kill_all(nix::sys::signal::Signal::SIGKILL)?;
+    }
+    cg.remove()
+}
+
+/// The name of container `id`'s default-placed cgroup: the id itself for the default state
+/// root, `id@<hash of the root>` for any other, so that two roots (test sandboxes, a second
+/// daemon) holding the same id never share a cgroup, and each sweeps only its own.
+pub fn cgroup_name(root: &Path, id: &str) -> String {
+    match root_tag(root) {
+        None => id.to_string(),
+        Some(tag) => format!("{id}@{tag}"),
+    }
+}
+
+fn root_tag(root: &Path) -> Option<String> {
+    if root == Path::new(crate::container::state::DEFAULT_ROOT) {
+        return None;
+    }
+    // FNV-1a: stable across runs and builds, unlike std's hasher.
+    let hash = root
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
+    Some(format!("{:08x}", hash as u32))
+}
+
+/// The default-placed cgroups of this root's containers whose records are gone (a runtime
+/// killed before it could remove them). Another root's are left alone unless empty for a
+/// minute (a state root that was itself removed, as test sandboxes are, sweeps nothing
+/// again). Failures are logged: a sweep never fails a launch.
+pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
+    let Ok(layout) = Layout::detect() else { return };
+    let tag = root_tag(root);
+    let probe = layout
+        .v1
+        .first()
+        .or(layout.unified.as_ref())
+        .map(|h| h.dir(&h.own.join(crate::cgroups::placement::DEFAULT_PARENT)));
+    let ours_and_live = |name: &str| match (name.split_once('@'), &tag) {
+        (None, None) => is_live(name),
+        (Some((id, t)), Some(tag)) if t == tag => is_live(id),
+        _ => !probe
+            .as_ref()
+            .is_some_and(|p| empty_for_a_minute(&p.join(name))),
+    };
+    match crate::cgroups::sweep(&layout, &ours_and_live) {
+        Ok(ids) if !ids.is_empty() => tracing::debug!("swept the cgroups of {ids:?}"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("sweeping leftover cgroups: {e:#}"),
+    }
+}
+
+fn empty_for_a_minute(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let old = std::fs::metadata(dir).is_ok_and(|m| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        now - m.ctime() > 60
+    });
+    old && std::fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|p| p.trim().is_empty())
+}
+
+/// A workload killed by SIGKILL (status 137) in a cgroup whose OOM count is not zero was
+/// killed by the OOM killer: the one line that says so, naming the limit.
+pub fn oom_verdict(cg: &Cgroup, status: i32) -> Option<String> {
+    if status != 137 {
+        return None;
+    }
+    let count = cg.oom_kill_count().ok().filter(|n| *n > 0)?;
+    let limit = cg
+        .memory_limit()
+        .map(|b| format!("memory limit {}", human(b)))
+        .unwrap_or_else(|| "no memory limit of its own".into());
+    Some(format!(
+        "the workload was killed by the OOM killer ({limit}, {count} OOM kill{} in its cgroup)",
+        if count == 1 { "" } else { "s" }
+    ))
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size && bytes.is_multiple_of(size) {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(linux: serde_json::Value) -> Spec {
+        let mut v = serde_json::to_value(Spec::default()).unwrap();
+        v["linux"] = linux;
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn managers() {
+        assert_eq!(Manager::from_flags(None, false).unwrap(), Manager::Cgroupfs);
+        assert_eq!(
+            Manager::from_flags(Some("disabled"), false).unwrap(),
+            Manager::Disabled
+        );
+        assert_eq!(Manager::from_flags(None, true).unwrap(), Manager::Systemd);
+        let e = Manager::from_flags(Some("cgroupv3"), false).unwrap_err();
+        assert!(e.to_string().contains("\"cgroupv3\""));
+    }
+
+    #[test]
+    fn requests_follow_the_spec() {
+        let s = spec(serde_json::json!({"cgroupsPath": "/docker/abc"}));
+        match request(&s, Manager::Cgroupfs, "abc").unwrap() {
+            Some(Request::Create { placement, .. }) => {
+                assert_eq!(placement, Placement::Absolute("/docker/abc".into()))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(request(&s, Manager::Disabled, "abc").unwrap().is_none());
+        let e = request(&s, Manager::Systemd, "abc").unwrap_err();
+        assert!(e.to_string().contains("slice:prefix:name"), "{e}");
+        let bad = spec(serde_json::json!({"resources": {"devices": [
+            {"allow": true, "type": "c", "major": 5, "access": "rx"}]}}));
+        assert!(request(&bad, Manager::Cgroupfs, "x").is_err());
+    }
+
+    #[test]
+    fn cgroup_names_are_scoped_by_root() {
+        assert_eq!(cgroup_name(Path::new("/run/minirun"), "a"), "a");
+        let other = cgroup_name(Path::new("/tmp/sb1"), "a");
+        assert!(other.starts_with("a@") && other.len() == 10, "{other}");
+        assert_ne!(other, cgroup_name(Path::new("/tmp/sb2"), "a"));
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human(64 << 20), "64 MiB");
+        assert_eq!(human(3 << 30), "3 GiB");
+        assert_eq!(human(1000), "1000 bytes");
+    }
+}
