@@ -117,7 +117,8 @@ fn create_container(
     store.reserve(&a.id)?;
     let result = (|| {
         let sdir = store.dir(&a.id);
-        std::fs::write(sdir.join(CONFIG), &b.text).context("saving config.json")?;
+        state::write_private(&sdir.join(CONFIG), b.text.as_bytes())
+            .context("saving config.json")?;
         let fifo = sdir.join(FIFO);
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .with_context(|| format!("creating {}", fifo.display()))?;
@@ -176,10 +177,15 @@ fn create_container(
             created: state::rfc3339_now(),
             start_time: procfs::start_time(pid).unwrap_or(0),
         };
-        let saved = store.save(&st).and_then(|_| match &a.pid_file {
-            Some(p) => write_pid_file(p, pid),
-            None => Ok(()),
-        });
+        // Recorded releases the init to block on the fifo: until it comes, a create killed
+        // here makes the init exit instead of waiting where nobody can find it.
+        let saved = store
+            .save(&st)
+            .and_then(|_| match &a.pid_file {
+                Some(p) => write_pid_file(p, pid),
+                None => Ok(()),
+            })
+            .and_then(|_| child.recorded());
         if let Err(e) = saved {
             let _ = send_signal(child.pid, Signal::SIGKILL);
             return Err(e);
@@ -380,10 +386,15 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
     let st = match store.load(&a.id) {
         Ok(st) => st,
         Err(e) => {
-            // A record without state.json is a create that died half-way: clean it up.
+            // A record without state.json is a create that died half-way: clean it up. One
+            // whose create still runs is left alone: removing it would let a second create of
+            // the id race the first and leave an init nobody records.
             state::validate_id(&a.id)?;
             let dir = store.dir(&a.id);
             if dir.is_dir() && !dir.join("state.json").exists() {
+                if !store.orphaned(&a.id) {
+                    bail!("container \"{}\" is still being created", a.id);
+                }
                 store.remove(&a.id)?;
                 return Ok(());
             }
