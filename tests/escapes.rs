@@ -297,6 +297,22 @@ fn sysctls_never_reach_the_host() {
         Some("ipc"),
         "kernel.msgmax",
     );
+    // A network namespace joined by path that is the host's own is no namespace of the
+    // container's: refused as runc refuses it.
+    let dir = bundle(&sb, "host-netns", &["true"], |c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+        for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            if ns["type"] == "network" {
+                ns["path"] = json!(format!("/proc/{}/ns/net", std::process::id()));
+            }
+        }
+    });
+    let o = oci(
+        &sb,
+        &["run", "--bundle", dir.to_str().unwrap(), "host-netns"],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("net.ipv4.ip_forward"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(host_file).unwrap(), before);
     // The namespaced ones work, inside the container only.
     let dir = bundle(

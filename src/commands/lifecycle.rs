@@ -112,6 +112,7 @@ fn create_container(
         &b.spec,
         &bundle::inputs(&b, cap::kernel_last_cap(), settings)?,
     )?;
+    refuse_host_sysctl_namespaces(&plan)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
     let store = Store::new(&g.root);
     store.reserve(&a.id)?;
@@ -196,6 +197,37 @@ fn create_container(
         let _ = store.remove(&a.id);
     }
     result
+}
+
+/// A sysctl whose namespace is joined by path must not name the runtime's own (the host's):
+/// the validation pass sees only that a namespace is listed (runc makes the same check).
+fn refuse_host_sysctl_namespaces(plan: &crate::container::plan::Plan) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let same =
+        |a: &std::fs::Metadata, b: &std::fs::Metadata| (a.dev(), a.ino()) == (b.dev(), b.ino());
+    for (key, _) in &plan.sysctl {
+        let Some(typ) = validate::sysctl_namespace(key) else {
+            continue;
+        };
+        let joined = plan.namespaces.iter().find(|n| n.typ == typ);
+        let Some(path) = joined.and_then(|n| n.path.as_ref()) else {
+            continue;
+        };
+        let ours = match typ {
+            LinuxNamespaceType::Network => "/proc/self/ns/net",
+            LinuxNamespaceType::Ipc => "/proc/self/ns/ipc",
+            _ => "/proc/self/ns/uts",
+        };
+        if let (Ok(theirs), Ok(ours)) = (std::fs::metadata(path), std::fs::metadata(ours))
+            && same(&theirs, &ours)
+        {
+            bail!(
+                "linux.sysctl: \"{key}\" would be set in the host's {typ:?} namespace ({} is the runtime's own)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<()> {

@@ -421,9 +421,8 @@ fn check_ids(user: &oci_spec::runtime::User) -> Result<()> {
     Ok(())
 }
 
-/// The sysctls a container may set (runc's validator): those its own namespaces scope. Any
-/// other is written to the host's kernel (kernel.core_pattern would give host root).
-fn check_sysctl(key: &str, namespaces: &[Namespace]) -> Result<()> {
+/// The namespace that scopes a sysctl (runc's validator's list), or None: not namespaced.
+pub fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
     const IPC: &[&str] = &[
         "kernel.msgmax",
         "kernel.msgmnb",
@@ -434,18 +433,26 @@ fn check_sysctl(key: &str, namespaces: &[Namespace]) -> Result<()> {
         "kernel.shmmni",
         "kernel.shm_rmid_forced",
     ];
-    let (typ, name) = if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
-        (LinuxNamespaceType::Ipc, "ipc")
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
     } else if key.starts_with("net.") {
-        (LinuxNamespaceType::Network, "network")
+        Some(LinuxNamespaceType::Network)
     } else if key == "kernel.hostname" || key == "kernel.domainname" {
-        (LinuxNamespaceType::Uts, "uts")
+        Some(LinuxNamespaceType::Uts)
     } else {
+        None
+    }
+}
+
+/// The sysctls a container may set: those its own namespaces scope. Any other is written to
+/// the host's kernel (kernel.core_pattern would give host root).
+fn check_sysctl(key: &str, namespaces: &[Namespace]) -> Result<()> {
+    let Some(typ) = sysctl_namespace(key) else {
         bail!("linux.sysctl: \"{key}\" is not namespaced: setting it would change the host");
     };
     if !namespaces.iter().any(|n| n.typ == typ) {
         bail!(
-            "linux.sysctl: \"{key}\" needs a {name} namespace (linux.namespaces has none): \
+            "linux.sysctl: \"{key}\" needs a {typ:?} namespace (linux.namespaces has none): \
              setting it would change the host"
         );
     }
