@@ -23,6 +23,13 @@ fn main() {
         }
     };
     init_logging(&cli);
+    if only_prints(&cli) {
+        // Rust ignores SIGPIPE, so `minirun features | head -1` would panic on EPIPE (and
+        // abort): a command that only prints ends as cat does, quietly, by the signal. The
+        // others keep it ignored: their writes into hooks' stdin must not kill them midway.
+        // SAFETY: restoring the default disposition installs no handler code.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     if enters_a_container(&cli) {
         minirun::container::sealed::reexec();
     }
@@ -48,37 +55,34 @@ fn init_logging(cli: &Cli) {
         .with_target(false)
         .try_init();
 }
-/// Commands that put a process of this binary into a container (or next to one). The quick
-/// form decides for itself (commands/quick.rs): only a container that can hold CAP_SYS_PTRACE needs the
-/// sealed copy, and the copy costs more than the whole launch. `run` and `create` decide the
-/// same way from config.json; `exec` always takes the copy.
-fn enters_a_container(cli: &Cli) -> bool {
-    match &cli.command {
-        Some(Command::Oci(OciCommand::Run(a))) => bundle_may_hold_sys_ptrace(&a.create),
-        Some(Command::Oci(OciCommand::Create(a))) => bundle_may_hold_sys_ptrace(a),
-        Some(Command::Oci(OciCommand::Exec(_))) => true,
-        _ => false,
-    }
+/// Commands that read and print, and start nothing.
+fn only_prints(cli: &Cli) -> bool {
+    matches!(
+        &cli.command,
+        Some(
+            Command::Ps(_)
+                | Command::Caps(_)
+                | Command::Explain(_)
+                | Command::Oci(
+                    OciCommand::Spec(_)
+                        | OciCommand::State(_)
+                        | OciCommand::List(_)
+                        | OciCommand::Features
+                )
+        )
+    )
 }
 
-/// Whether the bundle's bounding set names CAP_SYS_PTRACE. A config that cannot be read or
-/// parsed counts as yes: the safe side (the launch itself will then report what is wrong).
-fn bundle_may_hold_sys_ptrace(a: &minirun::cli::CreateArgs) -> bool {
-    let dir = a.bundle.clone().unwrap_or_else(|| ".".into());
-    let Ok(text) = std::fs::read_to_string(dir.join("config.json")) else {
-        return true;
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return true;
-    };
-    let Some(bounding) = v.pointer("/process/capabilities/bounding") else {
-        return false;
-    };
-    let Some(list) = bounding.as_array() else {
-        return true;
-    };
-    list.iter().any(|c| match c.as_str() {
-        Some(s) => s.to_ascii_uppercase().trim_start_matches("CAP_") == "SYS_PTRACE",
-        None => true,
-    })
+/// Commands whose processes live in a pid namespace others can share (CVE-2019-5736, see
+/// container/sealed.rs): an OCI init waits at its start gate, where any container may join
+/// its pid namespace meanwhile, and an `exec` runs inside a container that already exists, so
+/// both always re-execute from a read-only view of the binary (about 0.7 ms). The quick form
+/// decides for itself (commands/quick.rs).
+fn enters_a_container(cli: &Cli) -> bool {
+    matches!(
+        &cli.command,
+        Some(Command::Oci(
+            OciCommand::Run(_) | OciCommand::Create(_) | OciCommand::Exec(_)
+        ))
+    )
 }

@@ -73,12 +73,21 @@ fn cve_2019_5736_through_a_joined_pid_namespace() {
     let before = sha256(&bin);
     let x = sb.scratch.join("x");
     std::fs::create_dir(&x).unwrap();
+    // Every process that is not busybox is grabbed, whatever its exe reads: a protected
+    // runtime's reads "/" (a detached read-only mount) or "/memfd:...", not "minirun".
     let attacker = r#"
-        while :; do for p in /proc/[0-9]*; do
-            case "$(readlink $p/exe 2>/dev/null)" in *minirun*) exec 7<$p/exe && echo grabbed >/x/log && break 2;; esac
+        n=3
+        while [ $n = 3 ]; do for p in /proc/[0-9]*; do
+            case "$(readlink $p/exe 2>/dev/null)" in
+            ""|*busybox*) ;;
+            *) [ $n -lt 10 ] && eval "exec $n<$p/exe" && echo "grabbed $p $(readlink $p/exe)" >>/x/log && n=$((n+1));;
+            esac
         done; sleep 0.01; done
         while [ ! -e /x/go ]; do sleep 0.02; done
-        if (printf PWND 1<>/proc/self/fd/7) 2>/dev/null; then echo WROTE >>/x/log; fi
+        i=3; while [ $i -lt $n ]; do
+            if (printf PWND 1<>/proc/self/fd/$i) 2>/dev/null; then echo "WROTE fd $i" >>/x/log; fi
+            i=$((i+1))
+        done
         echo end >>/x/log; sleep 30"#;
     let a = bundle(&sb, "a", &["sh", "-c", attacker], |c| {
         grant_sys_ptrace(c);
@@ -288,6 +297,22 @@ fn sysctls_never_reach_the_host() {
         Some("ipc"),
         "kernel.msgmax",
     );
+    // A network namespace joined by path that is the host's own is no namespace of the
+    // container's: refused as runc refuses it.
+    let dir = bundle(&sb, "host-netns", &["true"], |c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+        for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            if ns["type"] == "network" {
+                ns["path"] = json!(format!("/proc/{}/ns/net", std::process::id()));
+            }
+        }
+    });
+    let o = oci(
+        &sb,
+        &["run", "--bundle", dir.to_str().unwrap(), "host-netns"],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("net.ipv4.ip_forward"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(host_file).unwrap(), before);
     // The namespaced ones work, inside the container only.
     let dir = bundle(

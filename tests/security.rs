@@ -346,13 +346,15 @@ fn cve_2019_5736_exec_into_a_hostile_container_leaves_the_binary_intact() {
         "-c",
         r#"
         while :; do for p in /proc/[0-9]*; do
-            case "$(readlink $p/exe 2>/dev/null)" in *minirun*) exec 7<$p/exe && echo grabbed >/tmp/log && break 2;; esac
+            case "$(readlink $p/exe 2>/dev/null)" in ""|*busybox*) ;; *) exec 7<$p/exe && echo grabbed >/tmp/log && break 2;; esac
         done; done
         i=0; while [ $i -lt 100 ]; do
             if (printf PWND 1<>/proc/self/fd/7) 2>/dev/null; then echo WROTE >>/tmp/log; break; fi
             i=$((i+1)); sleep 0.01
         done; echo end >>/tmp/log; sleep 30"#
     ]);
+    // The pattern matches any exe that is not busybox: a protected runtime's reads "/" (a
+    // detached read-only mount) or "/memfd:...", never "minirun".
     std::fs::write(&cfg_path, cfg.to_string()).unwrap();
     let o = copy_cmd(
         &bin,

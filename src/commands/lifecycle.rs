@@ -112,6 +112,7 @@ fn create_container(
         &b.spec,
         &bundle::inputs(&b, cap::kernel_last_cap(), settings)?,
     )?;
+    refuse_host_sysctl_namespaces(&plan)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
     let name = cgroup_launch::cgroup_name(&g.root, &a.id);
     let cgroup = cgroup_launch::request(&b.spec, manager(g)?, &name)?;
@@ -122,7 +123,8 @@ fn create_container(
     let mut made_cgroup = None;
     let result = (|| {
         let sdir = store.dir(&a.id);
-        std::fs::write(sdir.join(CONFIG), &b.text).context("saving config.json")?;
+        state::write_private(&sdir.join(CONFIG), b.text.as_bytes())
+            .context("saving config.json")?;
         let fifo = sdir.join(FIFO);
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .with_context(|| format!("creating {}", fifo.display()))?;
@@ -186,10 +188,15 @@ fn create_container(
             created: state::rfc3339_now(),
             start_time: procfs::start_time(pid).unwrap_or(0),
         };
-        let saved = store.save(&st).and_then(|_| match &a.pid_file {
-            Some(p) => write_pid_file(p, pid),
-            None => Ok(()),
-        });
+        // Recorded releases the init to block on the fifo: until it comes, a create killed
+        // here makes the init exit instead of waiting where nobody can find it.
+        let saved = store
+            .save(&st)
+            .and_then(|_| match &a.pid_file {
+                Some(p) => write_pid_file(p, pid),
+                None => Ok(()),
+            })
+            .and_then(|_| child.recorded());
         if let Err(e) = saved {
             let _ = send_signal(child.pid, Signal::SIGKILL);
             return Err(e);
@@ -208,6 +215,37 @@ fn create_container(
 /// The cgroup manager the global flags ask for.
 pub fn manager(g: &crate::cli::Global) -> Result<cgroup_launch::Manager> {
     cgroup_launch::Manager::from_flags(g.cgroup_manager.as_deref(), g.systemd_cgroup)
+}
+
+/// A sysctl whose namespace is joined by path must not name the runtime's own (the host's):
+/// the validation pass sees only that a namespace is listed (runc makes the same check).
+fn refuse_host_sysctl_namespaces(plan: &crate::container::plan::Plan) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let same =
+        |a: &std::fs::Metadata, b: &std::fs::Metadata| (a.dev(), a.ino()) == (b.dev(), b.ino());
+    for (key, _) in &plan.sysctl {
+        let Some(typ) = validate::sysctl_namespace(key) else {
+            continue;
+        };
+        let joined = plan.namespaces.iter().find(|n| n.typ == typ);
+        let Some(path) = joined.and_then(|n| n.path.as_ref()) else {
+            continue;
+        };
+        let ours = match typ {
+            LinuxNamespaceType::Network => "/proc/self/ns/net",
+            LinuxNamespaceType::Ipc => "/proc/self/ns/ipc",
+            _ => "/proc/self/ns/uts",
+        };
+        if let (Ok(theirs), Ok(ours)) = (std::fs::metadata(path), std::fs::metadata(ours))
+            && same(&theirs, &ours)
+        {
+            bail!(
+                "linux.sysctl: \"{key}\" would be set in the host's {typ:?} namespace ({} is the runtime's own)",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<()> {
@@ -411,10 +449,15 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
     let st = match store.load(&a.id) {
         Ok(st) => st,
         Err(e) => {
-            // A record without state.json is a create that died half-way: clean it up.
+            // A record without state.json is a create that died half-way: clean it up. One
+            // whose create still runs is left alone: removing it would let a second create of
+            // the id race the first and leave an init nobody records.
             state::validate_id(&a.id)?;
             let dir = store.dir(&a.id);
             if dir.is_dir() && !dir.join("state.json").exists() {
+                if !store.orphaned(&a.id) {
+                    bail!("container \"{}\" is still being created", a.id);
+                }
                 // Its init may be alive in its cgroup, unrecorded: the cgroup finds it.
                 if let Ok(Some(cg)) = cgroup_launch::load(&dir) {
                     cgroup_launch::destroy(&cg)?;

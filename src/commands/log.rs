@@ -43,7 +43,8 @@ impl Log {
     fn write(&self, level: &str, msg: &str) {
         let prefix = format!("minirun: {level}: ");
         if self.path.is_none() {
-            eprintln!("{prefix}{msg}");
+            // Not eprintln: a closed stderr must not panic (and abort) the runtime mid-command.
+            let _ = writeln!(std::io::stderr(), "{prefix}{msg}");
         } else {
             self.to_file(level, msg, &prefix);
         }
@@ -63,6 +64,6 @@ impl Log {
     /// (docker and podman read the reason from there).
     pub fn error(&self, msg: &str) {
         self.to_file("error", msg, "minirun: ");
-        eprintln!("minirun: {msg}");
+        let _ = writeln!(std::io::stderr(), "minirun: {msg}");
     }
 }

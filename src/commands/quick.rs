@@ -17,11 +17,10 @@ use nix::fcntl::OFlag;
 use std::path::Path;
 
 /// A fresh container id: 12 hex digits, as Docker shows ids.
-pub fn new_id() -> String {
+pub fn new_id() -> Result<String> {
     let mut b = [0u8; 6];
-    // SAFETY: getrandom writes at most b.len() bytes into the buffer we own.
-    unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::container::hygiene::random_bytes(&mut b).context("choosing a container id")?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// `--security-opt` values: no-new-privileges is honoured; seccomp=unconfined is what minirun
@@ -75,6 +74,13 @@ pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
             group.as_deref(),
         )?
     };
+    // An id the kernel reads as "unchanged" would keep the workload root (validate.rs).
+    for (what, id) in [("uid", identity.uid), ("gid", identity.gid)]
+        .into_iter()
+        .chain(identity.additional_gids.iter().map(|&g| ("group", g)))
+    {
+        validate::check_id(&format!("--user \"{user_spec}\" resolves to {what}"), id)?;
+    }
     if let Some(w) = &args.workdir {
         if !w.starts_with('/') {
             bail!("--workdir \"{w}\" must be an absolute path");
@@ -130,8 +136,9 @@ pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
             no_pivot: args.no_pivot,
             reaper: args.init,
             volatile: args.volatile,
-            // The quick form keeps the caller's session keyring (as it always has).
-            new_keyring: false,
+            // A session keyring of its own, as the OCI path and runc give: keys the caller's
+            // session holds stay out of the container (issue 11, item 6).
+            new_keyring: true,
             preserve_fds: 0,
         },
         join: None,
@@ -149,14 +156,15 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     step!("arguments parsed");
     let id = match &args.name {
         Some(n) => n.clone(),
-        None => new_id(),
+        None => new_id()?,
     };
     state::validate_id(&id).with_context(|| "--name".to_string())?;
-    // CVE-2019-5736: non-dumpable (hygiene.rs) keeps /proc/PID/exe of our processes closed to a
-    // workload without CAP_SYS_PTRACE; one that can hold it gets a sealed copy to look at.
-    // Decided from the flags before anything is printed (the re-exec runs main again), and
-    // checked against the resolved bounding set below.
-    if may_hold_sys_ptrace(args) {
+    // CVE-2019-5736 (container/sealed.rs): non-dumpable (hygiene.rs) keeps /proc/PID/exe of
+    // our processes closed to a workload without CAP_SYS_PTRACE. A container that may hold it,
+    // or the `--init` reaper (minirun code running for the container's whole life), gets a
+    // read-only view of the binary to look at. Decided from the flags before anything is
+    // printed (the re-exec runs main again), and checked against the resolved bounding set.
+    if args.init || may_hold_sys_ptrace(args) {
         crate::container::sealed::reexec();
     }
     let plan = plan_for(args, &id)?;

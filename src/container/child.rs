@@ -72,7 +72,8 @@ pub fn setup_failure(e: anyhow::Error) -> ExecFailure {
     }
 }
 
-/// The first steps: die with the runtime (before anything slow), and turn non-dumpable.
+/// The first steps: die with the runtime (before anything slow), a session of our own, and
+/// turn non-dumpable.
 pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
     if ctx.die_with_parent {
         hygiene::die_with_parent().map_err(setup_failure)?;
@@ -83,6 +84,9 @@ pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
             unsafe { libc::_exit(125) }
         }
     }
+    // Our own session, before anything of the container can run with the caller's terminal
+    // as its controlling tty (TIOCSTI; see hygiene::new_session).
+    hygiene::new_session().map_err(setup_failure)?;
     // Until execve this process is the runtime's own binary, visible in the container's pid
     // namespace (CVE-2019-5736): see hygiene::set_non_dumpable. The `--init` reaper, which
     // never execs, stays protected.
@@ -211,7 +215,7 @@ pub fn exec_workload(
     program: &std::path::Path,
     keep: &[RawFd],
 ) -> Result<Infallible, ExecFailure> {
-    hygiene::close_fds_from(3 + plan.settings.preserve_fds, keep);
+    hygiene::close_fds_from(3 + plan.settings.preserve_fds, keep).map_err(setup_failure)?;
     enter_cwd(plan)?;
     let cmd = &plan.args[0];
     let argv = cstrings(&plan.args)?;

@@ -46,8 +46,8 @@ pub fn setup(socket: RawFd, uid: u32) -> Result<()> {
     .context("sending the pty master over the console socket")?;
     drop(master);
 
-    // A session of our own with the pty as its controlling terminal: ^C reaches the workload.
-    nix::unistd::setsid().context("setsid")?;
+    // The pty becomes the controlling terminal of the session child::first_steps started:
+    // ^C reaches the workload.
     // SAFETY: TIOCSCTTY with argument 0 on a terminal fd we own.
     let r = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
     nix::errno::Errno::result(r).context("making the pty the controlling terminal")?;

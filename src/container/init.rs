@@ -10,14 +10,15 @@ use super::child::{self, ChildContext, setup_failure};
 use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::Message;
-use super::{hooks, net, reaper, rootfs};
+use super::{hooks, hygiene, net, reaper, rootfs};
 use crate::step;
 use anyhow::{Context, Result};
+use nix::fcntl::OFlag;
 use nix::unistd::{getpid, sethostname};
 use oci_spec::runtime::LinuxNamespaceType;
 use std::convert::Infallible;
 use std::io::Write;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Runs in the child right after clone3; never returns.
 pub fn run(ctx: ChildContext) -> ! {
@@ -104,11 +105,25 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     }
 
     // Into the rootfs; after this no host path is reachable.
+    let mut own_fds = None;
     if let Some(root) = &root {
         rootfs::enter(root, plan.settings.no_pivot).map_err(setup_failure)?;
         // sysctls go through the container's /proc/sys before it is made read-only.
         write_sysctls(plan).map_err(setup_failure)?;
         rootfs::finish(plan).map_err(setup_failure)?;
+        // rootfsPropagation shared or unbindable: the setup ran under private propagation
+        // (pivot_root refuses a shared parent); the requested one applies to / now.
+        rootfs::apply_root_propagation(plan).map_err(setup_failure)?;
+    } else {
+        // No mount namespace: nothing is mounted (validate refuses mounts then), but root.path
+        // still applies, as crun does: sysctls through the host's /proc first (each names the
+        // namespace of the writer), then chroot.
+        write_sysctls(plan).map_err(setup_failure)?;
+        // The exec fifo is reopened through /proc/self/fd, which the chroot leaves behind.
+        if ctx.start_gate.is_some() {
+            own_fds = Some(open_own_fd_dir().map_err(setup_failure)?);
+        }
+        rootfs::chroot_only(&plan.rootfs).map_err(setup_failure)?;
     }
 
     // The pty comes from the container's own devpts, so after entering the root.
@@ -131,9 +146,16 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // `start` sees EOF exactly when the workload runs and its poststart hooks come after it.
     let mut started_fifo = None;
     if let Some(gate) = ctx.start_gate {
-        // A parent already gone is seen by `start` (we never reach the fifo's reader).
+        // Whatever the caller left open (a host directory, a socket) would stay reachable
+        // through /proc/1/fd by anything that joins us until `start`: only stdio, the
+        // preserved fds, the channel and the fifo stay.
+        let mut keep = vec![ctx.channel.raw_fd(), gate];
+        keep.extend(own_fds.as_ref().map(|d| d.as_raw_fd()));
+        hygiene::close_fds_from(3 + plan.settings.preserve_fds, &keep).map_err(setup_failure)?;
+        // A parent already gone is seen below (end-of-file instead of Recorded).
         let _ = ctx.channel.send(&Message::AtStartGate, &[]);
-        started_fifo = Some(wait_for_start(gate).map_err(setup_failure)?);
+        await_recorded(ctx).map_err(setup_failure)?;
+        started_fifo = Some(wait_for_start(gate, own_fds.take()).map_err(setup_failure)?);
     }
 
     // startContainer hooks: after `start`, in the container, before the workload's execve.
@@ -159,6 +181,15 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     let mut keep: Vec<RawFd> = vec![ctx.channel.raw_fd()];
     keep.extend(started_fifo.as_ref().map(|f| f.as_raw_fd()));
     child::exec_workload(plan, &program, &keep)
+}
+
+/// Waits until the runtime has saved our record. A runtime killed before that leaves nobody
+/// who could ever start, kill or delete us: its end-of-file makes us exit instead.
+fn await_recorded(ctx: &ChildContext) -> Result<()> {
+    ctx.channel
+        .expect("Recorded", |m| *m == Message::Recorded)
+        .context("the runtime exited before it recorded the container")?;
+    Ok(())
 }
 
 /// The hooks the parent runs: ask, and wait until they ran.
@@ -216,13 +247,28 @@ fn write_sysctls(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-fn wait_for_start(gate: RawFd) -> Result<std::fs::File> {
+/// /proc/self/fd of the host's /proc, for a chroot without a mount namespace (whose root has
+/// no /proc). Closed as soon as the fifo is reopened, long before the workload runs.
+fn open_own_fd_dir() -> Result<OwnedFd> {
+    nix::fcntl::open(
+        "/proc/self/fd",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("opening /proc/self/fd before the chroot")
+}
+
+fn wait_for_start(gate: RawFd, own_fds: Option<OwnedFd>) -> Result<std::fs::File> {
     // Opening a fifo for writing blocks until a reader comes: `minirun start`.
-    let path = format!("/proc/self/fd/{gate}");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .context("waiting on the exec fifo")?;
+    let flags = OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+    let mode = nix::sys::stat::Mode::empty();
+    let fd = match &own_fds {
+        Some(dir) => nix::fcntl::openat(dir, gate.to_string().as_str(), flags, mode),
+        None => nix::fcntl::open(format!("/proc/self/fd/{gate}").as_str(), flags, mode),
+    }
+    .context("waiting on the exec fifo")?;
+    drop(own_fds);
+    let mut f = std::fs::File::from(fd);
     f.write_all(&[0]).context("writing the exec fifo")?;
     step!("start signalled");
     Ok(f)

@@ -253,13 +253,23 @@ fn run_create_hooks(child: &Child) -> Result<()> {
     let Some((list, who)) = &child.create_hooks else {
         anyhow::bail!("the container init asked for hooks, but there are none");
     };
-    let state = who.state_json("creating", child.pid.as_raw());
+    // "created", as runtime-tools and crun give these hooks (only createContainer, run in the
+    // container before pivot_root, sees "creating").
+    let state = who.state_json("created", child.pid.as_raw());
     #[allow(deprecated)]
     let prestart = list.prestart().clone().unwrap_or_default();
     hooks::run("prestart", &prestart, &state)?;
     let create_runtime = list.create_runtime().clone().unwrap_or_default();
     hooks::run("createRuntime", &create_runtime, &state)?;
     child.channel.send(&Message::CreateHooksDone, &[])
+}
+
+impl Child {
+    /// Tells a child at the start gate that its state record is saved: only then does it
+    /// block on the exec fifo (see `Message::Recorded`).
+    pub fn recorded(&self) -> Result<()> {
+        self.channel.send(&Message::Recorded, &[])
+    }
 }
 
 /// Forwards signals to the child until it exits; returns its status as a shell would: the exit

@@ -25,7 +25,10 @@
 //!  [CreateHooksDone] ───────────────────────────────▶ [createContainer hooks], pivot_root,
 //!                                                    sysctls, [pty], limits, capabilities
 //!                                                    and identity, program lookup
+//!                                                    [close every fd it does not need]
 //!                  ◀──────────────────────────────── [AtStartGate]          (OCI create)
+//!  [save state.json]
+//!  [Recorded] ──────────────────────────────────────▶ (end-of-file instead: exit)
 //!  `create` returns; later `start` opens the          blocks on the exec fifo until `start`
 //!  exec fifo                                          [startContainer hooks], [--init reaper]
 //!                                                    close fds, cwd, reset signals, execve
@@ -61,6 +64,11 @@ pub enum Message {
     CreateHooksDone,
     /// child → parent: everything up to execve is done; waiting at the start gate (OCI create).
     AtStartGate,
+    /// parent → child, after AtStartGate: the container is recorded in the state root, so
+    /// `start`, `kill` and `delete` can find it. Until then the child does not block on the
+    /// exec fifo: end-of-file instead (a runtime killed before it recorded the container)
+    /// makes it exit rather than wait forever where nobody can find it.
+    Recorded,
     /// child → parent: setup failed; Docker's exit code (125 setup, 126 cannot execute,
     /// 127 not found) and one line. The child exits with the same code.
     Failed { code: u8, message: String },
@@ -194,6 +202,7 @@ impl Message {
             Message::RunCreateHooks => "RunCreateHooks",
             Message::CreateHooksDone => "CreateHooksDone",
             Message::AtStartGate => "AtStartGate",
+            Message::Recorded => "Recorded",
             Message::Failed { .. } => "Failed",
         }
     }

@@ -18,7 +18,10 @@ pub fn fork_reaper() {
         Ok(ForkResult::Child) => {}
         Ok(ForkResult::Parent { child }) => {
             // The channel and every other fd belong to the workload, not the reaper.
-            super::hygiene::close_fds_from(3, &[]);
+            if let Err(e) = super::hygiene::close_fds_from(3, &[]) {
+                eprintln!("minirun: init: {e:#}");
+                let _ = kill(child, Signal::SIGKILL);
+            }
             reap(child)
         }
         Err(e) => {

@@ -30,8 +30,14 @@ fn mnt(
 /// bind, the spec's mounts and the device nodes. Returns the path of the root to enter.
 pub fn prepare(plan: &Plan) -> Result<PathBuf> {
     // Nothing we mount may propagate back to the host's mount table.
-    mnt(None, "/", None, plan.rootfs_propagation, None)
-        .context("making / private (mount propagation)")?;
+    mnt(
+        None,
+        "/",
+        None,
+        setup_propagation(plan.rootfs_propagation),
+        None,
+    )
+    .context("making / private (mount propagation)")?;
     step!("mount --make-rprivate /");
     let rootfs = plan
         .rootfs
@@ -67,6 +73,37 @@ pub fn prepare(plan: &Plan) -> Result<PathBuf> {
         }
     }
     Ok(PathBuf::from(rootfs))
+}
+
+/// The propagation / has while the container is set up: the requested one when it is private
+/// or slave; shared or unbindable would make pivot_root (shared parent) or the rootfs bind
+/// (unbindable source) fail with EINVAL, so those are set up private and applied after.
+fn setup_propagation(requested: MsFlags) -> MsFlags {
+    if requested.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE) {
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC
+    } else {
+        requested
+    }
+}
+
+/// After pivot_root and the last mount: rootfsPropagation shared or unbindable, on /.
+pub fn apply_root_propagation(plan: &Plan) -> Result<()> {
+    let requested = plan.rootfs_propagation;
+    if setup_propagation(requested) == requested {
+        return Ok(());
+    }
+    mnt(None, "/", None, requested, None)
+        .with_context(|| format!("setting rootfsPropagation {requested:?} on /"))?;
+    step!("mount propagation {requested:?} on /");
+    Ok(())
+}
+
+/// No mount namespace: root.path still becomes / (chroot, as crun does); nothing is mounted.
+pub fn chroot_only(root: &Path) -> Result<()> {
+    chroot(root).with_context(|| format!("chroot into {}", root.display()))?;
+    chdir("/").context("chdir /")?;
+    step!("chroot {} (no mount namespace)", root.display());
+    Ok(())
 }
 
 /// `--volatile`: an overlay whose upper layer is a tmpfs, so the workload may write anywhere

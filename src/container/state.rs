@@ -9,7 +9,9 @@ use super::procfs::{is_zombie, start_time};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 pub const DEFAULT_ROOT: &str = "/run/minirun";
 pub const FIFO: &str = "exec.fifo";
@@ -114,7 +116,12 @@ impl Store {
     /// runtime killed mid-run) is cleaned and the id reused; a live one is an error.
     pub fn reserve(&self, id: &str) -> Result<PathBuf> {
         validate_id(id)?;
-        std::fs::create_dir_all(&self.root)
+        // 0700, as runc: records hold config.json, whose environment may carry secrets. Like
+        // runc, only what is created here gets the mode; an existing root is left as it is.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
             .with_context(|| format!("creating the state root {}", self.root.display()))?;
         self.sweep_orphans();
         let dir = self.dir(id);
@@ -123,10 +130,10 @@ impl Store {
         // a record nobody can tell from one being created. rename(2) refuses a non-empty
         // target: two runtimes reserving one id cannot both succeed.
         let me = std::process::id() as i32;
-        let staging = self.root.join(format!("{STAGING}{me}-{}", rand_suffix()));
-        std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+        let staging = self.root.join(format!("{STAGING}{me}-{}", rand_suffix()?));
+        private_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
         let owner = format!("{me} {}", start_time(me).unwrap_or(0));
-        if let Err(e) = std::fs::write(staging.join(OWNER), owner) {
+        if let Err(e) = write_private(&staging.join(OWNER), owner.as_bytes()) {
             let _ = std::fs::remove_dir_all(&staging);
             return Err(e).with_context(|| format!("writing {}", staging.display()));
         }
@@ -228,7 +235,7 @@ impl Store {
     pub fn save(&self, st: &State) -> Result<()> {
         let dir = self.dir(&st.id);
         let tmp = dir.join("state.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(st)?)
+        write_private(&tmp, &serde_json::to_vec(st)?)
             .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, dir.join("state.json"))
             .with_context(|| format!("saving the state of {}", st.id))?;
@@ -266,7 +273,7 @@ impl Store {
         let dir = self.dir(id);
         let trash = self
             .root
-            .join(format!("{TRASH}{}-{}", std::process::id(), rand_suffix()));
+            .join(format!("{TRASH}{}-{}", std::process::id(), rand_suffix()?));
         match std::fs::rename(&dir, &trash) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -292,11 +299,26 @@ impl Store {
     }
 }
 
-fn rand_suffix() -> u64 {
+/// A record's directory: 0700, whatever the umask.
+fn private_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().mode(0o700).create(path)
+}
+
+/// A file of a record (state, owner, config.json): 0600, whatever the umask; replaced whole.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+fn rand_suffix() -> Result<u64> {
     let mut b = [0u8; 8];
-    // SAFETY: getrandom writes at most b.len() bytes into the buffer we own.
-    unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    u64::from_le_bytes(b)
+    super::hygiene::random_bytes(&mut b).context("naming a work directory")?;
+    Ok(u64::from_le_bytes(b))
 }
 
 #[cfg(test)]

@@ -339,6 +339,14 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         if k.contains("..") || k.starts_with('/') {
             bail!("linux.sysctl: invalid key {k:?}");
         }
+        check_sysctl(k, &namespaces)?;
+    }
+    check_ids(user)?;
+    if !namespaces
+        .iter()
+        .any(|n| n.typ == LinuxNamespaceType::Mount)
+    {
+        check_nothing_to_mount(spec, &mounts)?;
     }
 
     Ok(Plan {
@@ -390,6 +398,93 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             .join
             .map(|pid| PathBuf::from(format!("/proc/{pid}/root"))),
     })
+}
+
+/// The highest id the kernel takes as one: (uid_t)-1 means "leave unchanged" to setresuid and
+/// setgroups, so 4294967295 would keep the workload root (runc refuses the same range).
+const MAX_ID: u32 = 2_147_483_647;
+
+/// Refuses a uid or gid the kernel would not take as an id (see MAX_ID).
+pub fn check_id(what: &str, id: u32) -> Result<()> {
+    if id > MAX_ID {
+        bail!("{what} {id}: out of range (ids go from 0 to {MAX_ID})");
+    }
+    Ok(())
+}
+
+fn check_ids(user: &oci_spec::runtime::User) -> Result<()> {
+    check_id("process.user.uid", user.uid())?;
+    check_id("process.user.gid", user.gid())?;
+    for g in user.additional_gids().iter().flatten() {
+        check_id("process.user.additionalGids:", *g)?;
+    }
+    Ok(())
+}
+
+/// The namespace that scopes a sysctl (runc's validator's list), or None: not namespaced.
+pub fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
+    } else if key.starts_with("net.") {
+        Some(LinuxNamespaceType::Network)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(LinuxNamespaceType::Uts)
+    } else {
+        None
+    }
+}
+
+/// The sysctls a container may set: those its own namespaces scope. Any other is written to
+/// the host's kernel (kernel.core_pattern would give host root).
+fn check_sysctl(key: &str, namespaces: &[Namespace]) -> Result<()> {
+    let Some(typ) = sysctl_namespace(key) else {
+        bail!("linux.sysctl: \"{key}\" is not namespaced: setting it would change the host");
+    };
+    if !namespaces.iter().any(|n| n.typ == typ) {
+        bail!(
+            "linux.sysctl: \"{key}\" needs a {typ:?} namespace (linux.namespaces has none): \
+             setting it would change the host"
+        );
+    }
+    Ok(())
+}
+
+/// Without a mount namespace every mount would land in the host's mount table: refused, the
+/// first one named, rather than skipped (a container silently missing its /proc, its masked
+/// paths or its read-only root would be weaker than its config says).
+fn check_nothing_to_mount(spec: &Spec, mounts: &[MountPlan]) -> Result<()> {
+    const WHY: &str = "needs a mount namespace (linux.namespaces has none)";
+    if let Some(m) = mounts.first() {
+        bail!("mounts: \"{}\" {WHY}", m.destination.display());
+    }
+    let linux = spec.linux().clone().unwrap_or_default();
+    if let Some(p) = linux.masked_paths().iter().flatten().next() {
+        bail!("linux.maskedPaths: \"{p}\" {WHY}");
+    }
+    if let Some(p) = linux.readonly_paths().iter().flatten().next() {
+        bail!("linux.readonlyPaths: \"{p}\" {WHY}");
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+        bail!("root.readonly {WHY}");
+    }
+    if linux
+        .rootfs_propagation()
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        bail!("linux.rootfsPropagation {WHY}");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

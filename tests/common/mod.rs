@@ -186,12 +186,18 @@ pub fn ppid(pid: i32) -> Option<i32> {
 pub fn with_stray_fds(mut cmd: Command, host_dir: &Path) -> Output {
     let dir = std::fs::File::open(host_dir).unwrap();
     let fd = dir.as_raw_fd();
-    // SAFETY: pre_exec runs in the forked child before execve; dup2 is async-signal-safe and
-    // only touches the child's fd table. dup2 clears FD_CLOEXEC on the new descriptors.
+    // SAFETY: pre_exec runs in the forked child before execve; dup2 and fcntl are
+    // async-signal-safe and only touch the child's fd table. dup2 clears FD_CLOEXEC on the new
+    // descriptor, except when it already is `fd` (dup2 then does nothing): fcntl clears it.
     unsafe {
         cmd.pre_exec(move || {
             for target in [5, 251] {
-                if libc::dup2(fd, target) < 0 {
+                let r = if target == fd {
+                    libc::fcntl(fd, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd, target)
+                };
+                if r < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
