@@ -67,6 +67,50 @@ pub struct Write {
     pub choices: Vec<(String, String)>,
 }
 
+/// `r` with the zeros that mean "not set" removed, as runc reads them: docker sends
+/// `"blockIO": {"weight": 0}`, `"pids": {"limit": 0}`, `"cpu": {"shares": 0, "quota": 0}` for a
+/// container that asked for nothing, and none of those may become a write (or an error naming
+/// a controller the host lacks). Swappiness 0 is a real value and stays.
+pub fn without_unset_zeros(r: &LinuxResources) -> LinuxResources {
+    let nonzero_i64 = |v: Option<i64>| v.filter(|&x| x != 0);
+    let nonzero_u64 = |v: Option<u64>| v.filter(|&x| x != 0);
+    let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.is_empty());
+    let mut r = r.clone();
+    if let Some(m) = r.memory().clone() {
+        let mut m = m;
+        m.set_limit(nonzero_i64(m.limit()));
+        m.set_reservation(nonzero_i64(m.reservation()));
+        m.set_swap(nonzero_i64(m.swap()));
+        #[allow(deprecated)]
+        {
+            m.set_kernel(nonzero_i64(m.kernel()));
+            m.set_kernel_tcp(nonzero_i64(m.kernel_tcp()));
+        }
+        r.set_memory(Some(m));
+    }
+    if let Some(c) = r.cpu().clone() {
+        let mut c = c;
+        c.set_shares(nonzero_u64(c.shares()));
+        c.set_quota(nonzero_i64(c.quota()));
+        c.set_period(nonzero_u64(c.period()));
+        c.set_realtime_runtime(nonzero_i64(c.realtime_runtime()));
+        c.set_realtime_period(nonzero_u64(c.realtime_period()));
+        c.set_cpus(nonempty(c.cpus()));
+        c.set_mems(nonempty(c.mems()));
+        r.set_cpu(Some(c));
+    }
+    if r.pids().as_ref().is_some_and(|p| p.limit() == 0) {
+        r.set_pids(None);
+    }
+    if let Some(b) = r.block_io().clone() {
+        let mut b = b;
+        b.set_weight(b.weight().filter(|&w| w != 0));
+        b.set_leaf_weight(b.leaf_weight().filter(|&w| w != 0));
+        r.set_block_io(Some(b));
+    }
+    r
+}
+
 /// The writes for `r` (devices excepted), each controller on the version `version_of` says
 /// holds it; `has_v2` says whether a cgroup2 hierarchy is there for `unified`. A limit asked
 /// for where no version holds its controller is an error naming it.
@@ -75,6 +119,7 @@ pub fn plan(
     version_of: &dyn Fn(Controller) -> Option<Version>,
     has_v2: bool,
 ) -> Result<Vec<Write>> {
+    let r = &without_unset_zeros(r);
     let mut writes = Vec::new();
     let mut section = |ctrl: Controller,
                        build: &dyn Fn(Version) -> Result<Vec<(String, String)>>|
@@ -445,6 +490,22 @@ fn block_io(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dockers_zeros_ask_for_nothing() {
+        // What dockerd sends for `docker run` without resource flags.
+        let r = resources(
+            r#"{"memory": {"limit": 0, "reservation": 0, "swap": 0}, "cpu": {"shares": 0, "quota": 0, "period": 0, "cpus": "", "mems": ""},
+                "pids": {"limit": 0}, "blockIO": {"weight": 0}}"#,
+        );
+        // No controller anywhere: nothing may be asked of one.
+        let writes = plan(&r, &|_| None, false).unwrap();
+        assert!(writes.is_empty(), "{writes:?}");
+        // A real weight is still one.
+        let r = resources(r#"{"blockIO": {"weight": 300}, "pids": {"limit": 0}}"#);
+        let writes = plan(&r, &|_| Some(Version::V1), false).unwrap();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+    }
 
     fn resources(json: &str) -> LinuxResources {
         serde_json::from_str(json).unwrap()
