@@ -128,7 +128,9 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
         bail!("cannot exec in a stopped container");
     }
     let last = cap::kernel_last_cap();
-    let base = saved_spec(&store, &a.id)
+    let saved = saved_spec(&store, &a.id);
+    let base = saved
+        .as_ref()
         .and_then(|s| s.process().clone())
         .and_then(|p| serde_json::to_value(p).ok());
     let process = process_for(a, base, last)?;
@@ -149,6 +151,11 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
             ..Settings::default()
         },
         join: Some(st.pid),
+        // The container's own filter, as runc applies it to every exec'd process.
+        seccomp: match &saved {
+            Some(s) => crate::container::seccomp::for_spec(&g.root, s)?,
+            None => None,
+        },
     };
     let plan = validate::plan(&spec, &inputs)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, !a.detach, log)?;
@@ -158,6 +165,12 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     let opts = Options {
         die_with_parent: !a.detach,
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
+        // The identity a seccomp listener's state names (the exec plan has no hooks to run).
+        hooks: Some(crate::container::hooks::HookState {
+            id: st.id.clone(),
+            bundle: st.bundle.clone(),
+            annotations: st.annotations.clone(),
+        }),
         ..Options::default()
     };
     let mut child = launch::spawn(&plan, &opts)?;

@@ -94,10 +94,6 @@ pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
             "linux.resources",
             "minirun sets no cgroup limits yet: memory, pids, cpu, block I/O and device access are not restricted",
         ),
-        (
-            "linux.seccomp",
-            "minirun has no seccomp support yet: the workload runs without a syscall filter",
-        ),
         ("linux.intelRdt", "Intel RDT is not supported"),
         ("linux.memoryPolicy", "NUMA memory policy is not supported"),
         (
@@ -187,6 +183,7 @@ pub fn inputs(b: &Bundle, last_cap: u8, settings: Settings) -> Result<Inputs> {
         last_cap,
         settings,
         join: None,
+        seccomp: None,
     })
 }
 
@@ -227,7 +224,8 @@ mod tests {
         .unwrap();
         let (warn, note, err) = unhonoured(&raw);
         assert!(warn.iter().any(|w| w.starts_with("linux.resources ")));
-        assert!(warn.iter().any(|w| w.starts_with("linux.seccomp ")));
+        // linux.seccomp is honoured (container::seccomp).
+        assert!(!warn.iter().any(|w| w.starts_with("linux.seccomp ")));
         assert!(
             warn.iter()
                 .any(|w| w.starts_with("process.apparmorProfile "))

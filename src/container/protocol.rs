@@ -23,8 +23,12 @@
 //!                  ◀──────────────────────────────── [RunCreateHooks]       (init only)
 //!  [prestart, createRuntime hooks]
 //!  [CreateHooksDone] ───────────────────────────────▶ [createContainer hooks], pivot_root,
-//!                                                    sysctls, [pty], limits, capabilities
-//!                                                    and identity, program lookup
+//!                                                    sysctls, [pty], limits, [seccomp
+//!                                                    filter], capabilities and identity,
+//!                                                    program lookup, [seccomp filter if
+//!                                                    no_new_privs]
+//!                  ◀──────────────────────────────── [SeccompListener + fd] (notify only)
+//!  [hand the fd to linux.seccomp.listenerPath]
 //!                  ◀──────────────────────────────── [AtStartGate]          (OCI create)
 //!  `create` returns; later `start` opens the          blocks on the exec fifo until `start`
 //!  exec fifo                                          [startContainer hooks], [--init reaper]
@@ -61,6 +65,9 @@ pub enum Message {
     CreateHooksDone,
     /// child → parent: everything up to execve is done; waiting at the start gate (OCI create).
     AtStartGate,
+    /// child → parent, with one fd: the seccomp notify listener the filter's installation
+    /// returned; the parent hands it to `linux.seccomp.listenerPath`.
+    SeccompListener,
     /// child → parent: setup failed; Docker's exit code (125 setup, 126 cannot execute,
     /// 127 not found) and one line. The child exits with the same code.
     Failed { code: u8, message: String },
@@ -194,6 +201,7 @@ impl Message {
             Message::RunCreateHooks => "RunCreateHooks",
             Message::CreateHooksDone => "CreateHooksDone",
             Message::AtStartGate => "AtStartGate",
+            Message::SeccompListener => "SeccompListener",
             Message::Failed { .. } => "Failed",
         }
     }
