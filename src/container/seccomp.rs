@@ -60,9 +60,12 @@ pub fn choice_from(opts: &[String]) -> Choice {
     c
 }
 
+/// The cache's directory under the state root (so no container may take this id).
+pub const CACHE_DIR: &str = "seccomp";
+
 /// The compiled-filter cache of a state root: `<root>/seccomp`, created 0700 by the cache.
 pub fn cache(state_root: &Path) -> Cache {
-    Cache::new(state_root.join("seccomp"))
+    Cache::new(state_root.join(CACHE_DIR))
 }
 
 /// The quick form's filter: none for `--privileged` or `seccomp=unconfined` (as docker run),
@@ -211,8 +214,8 @@ pub fn install(ctx: &ChildContext) -> Result<()> {
 pub fn blame_for_setup(plan: &Plan, e: anyhow::Error) -> anyhow::Error {
     if plan.seccomp.is_some() && !plan.no_new_privs {
         e.context(
-            "with noNewPrivileges false the seccomp filter is installed before this step \
-             (as runc does), so the profile must allow it",
+            "capabilities and identity, under the seccomp filter (installed before them \
+             because noNewPrivileges is false, as runc does: the profile must allow these calls)",
         )
     } else {
         e
