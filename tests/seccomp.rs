@@ -406,3 +406,55 @@ fn notify_sends_the_listener_and_state_to_listener_path() {
     );
     refused(&run_bundle(&sb, &dir, "bad"), 1, "listenerPath");
 }
+
+#[test]
+fn experiment_and_explain_show_how_capabilities_and_the_profile_combine() {
+    let sb = Sandbox::new("sc-lab");
+    let fixture = fixture();
+    let o = sb
+        .cmd(&[
+            "experiment",
+            "--json",
+            "--cap",
+            "sys_admin,checkpoint_restore,chown",
+            fixture.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = ok(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sc = |cap: &str| {
+        rows.iter()
+            .find(|r| r["capability"] == cap)
+            .unwrap_or_else(|| panic!("no row for {cap}"))["seccomp"]
+            .clone()
+    };
+    // sethostname: the capability opens it, and so does the profile's rule for it; the
+    // profile resolved without that rule refuses it.
+    let admin = sc("sys_admin");
+    assert_eq!(admin["profile"], "allowed", "{admin}");
+    assert_eq!(admin["without_rule"], "EPERM", "{admin}");
+    assert_eq!(admin["effect"], "needs the profile's rule", "{admin}");
+    // clone3 with set_tid: the capability allows it, Docker's profile answers ENOSYS.
+    let cr = sc("checkpoint_restore");
+    assert_eq!(cr["unconfined"], "allowed", "{cr}");
+    assert_eq!(cr["profile"], "ENOSYS", "{cr}");
+    assert_eq!(cr["effect"], "the profile blocks it", "{cr}");
+    let chown = sc("chown");
+    assert_eq!(chown["effect"], "none", "{chown}");
+    assert!(chown["without_rule"].is_null());
+    // The capability verdicts themselves are unchanged (taken unconfined).
+    assert!(rows.iter().all(|r| r["verdict"] == "gated"), "{rows:?}");
+
+    let text = ok(&sb.cmd(&["explain", "sys_admin"]).output().unwrap());
+    let line = text
+        .lines()
+        .find(|l| l.contains("seccomp:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        text.contains(" mount ") && text.contains("unshare"),
+        "{line}\n{text}"
+    );
+}

@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod explain;
 pub mod minimize;
 pub mod pscap;
+pub mod seccomp;
 
 use crate::spec::Network;
 use anyhow::{Context, Result, bail};
