@@ -458,3 +458,29 @@ fn experiment_and_explain_show_how_capabilities_and_the_profile_combine() {
         "{line}\n{text}"
     );
 }
+
+#[test]
+fn exec_into_a_quick_form_container_gets_its_filter() {
+    let sb = Sandbox::new("sc-qexec");
+    for (opts, want) in [
+        (&[][..], "EPERM"),
+        (&["--security-opt", "seccomp=unconfined"][..], "allowed"),
+    ] {
+        let mut c = sb.cmd(&["--name", "q"]);
+        c.args(opts).arg(fixture()).args(["sleep", "30"]);
+        let mut child = c.spawn().unwrap();
+        let up = wait_for(10.0, || {
+            let o = sb.cmd(&["state", "q"]).output().unwrap();
+            o.status.success().then_some(())
+        });
+        assert!(up.is_some(), "the quick-form container did not come up");
+        let o = sb
+            .cmd(&["exec", "q", "capprobe", "syscall", "unshare"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_str(ok(&o).trim()).unwrap();
+        let _ = sb.cmd(&["kill", "q", "KILL"]).output();
+        child.wait().unwrap();
+        assert_eq!(v["result"], want, "{opts:?}");
+    }
+}

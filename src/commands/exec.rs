@@ -151,10 +151,11 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
             ..Settings::default()
         },
         join: Some(st.pid),
-        // The container's own filter, as runc applies it to every exec'd process.
+        // The container's own filter, as runc applies it to every exec'd process (a
+        // quick-form container saved its compiled one).
         seccomp: match &saved {
             Some(s) => crate::container::seccomp::for_spec(&g.root, s)?,
-            None => None,
+            None => crate::container::seccomp::load(&store.dir(&a.id))?,
         },
     };
     let plan = validate::plan(&spec, &inputs)?;

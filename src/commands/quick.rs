@@ -204,6 +204,10 @@ fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
     let mut child = launch::spawn(plan, &opts)?;
     launch::wait_ready(&mut child)?;
     let pid = child.pid.as_raw();
+    // For `exec`: a quick-form container has no config.json to take its profile from.
+    if let Some(p) = &plan.seccomp {
+        seccomp::save(&store.dir(id), p)?;
+    }
     store.save(&State {
         oci_version: "1.0.2".into(),
         id: id.to_string(),

@@ -189,6 +189,38 @@ fn trace_filter(f: &Filter, origin: Origin, took: std::time::Duration) {
     );
 }
 
+/// Where a container without a saved config.json (the quick form) keeps its filter, so that
+/// `exec` applies the same one.
+const SAVED: &str = "seccomp.bpf";
+
+/// Saves `p`'s filter in the container's state directory: the flags, then the program.
+pub fn save(state_dir: &Path, p: &Prepared) -> Result<()> {
+    let mut bytes = p.filter.flags.to_ne_bytes().to_vec();
+    bytes.extend(p.filter.to_bytes());
+    let path = state_dir.join(SAVED);
+    std::fs::write(&path, bytes).with_context(|| format!("saving {}", path.display()))
+}
+
+/// The filter `save` kept, if any.
+pub fn load(state_dir: &Path) -> Result<Option<Prepared>> {
+    let path = state_dir.join(SAVED);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let bad = || anyhow::anyhow!("{} is damaged", path.display());
+    let (flags, program) = bytes.split_at_checked(4).ok_or_else(bad)?;
+    let filter = Filter {
+        flags: u32::from_ne_bytes(flags.try_into().map_err(|_| bad())?),
+        program: Filter::program_from_bytes(program).ok_or_else(bad)?,
+    };
+    Ok(Some(Prepared {
+        filter,
+        listener: None,
+    }))
+}
+
 /// The child's step: installs the plan's filter; a listener fd goes to the parent (over the
 /// channel, SCM_RIGHTS) and is closed here, so the workload never holds its own listener.
 pub fn install(ctx: &ChildContext) -> Result<()> {
@@ -297,6 +329,26 @@ mod tests {
             e.to_string().contains("no rule uses SCMP_ACT_NOTIFY"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_saved_filter_loads_back() {
+        let dir = std::env::temp_dir().join(format!("minirun-scsave-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(load(&dir).unwrap().is_none());
+        let filter = crate::seccomp::compile(&sc(r#"{"defaultAction":"SCMP_ACT_ALLOW",
+            "flags":["SECCOMP_FILTER_FLAG_LOG"],
+            "syscalls":[{"names":["getcpu"],"action":"SCMP_ACT_ERRNO"}]}"#))
+        .unwrap();
+        let p = Prepared {
+            filter: filter.clone(),
+            listener: None,
+        };
+        save(&dir, &p).unwrap();
+        assert_eq!(load(&dir).unwrap().unwrap().filter, filter);
+        std::fs::write(dir.join(SAVED), [1, 2, 3]).unwrap();
+        assert!(load(&dir).unwrap_err().to_string().contains("damaged"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
