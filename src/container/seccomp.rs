@@ -80,13 +80,14 @@ pub fn for_quick_form(
         step!("seccomp: unconfined");
         return Ok(None);
     }
-    let started = Instant::now();
     let kernel = seccomp::running_kernel()?;
+    let started;
     let (filter, origin) = match choice {
         Choice::File(path) => {
             let spec = profile_file(path, caps, kernel)?;
             refuse_notify(&spec, "--security-opt seccomp=FILE")?;
             trace_rules(&format!("profile {}", path.display()), || spec.clone());
+            started = Instant::now();
             seccomp::oci_filter(&cache(state_root), &spec)
                 .with_context(|| format!("seccomp profile {}", path.display()))?
         }
@@ -94,6 +95,7 @@ pub fn for_quick_form(
             trace_rules("Docker's default profile", || {
                 seccomp::docker_default(caps, kernel)
             });
+            started = Instant::now();
             seccomp::default_filter(&cache(state_root), caps, kernel)
                 .context("compiling Docker's default seccomp profile")?
         }
