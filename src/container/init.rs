@@ -109,13 +109,14 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // lowering oom_score_adj needs CAP_SYS_RESOURCE, which the capability step may drop.
     child::limits(plan).map_err(setup_failure)?;
 
-    // Capabilities and identity, in crun's order (see capability::apply).
     // The seccomp filter without no_new_privs: the kernel takes it only from a holder of
     // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
     // profile lets the remaining setup calls through).
     if !plan.no_new_privs {
         seccomp::install(ctx).map_err(setup_failure)?;
     }
+
+    // Capabilities and identity, in crun's order (see capability::apply).
     child::capabilities_and_identity(plan)
         .map_err(|e| setup_failure(seccomp::blame_for_setup(plan, e)))?;
 
