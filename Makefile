@@ -38,7 +38,7 @@ deps:
 build:
 	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --bin minirun --target $(TARGET)
 
-$(CAPPROBE): rootfs-fixtures/capprobe/src/main.rs rootfs-fixtures/capprobe/Cargo.toml
+$(CAPPROBE): rootfs-fixtures/capprobe/src/*.rs rootfs-fixtures/capprobe/Cargo.toml
 	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release -p capprobe --target $(TARGET)
 
 fixtures: deps $(CAPPROBE)

@@ -132,7 +132,8 @@ pub struct QuickArgs {
     /// Extra supplementary group (name or number); repeatable
     #[arg(long = "group-add", value_name = "GROUP")]
     pub group_add: Vec<String>,
-    /// Security options: no-new-privileges[:true|:false], seccomp=unconfined
+    /// Security options: no-new-privileges[:true|:false], seccomp=unconfined|PROFILE.json
+    /// (default: Docker's seccomp profile for the container's capabilities)
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
     /// Set no_new_privs: setuid binaries and file capabilities grant nothing

@@ -219,12 +219,9 @@ impl Drop for Podman {
 }
 
 const IMAGE: &str = "localhost/minirun-fixture";
-const PODMAN_OPTS: &[&str] = &[
-    "--network=none",
-    "--cgroups=disabled",
-    "--security-opt",
-    "seccomp=unconfined",
-];
+/// The workload's seccomp mode, and whether a nested user namespace is refused.
+const SECCOMP_CHECK: &str = "grep '^Seccomp:' /proc/self/status; unshare -Ur true 2>/dev/null && echo allowed || echo refused";
+const PODMAN_OPTS: &[&str] = &["--network=none", "--cgroups=disabled"];
 
 #[test]
 fn podman_uses_minirun() {
@@ -241,6 +238,20 @@ fn podman_uses_minirun() {
     a.extend_from_slice(PODMAN_OPTS);
     a.extend_from_slice(&[IMAGE, "echo", "ok"]);
     assert_eq!(p.run(&a), "ok");
+
+    // podman's seccomp profile, passed in config.json, is applied as crun applies it (that
+    // profile, unlike Docker's, leaves unshare to the capabilities: userns creation is allowed).
+    let answers: Vec<String> = ["minirun", "crun"]
+        .iter()
+        .map(|runtime| {
+            let mut a = vec!["--runtime", runtime, "run", "--rm"];
+            a.extend_from_slice(PODMAN_OPTS);
+            a.extend_from_slice(&[IMAGE, "sh", "-c", SECCOMP_CHECK]);
+            p.run(&a)
+        })
+        .collect();
+    assert!(answers[0].starts_with("Seccomp:\t2\n"), "{answers:?}");
+    assert_eq!(answers[0], answers[1], "podman: minirun vs crun");
 
     // The workshop's three steps: what pscap shows equals what it shows for crun.
     for step in STEPS {
@@ -407,6 +418,11 @@ fn docker_uses_minirun() {
     let mut a = base.to_vec();
     a.extend_from_slice(&["--rm", "minirun-fixture", "echo", "ok"]);
     assert_eq!(d.run(&a), "ok");
+
+    // docker's default seccomp profile, passed in config.json, is applied (as by runc).
+    let mut a = base.to_vec();
+    a.extend_from_slice(&["--rm", "minirun-fixture", "sh", "-c", SECCOMP_CHECK]);
+    assert_eq!(d.run(&a), "Seccomp:\t2\nrefused");
 
     // The workshop's three steps, literally, checked with pscap.
     let expected = [

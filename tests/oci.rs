@@ -379,8 +379,9 @@ fn unhonoured_fields_warn_by_name_and_errors_reach_the_json_log() {
     });
     let o = oci(&sb, &["run", "--bundle", dir.to_str().unwrap(), "w1"]);
     ok(&o);
+    // Both are honoured now: cgroups (issue 12) and seccomp (issue 13).
     assert!(!stderr(&o).contains("linux.resources is not honoured"));
-    assert!(stderr(&o).contains("linux.seccomp is not honoured"));
+    assert!(!stderr(&o).contains("linux.seccomp"));
     // With --log, warnings go only there (the caller's stderr is the container's).
     let log = sb.scratch.join("log.json");
     let o = oci(
@@ -682,7 +683,7 @@ fn spec_and_features() {
             .iter()
             .any(|h| h == "createRuntime")
     );
-    assert_eq!(f["linux"]["seccomp"]["enabled"], false);
+    assert_eq!(f["linux"]["seccomp"]["enabled"], true);
 }
 
 #[test]

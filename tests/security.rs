@@ -645,7 +645,7 @@ fn bad_input_security_opt() {
     refused(
         &o,
         125,
-        "--security-opt \"apparmor=unconfined\" is not supported (minirun has no seccomp or LSM support yet)",
+        "--security-opt \"apparmor=unconfined\" is not supported (minirun has no LSM support)",
     );
     let o = sb.run(&["--security-opt", "no-new-privileges=maybe"], &["true"]);
     refused(&o, 125, "\"no-new-privileges=maybe\" is not supported");

@@ -76,7 +76,7 @@ pub fn without_unset_zeros(r: &LinuxResources) -> LinuxResources {
     let nonzero_u64 = |v: Option<u64>| v.filter(|&x| x != 0);
     let nonempty = |v: &Option<String>| v.clone().filter(|x| !x.is_empty());
     let mut r = r.clone();
-    if let Some(m) = r.memory().clone() {
+    if let Some(m) = *r.memory() {
         let mut m = m;
         m.set_limit(nonzero_i64(m.limit()));
         m.set_reservation(nonzero_i64(m.reservation()));

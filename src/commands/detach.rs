@@ -122,6 +122,10 @@ fn monitor(
         if let Some(cg) = &child.cgroup {
             cgroup_launch::save(&store.dir(id), cg)?;
         }
+        // For `exec`: a quick-form container has no config.json to take its profile from.
+        if let Some(p) = &plan.seccomp {
+            crate::container::seccomp::save(&store.dir(id), p)?;
+        }
         let pid = child.pid.as_raw();
         procfs::wait_exec_done(pid);
         if crate::trace::enabled() {

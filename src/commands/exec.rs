@@ -128,7 +128,9 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
         bail!("cannot exec in a stopped container");
     }
     let last = cap::kernel_last_cap();
-    let base = saved_spec(&store, &a.id)
+    let saved = saved_spec(&store, &a.id);
+    let base = saved
+        .as_ref()
         .and_then(|s| s.process().clone())
         .and_then(|p| serde_json::to_value(p).ok());
     let process = process_for(a, base, last)?;
@@ -149,6 +151,12 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
             ..Settings::default()
         },
         join: Some(st.pid),
+        // The container's own filter, as runc applies it to every exec'd process (a
+        // quick-form container saved its compiled one).
+        seccomp: match &saved {
+            Some(s) => crate::container::seccomp::for_spec(&g.root, s)?,
+            None => crate::container::seccomp::load(&store.dir(&a.id))?,
+        },
     };
     let plan = validate::plan(&spec, &inputs)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, !a.detach, log)?;
@@ -161,6 +169,12 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
         // Into the container's cgroup: its limits count the process, `kill --all` finds it.
         cgroup: crate::container::cgroup_launch::load(&store.dir(&a.id))?
             .map(|cg| crate::container::cgroup_launch::Request::Join(cg.paths().clone())),
+        // The identity a seccomp listener's state names (the exec plan has no hooks to run).
+        hooks: Some(crate::container::hooks::HookState {
+            id: st.id.clone(),
+            bundle: st.bundle.clone(),
+            annotations: st.annotations.clone(),
+        }),
         ..Options::default()
     };
     let mut child = launch::spawn(&plan, &opts)?;

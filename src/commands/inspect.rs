@@ -150,7 +150,18 @@ pub fn explain(args: &ExplainArgs) -> Result<()> {
     };
     match cap {
         names::CapName::All => print!("{}", explain::render_all(args.json)),
-        names::CapName::Cap(n) => print!("{}", explain::render_one(n, args.json)),
+        // One capability also says what Docker's seccomp profile opens for it.
+        names::CapName::Cap(n) if args.json => {
+            let mut v: serde_json::Value = serde_json::from_str(&explain::render_one(n, true))?;
+            let kernel = crate::seccomp::running_kernel()?;
+            v["seccomp_opens"] = serde_json::json!(crate::seccomp::opened_by(n, kernel));
+            println!("{v}");
+        }
+        names::CapName::Cap(n) => print!(
+            "{}{}",
+            explain::render_one(n, false),
+            crate::lab::seccomp::explain_line(n)?
+        ),
     }
     Ok(())
 }

@@ -108,10 +108,10 @@ fn create_container(
         new_keyring: !a.no_new_keyring,
         preserve_fds: a.preserve_fds,
     };
-    let plan = validate::plan(
-        &b.spec,
-        &bundle::inputs(&b, cap::kernel_last_cap(), settings)?,
-    )?;
+    let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
+    // linux.seccomp becomes BPF here, in the parent, before any namespace exists.
+    inputs.seccomp = crate::container::seccomp::for_spec(&g.root, &b.spec)?;
+    let plan = validate::plan(&b.spec, &inputs)?;
     refuse_host_sysctl_namespaces(&plan)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
     let name = cgroup_launch::cgroup_name(&g.root, &a.id);

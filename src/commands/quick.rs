@@ -7,6 +7,7 @@ use crate::container::cgroup_launch;
 use crate::container::in_root;
 use crate::container::launch::{self, Options};
 use crate::container::plan::{Plan, Settings};
+use crate::container::seccomp;
 use crate::container::state::{self, State, Store};
 use crate::container::user;
 use crate::container::validate::{self, Inputs};
@@ -23,25 +24,26 @@ pub fn new_id() -> Result<String> {
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-/// `--security-opt` values: no-new-privileges is honoured; seccomp=unconfined is what minirun
-/// does anyway; anything else is refused by name rather than silently ignored.
+/// `--security-opt` values: no-new-privileges is honoured; seccomp=… is read by
+/// `container::seccomp::choice_from`; anything else is refused by name rather than silently
+/// ignored.
 fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
     let mut nnp = flag;
     for o in opts {
         match o.as_str() {
             "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => nnp = true,
             "no-new-privileges:false" | "no-new-privileges=false" => nnp = false,
-            "seccomp=unconfined" | "seccomp:unconfined" => {}
-            other => bail!(
-                "--security-opt \"{other}\" is not supported (minirun has no seccomp or LSM support yet)"
-            ),
+            o if o.starts_with("seccomp=") || o.starts_with("seccomp:") => {}
+            other => {
+                bail!("--security-opt \"{other}\" is not supported (minirun has no LSM support)")
+            }
         }
     }
     Ok(nnp)
 }
 
 /// Resolves the quick form's flags against the rootfs and the host into a Plan.
-pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
+pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
     let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("rootfs \"{}\" does not exist", rootfs.display()))?;
@@ -142,6 +144,14 @@ pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
             preserve_fds: 0,
         },
         join: None,
+        // Docker's default profile for the resolved bounding set (or the named one), compiled
+        // or read from the cache here in the parent.
+        seccomp: seccomp::for_quick_form(
+            state_root,
+            &seccomp::choice_from(&args.security_opt),
+            args.privileged,
+            resolved.set,
+        )?,
     };
     validate::plan(&spec, &inputs)
 }
@@ -167,7 +177,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     if args.init || may_hold_sys_ptrace(args) {
         crate::container::sealed::reexec();
     }
-    let plan = plan_for(args, &id)?;
+    let plan = plan_for(args, &id, &global.root)?;
     let cgroup = super::quick_cgroup::request(global, args, &id)?;
     if plan.caps.bounding.contains(SYS_PTRACE) {
         crate::container::sealed::reexec();
@@ -237,6 +247,10 @@ fn wait_in_cgroup(store: &Store, id: &str, plan: &Plan, child: &mut launch::Chil
     }
     if let Some(cg) = &child.cgroup {
         cgroup_launch::save(&store.dir(id), cg)?;
+    }
+    // For `exec`: a quick-form container has no config.json to take its profile from.
+    if let Some(p) = &plan.seccomp {
+        seccomp::save(&store.dir(id), p)?;
     }
     store.save(&record(id, plan, child.pid.as_raw()))?;
     step!("state saved; waiting for the workload");

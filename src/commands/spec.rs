@@ -1,15 +1,17 @@
 //! `minirun spec`: a default config.json with the quick form's defaults (Docker's 14
-//! capabilities, namespaces, mounts, masked and read-only paths), running `sh` in `rootfs`.
+//! capabilities, namespaces, mounts, masked and read-only paths, and Docker's seccomp profile
+//! resolved for those capabilities, as docker passes it), running `sh` in `rootfs`.
 
 use crate::capability::CapSets;
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::cli::SpecArgs;
+use crate::seccomp;
 use crate::spec::{self, QuickForm};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-/// The default config as JSON (pure).
-pub fn default_config(rootless: bool, uid: u32, gid: u32) -> Result<Value> {
+/// The default config as JSON (pure); `kernel` decides the profile's minKernel rules.
+pub fn default_config(rootless: bool, uid: u32, gid: u32, kernel: (u32, u32)) -> Result<Value> {
     let q = QuickForm {
         rootfs: "rootfs".into(),
         args: vec!["sh".into()],
@@ -24,6 +26,7 @@ pub fn default_config(rootless: bool, uid: u32, gid: u32) -> Result<Value> {
         ..Default::default()
     };
     let mut v = serde_json::to_value(spec::build(&q)?)?;
+    v["linux"]["seccomp"] = serde_json::to_value(seccomp::docker_default(DOCKER_DEFAULTS, kernel))?;
     if rootless {
         // runc's rootless changes: a user namespace mapping the current user to root, no
         // gid=5 on devpts (that group is not mapped), the host's /sys bound read-only.
@@ -58,6 +61,7 @@ pub fn write_default(args: &SpecArgs) -> Result<()> {
         args.rootless,
         nix::unistd::getuid().as_raw(),
         nix::unistd::getgid().as_raw(),
+        seccomp::running_kernel()?,
     )?;
     std::fs::write(&path, serde_json::to_string_pretty(&v)? + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
@@ -71,7 +75,10 @@ mod tests {
     #[test]
     fn default_config_round_trips_into_a_plan() {
         for rootless in [false, true] {
-            let v = default_config(rootless, 1000, 1000).unwrap();
+            let v = default_config(rootless, 1000, 1000, (6, 18)).unwrap();
+            let sc = &v["linux"]["seccomp"];
+            assert_eq!(sc["defaultAction"], "SCMP_ACT_ERRNO");
+            assert!(sc["syscalls"].as_array().unwrap().len() > 10);
             let spec: oci_spec::runtime::Spec = serde_json::from_value(v.clone()).unwrap();
             use crate::container::validate::{Inputs, plan};
             let plan = plan(

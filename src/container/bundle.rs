@@ -90,10 +90,6 @@ pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
             .fold(raw, |v, k| v.get(k).unwrap_or(&Value::Null))
     };
     for (field, why) in [
-        (
-            "linux.seccomp",
-            "minirun has no seccomp support yet: the workload runs without a syscall filter",
-        ),
         ("linux.intelRdt", "Intel RDT is not supported"),
         ("linux.memoryPolicy", "NUMA memory policy is not supported"),
         (
@@ -177,6 +173,7 @@ pub fn inputs(b: &Bundle, last_cap: u8, settings: Settings) -> Result<Inputs> {
         last_cap,
         settings,
         join: None,
+        seccomp: None,
     })
 }
 
@@ -216,8 +213,9 @@ mod tests {
         )
         .unwrap();
         let (warn, note, err) = unhonoured(&raw);
+        // linux.resources (cgroups) and linux.seccomp are honoured.
         assert!(!warn.iter().any(|w| w.starts_with("linux.resources ")));
-        assert!(warn.iter().any(|w| w.starts_with("linux.seccomp ")));
+        assert!(!warn.iter().any(|w| w.starts_with("linux.seccomp ")));
         assert!(
             warn.iter()
                 .any(|w| w.starts_with("process.apparmorProfile "))

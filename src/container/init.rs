@@ -10,7 +10,7 @@ use super::child::{self, ChildContext, setup_failure};
 use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::Message;
-use super::{hooks, hygiene, net, reaper, rootfs};
+use super::{hooks, hygiene, net, reaper, rootfs, seccomp};
 use crate::step;
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
@@ -133,13 +133,27 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // lowering oom_score_adj needs CAP_SYS_RESOURCE, which the capability step may drop.
     child::limits(plan).map_err(setup_failure)?;
 
+    // The seccomp filter without no_new_privs: the kernel takes it only from a holder of
+    // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
+    // profile lets the remaining setup calls through).
+    if !plan.no_new_privs {
+        seccomp::install(ctx).map_err(setup_failure)?;
+    }
+
     // Capabilities and identity, in crun's order (see capability::apply).
-    child::capabilities_and_identity(plan).map_err(setup_failure)?;
+    child::capabilities_and_identity(plan)
+        .map_err(|e| setup_failure(seccomp::blame_for_setup(plan, e)))?;
 
     // Look the program up as the workload's user, after the identity switch, so that
     // "permission denied" is what the workload itself would get; and before the start gate,
     // so that `create` reports it.
     let program = child::lookup_program(plan)?;
+
+    // With no_new_privs, the filter as late as it can go, so the fewest setup calls pass
+    // through it: before the start gate, because a listener fd still goes to the parent.
+    if plan.no_new_privs {
+        seccomp::install(ctx).map_err(setup_failure)?;
+    }
 
     // OCI create: everything is ready; tell the parent (so `create` can return) and wait
     // here until `start` opens the fifo. The fifo stays open (close-on-exec) until execve, so

@@ -68,6 +68,8 @@ pub struct Child {
     create_hooks: Option<(Hooks, HookState)>,
     /// Its cgroup (made by `spawn`, removed by whoever deletes the container).
     pub cgroup: Option<Cgroup>,
+    /// Where a seccomp notify listener goes, and the identity its state JSON carries.
+    seccomp_listener: Option<(super::seccomp::Listener, HookState)>,
 }
 
 fn forwarded_set() -> SigSet {
@@ -170,6 +172,11 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         channel: parent_end,
         create_hooks: hooks.map(|h| (plan.hooks.clone(), h.clone())),
         cgroup,
+        seccomp_listener: plan
+            .seccomp
+            .as_ref()
+            .and_then(|s| s.listener.clone())
+            .map(|l| (l, opts.hooks.clone().unwrap_or_default())),
     };
     if let Err(e) = after_clone(plan, &child) {
         // The child is blocked waiting for us: kill and reap it.
@@ -217,8 +224,8 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
 /// error carries Docker's exit code (`ExecFailure`).
 pub fn wait_ready(child: &mut Child) -> Result<Reached> {
     loop {
-        let msg = match child.channel.recv() {
-            Ok(Some(r)) => r.message,
+        let (msg, fds) = match child.channel.recv() {
+            Ok(Some(r)) => (r.message, r.fds),
             Ok(None) => return Ok(Reached::Exec),
             Err(e) => return Err(kill_and_reap(child, e)),
         };
@@ -230,6 +237,11 @@ pub fn wait_ready(child: &mut Child) -> Result<Reached> {
             }
             Message::RunCreateHooks => {
                 if let Err(e) = run_create_hooks(child) {
+                    return Err(kill_and_reap(child, e));
+                }
+            }
+            Message::SeccompListener => {
+                if let Err(e) = hand_seccomp_listener(child, fds) {
                     return Err(kill_and_reap(child, e));
                 }
             }
@@ -270,6 +282,19 @@ impl Child {
     pub fn recorded(&self) -> Result<()> {
         self.channel.send(&Message::Recorded, &[])
     }
+}
+
+/// The listener fd the child sent, to `linux.seccomp.listenerPath` with the state "creating".
+fn hand_seccomp_listener(child: &Child, fds: Vec<OwnedFd>) -> Result<()> {
+    let Some((listener, who)) = &child.seccomp_listener else {
+        anyhow::bail!("the container init sent a seccomp listener nobody asked for");
+    };
+    let fd = fds
+        .into_iter()
+        .next()
+        .context("SeccompListener came without its fd")?;
+    let pid = child.pid.as_raw();
+    super::seccomp::hand_listener(listener, fd, &who.state_json("creating", pid), pid)
 }
 
 /// Forwards signals to the child until it exits; returns its status as a shell would: the exit

@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod reaper;
 pub mod rootfs;
 pub mod sealed;
+pub mod seccomp;
 pub mod state;
 pub mod subprocess;
 pub mod user;

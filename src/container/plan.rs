@@ -97,6 +97,8 @@ pub struct Plan {
     /// `exec`: enter this existing container root (`/proc/PID/root`) instead of building one;
     /// every namespace is joined, nothing is mounted (`exec_init` runs instead of `init`).
     pub exec_root: Option<PathBuf>,
+    /// The syscall filter, compiled by the parent (the child only installs it).
+    pub seccomp: Option<super::seccomp::Prepared>,
 }
 
 /// Launch choices that come from the command line, not the Spec.

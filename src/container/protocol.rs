@@ -23,9 +23,12 @@
 //!                  ◀──────────────────────────────── [RunCreateHooks]       (init only)
 //!  [prestart, createRuntime hooks]
 //!  [CreateHooksDone] ───────────────────────────────▶ [createContainer hooks], pivot_root,
-//!                                                    sysctls, [pty], limits, capabilities
-//!                                                    and identity, program lookup
-//!                                                    [close every fd it does not need]
+//!                                                    sysctls, [pty], limits, [seccomp
+//!                                                    filter], capabilities and identity,
+//!                                                    program lookup, [seccomp filter if
+//!                                                    no_new_privs]
+//!                  ◀──────────────────────────────── [SeccompListener + fd] (notify only)
+//!  [hand the fd to linux.seccomp.listenerPath]       [close every fd it does not need]
 //!                  ◀──────────────────────────────── [AtStartGate]          (OCI create)
 //!  [save state.json]
 //!  [Recorded] ──────────────────────────────────────▶ (end-of-file instead: exit)
@@ -69,6 +72,9 @@ pub enum Message {
     /// exec fifo: end-of-file instead (a runtime killed before it recorded the container)
     /// makes it exit rather than wait forever where nobody can find it.
     Recorded,
+    /// child → parent, with one fd: the seccomp notify listener the filter's installation
+    /// returned; the parent hands it to `linux.seccomp.listenerPath`.
+    SeccompListener,
     /// child → parent: setup failed; Docker's exit code (125 setup, 126 cannot execute,
     /// 127 not found) and one line. The child exits with the same code.
     Failed { code: u8, message: String },
@@ -203,6 +209,7 @@ impl Message {
             Message::CreateHooksDone => "CreateHooksDone",
             Message::AtStartGate => "AtStartGate",
             Message::Recorded => "Recorded",
+            Message::SeccompListener => "SeccompListener",
             Message::Failed { .. } => "Failed",
         }
     }

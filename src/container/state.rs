@@ -70,6 +70,9 @@ pub fn validate_id(id: &str) -> Result<()> {
     if !ok {
         bail!("invalid container id \"{id}\": use letters, digits and _ - . + only");
     }
+    if id == super::seccomp::CACHE_DIR {
+        bail!("container id \"{id}\" is reserved: the state root keeps its seccomp cache there");
+    }
     Ok(())
 }
 

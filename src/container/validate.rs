@@ -23,6 +23,9 @@ pub struct Inputs {
     pub settings: Settings,
     /// `exec`: join the running container whose init is this pid, instead of creating one.
     pub join: Option<i32>,
+    /// The filter the caller compiled from `linux.seccomp` or the quick form's choice
+    /// (`container::seccomp`): compiling reads and writes the cache, an effect.
+    pub seccomp: Option<super::seccomp::Prepared>,
 }
 
 impl Inputs {
@@ -40,6 +43,7 @@ impl Inputs {
             last_cap,
             settings: Settings::default(),
             join: None,
+            seccomp: None,
         }
     }
 }
@@ -397,6 +401,7 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         exec_root: inputs
             .join
             .map(|pid| PathBuf::from(format!("/proc/{pid}/root"))),
+        seccomp: inputs.seccomp.clone(),
     })
 }
 

@@ -1,7 +1,9 @@
 //! `minirun experiment`: for each capability, two containers run `capprobe CAP`, one with
 //! Docker's default set plus the capability, one with the defaults minus it. When the probe's
 //! operation is allowed in the first and refused in the second, the capability is shown to gate
-//! it; every other combination gets a verdict that says what happened.
+//! it; every other combination gets a verdict that says what happened. That pair runs with
+//! `seccomp=unconfined`, so the verdict is the kernel's capability check alone; the seccomp
+//! dimension (`lab::seccomp`) runs the granted probe again under Docker's profile.
 
 use super::{Finished, out, progress, progress_wanted, rootfs_dir, run_minirun};
 use crate::capability::policy::DOCKER_DEFAULTS;
@@ -15,6 +17,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::ExperimentArgs;
+use super::seccomp::{SeccompRow, render_table as seccomp_table, with_opt, write_without_rule};
+
+/// One capability's experiment: the capability pair and the seccomp dimension.
+type Both = (Row, SeccompRow);
+
+/// A scratch directory removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch_dir() -> Result<Scratch> {
+    let d = std::env::temp_dir().join(format!("minirun-experiment-{}", std::process::id()));
+    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    Ok(Scratch(d))
+}
 
 /// Containers running at once: the machine has two cores, and each probe is short.
 pub const PARALLEL: usize = 2;
@@ -368,27 +389,55 @@ pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
     let user = args.user.as_deref();
     let show = progress_wanted();
 
-    let one = |c: u8| -> Result<Row> {
+    // Profiles without one capability's rule, for the seccomp dimension.
+    let scratch = scratch_dir()?;
+    let one = |c: u8| -> Result<Both> {
         let name = names::short_name(c);
-        let mut sides = Vec::with_capacity(2);
-        for flag in ["--cap-add", "--cap-drop"] {
-            let f = run_minirun(
-                state_root,
+        let run = |args: Vec<OsString>| -> Result<Side> {
+            let f = run_minirun(state_root, &args, timeout)
+                .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
+            Ok(side_from(&f, c, held.contains(c)))
+        };
+        // The capability pair runs unconfined: its verdict is the kernel's capability check.
+        let unconfined = |flag| {
+            with_opt(
+                "seccomp=unconfined",
                 &container_args(flag, &name, user, &rootfs),
-                timeout,
             )
-            .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
-            sides.push(side_from(&f, c, held.contains(c)));
-        }
-        let dropped = sides.pop().unwrap_or(Side::Failed("not run".into()));
-        let granted = sides.pop().unwrap_or(Side::Failed("not run".into()));
-        Ok(Row::new(c, granted, dropped))
+        };
+        let granted = run(unconfined("--cap-add"))?;
+        let dropped = run(unconfined("--cap-drop"))?;
+        // The seccomp dimension: granted again, under Docker's default profile, and under it
+        // without the capability's rule when it has one.
+        let kernel = crate::seccomp::running_kernel()?;
+        let opens = crate::seccomp::opened_by(c, kernel);
+        let profile = run(container_args("--cap-add", &name, user, &rootfs))?;
+        let without_rule = if opens.is_empty() {
+            None
+        } else {
+            let mut bounding = DOCKER_DEFAULTS;
+            bounding.insert(c);
+            let file = write_without_rule(&scratch.0, bounding, c)?;
+            let opt = format!("seccomp={}", file.display());
+            Some(run(with_opt(
+                &opt,
+                &container_args("--cap-add", &name, user, &rootfs),
+            ))?)
+        };
+        let sc = SeccompRow {
+            number: c,
+            unconfined: granted.clone(),
+            profile,
+            without_rule,
+            opens,
+        };
+        Ok((Row::new(c, granted, dropped), sc))
     };
 
     // A small pool: PARALLEL workers take the next capability until none is left.
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Row>>>> =
+    let results: Mutex<Vec<Option<Result<Both>>>> =
         Mutex::new((0..caps.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..PARALLEL.min(caps.len()) {
@@ -412,19 +461,25 @@ pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
         .into_inner()
         .map_err(|_| anyhow::anyhow!("an experiment worker panicked"))?;
     let mut rows = Vec::with_capacity(caps.len());
+    let mut sc_rows = Vec::with_capacity(caps.len());
     for r in results {
-        rows.push(r.context("an experiment did not run")??);
+        let (row, sc) = r.context("an experiment did not run")??;
+        rows.push(row);
+        sc_rows.push(sc);
     }
 
     if args.json {
         let mut text = String::new();
-        for r in &rows {
-            text.push_str(&render_json(r));
+        for (r, sc) in rows.iter().zip(&sc_rows) {
+            // The capability's object, with the seccomp dimension as one more field.
+            let mut v: serde_json::Value = serde_json::from_str(&render_json(r))?;
+            v["seccomp"] = sc.json();
+            text.push_str(&v.to_string());
             text.push('\n');
         }
         out(&text);
     } else {
-        out(&render_table(&rows));
+        out(&(render_table(&rows) + &seccomp_table(&sc_rows)));
     }
     Ok(if rows.iter().all(|r| r.verdict.passes()) {
         0

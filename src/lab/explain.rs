@@ -498,7 +498,7 @@ pub fn render_one(cap: u8, json: bool) -> String {
 }
 
 /// `text` after `lead`, word-wrapped to `width` columns, continuation lines indented to match.
-fn wrap(lead: &str, text: &str, width: usize) -> String {
+pub(crate) fn wrap(lead: &str, text: &str, width: usize) -> String {
     let indent = " ".repeat(lead.len());
     let mut out = String::new();
     let mut line = lead.to_string();
@@ -519,7 +519,7 @@ fn wrap(lead: &str, text: &str, width: usize) -> String {
 }
 
 /// Total width the table aims at.
-const TABLE_WIDTH: usize = 100;
+pub(crate) const TABLE_WIDTH: usize = 100;
 
 /// Every capability: a table (capability, Docker default, risk, permits cut to fit), or one JSON
 /// object per line.

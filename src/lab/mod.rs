@@ -13,6 +13,7 @@ pub mod explain;
 pub mod grid;
 pub mod minimize;
 pub mod pscap;
+pub mod seccomp;
 
 use crate::spec::Network;
 use anyhow::{Context, Result, bail};

@@ -79,7 +79,13 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let leftovers: Vec<_> = std::fs::read_dir(&self.root)
-            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name())
+                    // The compiled seccomp filters are a cache, not a container's state.
+                    .filter(|n| n != "seccomp")
+                    .collect()
+            })
             .unwrap_or_default();
         let base = self.base();
         let mounts = host_mounts_under(&base);

@@ -21,6 +21,8 @@ use std::ffi::{CStr, CString};
 use std::io::Error;
 use std::os::raw::{c_int, c_void};
 
+mod syscall;
+
 type Probe = fn() -> Result<Outcome, Outcome>;
 
 /// Index = capability number: name, the operation (the same words as minirun's `explain`), probe.
@@ -1507,13 +1509,16 @@ fn tiocsti() -> i32 {
     0
 }
 
-const USAGE: &str = "usage: capprobe CAP | all | id | setids UID GID | keyring | tiocsti
+const USAGE: &str =
+    "usage: capprobe CAP | all | id | setids UID GID | keyring | tiocsti | syscall NAME [ARG]
   CAP      a capability name (any case, with or without cap_) or number: probe it
   all      probe every capability the kernel knows (0..=cap_last_cap)
   id       print uid, gid, euid, egid and groups as JSON
   setids   setgroups([]), setresgid(GID), setresuid(UID); exit 0, or 1 with a message
   keyring  print the serial of the session keyring
-  tiocsti  push a byte into stdin's terminal (TIOCSTI): allowed, or the errno name";
+  tiocsti  push a byte into stdin's terminal (TIOCSTI): allowed, or the errno name
+  syscall NAME [ARG]  make one syscall with arguments the kernel refuses for its own reasons:
+           allowed (past any seccomp filter), or the errno the filter answered";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -1531,6 +1536,8 @@ fn main() {
         ["setids", uid, gid] => setids(uid, gid),
         ["keyring"] => keyring(),
         ["tiocsti"] => tiocsti(),
+        ["syscall", name] => syscall::probe(name, None),
+        ["syscall", name, arg] => syscall::probe(name, Some(arg)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             0
