@@ -176,6 +176,14 @@ pub struct QuickArgs {
     /// `minirun logs ID`, `minirun kill ID` stops it, `minirun rm ID` removes it
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Keep stdin open and, with -t, pass what you type to the workload (minirun always
+    /// passes stdin through; -i is accepted so `-it` reads as Docker's)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the workload a pty of the caller's window size (with -i: your terminal in raw
+    /// mode, resizes followed, restored at exit)
+    #[arg(short = 't', long)]
+    pub tty: bool,
     /// The root filesystem directory
     #[arg(value_name = "ROOTFS")]
     pub rootfs: Option<PathBuf>,

@@ -387,3 +387,81 @@ fn grid_colour_only_on_a_terminal() {
     assert!(plain.contains("default  dropped"), "{plain}");
     remove(&sb, &id);
 }
+
+/// `script -qec LINE /dev/null` with `input` on its stdin: LINE runs on a terminal of its own.
+fn on_a_terminal(line: &str, input: &str) -> String {
+    use std::io::Write;
+    let mut c = Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) missing");
+    c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    ok(&c.wait_with_output().unwrap())
+}
+
+/// `-it ... sh -i` as a student types it: the shell has a terminal (no "not a tty"), of the
+/// caller's window size, reads what is typed, its exit status comes back, and the caller's
+/// terminal is as it was before.
+#[test]
+fn it_gives_an_interactive_shell_a_terminal() {
+    let sb = Sandbox::new("tty-it");
+    let line = format!(
+        "stty rows 37 cols 101; before=$(stty -g); {} --root {} -it {} sh -i; echo rc=$?; \
+         [ \"$(stty -g)\" = \"$before\" ] && echo terminal-restored",
+        minirun().display(),
+        sb.root.display(),
+        fixture().display()
+    );
+    let out = on_a_terminal(&line, "echo hello-$((6*7))\ntty\nstty size\nexit 7\n");
+    assert!(out.contains("hello-42"), "{out}");
+    assert!(out.contains("\n/dev/pts/0\r"), "{out}");
+    assert!(out.contains("\n37 101\r"), "{out}");
+    assert!(out.contains("rc=7"), "{out}");
+    assert!(out.contains("terminal-restored"), "{out}");
+    assert!(
+        !out.contains("can't access tty"),
+        "job control is off: {out}"
+    );
+    assert!(!out.contains("not a tty"), "{out}");
+}
+
+/// `-t` alone: a pty whose size follows the caller's window (SIGWINCH becomes a resize).
+#[test]
+fn t_follows_the_callers_window() {
+    let sb = Sandbox::new("tty-t");
+    let line = format!(
+        "stty rows 37 cols 101; (sleep 1; stty rows 50 cols 120 </dev/tty) & \
+         {} --root {} -t {} sh -c 'stty size; sleep 3; stty size; exit 3'; echo rc=$?",
+        minirun().display(),
+        sb.root.display(),
+        fixture().display()
+    );
+    let out = on_a_terminal(&line, "");
+    let sizes: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains(' ') && l.chars().all(|c| c.is_ascii_digit() || c == ' '))
+        .collect();
+    assert_eq!(sizes, ["37 101", "50 120"], "{out}");
+    assert!(out.contains("rc=3"), "{out}");
+}
+
+/// `-it` without a terminal is refused as Docker refuses it; `-t -d` has nobody to attach.
+#[test]
+fn it_refusals() {
+    let sb = Sandbox::new("tty-refuse");
+    let o = sb.run(&["-it"], &["sh"]);
+    assert_eq!(code(&o), 125);
+    assert!(
+        stderr(&o).starts_with("minirun: the input device is not a TTY"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sb.run(&["-dt"], &["sh"]);
+    assert_eq!(code(&o), 125);
+    assert!(stderr(&o).contains("-t with -d"), "{}", stderr(&o));
+}

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod quick;
 pub mod spec;
+pub mod tty;
 
 use crate::cli::{Cli, Command, Global, LabCommand, OciCommand};
 use crate::container::program::ExecFailure;

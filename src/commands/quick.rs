@@ -13,6 +13,7 @@ use crate::spec::{self, QuickForm};
 use crate::step;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 /// A fresh container id: 12 hex digits, as Docker shows ids.
@@ -157,7 +158,14 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     if may_hold_sys_ptrace(args) {
         crate::container::sealed::reexec();
     }
-    let plan = plan_for(args, &id)?;
+    let mut plan = plan_for(args, &id)?;
+    if args.tty {
+        if args.detach {
+            bail!("-t with -d is not supported: a detached container has no terminal to attach");
+        }
+        super::tty::check(args.interactive)?;
+        plan.terminal = true;
+    }
     if plan.caps.bounding.contains(SYS_PTRACE) {
         crate::container::sealed::reexec();
     }
@@ -173,7 +181,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         }
         return r;
     }
-    let result = launch_and_wait(&store, &id, &plan);
+    let result = launch_and_wait(&store, &id, &plan, args.interactive);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -195,13 +203,32 @@ fn may_hold_sys_ptrace(args: &QuickArgs) -> bool {
         })
 }
 
-fn launch_and_wait(store: &Store, id: &str, plan: &Plan) -> Result<i32> {
+fn launch_and_wait(store: &Store, id: &str, plan: &Plan, interactive: bool) -> Result<i32> {
+    let console = match plan.terminal {
+        true => Some(super::tty::socket()?),
+        false => None,
+    };
     let opts = Options {
         die_with_parent: true,
+        console_socket: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
+        console_size: super::tty::caller_size(),
         ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
     launch::wait_ready(&mut child)?;
+    if let Some((ours, theirs)) = console {
+        drop(theirs);
+        let master = super::tty::receive(&ours)?;
+        if crate::trace::enabled() {
+            crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
+        }
+        store.save(&record(id, plan, child.pid.as_raw()))?;
+        let _raw = match interactive {
+            true => Some(super::tty::RawMode::enter()?),
+            false => None,
+        };
+        return super::tty::relay(&child, master, interactive);
+    }
     if crate::trace::enabled() {
         crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
     }
