@@ -465,3 +465,74 @@ fn it_refusals() {
     assert_eq!(code(&o), 125);
     assert!(stderr(&o).contains("-t with -d"), "{}", stderr(&o));
 }
+
+/// capprobe's exit status is its verdict (0 allowed, 1 refused), so `minimize` finds what a
+/// probe needs; `experiment` still reads the JSON line whatever the status.
+#[test]
+fn capprobe_status_drives_minimize_and_experiment_reads_its_verdict() {
+    let sb = Sandbox::new("capprobe-status");
+    let o = sb.run(&[], &["capprobe", "net_raw"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\"result\":\"allowed\""),
+        "{}",
+        stdout(&o)
+    );
+    let o = sb.run(&["--cap-drop=net_raw"], &["capprobe", "net_raw"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\"result\":\"EPERM\""),
+        "{}",
+        stdout(&o)
+    );
+
+    let f = fixture();
+    let o = sb
+        .cmd(&[
+            "minimize",
+            "--json",
+            f.to_str().unwrap(),
+            "capprobe",
+            "net_raw",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(ok(&o).trim()).unwrap();
+    assert_eq!(r["needed"], serde_json::json!(["net_raw"]), "{r}");
+    assert_eq!(r["verified"], true, "{r}");
+
+    let o = sb
+        .cmd(&[
+            "experiment",
+            "--json",
+            "--cap",
+            "net_raw",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(ok(&o).trim()).unwrap();
+    assert_eq!(r["verdict"], "gated", "{r}");
+    assert_eq!(r["dropped"], "EPERM", "{r}");
+}
+
+/// `experiment` on a rootfs without capprobe: one line, up front, saying how to get it.
+#[test]
+fn experiment_without_capprobe_says_how_to_get_it() {
+    let sb = Sandbox::new("no-capprobe");
+    let rootfs = sb.scratch.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::copy(fixture().join("bin/busybox"), rootfs.join("bin/busybox")).unwrap();
+    let o = sb
+        .cmd(&["experiment", rootfs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 125, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("has no capprobe") && err.contains("make fixtures"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty(), "no container ran: {}", stdout(&o));
+}
