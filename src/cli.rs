@@ -68,6 +68,33 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
         || SubCli::command()
             .get_subcommands()
             .any(|c| c.get_name() == first || c.get_all_aliases().any(|al| al == first));
+    // `help`, `version` and a mistyped subcommand, unless a directory of that name is meant.
+    if !is_sub
+        && !first.is_empty()
+        && !first.starts_with('-')
+        && !std::path::Path::new(first).is_dir()
+    {
+        let mut args = args.clone();
+        match first {
+            "help" if args.len() > i + 1 => {
+                // `minirun help caps` is `minirun caps --help`.
+                args.remove(i);
+                args.insert(i + 1, "--help".into());
+                return parse(args);
+            }
+            "help" => return parse(vec!["minirun".into(), "help-commands".into()]),
+            "version" => return parse(vec!["minirun".into(), "--version".into()]),
+            _ => {}
+        }
+        if let Some(sub) = mistyped_subcommand(first) {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidSubcommand,
+                format!(
+                    "\"{first}\" is neither a subcommand nor a directory (did you mean \"{sub}\"?)\n"
+                ),
+            ));
+        }
+    }
     if is_sub {
         // `help-commands` shows the subcommands' help, which the quick form's --help cannot.
         let args = if first == "help-commands" {
@@ -89,6 +116,25 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
             run: q.run,
         })
     }
+}
+
+/// The subcommand `word` is a typo of, if any: within two edits, or its start (three letters
+/// or more). A word that is neither is left to the quick form, which says the rootfs is missing.
+fn mistyped_subcommand(word: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let cmd = SubCli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+        .map(str::to_string)
+        .collect();
+    let w = word.to_ascii_lowercase();
+    names
+        .iter()
+        .map(|n| (crate::capability::names::edit_distance(&w, n), n))
+        .filter(|(d, n)| *d <= 2.min(n.len() / 2) || (w.len() >= 3 && n.starts_with(&w)))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.clone())
 }
 
 /// Flags runc and crun accept before the subcommand; docker, podman and conmon pass them.

@@ -12,13 +12,8 @@ fn main() {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            // clap's message is several lines; the first names the bad value.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            eprintln!(
-                "minirun: {} (see minirun --help)",
-                first.trim_start_matches("error: ")
-            );
+            // clap's message is several lines; cli_error keeps what they say in one.
+            eprintln!("minirun: {}", minirun::cli_error::one_line(&e));
             std::process::exit(125);
         }
     };

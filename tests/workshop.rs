@@ -536,3 +536,86 @@ fn experiment_without_capprobe_says_how_to_get_it() {
     );
     assert!(stdout(&o).is_empty(), "no container ran: {}", stdout(&o));
 }
+
+/// `minirun ARGS` from the test's sandbox: (exit status, stdout, stderr).
+fn answer(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let o = sb.cmd(args).output().unwrap();
+    (code(&o), stdout(&o), stderr(&o))
+}
+
+/// Errors name what is missing or wrong in one line; help, version, a typo and explain's
+/// search and numbers answer as a student would hope.
+#[test]
+fn the_cli_answers_with_names_suggestions_and_searches() {
+    let sb = Sandbox::new("cli-answers");
+    for (args, want) in [
+        (
+            &["caps"][..],
+            "minirun: caps needs <TARGET> (usage: minirun caps <TARGET>)\n",
+        ),
+        (
+            &["state"],
+            "minirun: state needs <ID> (usage: minirun state <ID>)\n",
+        ),
+        (
+            &["kill"],
+            "minirun: kill needs <ID> (usage: minirun kill <ID> [SIGNAL])\n",
+        ),
+        (
+            &["experiment"],
+            "minirun: experiment needs <ROOTFS> (usage: minirun experiment <ROOTFS>)\n",
+        ),
+        (
+            &["minimize"],
+            "minirun: minimize needs <ROOTFS> <COMMAND>... (usage: minirun minimize <ROOTFS> <COMMAND>...)\n",
+        ),
+        (
+            &["--network", "bridge", "r", "true"],
+            "minirun: invalid value 'bridge' for '--network <NETWORK>' (valid: none, host)\n",
+        ),
+        (
+            &["experimnet", "r"],
+            "minirun: \"experimnet\" is neither a subcommand nor a directory (did you mean \"experiment\"?)\n",
+        ),
+        (
+            &["--cap-add", "net_bind", "/", "true"],
+            "minirun: unknown capability \"CAP_NET_BIND\" (did you mean \"CAP_NET_BIND_SERVICE\"?)\n",
+        ),
+    ] {
+        let (c, out, err) = answer(&sb, args);
+        assert_eq!((c, out.as_str(), err.as_str()), (125, "", want), "{args:?}");
+    }
+    let (c, out, _) = answer(&sb, &["help"]);
+    assert_eq!(c, 0);
+    assert!(
+        out.contains("experiment") && out.contains("Usage:"),
+        "{out}"
+    );
+    let (c, out, _) = answer(&sb, &["help", "caps"]);
+    assert_eq!(c, 0);
+    assert!(out.contains("Usage: minirun caps"), "{out}");
+    let (c, out, _) = answer(&sb, &["version"]);
+    assert_eq!(
+        (c, out.trim()),
+        (0, concat!("minirun ", env!("CARGO_PKG_VERSION")))
+    );
+
+    let (c, out, _) = answer(&sb, &["explain", "net"]);
+    assert_eq!(c, 0);
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        ["net_bind_service", "net_broadcast", "net_admin", "net_raw"],
+        "{out}"
+    );
+    let (c, out, _) = answer(&sb, &["explain", "7"]);
+    assert_eq!(c, 0);
+    assert!(out.starts_with("setuid (CAP_SETUID, number 7)"), "{out}");
+    let (c, _, err) = answer(&sb, &["explain", "99"]);
+    assert_eq!(c, 125);
+    assert!(err.starts_with("minirun: no capability number 99"), "{err}");
+}
