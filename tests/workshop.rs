@@ -619,3 +619,47 @@ fn the_cli_answers_with_names_suggestions_and_searches() {
     assert_eq!(c, 125);
     assert!(err.starts_with("minirun: no capability number 99"), "{err}");
 }
+
+/// What Docker refuses is refused: one line naming the value, exit 125, nothing started.
+#[test]
+fn nonsense_docker_refuses_is_refused() {
+    let sb = Sandbox::new("refusals");
+    for (flags, want) in [
+        (
+            &["-e", "=bar"][..],
+            "minirun: invalid environment variable: =bar\n",
+        ),
+        (
+            &["-e", ""],
+            "minirun: invalid environment variable: \"\" (-e needs KEY=VALUE or KEY)\n",
+        ),
+        (
+            &["--cap-add", ""],
+            "minirun: empty capability name in \"\" (Docker refuses it too)\n",
+        ),
+        (
+            &["--cap-add", "chown,"],
+            "minirun: empty capability name in \"chown,\" (Docker refuses it too)\n",
+        ),
+        (
+            &["--cap-drop", ",kill"],
+            "minirun: empty capability name in \",kill\" (Docker refuses it too)\n",
+        ),
+    ] {
+        let o = sb.run(flags, &["touch", "/started"]);
+        assert_eq!((code(&o), stderr(&o).as_str()), (125, want), "{flags:?}");
+    }
+    let o = sb.run(&["--read-only", "--volatile"], &["true"]);
+    assert_eq!(code(&o), 125);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("minirun: --read-only and --volatile contradict"),
+        "{err}"
+    );
+    assert!(!fixture().join("started").exists());
+    assert!(
+        std::fs::read_dir(&sb.root).unwrap().next().is_none(),
+        "a record was left"
+    );
+}

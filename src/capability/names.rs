@@ -73,6 +73,8 @@ pub enum NameError {
         "capability \"{given}\" is not known to the running kernel (its last capability is {last})"
     )]
     NotInKernel { given: String, last: String },
+    #[error("empty capability name in {given:?} (Docker refuses it too)")]
+    Empty { given: String },
 }
 
 fn hint(closest: &Option<String>) -> String {
@@ -134,13 +136,21 @@ pub fn parse(raw: &str, last_cap: u8) -> Result<CapName, NameError> {
 }
 
 /// Parses a list of flag values; each value may itself be a comma-separated list.
+/// An empty name (`''`, `chown,`) is refused: it is a slip, not a request for nothing.
 pub fn parse_list<S: AsRef<str>>(values: &[S], last_cap: u8) -> Result<Vec<CapName>, NameError> {
-    values
-        .iter()
-        .flat_map(|v| v.as_ref().split(',').map(str::to_owned).collect::<Vec<_>>())
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| parse(&v, last_cap))
-        .collect()
+    let mut out = Vec::new();
+    for v in values {
+        let v = v.as_ref();
+        for part in v.split(',') {
+            if part.trim().is_empty() {
+                return Err(NameError::Empty {
+                    given: v.to_string(),
+                });
+            }
+            out.push(parse(part, last_cap)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Parses OCI config.json names (which must be exact `CAP_X`, but we are lenient in case only).

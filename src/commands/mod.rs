@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod log;
 pub mod quick;
+pub mod refusals;
 pub mod spec;
 pub mod tty;
 

@@ -43,6 +43,7 @@ fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
 
 /// Resolves the quick form's flags against the rootfs and the host into a Plan.
 pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
+    super::refusals::check(args)?;
     let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("rootfs \"{}\" does not exist", rootfs.display()))?;
