@@ -13,7 +13,9 @@ fn main() {
                 std::process::exit(0);
             }
             // clap's message is several lines; cli_error keeps what they say in one.
-            eprintln!("minirun: {}", minirun::cli_error::one_line(&e));
+            use minirun::commands::voice;
+            let prefix = voice::prefix(tracing::Level::ERROR, voice::colour());
+            eprintln!("{prefix}{}", minirun::cli_error::one_line(&e));
             std::process::exit(125);
         }
     };
@@ -39,8 +41,8 @@ fn init_logging(cli: &Cli) {
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
+        // `minirun: warning: ...`, as every other warning reads (commands/voice.rs).
+        .event_format(minirun::commands::voice::Voice::new())
         .try_init();
 }
 /// Commands that put a process of this binary into a container (or next to one). The quick

@@ -663,3 +663,73 @@ fn nonsense_docker_refuses_is_refused() {
         "a record was left"
     );
 }
+
+/// One voice: `minirun: warning: ...` and `minirun: ...`, the prefix once, colour only on a
+/// terminal and never with NO_COLOR; a client that passes --log (podman, which then writes
+/// `Error: minirun: ...` itself) gets the bare message on stderr, as runc writes it.
+#[test]
+fn warnings_and_errors_speak_with_one_voice() {
+    let sb = Sandbox::new("voice");
+    let o = sb.run(&["--cap-add", "chown", "--cap-drop", "chown"], &["nosuch"]);
+    assert_eq!(code(&o), 127);
+    assert_eq!(
+        stderr(&o),
+        "minirun: warning: CAP_CHOWN both added and dropped: kept, as Docker does (adds are applied after drops)\n\
+         minirun: exec: \"nosuch\": executable file not found in $PATH\n"
+    );
+    let line = format!(
+        "{} --root {} --cap-add chown --cap-drop chown {} nosuch",
+        minirun().display(),
+        sb.root.display(),
+        fixture().display()
+    );
+    let tty = |no_color: bool| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]).env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        stdout(&c.output().expect("script (bsdutils) missing"))
+    };
+    let coloured = tty(false);
+    assert!(
+        coloured.starts_with("\x1b[1;33mminirun: warning:\x1b[0m CAP_CHOWN"),
+        "{coloured:?}"
+    );
+    assert!(
+        coloured.contains("\x1b[1;31mminirun:\x1b[0m exec: \"nosuch\""),
+        "{coloured:?}"
+    );
+    let plain = tty(true);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(
+        plain.starts_with("minirun: warning: CAP_CHOWN"),
+        "{plain:?}"
+    );
+
+    // As podman calls it: the reason in the JSON log, and once, bare, on stderr.
+    let log = sb.scratch.join("oci-log");
+    let o = sb
+        .cmd(&[
+            "--log-format=json",
+            "--log",
+            log.to_str().unwrap(),
+            "state",
+            "nosuch",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    assert_eq!(stderr(&o), "container \"nosuch\" does not exist\n");
+    let entry: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    assert_eq!(
+        entry["msg"], "container \"nosuch\" does not exist",
+        "{entry}"
+    );
+    assert_eq!(entry["level"], "error");
+    let o = sb.cmd(&["state", "nosuch"]).output().unwrap();
+    assert_eq!(stderr(&o), "minirun: container \"nosuch\" does not exist\n");
+}

@@ -16,6 +16,7 @@ pub mod quick;
 pub mod refusals;
 pub mod spec;
 pub mod tty;
+pub mod voice;
 
 use crate::cli::{Cli, Command, Global, LabCommand, OciCommand};
 use crate::container::program::ExecFailure;
