@@ -357,6 +357,18 @@ fn trace_shows_grids_through_execve() {
     assert!(err.contains("  changed"), "{err}");
 }
 
+/// `line` run by script(1) on a terminal of its own, with NO_COLOR set or not.
+fn under_script(line: &str, no_color: bool) -> std::process::Output {
+    let mut c = Command::new("script");
+    c.args(["-qec", line, "/dev/null"]).env("TERM", "xterm");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    } else {
+        c.env_remove("NO_COLOR");
+    }
+    c.output().expect("script (bsdutils) missing")
+}
+
 /// Colour on a terminal only (script(1) gives minirun one), and never with NO_COLOR.
 #[test]
 fn grid_colour_only_on_a_terminal() {
@@ -367,16 +379,7 @@ fn grid_colour_only_on_a_terminal() {
         minirun().display(),
         sb.root.display()
     );
-    let tty = |no_color: bool| {
-        let mut c = Command::new("script");
-        c.args(["-qec", &line, "/dev/null"]).env("TERM", "xterm");
-        if no_color {
-            c.env("NO_COLOR", "1");
-        } else {
-            c.env_remove("NO_COLOR");
-        }
-        ok(&c.output().expect("script (bsdutils) missing"))
-    };
+    let tty = |no_color: bool| ok(&under_script(&line, no_color));
     let coloured = tty(false);
     assert!(
         coloured.contains("\x1b[31m  dropped\x1b[0m"),
@@ -683,16 +686,7 @@ fn warnings_and_errors_speak_with_one_voice() {
         sb.root.display(),
         fixture().display()
     );
-    let tty = |no_color: bool| {
-        let mut c = Command::new("script");
-        c.args(["-qec", &line, "/dev/null"]).env("TERM", "xterm");
-        if no_color {
-            c.env("NO_COLOR", "1");
-        } else {
-            c.env_remove("NO_COLOR");
-        }
-        stdout(&c.output().expect("script (bsdutils) missing"))
-    };
+    let tty = |no_color: bool| stdout(&under_script(&line, no_color));
     let coloured = tty(false);
     assert!(
         coloured.starts_with("\x1b[1;33mminirun: warning:\x1b[0m CAP_CHOWN"),
