@@ -43,9 +43,9 @@ $(CAPPROBE): rootfs-fixtures/capprobe/src/main.rs rootfs-fixtures/capprobe/Cargo
 fixtures: deps $(CAPPROBE)
 	rootfs-fixtures/busybox.sh $(FIXTURE) $(CAPPROBE)
 
+# The workshop's three steps: pscap's line and minirun's grid for each.
 demo: build fixtures
-	$(MINIRUN) $(FIXTURE) /bin/sh -c 'echo hello from $$(hostname); cat /proc/1/cmdline | tr "\0" " "; echo'
-	$(MINIRUN) $(FIXTURE) /bin/sh -c 'grep Cap /proc/self/status'
+	./demo.sh $(MINIRUN) $(FIXTURE)
 
 unit:
 	$(CARGO) test --release --lib --bins

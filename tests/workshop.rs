@@ -727,3 +727,69 @@ fn warnings_and_errors_speak_with_one_voice() {
     let o = sb.cmd(&["state", "nosuch"]).output().unwrap();
     assert_eq!(stderr(&o), "minirun: container \"nosuch\" does not exist\n");
 }
+
+/// `minirun spec` twice gives the same bytes, capability lists in kernel order.
+#[test]
+fn spec_writes_capabilities_in_kernel_order() {
+    let sb = Sandbox::new("spec-order");
+    let texts: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|d| {
+            let dir = sb.scratch.join(d);
+            std::fs::create_dir_all(&dir).unwrap();
+            ok(&sb
+                .cmd(&["spec", "-b", dir.to_str().unwrap()])
+                .output()
+                .unwrap());
+            std::fs::read_to_string(dir.join("config.json")).unwrap()
+        })
+        .collect();
+    assert_eq!(texts[0], texts[1]);
+    let v: serde_json::Value = serde_json::from_str(&texts[0]).unwrap();
+    for set in ["bounding", "effective", "permitted"] {
+        let names: Vec<&str> = v["process"]["capabilities"][set]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let want: Vec<String> = STEPS[0]
+            .1
+            .trim_end_matches(" +")
+            .split(", ")
+            .map(|n| format!("CAP_{}", n.to_uppercase()))
+            .collect();
+        assert_eq!(names, want, "{set}");
+    }
+}
+
+/// `make demo` (demo.sh): the workshop's three steps, each with pscap's line and the grid.
+#[test]
+fn demo_shows_the_three_steps_with_pscap_and_the_grid() {
+    let sb = Sandbox::new("demo");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo.sh");
+    let o = Command::new(script)
+        .arg(minirun())
+        .arg(fixture())
+        .env("MINIRUN_ROOT", &sb.root)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let out = ok(&o);
+    assert!(out.starts_with("hello from "), "{out}");
+    let sections: Vec<&str> = out.split("\n== Step ").skip(1).collect();
+    assert_eq!(sections.len(), 3, "{out}");
+    for (section, (_, caps)) in sections.iter().zip(STEPS) {
+        let pscap_line = section.lines().nth(1).unwrap();
+        assert!(
+            pscap_line.contains(" sleep ") && pscap_line.ends_with(caps),
+            "{section}"
+        );
+        assert!(
+            section.contains("capability          bnd prm eff inh amb docker"),
+            "{section}"
+        );
+    }
+    assert!(sections[1].contains("setfcap             .   .   .   .   .   default  dropped"));
+    assert!(sections[2].contains("setuid              x   x   x   .   .   default\n"));
+}
