@@ -230,6 +230,15 @@ pub struct QuickArgs {
     /// mode, resizes followed, restored at exit)
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Bind a host directory or file: HOST:CONTAINER[:ro] (HOST absolute and existing)
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]")]
+    pub volume: Vec<String>,
+    /// Docker's --mount: type=bind,source=HOST,target=PATH[,readonly] or type=tmpfs,target=PATH
+    #[arg(long = "mount", value_name = "type=bind|tmpfs,...")]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs (noexec,nosuid,nodev unless OPTS says otherwise): PATH[:OPTS]
+    #[arg(long = "tmpfs", value_name = "PATH[:OPTS]")]
+    pub tmpfs: Vec<String>,
     /// The root filesystem directory
     #[arg(value_name = "ROOTFS")]
     pub rootfs: Option<PathBuf>,

@@ -793,3 +793,81 @@ fn demo_shows_the_three_steps_with_pscap_and_the_grid() {
     assert!(sections[1].contains("setfcap             .   .   .   .   .   default  dropped"));
     assert!(sections[2].contains("setuid              x   x   x   .   .   default\n"));
 }
+
+/// Docker's storage flags: `--read-only --tmpfs /tmp` (a read-only root with a writable /tmp),
+/// `-v HOST:CONTAINER:ro`, `--mount type=bind|tmpfs`; bad values refused in one line.
+#[test]
+fn volumes_mounts_and_tmpfs_as_docker_has_them() {
+    let sb = Sandbox::new("storage");
+    let o = sb.run(
+        &["--read-only", "--tmpfs", "/tmp"],
+        &[
+            "sh",
+            "-c",
+            "touch /tmp/x && echo tmp-ok; touch /etc/x || echo etc-ro; grep ' /tmp ' /proc/mounts",
+        ],
+    );
+    let out = ok(&o);
+    assert!(
+        out.starts_with("tmp-ok\netc-ro\ntmpfs /tmp tmpfs rw,nosuid,nodev,noexec"),
+        "{out}"
+    );
+    assert!(!fixture().join("etc/x").exists());
+
+    let host = sb.scratch.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f"), "from-the-host\n").unwrap();
+    let v = format!("{}:/var/tmp:ro", host.display());
+    let o = sb.run(
+        &["-v", &v],
+        &[
+            "sh",
+            "-c",
+            "cat /var/tmp/f; touch /var/tmp/g || echo vol-ro",
+        ],
+    );
+    assert_eq!(ok(&o), "from-the-host\nvol-ro\n");
+    assert!(!host.join("g").exists());
+
+    let m = format!("type=bind,source={},target=/home", host.display());
+    let o = sb.run(
+        &[
+            "--mount",
+            &m,
+            "--mount",
+            "type=tmpfs,target=/run,tmpfs-size=1m",
+        ],
+        &[
+            "sh",
+            "-c",
+            "echo written > /home/g; grep ' /run ' /proc/mounts",
+        ],
+    );
+    assert!(ok(&o).contains("size=1024k"), "{}", stdout(&o));
+    assert_eq!(
+        std::fs::read_to_string(host.join("g")).unwrap(),
+        "written\n"
+    );
+
+    for (flags, want) in [
+        (
+            vec!["-v", "/no/such/dir:/x"],
+            "minirun: -v \"/no/such/dir:/x\": bind source path does not exist: /no/such/dir\n",
+        ),
+        (
+            vec!["-v", "data:/data"],
+            "minirun: -v \"data:/data\": \"data\" is not an absolute host path (minirun has no named volumes)\n",
+        ),
+        (
+            vec!["--mount", "type=volume,target=/v"],
+            "minirun: --mount \"type=volume,target=/v\": type=volume is not supported (minirun has no volume store)\n",
+        ),
+        (
+            vec!["--tmpfs", "tmp"],
+            "minirun: --tmpfs \"tmp\": the container path \"tmp\" must be absolute\n",
+        ),
+    ] {
+        let o = sb.run(&flags, &["true"]);
+        assert_eq!((code(&o), stderr(&o).as_str()), (125, want), "{flags:?}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod log;
 pub mod quick;
 pub mod refusals;
 pub mod spec;
+pub mod storage;
 pub mod tty;
 pub mod voice;
 

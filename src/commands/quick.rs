@@ -120,6 +120,7 @@ pub fn plan_for(args: &QuickArgs, id: &str) -> Result<Plan> {
         no_new_privileges: no_new_privs_from(&args.security_opt, args.no_new_privileges)?,
         caps: policy::sets_for(&resolved, identity.uid),
         identity,
+        mounts: super::storage::mounts(&args.volume, &args.mount, &args.tmpfs, Path::exists)?,
     };
     let spec = spec::build(&quick)?;
     let inputs = Inputs {
