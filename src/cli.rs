@@ -31,7 +31,13 @@ struct SubCli {
     name = "minirun",
     version,
     about = ABOUT,
-    override_usage = "minirun [OPTIONS] ROOTFS COMMAND [ARG...]\n       minirun [GLOBAL OPTIONS] SUBCOMMAND [ARGS]   (minirun help-commands lists them)"
+    override_usage = "minirun [OPTIONS] ROOTFS COMMAND [ARG...]\n       minirun [GLOBAL OPTIONS] SUBCOMMAND [ARGS]   (minirun help-commands lists them)",
+    after_help = QUICK_EXAMPLES,
+    // The OCI runtime's global flags are for docker and podman; `help-commands` shows them.
+    mut_arg("log", |a| a.hide(true)),
+    mut_arg("log_format", |a| a.hide(true)),
+    mut_arg("cgroup_manager", |a| a.hide(true)),
+    mut_arg("systemd_cgroup", |a| a.hide(true)),
 )]
 struct QuickCli {
     #[command(flatten)]
@@ -39,6 +45,24 @@ struct QuickCli {
     #[command(flatten)]
     run: QuickArgs,
 }
+
+pub const QUICK_EXAMPLES: &str = "\
+Examples:
+  minirun rootfs/ sh -c 'echo hello from $(hostname)'     # a container, as docker run --rm
+  minirun -it rootfs/ sh                                   # a shell on a terminal
+  minirun -d --cap-drop=all --cap-add=setuid rootfs/ sleep 60
+                                         # in the background: prints its id (minirun logs/kill/rm ID)
+  minirun caps ID                                          # its five capability sets as a grid
+  minirun ps                                               # every container's processes, as pscap
+  minirun --read-only --tmpfs /tmp -v /srv:/srv:ro rootfs/ sh    # Docker's storage flags
+  minirun --trace -u app --cap-add net_bind_service rootfs/ true # every step, a grid per step
+  minirun explain net_raw                                  # what a capability permits, its risk
+  minirun experiment rootfs/                               # prove what each capability gates
+  minirun minimize rootfs/ capprobe net_raw                # the smallest set a command needs
+
+Subcommands: ps, caps, explain, logs, experiment, minimize, and the OCI runtime's spec, create,
+start, run, state, kill, delete (rm), list, exec, features. `minirun help-commands` lists them
+with the OCI global flags, `minirun help SUBCOMMAND` explains one; man minirun, man minirun-caps.";
 
 /// Global flags that take a value, so the scan below can step over it.
 const GLOBAL_WITH_VALUE: [&str; 4] = ["--root", "--log", "--log-format", "--cgroup-manager"];
@@ -261,10 +285,40 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the output of a container started with --detach
     Logs(IdArg),
+    /// Write man pages or shell completions generated from these definitions (make install)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
     #[command(flatten)]
     Lab(LabCommand),
     #[command(flatten)]
     Oci(OciCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: Generate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Generate {
+    /// minirun.1 and minirun-SUBCOMMAND.1 into DIR
+    Man { dir: PathBuf },
+    /// The completion script for SHELL (bash, zsh, fish, elvish, powershell) into DIR
+    Completions {
+        shell: clap_complete::Shell,
+        dir: PathBuf,
+    },
+}
+
+/// Every definition in one clap Command, for man pages and completions: the quick form's
+/// flags and arguments, and the subcommands (which the parser keeps apart, see `parse`).
+pub fn full_command() -> clap::Command {
+    use clap::CommandFactory;
+    let subs: Vec<clap::Command> = SubCli::command().get_subcommands().cloned().collect();
+    QuickCli::command()
+        .subcommands(subs)
+        .args_conflicts_with_subcommands(true)
 }
 
 #[derive(Args, Debug)]

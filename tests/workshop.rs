@@ -871,3 +871,114 @@ fn volumes_mounts_and_tmpfs_as_docker_has_them() {
         assert_eq!((code(&o), stderr(&o).as_str()), (125, want), "{flags:?}");
     }
 }
+
+/// `make install PREFIX=...` (its install-files half, with the binary under test): the binary,
+/// a man page per command with the examples, and completions that know the subcommands.
+#[test]
+fn install_puts_binary_man_pages_and_completions_under_prefix() {
+    let sb = Sandbox::new("install");
+    let prefix = sb.scratch.join("prefix");
+    let o = Command::new("make")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("-s")
+        .arg("install-files")
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("MINIRUN={}", minirun().display()))
+        .output()
+        .expect("make missing");
+    ok(&o);
+    let bin = prefix.join("bin/minirun");
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        std::fs::read(minirun()).unwrap()
+    );
+    let man1 = prefix.join("share/man/man1");
+    for page in [
+        "minirun.1",
+        "minirun-caps.1",
+        "minirun-experiment.1",
+        "minirun-ps.1",
+    ] {
+        assert!(man1.join(page).is_file(), "{page}");
+    }
+    let page = Command::new("man")
+        .arg("-l")
+        .arg(man1.join("minirun.1"))
+        .env("MANWIDTH", "120")
+        .env("MANPAGER", "cat")
+        .output()
+        .expect("man (man-db) missing");
+    let text = ok(&page);
+    assert!(
+        text.contains("EXAMPLES") && text.contains("minirun -it rootfs/ sh"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--cap-add") && text.contains("minirun-caps(1)"),
+        "{text}"
+    );
+    let caps = Command::new("man")
+        .arg("-l")
+        .arg(man1.join("minirun-caps.1"))
+        .env("MANPAGER", "cat")
+        .output()
+        .unwrap();
+    assert!(
+        ok(&caps).contains("minirun caps [--json]"),
+        "{}",
+        stdout(&caps)
+    );
+
+    let bash = prefix.join("share/bash-completion/completions/minirun");
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(minirun exp); COMP_CWORD=1; _minirun minirun exp; echo \"${{COMPREPLY[@]}}\"",
+            bash.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o).trim(), "explain experiment");
+    assert!(prefix.join("share/zsh/site-functions/_minirun").is_file());
+    assert!(
+        prefix
+            .join("share/fish/vendor_completions.d/minirun.fish")
+            .is_file()
+    );
+}
+
+/// `--help` has examples and leaves the OCI runtime's global flags to `help-commands`;
+/// explain's table fills the terminal's width.
+#[test]
+fn help_has_examples_and_explain_fills_the_terminal() {
+    let sb = Sandbox::new("help");
+    let help = ok(&sb.cmd(&["--help"]).output().unwrap());
+    assert!(
+        help.contains("Examples:\n  minirun rootfs/ sh -c"),
+        "{help}"
+    );
+    assert!(
+        help.contains("--cap-add") && help.contains("--tmpfs"),
+        "{help}"
+    );
+    for oci_flag in ["--log-format", "--cgroup-manager", "--systemd-cgroup"] {
+        assert!(
+            !help.contains(oci_flag),
+            "{oci_flag} in the quick form's help"
+        );
+    }
+    let commands = ok(&sb.cmd(&["help-commands"]).output().unwrap());
+    assert!(commands.contains("--log-format") && commands.contains("experiment"));
+
+    for cols in [70usize, 150] {
+        let out = stdout(&under_script(
+            &format!("stty cols {cols}; {} explain", minirun().display()),
+            true,
+        ));
+        let widest = out
+            .lines()
+            .map(|l| l.trim_end_matches('\r').chars().count())
+            .max();
+        assert_eq!(widest, Some(cols), "{out}");
+    }
+}

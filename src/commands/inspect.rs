@@ -142,6 +142,14 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
     Ok(())
 }
 
+/// explain's table fills the terminal it is printed on (else COLUMNS, else 100 columns).
+fn table_width() -> usize {
+    super::tty::window(1)
+        .map(|(_, cols)| cols as usize)
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .unwrap_or(explain::TABLE_WIDTH)
+}
+
 pub fn explain(args: &ExplainArgs) -> Result<()> {
     let last = cap::kernel_last_cap();
     let cap = match args.cap.as_deref() {
@@ -158,14 +166,17 @@ pub fn explain(args: &ExplainArgs) -> Result<()> {
                 [] => return Err(e.into()),
                 [one] => names::CapName::Cap(*one),
                 some => {
-                    print!("{}", explain::render_some(some, args.json));
+                    print!("{}", explain::render_some(some, args.json, table_width()));
                     return Ok(());
                 }
             },
         },
     };
     match cap {
-        names::CapName::All => print!("{}", explain::render_all(args.json)),
+        names::CapName::All => {
+            let all: Vec<u8> = (0..=last).collect();
+            print!("{}", explain::render_some(&all, args.json, table_width()));
+        }
         names::CapName::Cap(n) => print!("{}", explain::render_one(n, args.json)),
     }
     Ok(())

@@ -9,6 +9,7 @@
 pub mod detach;
 pub mod exec;
 pub mod features;
+pub mod generate;
 pub mod inspect;
 pub mod lifecycle;
 pub mod log;
@@ -36,6 +37,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             &a.id,
         )
         .map(|_| 0),
+        Some(Command::Generate(a)) => generate::write(&a.what).map(|_| 0),
         Some(Command::Oci(c)) => oci(&cli.global, c),
         Some(Command::Lab(c)) => lab(&cli.global, c),
     }

@@ -41,17 +41,20 @@ pub fn check(interactive: bool) -> Result<()> {
 
 /// The caller's window as (rows, columns): from stdin's terminal, else stdout's.
 pub fn caller_size() -> Option<(u16, u16)> {
-    [0, 1].into_iter().find_map(|fd| {
-        let mut ws = libc::winsize {
-            ws_row: 0,
-            ws_col: 0,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCGWINSZ writes a winsize into `ws`, which we own; a non-terminal fails.
-        let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
-        (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
-    })
+    window(0).or_else(|| window(1))
+}
+
+/// The window of the terminal on `fd` as (rows, columns); None if it is not a terminal.
+pub fn window(fd: RawFd) -> Option<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize into `ws`, which we own; a non-terminal fails.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some((ws.ws_row, ws.ws_col))
 }
 
 /// The master the child sent (before its execve; the message waits in the socket).

@@ -518,17 +518,21 @@ fn wrap(lead: &str, text: &str, width: usize) -> String {
     out
 }
 
-/// Total width the table aims at.
-const TABLE_WIDTH: usize = 100;
+/// Total width the table aims at when there is no terminal to measure.
+pub const TABLE_WIDTH: usize = 100;
 
 /// Every capability: a table (capability, Docker default, risk, permits cut to fit), or one JSON
 /// object per line.
 pub fn render_all(json: bool) -> String {
-    render_some(&(0..CAPS.len() as u8).collect::<Vec<_>>(), json)
+    render_some(
+        &(0..CAPS.len() as u8).collect::<Vec<_>>(),
+        json,
+        TABLE_WIDTH,
+    )
 }
 
-/// The table (or JSON lines) for these capabilities only.
-pub fn render_some(caps: &[u8], json: bool) -> String {
+/// The table (or JSON lines) for these capabilities only, `width` columns wide.
+pub fn render_some(caps: &[u8], json: bool, width: usize) -> String {
     let chosen = || CAPS.iter().filter(|i| caps.contains(&i.number));
     let mut out = String::new();
     if json {
@@ -543,7 +547,7 @@ pub fn render_some(caps: &[u8], json: bool) -> String {
         format!("{name:<name_w$}  {default:<7}  {risk:<8}  ")
     };
     let header = prefix("CAPABILITY", "DEFAULT", "RISK");
-    let room = TABLE_WIDTH.saturating_sub(header.len()).max(20);
+    let room = width.saturating_sub(header.len()).max(20);
     out.push_str(&header);
     out.push_str("PERMITS\n");
     for i in chosen() {
@@ -690,6 +694,22 @@ mod tests {
     }
 
     #[test]
+    fn the_table_fits_the_width_it_is_given() {
+        for width in [60, 100, 160] {
+            let t = render_some(&[0, 21], false, width);
+            assert!(
+                t.lines().all(|l| l.chars().count() <= width),
+                "{width}: {t}"
+            );
+        }
+        let wide = render_some(&[21], false, 1000);
+        assert!(
+            !wide.contains("..."),
+            "sys_admin's line fits in 1000 columns: {wide}"
+        );
+    }
+
+    #[test]
     fn search_by_name_then_by_description() {
         let found = |w: &str| -> Vec<&str> {
             search(w)
@@ -707,7 +727,7 @@ mod tests {
             found("mount")
         );
         assert!(search("zzzz").is_empty());
-        let t = render_some(&search("net"), false);
+        let t = render_some(&search("net"), false, TABLE_WIDTH);
         assert_eq!(t.lines().count(), 5, "{t}");
     }
 
