@@ -31,7 +31,13 @@ struct SubCli {
     name = "minirun",
     version,
     about = ABOUT,
-    override_usage = "minirun [OPTIONS] ROOTFS COMMAND [ARG...]\n       minirun [GLOBAL OPTIONS] SUBCOMMAND [ARGS]   (minirun help-commands lists them)"
+    override_usage = "minirun [OPTIONS] ROOTFS COMMAND [ARG...]\n       minirun [GLOBAL OPTIONS] SUBCOMMAND [ARGS]   (minirun help-commands lists them)",
+    after_help = QUICK_EXAMPLES,
+    // The OCI runtime's global flags are for docker and podman; `help-commands` shows them.
+    mut_arg("log", |a| a.hide(true)),
+    mut_arg("log_format", |a| a.hide(true)),
+    mut_arg("cgroup_manager", |a| a.hide(true)),
+    mut_arg("systemd_cgroup", |a| a.hide(true)),
 )]
 struct QuickCli {
     #[command(flatten)]
@@ -39,6 +45,24 @@ struct QuickCli {
     #[command(flatten)]
     run: QuickArgs,
 }
+
+pub const QUICK_EXAMPLES: &str = "\
+Examples:
+  minirun rootfs/ sh -c 'echo hello from $(hostname)'     # a container, as docker run --rm
+  minirun -it rootfs/ sh                                   # a shell on a terminal
+  minirun -d --cap-drop=all --cap-add=setuid rootfs/ sleep 60
+                                         # in the background: prints its id (minirun logs/kill/rm ID)
+  minirun caps ID                                          # its five capability sets as a grid
+  minirun ps                                               # every container's processes, as pscap
+  minirun --read-only --tmpfs /tmp -v /srv:/srv:ro rootfs/ sh    # Docker's storage flags
+  minirun --trace -u app --cap-add net_bind_service rootfs/ true # every step, a grid per step
+  minirun explain net_raw                                  # what a capability permits, its risk
+  minirun experiment rootfs/                               # prove what each capability gates
+  minirun minimize rootfs/ capprobe net_raw                # the smallest set a command needs
+
+Subcommands: ps, caps, explain, logs, experiment, minimize, and the OCI runtime's spec, create,
+start, run, state, kill, delete (rm), list, exec, features. `minirun help-commands` lists them
+with the OCI global flags, `minirun help SUBCOMMAND` explains one; man minirun, man minirun-caps.";
 
 /// Global flags that take a value, so the scan below can step over it.
 const GLOBAL_WITH_VALUE: [&str; 4] = ["--root", "--log", "--log-format", "--cgroup-manager"];
@@ -68,6 +92,33 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
         || SubCli::command()
             .get_subcommands()
             .any(|c| c.get_name() == first || c.get_all_aliases().any(|al| al == first));
+    // `help`, `version` and a mistyped subcommand, unless a directory of that name is meant.
+    if !is_sub
+        && !first.is_empty()
+        && !first.starts_with('-')
+        && !std::path::Path::new(first).is_dir()
+    {
+        let mut args = args.clone();
+        match first {
+            "help" if args.len() > i + 1 => {
+                // `minirun help caps` is `minirun caps --help`.
+                args.remove(i);
+                args.insert(i + 1, "--help".into());
+                return parse(args);
+            }
+            "help" => return parse(vec!["minirun".into(), "help-commands".into()]),
+            "version" => return parse(vec!["minirun".into(), "--version".into()]),
+            _ => {}
+        }
+        if let Some(sub) = mistyped_subcommand(first) {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::InvalidSubcommand,
+                format!(
+                    "\"{first}\" is neither a subcommand nor a directory (did you mean \"{sub}\"?)\n"
+                ),
+            ));
+        }
+    }
     if is_sub {
         // `help-commands` shows the subcommands' help, which the quick form's --help cannot.
         let args = if first == "help-commands" {
@@ -89,6 +140,25 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
             run: q.run,
         })
     }
+}
+
+/// The subcommand `word` is a typo of, if any: within two edits, or its start (three letters
+/// or more). A word that is neither is left to the quick form, which says the rootfs is missing.
+fn mistyped_subcommand(word: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let cmd = SubCli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+        .map(str::to_string)
+        .collect();
+    let w = word.to_ascii_lowercase();
+    names
+        .iter()
+        .map(|n| (crate::capability::names::edit_distance(&w, n), n))
+        .filter(|(d, n)| *d <= 2.min(n.len() / 2) || (w.len() >= 3 && n.starts_with(&w)))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.clone())
 }
 
 /// Flags runc and crun accept before the subcommand; docker, podman and conmon pass them.
@@ -187,6 +257,23 @@ pub struct QuickArgs {
     /// private: the container sees its own cgroup as `/`; host: the host's cgroup tree
     #[arg(long, value_enum, default_value_t = CgroupNs::Private)]
     pub cgroupns: CgroupNs,
+    /// Keep stdin open and, with -t, pass what you type to the workload (minirun always
+    /// passes stdin through; -i is accepted so `-it` reads as Docker's)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Give the workload a pty of the caller's window size (with -i: your terminal in raw
+    /// mode, resizes followed, restored at exit)
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Bind a host directory or file: HOST:CONTAINER[:ro] (HOST absolute and existing)
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]")]
+    pub volume: Vec<String>,
+    /// Docker's --mount: type=bind,source=HOST,target=PATH[,readonly] or type=tmpfs,target=PATH
+    #[arg(long = "mount", value_name = "type=bind|tmpfs,...")]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs (noexec,nosuid,nodev unless OPTS says otherwise): PATH[:OPTS]
+    #[arg(long = "tmpfs", value_name = "PATH[:OPTS]")]
+    pub tmpfs: Vec<String>,
     /// The root filesystem directory
     #[arg(value_name = "ROOTFS")]
     pub rootfs: Option<PathBuf>,
@@ -217,10 +304,40 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the output of a container started with --detach
     Logs(IdArg),
+    /// Write man pages or shell completions generated from these definitions (make install)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
     #[command(flatten)]
     Lab(LabCommand),
     #[command(flatten)]
     Oci(OciCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: Generate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Generate {
+    /// minirun.1 and minirun-SUBCOMMAND.1 into DIR
+    Man { dir: PathBuf },
+    /// The completion script for SHELL (bash, zsh, fish, elvish, powershell) into DIR
+    Completions {
+        shell: clap_complete::Shell,
+        dir: PathBuf,
+    },
+}
+
+/// Every definition in one clap Command, for man pages and completions: the quick form's
+/// flags and arguments, and the subcommands (which the parser keeps apart, see `parse`).
+pub fn full_command() -> clap::Command {
+    use clap::CommandFactory;
+    let subs: Vec<clap::Command> = SubCli::command().get_subcommands().cloned().collect();
+    QuickCli::command()
+        .subcommands(subs)
+        .args_conflicts_with_subcommands(true)
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@
 pub mod capability;
 pub mod cgroups;
 pub mod cli;
+pub mod cli_error;
 pub mod commands;
 pub mod container;
 pub mod lab;

@@ -12,13 +12,10 @@ fn main() {
                 let _ = e.print();
                 std::process::exit(0);
             }
-            // clap's message is several lines; the first names the bad value.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            eprintln!(
-                "minirun: {} (see minirun --help)",
-                first.trim_start_matches("error: ")
-            );
+            // clap's message is several lines; cli_error keeps what they say in one.
+            use minirun::commands::voice;
+            let prefix = voice::prefix(tracing::Level::ERROR, voice::colour());
+            eprintln!("{prefix}{}", minirun::cli_error::one_line(&e));
             std::process::exit(125);
         }
     };
@@ -51,8 +48,8 @@ fn init_logging(cli: &Cli) {
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
+        // `minirun: warning: ...`, as every other warning reads (commands/voice.rs).
+        .event_format(minirun::commands::voice::Voice::new())
         .try_init();
 }
 /// Commands that read and print, and start nothing.

@@ -60,6 +60,8 @@ pub struct QuickForm {
     pub no_new_privileges: bool,
     pub identity: Identity,
     pub caps: CapSets,
+    /// `-v`, `--mount`, `--tmpfs`: OCI mounts, after Docker's own (commands/storage.rs).
+    pub mounts: Vec<Value>,
 }
 
 /// Builds the environment as Docker does: PATH, HOSTNAME and HOME first, then `-e` values
@@ -112,7 +114,7 @@ pub fn build(q: &QuickForm) -> Result<Spec> {
         (MASKED_PATHS, READONLY_PATHS)
     };
     let c = &q.caps;
-    let spec = json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "root": {"path": q.rootfs, "readonly": q.read_only},
         "hostname": q.hostname,
@@ -152,6 +154,9 @@ pub fn build(q: &QuickForm) -> Result<Spec> {
             "resources": {"devices": crate::cgroups::devices::oci_defaults(q.privileged)},
         },
     });
+    if let Some(list) = spec["mounts"].as_array_mut() {
+        list.extend(q.mounts.iter().cloned());
+    }
     serde_json::from_value(spec).context("building the container spec")
 }
 

@@ -233,7 +233,10 @@ fn non_root_gets_cap_add_through_ambient() {
         &["capprobe", "net_bind_service"],
     ));
     assert!(granted.contains("\"result\":\"allowed\""), "{granted}");
-    let denied = ok(&sb.run(&["--user", "app"], &["capprobe", "net_bind_service"]));
+    // capprobe exits 1 when the kernel refuses.
+    let o = sb.run(&["--user", "app"], &["capprobe", "net_bind_service"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let denied = stdout(&o);
     assert!(denied.contains("\"result\":\"EACCES\""), "{denied}");
     // busybox nc really binds :80 (it waits until timeout kills it) or is refused.
     let o = sb.run(

@@ -357,6 +357,18 @@ fn trace_shows_grids_through_execve() {
     assert!(err.contains("  changed"), "{err}");
 }
 
+/// `line` run by script(1) on a terminal of its own, with NO_COLOR set or not.
+fn under_script(line: &str, no_color: bool) -> std::process::Output {
+    let mut c = Command::new("script");
+    c.args(["-qec", line, "/dev/null"]).env("TERM", "xterm");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    } else {
+        c.env_remove("NO_COLOR");
+    }
+    c.output().expect("script (bsdutils) missing")
+}
+
 /// Colour on a terminal only (script(1) gives minirun one), and never with NO_COLOR.
 #[test]
 fn grid_colour_only_on_a_terminal() {
@@ -367,16 +379,7 @@ fn grid_colour_only_on_a_terminal() {
         minirun().display(),
         sb.root.display()
     );
-    let tty = |no_color: bool| {
-        let mut c = Command::new("script");
-        c.args(["-qec", &line, "/dev/null"]).env("TERM", "xterm");
-        if no_color {
-            c.env("NO_COLOR", "1");
-        } else {
-            c.env_remove("NO_COLOR");
-        }
-        ok(&c.output().expect("script (bsdutils) missing"))
-    };
+    let tty = |no_color: bool| ok(&under_script(&line, no_color));
     let coloured = tty(false);
     assert!(
         coloured.contains("\x1b[31m  dropped\x1b[0m"),
@@ -386,4 +389,596 @@ fn grid_colour_only_on_a_terminal() {
     assert!(!plain.contains('\x1b'), "{plain:?}");
     assert!(plain.contains("default  dropped"), "{plain}");
     remove(&sb, &id);
+}
+
+/// `script -qec LINE /dev/null` with `input` on its stdin: LINE runs on a terminal of its own.
+fn on_a_terminal(line: &str, input: &str) -> String {
+    use std::io::Write;
+    let mut c = Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) missing");
+    c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    ok(&c.wait_with_output().unwrap())
+}
+
+/// `-it ... sh -i` as a student types it: the shell has a terminal (no "not a tty"), of the
+/// caller's window size, reads what is typed, its exit status comes back, and the caller's
+/// terminal is as it was before.
+#[test]
+fn it_gives_an_interactive_shell_a_terminal() {
+    let sb = Sandbox::new("tty-it");
+    let line = format!(
+        "stty rows 37 cols 101; before=$(stty -g); {} --root {} -it {} sh -i; echo rc=$?; \
+         [ \"$(stty -g)\" = \"$before\" ] && echo terminal-restored",
+        minirun().display(),
+        sb.root.display(),
+        fixture().display()
+    );
+    let out = on_a_terminal(&line, "echo hello-$((6*7))\ntty\nstty size\nexit 7\n");
+    assert!(out.contains("hello-42"), "{out}");
+    assert!(out.contains("\n/dev/pts/0\r"), "{out}");
+    assert!(out.contains("\n37 101\r"), "{out}");
+    assert!(out.contains("rc=7"), "{out}");
+    assert!(out.contains("terminal-restored"), "{out}");
+    assert!(
+        !out.contains("can't access tty"),
+        "job control is off: {out}"
+    );
+    assert!(!out.contains("not a tty"), "{out}");
+}
+
+/// `-t` alone: a pty whose size follows the caller's window (SIGWINCH becomes a resize).
+#[test]
+fn t_follows_the_callers_window() {
+    let sb = Sandbox::new("tty-t");
+    let line = format!(
+        "stty rows 37 cols 101; (sleep 1; stty rows 50 cols 120 </dev/tty) & \
+         {} --root {} -t {} sh -c 'stty size; sleep 3; stty size; exit 3'; echo rc=$?",
+        minirun().display(),
+        sb.root.display(),
+        fixture().display()
+    );
+    let out = on_a_terminal(&line, "");
+    let sizes: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains(' ') && l.chars().all(|c| c.is_ascii_digit() || c == ' '))
+        .collect();
+    assert_eq!(sizes, ["37 101", "50 120"], "{out}");
+    assert!(out.contains("rc=3"), "{out}");
+}
+
+/// `-it` without a terminal is refused as Docker refuses it; `-t -d` has nobody to attach.
+#[test]
+fn it_refusals() {
+    let sb = Sandbox::new("tty-refuse");
+    let o = sb.run(&["-it"], &["sh"]);
+    assert_eq!(code(&o), 125);
+    assert!(
+        stderr(&o).starts_with("minirun: the input device is not a TTY"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sb.run(&["-dt"], &["sh"]);
+    assert_eq!(code(&o), 125);
+    assert!(stderr(&o).contains("-t with -d"), "{}", stderr(&o));
+}
+
+/// capprobe's exit status is its verdict (0 allowed, 1 refused), so `minimize` finds what a
+/// probe needs; `experiment` still reads the JSON line whatever the status.
+#[test]
+fn capprobe_status_drives_minimize_and_experiment_reads_its_verdict() {
+    let sb = Sandbox::new("capprobe-status");
+    let o = sb.run(&[], &["capprobe", "net_raw"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\"result\":\"allowed\""),
+        "{}",
+        stdout(&o)
+    );
+    let o = sb.run(&["--cap-drop=net_raw"], &["capprobe", "net_raw"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\"result\":\"EPERM\""),
+        "{}",
+        stdout(&o)
+    );
+
+    let f = fixture();
+    let o = sb
+        .cmd(&[
+            "minimize",
+            "--json",
+            f.to_str().unwrap(),
+            "capprobe",
+            "net_raw",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(ok(&o).trim()).unwrap();
+    assert_eq!(r["needed"], serde_json::json!(["net_raw"]), "{r}");
+    assert_eq!(r["verified"], true, "{r}");
+
+    let o = sb
+        .cmd(&[
+            "experiment",
+            "--json",
+            "--cap",
+            "net_raw",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(ok(&o).trim()).unwrap();
+    assert_eq!(r["verdict"], "gated", "{r}");
+    assert_eq!(r["dropped"], "EPERM", "{r}");
+}
+
+/// `experiment` on a rootfs without capprobe: one line, up front, saying how to get it.
+#[test]
+fn experiment_without_capprobe_says_how_to_get_it() {
+    let sb = Sandbox::new("no-capprobe");
+    let rootfs = sb.scratch.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::copy(fixture().join("bin/busybox"), rootfs.join("bin/busybox")).unwrap();
+    let o = sb
+        .cmd(&["experiment", rootfs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 125, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("has no capprobe") && err.contains("make fixtures"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty(), "no container ran: {}", stdout(&o));
+}
+
+/// `minirun ARGS` from the test's sandbox: (exit status, stdout, stderr).
+fn answer(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let o = sb.cmd(args).output().unwrap();
+    (code(&o), stdout(&o), stderr(&o))
+}
+
+/// Errors name what is missing or wrong in one line; help, version, a typo and explain's
+/// search and numbers answer as a student would hope.
+#[test]
+fn the_cli_answers_with_names_suggestions_and_searches() {
+    let sb = Sandbox::new("cli-answers");
+    for (args, want) in [
+        (
+            &["caps"][..],
+            "minirun: caps needs <TARGET> (usage: minirun caps <TARGET>)\n",
+        ),
+        (
+            &["state"],
+            "minirun: state needs <ID> (usage: minirun state <ID>)\n",
+        ),
+        (
+            &["kill"],
+            "minirun: kill needs <ID> (usage: minirun kill <ID> [SIGNAL])\n",
+        ),
+        (
+            &["experiment"],
+            "minirun: experiment needs <ROOTFS> (usage: minirun experiment <ROOTFS>)\n",
+        ),
+        (
+            &["minimize"],
+            "minirun: minimize needs <ROOTFS> <COMMAND>... (usage: minirun minimize <ROOTFS> <COMMAND>...)\n",
+        ),
+        (
+            &["--network", "bridge", "r", "true"],
+            "minirun: invalid value 'bridge' for '--network <NETWORK>' (valid: none, host)\n",
+        ),
+        (
+            &["experimnet", "r"],
+            "minirun: \"experimnet\" is neither a subcommand nor a directory (did you mean \"experiment\"?)\n",
+        ),
+        (
+            &["--cap-add", "net_bind", "/", "true"],
+            "minirun: unknown capability \"CAP_NET_BIND\" (did you mean \"CAP_NET_BIND_SERVICE\"?)\n",
+        ),
+    ] {
+        let (c, out, err) = answer(&sb, args);
+        assert_eq!((c, out.as_str(), err.as_str()), (125, "", want), "{args:?}");
+    }
+    let (c, out, _) = answer(&sb, &["help"]);
+    assert_eq!(c, 0);
+    assert!(
+        out.contains("experiment") && out.contains("Usage:"),
+        "{out}"
+    );
+    let (c, out, _) = answer(&sb, &["help", "caps"]);
+    assert_eq!(c, 0);
+    assert!(out.contains("Usage: minirun caps"), "{out}");
+    let (c, out, _) = answer(&sb, &["version"]);
+    assert_eq!(
+        (c, out.trim()),
+        (0, concat!("minirun ", env!("CARGO_PKG_VERSION")))
+    );
+
+    let (c, out, _) = answer(&sb, &["explain", "net"]);
+    assert_eq!(c, 0);
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        ["net_bind_service", "net_broadcast", "net_admin", "net_raw"],
+        "{out}"
+    );
+    let (c, out, _) = answer(&sb, &["explain", "7"]);
+    assert_eq!(c, 0);
+    assert!(out.starts_with("setuid (CAP_SETUID, number 7)"), "{out}");
+    let (c, _, err) = answer(&sb, &["explain", "99"]);
+    assert_eq!(c, 125);
+    assert!(err.starts_with("minirun: no capability number 99"), "{err}");
+}
+
+/// What Docker refuses is refused: one line naming the value, exit 125, nothing started.
+#[test]
+fn nonsense_docker_refuses_is_refused() {
+    let sb = Sandbox::new("refusals");
+    for (flags, want) in [
+        (
+            &["-e", "=bar"][..],
+            "minirun: invalid environment variable: =bar\n",
+        ),
+        (
+            &["-e", ""],
+            "minirun: invalid environment variable: \"\" (-e needs KEY=VALUE or KEY)\n",
+        ),
+        (
+            &["--cap-add", ""],
+            "minirun: empty capability name in \"\" (Docker refuses it too)\n",
+        ),
+        (
+            &["--cap-add", "chown,"],
+            "minirun: empty capability name in \"chown,\" (Docker refuses it too)\n",
+        ),
+        (
+            &["--cap-drop", ",kill"],
+            "minirun: empty capability name in \",kill\" (Docker refuses it too)\n",
+        ),
+    ] {
+        let o = sb.run(flags, &["touch", "/started"]);
+        assert_eq!((code(&o), stderr(&o).as_str()), (125, want), "{flags:?}");
+    }
+    let o = sb.run(&["--read-only", "--volatile"], &["true"]);
+    assert_eq!(code(&o), 125);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("minirun: --read-only and --volatile contradict"),
+        "{err}"
+    );
+    assert!(!fixture().join("started").exists());
+    assert!(
+        std::fs::read_dir(&sb.root).unwrap().next().is_none(),
+        "a record was left"
+    );
+}
+
+/// One voice: `minirun: warning: ...` and `minirun: ...`, the prefix once, colour only on a
+/// terminal and never with NO_COLOR; a client that passes --log (podman, which then writes
+/// `Error: minirun: ...` itself) gets the bare message on stderr, as runc writes it.
+#[test]
+fn warnings_and_errors_speak_with_one_voice() {
+    let sb = Sandbox::new("voice");
+    let o = sb.run(&["--cap-add", "chown", "--cap-drop", "chown"], &["nosuch"]);
+    assert_eq!(code(&o), 127);
+    assert_eq!(
+        stderr(&o),
+        "minirun: warning: CAP_CHOWN both added and dropped: kept, as Docker does (adds are applied after drops)\n\
+         minirun: exec: \"nosuch\": executable file not found in $PATH\n"
+    );
+    let line = format!(
+        "{} --root {} --cap-add chown --cap-drop chown {} nosuch",
+        minirun().display(),
+        sb.root.display(),
+        fixture().display()
+    );
+    let tty = |no_color: bool| stdout(&under_script(&line, no_color));
+    let coloured = tty(false);
+    assert!(
+        coloured.starts_with("\x1b[1;33mminirun: warning:\x1b[0m CAP_CHOWN"),
+        "{coloured:?}"
+    );
+    assert!(
+        coloured.contains("\x1b[1;31mminirun:\x1b[0m exec: \"nosuch\""),
+        "{coloured:?}"
+    );
+    let plain = tty(true);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(
+        plain.starts_with("minirun: warning: CAP_CHOWN"),
+        "{plain:?}"
+    );
+
+    // As podman calls it: the reason in the JSON log, and once, bare, on stderr.
+    let log = sb.scratch.join("oci-log");
+    let o = sb
+        .cmd(&[
+            "--log-format=json",
+            "--log",
+            log.to_str().unwrap(),
+            "state",
+            "nosuch",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    assert_eq!(stderr(&o), "container \"nosuch\" does not exist\n");
+    let entry: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    assert_eq!(
+        entry["msg"], "container \"nosuch\" does not exist",
+        "{entry}"
+    );
+    assert_eq!(entry["level"], "error");
+    let o = sb.cmd(&["state", "nosuch"]).output().unwrap();
+    assert_eq!(stderr(&o), "minirun: container \"nosuch\" does not exist\n");
+}
+
+/// `minirun spec` twice gives the same bytes, capability lists in kernel order.
+#[test]
+fn spec_writes_capabilities_in_kernel_order() {
+    let sb = Sandbox::new("spec-order");
+    let texts: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|d| {
+            let dir = sb.scratch.join(d);
+            std::fs::create_dir_all(&dir).unwrap();
+            ok(&sb
+                .cmd(&["spec", "-b", dir.to_str().unwrap()])
+                .output()
+                .unwrap());
+            std::fs::read_to_string(dir.join("config.json")).unwrap()
+        })
+        .collect();
+    assert_eq!(texts[0], texts[1]);
+    let v: serde_json::Value = serde_json::from_str(&texts[0]).unwrap();
+    for set in ["bounding", "effective", "permitted"] {
+        let names: Vec<&str> = v["process"]["capabilities"][set]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let want: Vec<String> = STEPS[0]
+            .1
+            .trim_end_matches(" +")
+            .split(", ")
+            .map(|n| format!("CAP_{}", n.to_uppercase()))
+            .collect();
+        assert_eq!(names, want, "{set}");
+    }
+}
+
+/// `make demo` (demo.sh): the workshop's three steps, each with pscap's line and the grid.
+#[test]
+fn demo_shows_the_three_steps_with_pscap_and_the_grid() {
+    let sb = Sandbox::new("demo");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo.sh");
+    let o = Command::new(script)
+        .arg(minirun())
+        .arg(fixture())
+        .env("MINIRUN_ROOT", &sb.root)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let out = ok(&o);
+    assert!(out.starts_with("hello from "), "{out}");
+    let sections: Vec<&str> = out.split("\n== Step ").skip(1).collect();
+    assert_eq!(sections.len(), 3, "{out}");
+    for (section, (_, caps)) in sections.iter().zip(STEPS) {
+        let pscap_line = section.lines().nth(1).unwrap();
+        assert!(
+            pscap_line.contains(" sleep ") && pscap_line.ends_with(caps),
+            "{section}"
+        );
+        assert!(
+            section.contains("capability          bnd prm eff inh amb docker"),
+            "{section}"
+        );
+    }
+    assert!(sections[1].contains("setfcap             .   .   .   .   .   default  dropped"));
+    assert!(sections[2].contains("setuid              x   x   x   .   .   default\n"));
+}
+
+/// Docker's storage flags: `--read-only --tmpfs /tmp` (a read-only root with a writable /tmp),
+/// `-v HOST:CONTAINER:ro`, `--mount type=bind|tmpfs`; bad values refused in one line.
+#[test]
+fn volumes_mounts_and_tmpfs_as_docker_has_them() {
+    let sb = Sandbox::new("storage");
+    let o = sb.run(
+        &["--read-only", "--tmpfs", "/tmp"],
+        &[
+            "sh",
+            "-c",
+            "touch /tmp/x && echo tmp-ok; touch /etc/x || echo etc-ro; grep ' /tmp ' /proc/mounts",
+        ],
+    );
+    let out = ok(&o);
+    assert!(
+        out.starts_with("tmp-ok\netc-ro\ntmpfs /tmp tmpfs rw,nosuid,nodev,noexec"),
+        "{out}"
+    );
+    assert!(!fixture().join("etc/x").exists());
+
+    let host = sb.scratch.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f"), "from-the-host\n").unwrap();
+    let v = format!("{}:/var/tmp:ro", host.display());
+    let o = sb.run(
+        &["-v", &v],
+        &[
+            "sh",
+            "-c",
+            "cat /var/tmp/f; touch /var/tmp/g || echo vol-ro",
+        ],
+    );
+    assert_eq!(ok(&o), "from-the-host\nvol-ro\n");
+    assert!(!host.join("g").exists());
+
+    let m = format!("type=bind,source={},target=/home", host.display());
+    let o = sb.run(
+        &[
+            "--mount",
+            &m,
+            "--mount",
+            "type=tmpfs,target=/run,tmpfs-size=1m",
+        ],
+        &[
+            "sh",
+            "-c",
+            "echo written > /home/g; grep ' /run ' /proc/mounts",
+        ],
+    );
+    assert!(ok(&o).contains("size=1024k"), "{}", stdout(&o));
+    assert_eq!(
+        std::fs::read_to_string(host.join("g")).unwrap(),
+        "written\n"
+    );
+
+    for (flags, want) in [
+        (
+            vec!["-v", "/no/such/dir:/x"],
+            "minirun: -v \"/no/such/dir:/x\": bind source path does not exist: /no/such/dir\n",
+        ),
+        (
+            vec!["-v", "data:/data"],
+            "minirun: -v \"data:/data\": \"data\" is not an absolute host path (minirun has no named volumes)\n",
+        ),
+        (
+            vec!["--mount", "type=volume,target=/v"],
+            "minirun: --mount \"type=volume,target=/v\": type=volume is not supported (minirun has no volume store)\n",
+        ),
+        (
+            vec!["--tmpfs", "tmp"],
+            "minirun: --tmpfs \"tmp\": the container path \"tmp\" must be absolute\n",
+        ),
+    ] {
+        let o = sb.run(&flags, &["true"]);
+        assert_eq!((code(&o), stderr(&o).as_str()), (125, want), "{flags:?}");
+    }
+}
+
+/// `make install PREFIX=...` (its install-files half, with the binary under test): the binary,
+/// a man page per command with the examples, and completions that know the subcommands.
+#[test]
+fn install_puts_binary_man_pages_and_completions_under_prefix() {
+    let sb = Sandbox::new("install");
+    let prefix = sb.scratch.join("prefix");
+    let o = Command::new("make")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("-s")
+        .arg("install-files")
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("MINIRUN={}", minirun().display()))
+        .output()
+        .expect("make missing");
+    ok(&o);
+    let bin = prefix.join("bin/minirun");
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        std::fs::read(minirun()).unwrap()
+    );
+    let man1 = prefix.join("share/man/man1");
+    for page in [
+        "minirun.1",
+        "minirun-caps.1",
+        "minirun-experiment.1",
+        "minirun-ps.1",
+    ] {
+        assert!(man1.join(page).is_file(), "{page}");
+    }
+    let page = Command::new("man")
+        .arg("-l")
+        .arg(man1.join("minirun.1"))
+        .env("MANWIDTH", "120")
+        .env("MANPAGER", "cat")
+        .output()
+        .expect("man (man-db) missing");
+    let text = ok(&page);
+    assert!(
+        text.contains("EXAMPLES") && text.contains("minirun -it rootfs/ sh"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--cap-add") && text.contains("minirun-caps(1)"),
+        "{text}"
+    );
+    let caps = Command::new("man")
+        .arg("-l")
+        .arg(man1.join("minirun-caps.1"))
+        .env("MANPAGER", "cat")
+        .output()
+        .unwrap();
+    assert!(
+        ok(&caps).contains("minirun caps [--json]"),
+        "{}",
+        stdout(&caps)
+    );
+
+    let bash = prefix.join("share/bash-completion/completions/minirun");
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(minirun exp); COMP_CWORD=1; _minirun minirun exp; echo \"${{COMPREPLY[@]}}\"",
+            bash.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o).trim(), "explain experiment");
+    assert!(prefix.join("share/zsh/site-functions/_minirun").is_file());
+    assert!(
+        prefix
+            .join("share/fish/vendor_completions.d/minirun.fish")
+            .is_file()
+    );
+}
+
+/// `--help` has examples and leaves the OCI runtime's global flags to `help-commands`;
+/// explain's table fills the terminal's width.
+#[test]
+fn help_has_examples_and_explain_fills_the_terminal() {
+    let sb = Sandbox::new("help");
+    let help = ok(&sb.cmd(&["--help"]).output().unwrap());
+    assert!(
+        help.contains("Examples:\n  minirun rootfs/ sh -c"),
+        "{help}"
+    );
+    assert!(
+        help.contains("--cap-add") && help.contains("--tmpfs"),
+        "{help}"
+    );
+    for oci_flag in ["--log-format", "--cgroup-manager", "--systemd-cgroup"] {
+        assert!(
+            !help.contains(oci_flag),
+            "{oci_flag} in the quick form's help"
+        );
+    }
+    let commands = ok(&sb.cmd(&["help-commands"]).output().unwrap());
+    assert!(commands.contains("--log-format") && commands.contains("experiment"));
+
+    for cols in [70usize, 150] {
+        let out = stdout(&under_script(
+            &format!("stty cols {cols}; {} explain", minirun().display()),
+            true,
+        ));
+        let widest = out
+            .lines()
+            .map(|l| l.trim_end_matches('\r').chars().count())
+            .max();
+        assert_eq!(widest, Some(cols), "{out}");
+    }
 }

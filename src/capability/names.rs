@@ -73,6 +73,8 @@ pub enum NameError {
         "capability \"{given}\" is not known to the running kernel (its last capability is {last})"
     )]
     NotInKernel { given: String, last: String },
+    #[error("empty capability name in {given:?} (Docker refuses it too)")]
+    Empty { given: String },
 }
 
 fn hint(closest: &Option<String>) -> String {
@@ -134,13 +136,21 @@ pub fn parse(raw: &str, last_cap: u8) -> Result<CapName, NameError> {
 }
 
 /// Parses a list of flag values; each value may itself be a comma-separated list.
+/// An empty name (`''`, `chown,`) is refused: it is a slip, not a request for nothing.
 pub fn parse_list<S: AsRef<str>>(values: &[S], last_cap: u8) -> Result<Vec<CapName>, NameError> {
-    values
-        .iter()
-        .flat_map(|v| v.as_ref().split(',').map(str::to_owned).collect::<Vec<_>>())
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| parse(&v, last_cap))
-        .collect()
+    let mut out = Vec::new();
+    for v in values {
+        let v = v.as_ref();
+        for part in v.split(',') {
+            if part.trim().is_empty() {
+                return Err(NameError::Empty {
+                    given: v.to_string(),
+                });
+            }
+            out.push(parse(part, last_cap)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Parses OCI config.json names (which must be exact `CAP_X`, but we are lenient in case only).
@@ -155,8 +165,15 @@ pub fn parse_set<S: AsRef<str>>(values: &[S], last_cap: u8) -> Result<CapSet, Na
     Ok(set)
 }
 
-/// The table entry closest to `lower` by edit distance, if it is close enough to be a typo.
+/// The table entry closest to `lower`: the first one it begins (`net_bind` is a start of
+/// `net_bind_service`, nearer by intent than `setgid` by letters), else the nearest by edit
+/// distance if close enough to be a typo.
 fn closest(lower: &str) -> Option<u8> {
+    if lower.len() >= 3
+        && let Some(i) = NAMES.iter().position(|n| n.starts_with(lower))
+    {
+        return Some(i as u8);
+    }
     let (best, dist) = NAMES
         .iter()
         .enumerate()
@@ -166,7 +183,7 @@ fn closest(lower: &str) -> Option<u8> {
 }
 
 /// Optimal-string-alignment distance: a swapped pair of letters (the commonest typo) costs one.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
@@ -209,6 +226,14 @@ mod tests {
         assert_eq!(parse("all", 40), Ok(CapName::All));
         assert_eq!(parse("ALL", 40), Ok(CapName::All));
         assert_eq!(parse("CAP_ALL", 40), Ok(CapName::All));
+    }
+
+    #[test]
+    fn a_prefix_is_suggested_before_a_near_spelling() {
+        assert_eq!(
+            parse("net_bind", 40).unwrap_err().to_string(),
+            "unknown capability \"CAP_NET_BIND\" (did you mean \"CAP_NET_BIND_SERVICE\"?)"
+        );
     }
 
     #[test]

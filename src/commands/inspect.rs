@@ -142,14 +142,41 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
     Ok(())
 }
 
+/// explain's table fills the terminal it is printed on (else COLUMNS, else 100 columns).
+fn table_width() -> usize {
+    super::tty::window(1)
+        .map(|(_, cols)| cols as usize)
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .unwrap_or(explain::TABLE_WIDTH)
+}
+
 pub fn explain(args: &ExplainArgs) -> Result<()> {
     let last = cap::kernel_last_cap();
     let cap = match args.cap.as_deref() {
         None => names::CapName::All,
-        Some(c) => names::parse(c, last)?,
+        // `explain 7`: by number, as capabilities(7) and /proc/PID/status count them.
+        Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => match c.parse() {
+            Ok(n) if n <= last => names::CapName::Cap(n),
+            _ => anyhow::bail!("no capability number {c}: this kernel's go from 0 to {last}"),
+        },
+        Some(c) => match names::parse(c, last) {
+            Ok(n) => n,
+            // Not a name: a search (`explain net`), else the name's error with its suggestion.
+            Err(e) => match explain::search(c).as_slice() {
+                [] => return Err(e.into()),
+                [one] => names::CapName::Cap(*one),
+                some => {
+                    print!("{}", explain::render_some(some, args.json, table_width()));
+                    return Ok(());
+                }
+            },
+        },
     };
     match cap {
-        names::CapName::All => print!("{}", explain::render_all(args.json)),
+        names::CapName::All => {
+            let all: Vec<u8> = (0..=last).collect();
+            print!("{}", explain::render_some(&all, args.json, table_width()));
+        }
         // One capability also says what Docker's seccomp profile opens for it.
         names::CapName::Cap(n) if args.json => {
             let mut v: serde_json::Value = serde_json::from_str(&explain::render_one(n, true))?;

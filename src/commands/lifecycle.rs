@@ -165,6 +165,7 @@ fn create_container(
             die_with_parent: foreground,
             start_gate: Some(gate.as_raw_fd()),
             console_socket: console.as_ref().map(|s| s.as_raw_fd()),
+            console_size: None,
             hooks: Some(hooks.clone()),
             cgroup,
         };

@@ -2,6 +2,7 @@
 //! `--log-format json`), because conmon and the docker shim hand the runtime the container's
 //! own stdout and stderr, and a warning there would land in the container's output.
 
+use super::voice;
 use crate::cli::Global;
 use std::io::Write;
 use std::path::PathBuf;
@@ -40,30 +41,45 @@ impl Log {
             .is_ok()
     }
 
-    fn write(&self, level: &str, msg: &str) {
-        let prefix = format!("minirun: {level}: ");
+    fn write(&self, level: tracing::Level, msg: &str) {
+        let name = level.as_str().to_ascii_lowercase();
+        let name = if name == "warn" { "warning" } else { &name };
         if self.path.is_none() {
             // Not eprintln: a closed stderr must not panic (and abort) the runtime mid-command.
-            let _ = writeln!(std::io::stderr(), "{prefix}{msg}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}{msg}",
+                voice::prefix(level, voice::colour())
+            );
         } else {
-            self.to_file(level, msg, &prefix);
+            self.to_file(name, msg, &voice::prefix(level, false));
         }
     }
 
     pub fn warn(&self, msg: &str) {
-        self.write("warning", msg);
+        self.write(tracing::Level::WARN, msg);
     }
 
     pub fn debug(&self, msg: &str) {
         if self.debug {
-            self.write("debug", msg);
+            self.write(tracing::Level::DEBUG, msg);
         }
     }
 
     /// A command's final error: always on stderr (clients show it), and in `--log` too
-    /// (docker and podman read the reason from there).
+    /// (docker and podman read the reason from there). A client that passes `--log` names the
+    /// runtime itself (podman: `Error: minirun: ...`), so then stderr has the bare message,
+    /// as runc writes it; a person gets the prefix.
     pub fn error(&self, msg: &str) {
-        self.to_file("error", msg, "minirun: ");
-        let _ = writeln!(std::io::stderr(), "minirun: {msg}");
+        // Not eprintln: a closed stderr must not panic (and abort) the runtime mid-command.
+        let line = if self.to_file("error", msg, "minirun: ") {
+            msg.to_string()
+        } else {
+            format!(
+                "{}{msg}",
+                voice::prefix(tracing::Level::ERROR, voice::colour())
+            )
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
     }
 }

@@ -10,12 +10,17 @@ pub mod control;
 pub mod detach;
 pub mod exec;
 pub mod features;
+pub mod generate;
 pub mod inspect;
 pub mod lifecycle;
 pub mod log;
 pub mod quick;
 pub mod quick_cgroup;
+pub mod refusals;
 pub mod spec;
+pub mod storage;
+pub mod tty;
+pub mod voice;
 
 use crate::cli::{Cli, Command, Global, LabCommand, OciCommand};
 use crate::container::program::ExecFailure;
@@ -34,6 +39,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             &a.id,
         )
         .map(|_| 0),
+        Some(Command::Generate(a)) => generate::write(&a.what).map(|_| 0),
         Some(Command::Oci(c)) => oci(&cli.global, c),
         Some(Command::Lab(c)) => lab(&cli.global, c),
     }

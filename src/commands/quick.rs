@@ -15,6 +15,7 @@ use crate::spec::{self, QuickForm};
 use crate::step;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 /// A fresh container id: 12 hex digits, as Docker shows ids.
@@ -44,6 +45,7 @@ fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
 
 /// Resolves the quick form's flags against the rootfs and the host into a Plan.
 pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
+    super::refusals::check(args)?;
     let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("rootfs \"{}\" does not exist", rootfs.display()))?;
@@ -127,6 +129,7 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
         no_new_privileges: no_new_privs_from(&args.security_opt, args.no_new_privileges)?,
         caps: policy::sets_for(&resolved, identity.uid),
         identity,
+        mounts: super::storage::mounts(&args.volume, &args.mount, &args.tmpfs, Path::exists)?,
     };
     let spec = spec::build(&quick)?;
     let spec = super::quick_cgroup::adjust_spec(spec, args)?;
@@ -177,8 +180,15 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     if args.init || may_hold_sys_ptrace(args) {
         crate::container::sealed::reexec();
     }
-    let plan = plan_for(args, &id, &global.root)?;
+    let mut plan = plan_for(args, &id, &global.root)?;
     let cgroup = super::quick_cgroup::request(global, args, &id)?;
+    if args.tty {
+        if args.detach {
+            bail!("-t with -d is not supported: a detached container has no terminal to attach");
+        }
+        super::tty::check(args.interactive)?;
+        plan.terminal = true;
+    }
     if plan.caps.bounding.contains(SYS_PTRACE) {
         crate::container::sealed::reexec();
     }
@@ -196,7 +206,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         }
         return r;
     }
-    let result = launch_and_wait(&store, &id, &plan, cgroup);
+    let result = launch_and_wait(&store, &id, &plan, cgroup, args.interactive);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -223,14 +233,22 @@ fn launch_and_wait(
     id: &str,
     plan: &Plan,
     cgroup: Option<cgroup_launch::Request>,
+    interactive: bool,
 ) -> Result<i32> {
+    // -t: the pty is made inside the container; its master comes back over this socket pair.
+    let console = match plan.terminal {
+        true => Some(super::tty::socket()?),
+        false => None,
+    };
     let opts = Options {
         die_with_parent: true,
         cgroup,
+        console_socket: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
+        console_size: super::tty::caller_size(),
         ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
-    let result = wait_in_cgroup(store, id, plan, &mut child);
+    let result = wait_in_cgroup(store, id, plan, &mut child, console, interactive);
     // The cgroup goes with the container, whatever happened (the workload is dead by now).
     if let Some(cg) = &child.cgroup
         && let Err(e) = cgroup_launch::destroy(cg)
@@ -240,8 +258,22 @@ fn launch_and_wait(
     result
 }
 
-fn wait_in_cgroup(store: &Store, id: &str, plan: &Plan, child: &mut launch::Child) -> Result<i32> {
+fn wait_in_cgroup(
+    store: &Store,
+    id: &str,
+    plan: &Plan,
+    child: &mut launch::Child,
+    console: Option<(OwnedFd, OwnedFd)>,
+    interactive: bool,
+) -> Result<i32> {
     launch::wait_ready(child)?;
+    let master = match console {
+        Some((ours, theirs)) => {
+            drop(theirs);
+            Some(super::tty::receive(&ours)?)
+        }
+        None => None,
+    };
     if crate::trace::enabled() {
         crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
     }
@@ -254,7 +286,17 @@ fn wait_in_cgroup(store: &Store, id: &str, plan: &Plan, child: &mut launch::Chil
     }
     store.save(&record(id, plan, child.pid.as_raw()))?;
     step!("state saved; waiting for the workload");
-    let code = launch::wait_exit(child)?;
+    let code = match master {
+        Some(master) => {
+            // -i: the caller's terminal in raw mode until the workload exits.
+            let _raw = match interactive {
+                true => Some(super::tty::RawMode::enter()?),
+                false => None,
+            };
+            super::tty::relay(child, master, interactive)?
+        }
+        None => launch::wait_exit(child)?,
+    };
     step!("workload exited: status {code}");
     if let Some(line) = child
         .cgroup

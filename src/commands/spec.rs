@@ -27,6 +27,7 @@ pub fn default_config(rootless: bool, uid: u32, gid: u32, kernel: (u32, u32)) ->
     };
     let mut v = serde_json::to_value(spec::build(&q)?)?;
     v["linux"]["seccomp"] = serde_json::to_value(seccomp::docker_default(DOCKER_DEFAULTS, kernel))?;
+    in_kernel_order(&mut v)?;
     if rootless {
         // runc's rootless changes: a user namespace mapping the current user to root, no
         // gid=5 on devpts (that group is not mapped), the host's /sys bound read-only.
@@ -51,6 +52,25 @@ pub fn default_config(rootless: bool, uid: u32, gid: u32, kernel: (u32, u32)) ->
     Ok(v)
 }
 
+/// oci-spec keeps each capability list in a hash set, so it serialises them in a new order on
+/// every run; two bundles made the same way must be identical, so each list is rewritten in
+/// kernel order (capabilities(7), CAP_CHOWN first).
+fn in_kernel_order(v: &mut Value) -> Result<()> {
+    let Some(caps) = v
+        .pointer_mut("/process/capabilities")
+        .and_then(Value::as_object_mut)
+    else {
+        return Ok(());
+    };
+    for list in caps.values_mut() {
+        let names: Vec<String> = serde_json::from_value(list.clone())
+            .context("a capability list of the default spec")?;
+        let set = crate::capability::names::parse_set(&names, crate::capability::names::MAX_CAP)?;
+        *list = json!(set.oci_names());
+    }
+    Ok(())
+}
+
 pub fn write_default(args: &SpecArgs) -> Result<()> {
     let dir = args.bundle.clone().unwrap_or_else(|| ".".into());
     let path = dir.join("config.json");
@@ -71,6 +91,23 @@ pub fn write_default(args: &SpecArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capability_lists_are_in_kernel_order() {
+        let v = default_config(false, 0, 0, (6, 1)).unwrap();
+        let bounding: Vec<&str> = v["process"]["capabilities"]["bounding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(bounding.len(), 14);
+        assert_eq!(
+            bounding[..3],
+            ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"]
+        );
+        assert_eq!(bounding.last(), Some(&"CAP_SETFCAP"));
+    }
 
     #[test]
     fn default_config_round_trips_into_a_plan() {

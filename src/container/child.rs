@@ -30,6 +30,8 @@ pub struct ChildContext<'a> {
     pub start_gate: Option<RawFd>,
     /// Where the pty master goes (`--console-socket`).
     pub console_socket: Option<RawFd>,
+    /// The pty's size (rows, columns), if the caller knows its window.
+    pub console_size: Option<(u16, u16)>,
     /// Run the createContainer and startContainer hooks with this identity (only when the
     /// config has hooks).
     pub hooks: Option<&'a HookState>,
@@ -140,7 +142,9 @@ pub fn join_namespaces(plan: &Plan) -> Result<()> {
 /// /dev/pts name), made our controlling tty and stdio; the master goes to the caller.
 pub fn terminal(ctx: &ChildContext) -> Result<()> {
     match ctx.console_socket {
-        Some(sock) if ctx.plan.terminal => super::console::setup(sock, ctx.plan.identity.uid),
+        Some(sock) if ctx.plan.terminal => {
+            super::console::setup(sock, ctx.plan.identity.uid, ctx.console_size)
+        }
         _ => Ok(()),
     }
 }

@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 /// In the child, after entering the container's root and before dropping privileges: opens a
 /// pty in the container's devpts, sends the master over `socket`, and makes the slave this
 /// process's controlling terminal and stdin/stdout/stderr.
-pub fn setup(socket: RawFd, uid: u32) -> Result<()> {
+pub fn setup(socket: RawFd, uid: u32, size: Option<(u16, u16)>) -> Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY)
         .context("opening /dev/ptmx in the container")?;
     grantpt(&master).context("grantpt")?;
@@ -33,6 +33,9 @@ pub fn setup(socket: RawFd, uid: u32) -> Result<()> {
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
     // The workload's own terminal: it may reopen /dev/pts/N as its user.
     let _ = nix::unistd::fchown(&slave, Some(uid.into()), None);
+    if let Some((rows, cols)) = size {
+        set_size(master.as_raw_fd(), rows, cols).context("setting the pty's window size")?;
+    }
 
     let fds = [master.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
@@ -56,5 +59,19 @@ pub fn setup(socket: RawFd, uid: u32) -> Result<()> {
         let r = unsafe { libc::dup2(slave.as_raw_fd(), target) };
         nix::errno::Errno::result(r).context("pty as stdio")?;
     }
+    Ok(())
+}
+
+/// TIOCSWINSZ: the terminal's size in rows and columns (pixels unknown, left 0).
+pub fn set_size(fd: RawFd, rows: u16, cols: u16) -> Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize that lives across the call.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+    nix::errno::Errno::result(r)?;
     Ok(())
 }

@@ -43,6 +43,9 @@ pub struct Options {
     pub start_gate: Option<RawFd>,
     /// A connected unix socket: the child sends its pty master over it (`--console-socket`).
     pub console_socket: Option<RawFd>,
+    /// The pty's size (rows, columns), set before the workload runs so its first look at the
+    /// terminal sees the caller's window (the quick form's `-t`).
+    pub console_size: Option<(u16, u16)>,
     /// Run the config's hooks, with this container's identity in their state JSON.
     pub hooks: Option<HookState>,
     /// The cgroup to make (or join) before the child exists; None: stay in ours.
@@ -72,7 +75,7 @@ pub struct Child {
     seccomp_listener: Option<(super::seccomp::Listener, HookState)>,
 }
 
-fn forwarded_set() -> SigSet {
+pub fn forwarded_set() -> SigSet {
     let mut set = SigSet::empty();
     for s in FORWARDED {
         set.add(s);
@@ -145,6 +148,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
                 die_with_parent: opts.die_with_parent,
                 start_gate: opts.start_gate,
                 console_socket: opts.console_socket,
+                console_size: opts.console_size,
                 hooks,
             };
             match plan.exec_root {

@@ -338,7 +338,16 @@ pub fn selection(values: &[String], last: u8) -> Result<CapSet> {
 }
 
 /// Turns one container's outcome into a `Side`. `held`: whether minirun may grant the capability.
+/// capprobe's JSON line is the verdict whatever its exit status (which is 1 for a refusal); only
+/// a container that printed no probe line has failed.
 pub fn side_from(f: &Finished, cap: u8, held: bool) -> Side {
+    let last = f.stdout.lines().rev().find(|l| !l.trim().is_empty());
+    let parsed = last.map(serde_json::from_str::<Probe>);
+    if let Some(Ok(p)) = &parsed
+        && p.number == cap
+    {
+        return Side::Probe(p.clone());
+    }
     if !f.success() {
         let msg = format!("{} ({})", f.first_error_line(), f.status_text());
         let withheld = f.stderr.contains("withheld by the environment");
@@ -348,9 +357,7 @@ pub fn side_from(f: &Finished, cap: u8, held: bool) -> Side {
             Side::Failed(msg)
         };
     }
-    let last = f.stdout.lines().rev().find(|l| !l.trim().is_empty());
-    match last.map(serde_json::from_str::<Probe>) {
-        Some(Ok(p)) if p.number == cap => Side::Probe(p),
+    match parsed {
         Some(Ok(p)) => Side::Failed(format!(
             "capprobe answered for capability {} instead of {cap}",
             p.number
@@ -358,6 +365,42 @@ pub fn side_from(f: &Finished, cap: u8, held: bool) -> Side {
         Some(Err(e)) => Side::Failed(format!("capprobe's output is not a probe line: {e}")),
         None => Side::Failed("capprobe printed nothing".into()),
     }
+}
+
+/// Docker's default PATH: where the container will look for `capprobe`.
+const CONTAINER_PATH: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Checked once, before 82 containers each fail to find it. Looked up as the container will
+/// (symlinks resolved inside the rootfs): a regular file with an execute bit.
+fn require_capprobe(rootfs: &Path) -> Result<()> {
+    use crate::container::in_root;
+    use nix::fcntl::OFlag;
+    let root = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("opening rootfs {}", rootfs.display()))?;
+    let found = CONTAINER_PATH.iter().any(|dir| {
+        let path = Path::new(dir).join("capprobe");
+        in_root::open(&root, &path, OFlag::O_PATH)
+            .and_then(|fd| nix::sys::stat::fstat(&fd))
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_mode & 0o111 != 0)
+    });
+    if !found {
+        bail!(
+            "rootfs \"{}\" has no capprobe in its PATH: `make fixtures` builds rootfs-fixtures/build/busybox with it, or copy the static capprobe (`make build`) into its /usr/local/bin",
+            rootfs.display()
+        );
+    }
+    Ok(())
 }
 
 fn container_args(
@@ -379,6 +422,7 @@ fn container_args(
 
 pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
     let rootfs = rootfs_dir(&args.rootfs)?;
+    require_capprobe(&rootfs)?;
     let last = cap::kernel_last_cap();
     let caps: Vec<u8> = selection(&args.caps, last)?.iter().collect();
     if caps.is_empty() {
@@ -578,6 +622,9 @@ mod tests {
     fn sides_from_subprocess_outcomes() {
         let line = r#"{"capability":"chown","number":0,"operation":"op","result":"EPERM"}"#;
         let s = side_from(&finished(0, &format!("{line}\n"), ""), 0, true);
+        assert_eq!(s.short(), "EPERM");
+        // capprobe exits 1 for a refusal: the verdict is still its JSON line.
+        let s = side_from(&finished(1, &format!("{line}\n"), ""), 0, true);
         assert_eq!(s.short(), "EPERM");
         assert_eq!(
             side_from(&finished(0, line, ""), 1, true).short(),

@@ -518,15 +518,25 @@ pub(crate) fn wrap(lead: &str, text: &str, width: usize) -> String {
     out
 }
 
-/// Total width the table aims at.
-pub(crate) const TABLE_WIDTH: usize = 100;
+/// Total width the table aims at when there is no terminal to measure.
+pub const TABLE_WIDTH: usize = 100;
 
 /// Every capability: a table (capability, Docker default, risk, permits cut to fit), or one JSON
 /// object per line.
 pub fn render_all(json: bool) -> String {
+    render_some(
+        &(0..CAPS.len() as u8).collect::<Vec<_>>(),
+        json,
+        TABLE_WIDTH,
+    )
+}
+
+/// The table (or JSON lines) for these capabilities only, `width` columns wide.
+pub fn render_some(caps: &[u8], json: bool, width: usize) -> String {
+    let chosen = || CAPS.iter().filter(|i| caps.contains(&i.number));
     let mut out = String::new();
     if json {
-        for i in &CAPS {
+        for i in chosen() {
             out.push_str(&render_one(i.number, true));
             out.push('\n');
         }
@@ -537,16 +547,38 @@ pub fn render_all(json: bool) -> String {
         format!("{name:<name_w$}  {default:<7}  {risk:<8}  ")
     };
     let header = prefix("CAPABILITY", "DEFAULT", "RISK");
-    let room = TABLE_WIDTH.saturating_sub(header.len()).max(20);
+    let room = width.saturating_sub(header.len()).max(20);
     out.push_str(&header);
     out.push_str("PERMITS\n");
-    for i in &CAPS {
+    for i in chosen() {
         let default = yes_no(DOCKER_DEFAULTS.contains(i.number));
         out.push_str(&prefix(i.name, default, &i.risk.to_string()));
         out.push_str(&truncate(i.permits, room));
         out.push('\n');
     }
     out
+}
+
+/// `explain WORD` when WORD names no capability: the capabilities whose name holds it, else
+/// those whose description does (`explain net`, `explain mount`), in kernel order.
+pub fn search(word: &str) -> Vec<u8> {
+    let w = word.trim().to_ascii_lowercase();
+    let w = w.strip_prefix("cap_").unwrap_or(&w);
+    if w.is_empty() {
+        return Vec::new();
+    }
+    let by_name: Vec<u8> = CAPS
+        .iter()
+        .filter(|i| i.name.contains(w))
+        .map(|i| i.number)
+        .collect();
+    if !by_name.is_empty() {
+        return by_name;
+    }
+    CAPS.iter()
+        .filter(|i| i.permits.to_ascii_lowercase().contains(w))
+        .map(|i| i.number)
+        .collect()
 }
 
 /// `s` cut to at most `max` characters, ending in "..." when cut.
@@ -659,6 +691,44 @@ mod tests {
         );
         let sys_admin: Vec<&str> = lines[22].split_whitespace().take(3).collect();
         assert_eq!(sys_admin, ["sys_admin", "no", "critical"]);
+    }
+
+    #[test]
+    fn the_table_fits_the_width_it_is_given() {
+        for width in [60, 100, 160] {
+            let t = render_some(&[0, 21], false, width);
+            assert!(
+                t.lines().all(|l| l.chars().count() <= width),
+                "{width}: {t}"
+            );
+        }
+        let wide = render_some(&[21], false, 1000);
+        assert!(
+            !wide.contains("..."),
+            "sys_admin's line fits in 1000 columns: {wide}"
+        );
+    }
+
+    #[test]
+    fn search_by_name_then_by_description() {
+        let found = |w: &str| -> Vec<&str> {
+            search(w)
+                .iter()
+                .map(|&c| names::NAMES[c as usize])
+                .collect()
+        };
+        assert_eq!(
+            found("net"),
+            ["net_bind_service", "net_broadcast", "net_admin", "net_raw"]
+        );
+        assert!(
+            found("mount").contains(&"sys_admin"),
+            "{:?}",
+            found("mount")
+        );
+        assert!(search("zzzz").is_empty());
+        let t = render_some(&search("net"), false, TABLE_WIDTH);
+        assert_eq!(t.lines().count(), 5, "{t}");
     }
 
     #[test]

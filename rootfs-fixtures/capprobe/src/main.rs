@@ -1413,7 +1413,13 @@ fn p_checkpoint_restore() -> R {
 // Command line
 // ---------------------------------------------------------------------------------------------
 
-fn run_probe(cap: u8, kernel_last: u8) -> String {
+/// Exit statuses of `capprobe CAP`, so a script (or `minirun minimize`) can ask "allowed?"
+/// without reading the JSON: 0 allowed, 1 refused, 2 bad usage, 3 not probed.
+const REFUSED: i32 = 1;
+const NOT_PROBED: i32 = 3;
+
+/// The JSON line for one capability, and the exit status that says the same.
+fn run_probe(cap: u8, kernel_last: u8) -> (String, i32) {
     let known = PROBES.get(cap as usize);
     let name = known.map_or_else(|| format!("cap_{cap}"), |p| p.0.to_string());
     let (op, o) = match known {
@@ -1427,7 +1433,12 @@ fn run_probe(cap: u8, kernel_last: u8) -> String {
             Outcome::not_probed("capprobe does not know this capability"),
         ),
     };
-    o.json(cap, &name, op)
+    let code = match o.result.as_str() {
+        "allowed" => 0,
+        "not-probed" => NOT_PROBED,
+        _ => REFUSED,
+    };
+    (o.json(cap, &name, op), code)
 }
 
 fn parse_cap(raw: &str) -> Option<u8> {
@@ -1511,7 +1522,8 @@ fn tiocsti() -> i32 {
 
 const USAGE: &str =
     "usage: capprobe CAP | all | id | setids UID GID | keyring | tiocsti | syscall NAME [ARG]
-  CAP      a capability name (any case, with or without cap_) or number: probe it
+  CAP      a capability name (any case, with or without cap_) or number: probe it; exit 0
+           when the kernel allowed the operation, 1 when it refused, 3 when not probed
   all      probe every capability the kernel knows (0..=cap_last_cap)
   id       print uid, gid, euid, egid and groups as JSON
   setids   setgroups([]), setresgid(GID), setresuid(UID); exit 0, or 1 with a message
@@ -1526,7 +1538,7 @@ fn main() {
     let last = last_cap();
     let code = match argv.as_slice() {
         ["all"] => {
-            (0..=last).for_each(|cap| emit(&run_probe(cap, last)));
+            (0..=last).for_each(|cap| emit(&run_probe(cap, last).0));
             0
         }
         ["id"] => {
@@ -1544,8 +1556,9 @@ fn main() {
         }
         [cap] => match parse_cap(cap) {
             Some(n) => {
-                emit(&run_probe(n, last));
-                0
+                let (line, code) = run_probe(n, last);
+                emit(&line);
+                code
             }
             None => {
                 eprintln!("capprobe: unknown capability {cap:?}\n{USAGE}");
