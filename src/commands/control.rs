@@ -148,8 +148,18 @@ pub fn update(g: &Global, a: &UpdateArgs) -> Result<()> {
     };
     let r = update_resources(a, text.as_deref())?;
     let (_, _, cg) = running_cgroup(g, &a.id)?;
-    cg.apply(&r)
-        .with_context(|| format!("updating container \"{}\"", a.id))
+    // A container joins only the v1 hierarchies it needed at start (cgroups::joins).
+    cg.apply(&r).with_context(|| {
+        format!(
+            "updating container \"{}\" (in the v1 hierarchies of {:?} only)",
+            a.id,
+            cg.paths()
+                .v1
+                .iter()
+                .flat_map(|d| d.controllers.iter())
+                .collect::<Vec<_>>()
+        )
+    })
 }
 
 /// `events --stats`: one stats event. `events`: a stats event every `--interval`, and an
