@@ -75,6 +75,16 @@ pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request
     for rule in resources.devices().iter().flatten() {
         crate::cgroups::devices::Rule::from_oci(rule).context("linux.resources.devices")?;
     }
+    // As runc and crun do: the standard nodes minirun itself makes in /dev stay openable
+    // whatever the config's rules (podman's deny all and nothing else).
+    let mut resources = resources;
+    if let Some(rules) = resources.devices().clone() {
+        let nodes = crate::cgroups::devices::docker_defaults()
+            .into_iter()
+            .filter(|r| r.allow && r.major.is_some())
+            .map(crate::cgroups::devices::Rule::to_oci);
+        resources.set_devices(Some(rules.into_iter().chain(nodes).collect()));
+    }
     Ok(Some(Request::Create {
         id: id.to_string(),
         placement,
