@@ -143,6 +143,8 @@ pub fn build(q: &QuickForm) -> Result<Spec> {
             mount("/dev/pts", "devpts", "devpts",
                 &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
             mount("/sys", "sysfs", "sysfs", sys_opts),
+            // Docker's view of the container's own cgroups (see container::cgroup_view).
+            mount("/sys/fs/cgroup", "cgroup", "cgroup", sys_opts),
             mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
             mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
         ],

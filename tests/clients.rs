@@ -125,6 +125,14 @@ const STEPS: [&[&str]; 3] = [
     &["--cap-drop=all", "--cap-add=setgid", "--cap-add=setuid"],
 ];
 
+/// `pid-n`: each client instance of this test process gets its own directory (and dockerd
+/// its own socket), so that the tests run in parallel.
+fn instance() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 // ---------------------------------------------------------------- podman
 
 struct Podman {
@@ -133,7 +141,7 @@ struct Podman {
 
 impl Podman {
     fn new() -> Podman {
-        let dir = std::env::temp_dir().join(format!("minirun-podman-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("minirun-podman-{}", instance()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.display();
@@ -326,7 +334,7 @@ struct Docker {
 
 impl Docker {
     fn start() -> Docker {
-        let dir = std::env::temp_dir().join(format!("minirun-docker-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("minirun-docker-{}", instance()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = serde_json::json!({
@@ -457,4 +465,207 @@ fn docker_uses_minirun() {
         d.dir.join("docker.sock").display()
     );
     assert_tty_through_script(&shell_cmd);
+}
+
+// ---------------------------------------------------------------- cgroups through the clients
+// Issue 12, item 8: the clients' cgroupfs driver with minirun's cgroups (no --cgroups=disabled).
+
+/// A counter the workload advances every 0.1 s, read from the host through /proc/PID/root.
+const COUNTER: &str = "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done";
+
+fn counter(pid: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/root/tmp/count")).unwrap_or_default();
+    text.trim().parse().unwrap_or(0)
+}
+
+/// Frozen: the counter stands still; thawed: it advances again.
+fn assert_freezes_and_thaws(pid: &str, pause: &dyn Fn(), unpause: &dyn Fn()) {
+    assert!(
+        wait_for(5.0, || (counter(pid) > 0).then_some(())).is_some(),
+        "the counter never started"
+    );
+    pause();
+    let frozen = counter(pid);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(counter(pid), frozen, "the counter advanced while paused");
+    unpause();
+    assert!(
+        wait_for(5.0, || (counter(pid) > frozen).then_some(())).is_some(),
+        "the counter did not advance after unpause"
+    );
+}
+
+/// A fork bomb's reach under `--pids-limit 20`: what pids.current says after 40 forks
+/// (read by a builtin: a fork would fail at the limit), and the shell's complaints.
+/// The forks happen in a subshell: ash gives up at the first failed fork.
+const FORK_BOMB: &str = "(i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done); \
+    read n < /sys/fs/cgroup/pids/pids.current; echo $n";
+
+fn assert_fork_bomb_stopped(o: &Output) {
+    let n: u64 = stdout(o).trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "no count: {}{}",
+            stdout(o),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    assert!(n <= 20, "pids.current {n} above the limit");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("fork"),
+        "no fork failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The cgroups named `name` (and below) in every v1 hierarchy, deepest first.
+fn cgroups_named(name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let top = h.path().join(name);
+        let mut stack = vec![top];
+        while let Some(d) = stack.pop() {
+            if let Ok(entries) = std::fs::read_dir(&d) {
+                stack.extend(
+                    entries
+                        .flatten()
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                        .map(|e| e.path()),
+                );
+                found.push(d);
+            }
+        }
+    }
+    found.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    found
+}
+
+/// Removes the test's cgroup parent (what the client made there: conmon's cgroup, empty
+/// once the clients are gone); true if nothing is left.
+fn remove_cgroups_named(name: &str) -> bool {
+    for d in cgroups_named(name) {
+        let _ = std::fs::remove_dir(&d);
+    }
+    cgroups_named(name).is_empty()
+}
+
+#[test]
+fn podman_cgroups_with_minirun() {
+    require_installed("/usr/bin/podman", "podman");
+    require_installed("/usr/bin/conmon", "conmon");
+    let parent = format!("minirun-podman-test-{}", std::process::id());
+    // Removed even when an assertion fails (after the containers, dropped first).
+    struct Parent<'a>(&'a str);
+    impl Drop for Parent<'_> {
+        fn drop(&mut self) {
+            remove_cgroups_named(self.0);
+        }
+    }
+    let _parent = Parent(&parent);
+    {
+        let p = Podman::new();
+        let mut imp = p.cmd(&["import", "-", IMAGE]);
+        imp.envs(p.env());
+        import(imp);
+        let cg_parent = format!("/{parent}");
+        let opts = [
+            "--runtime",
+            "minirun",
+            "run",
+            "--network=none",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--cgroup-manager=cgroupfs",
+            "--cgroup-parent",
+            &cg_parent,
+        ];
+        let mut a = opts.to_vec();
+        a.extend_from_slice(&["--rm", "--pids-limit", "20", IMAGE, "sh", "-c", FORK_BOMB]);
+        assert_fork_bomb_stopped(&p.cmd(&a).output().unwrap());
+
+        let mut a = opts.to_vec();
+        a.extend_from_slice(&["-d", IMAGE, "sh", "-c", COUNTER]);
+        let id = p.run(&a);
+        let pid = p.run(&["inspect", "--format", "{{.State.Pid}}", &id]);
+        assert_freezes_and_thaws(
+            &pid,
+            &|| {
+                p.run(&["pause", &id]);
+            },
+            &|| {
+                p.run(&["unpause", &id]);
+            },
+        );
+        p.run(&["rm", "-f", "-t", "0", &id]);
+    }
+    assert!(
+        remove_cgroups_named(&parent),
+        "left: {:?}",
+        cgroups_named(&parent)
+    );
+}
+
+#[test]
+fn docker_cgroups_with_minirun() {
+    require_installed("/usr/sbin/dockerd", "docker.io");
+    let d = Docker::start();
+    let mut imp = d.cmd(&["import", "-", "minirun-fixture"]);
+    imp.stdout(Stdio::piped());
+    import(imp);
+    let base = ["run", "--runtime", "minirun", "--network", "none"];
+
+    let mut a = base.to_vec();
+    a.extend_from_slice(&[
+        "--rm",
+        "--pids-limit",
+        "20",
+        "minirun-fixture",
+        "sh",
+        "-c",
+        FORK_BOMB,
+    ]);
+    assert_fork_bomb_stopped(&d.cmd(&a).output().unwrap());
+
+    let mut a = base.to_vec();
+    a.extend_from_slice(&[
+        "--rm",
+        "--device",
+        "/dev/null:/dev/xnull",
+        "minirun-fixture",
+    ]);
+    a.extend_from_slice(&["sh", "-c", "echo x > /dev/xnull && echo xnull-ok"]);
+    assert_eq!(d.run(&a), "xnull-ok");
+
+    let mut a = base.to_vec();
+    a.extend_from_slice(&["-d", "minirun-fixture", "sh", "-c", COUNTER]);
+    let id = d.run(&a);
+    let pid = d.run(&["inspect", "-f", "{{.State.Pid}}", &id]);
+    assert_freezes_and_thaws(
+        &pid,
+        &|| {
+            d.run(&["pause", &id]);
+        },
+        &|| {
+            d.run(&["unpause", &id]);
+        },
+    );
+    d.run(&["update", "--pids-limit", "7", &id]);
+    let max = d.run(&["exec", &id, "cat", "/sys/fs/cgroup/pids/pids.max"]);
+    assert_eq!(max, "7");
+    let stats = d.run(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.PIDs}} {{.MemUsage}} {{.CPUPerc}}",
+        &id,
+    ]);
+    let pids: u64 = stats
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("docker stats: {stats:?}"));
+    assert!(pids >= 2, "docker stats: {stats:?}");
+    d.run(&["rm", "-f", &id]);
+    drop(d);
+    // daemon.json's cgroup-parent: empty now (rmdir refuses a parent another run still uses).
+    remove_cgroups_named("minirun-test");
 }

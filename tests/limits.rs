@@ -371,13 +371,17 @@ fn oci_pause_update_events_ps_and_delete() {
     let pid = create(&sb, &dir, "c1");
     ok(&oci(&sb, &["start", "c1"]));
     let dirs = cgroup_dirs(&sb, "c1");
-    let freezer = v1_dir(&dirs, "freezer");
+    // Where there is cgroup2 the freezer is v2's (no v1 freezer hierarchy is joined).
+    let frozen = || match dirs.iter().find(|d| d.join("cgroup.events").exists()) {
+        Some(v2) => read(&v2.join("cgroup.events")).contains("frozen 1"),
+        None => read(&v1_dir(&dirs, "freezer").join("freezer.state")) == "FROZEN",
+    };
     ok(&oci(&sb, &["pause", "c1"]));
     assert_eq!(status(&sb, "c1"), "paused");
-    assert_eq!(read(&freezer.join("freezer.state")), "FROZEN");
+    assert!(frozen());
     ok(&oci(&sb, &["resume", "c1"]));
     assert_eq!(status(&sb, "c1"), "running");
-    assert_eq!(read(&freezer.join("freezer.state")), "THAWED");
+    assert!(!frozen());
 
     let pids = v1_dir(&dirs, "pids");
     assert_eq!(read(&pids.join("pids.max")), "50");
@@ -485,4 +489,76 @@ fn features_list_cgroups() {
     let v: Value = serde_json::from_str(&ok(&sb.cmd(&["features"]).output().unwrap())).unwrap();
     assert_eq!(v["linux"]["cgroup"]["v1"], true);
     assert_eq!(v["linux"]["cgroup"]["v2"], true);
+}
+
+/// Item 9 (cost): where cgroup2 is mounted, a container with no limit joins no v1 hierarchy
+/// (each join waits for an RCU grace period) and still gets its device rules (eBPF), pause
+/// and resume, `ps` and `kill --all`, all on v2; one limit joins that controller's hierarchy.
+#[test]
+fn only_the_v1_hierarchies_a_limit_needs_are_joined() {
+    let has_v2 = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(" - cgroup2 ");
+    assert!(
+        has_v2,
+        "this test needs a cgroup2 mount (v2 or hybrid host)"
+    );
+    let sb = Sandbox::new("lim-joins");
+    let child = quick_sleeper(&sb, "bare", &[]);
+    let dirs = cgroup_dirs(&sb, "bare");
+    assert_eq!(dirs.len(), 1, "only the v2 cgroup: {dirs:?}");
+    let pid = state_pid(&sb, "bare");
+    let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        host_view
+            .lines()
+            .any(|l| l.starts_with("0::") && l.contains("/minirun/")),
+        "{host_view}"
+    );
+    ok(&sb.cmd(&["pause", "bare"]).output().unwrap());
+    assert!(read(&dirs[0].join("cgroup.events")).contains("frozen 1"));
+    ok(&sb.cmd(&["resume", "bare"]).output().unwrap());
+    assert!(read(&dirs[0].join("cgroup.events")).contains("frozen 0"));
+    let listed = ok(&sb.cmd(&["ps", "bare"]).output().unwrap());
+    assert!(listed.contains(&pid.to_string()), "{listed}");
+    ok(&sb.cmd(&["kill", "--all", "bare", "KILL"]).output().unwrap());
+    let mut child = child;
+    child.wait().unwrap();
+    assert!(!alive(pid as i64));
+    assert_gone(&dirs);
+
+    let child = quick_sleeper(&sb, "limited", &["--pids-limit", "9"]);
+    let dirs = cgroup_dirs(&sb, "limited");
+    assert_eq!(dirs.len(), 2, "pids and v2: {dirs:?}");
+    assert_eq!(read(&v1_dir(&dirs, "pids").join("pids.max")), "9");
+    stop(&sb, "limited", child);
+    assert_gone(&dirs);
+}
+
+/// Item 7: /sys/fs/cgroup inside is the container's own cgroup, read-only: the pids limit
+/// shows and a write is EROFS; a hierarchy the container did not join is not shown.
+#[test]
+fn sys_fs_cgroup_shows_the_containers_own_cgroup_read_only() {
+    let sb = Sandbox::new("lim-view");
+    let o = sb.run(
+        &["--pids-limit", "17"],
+        &[
+            "sh",
+            "-c",
+            "cat /sys/fs/cgroup/pids/pids.max; echo 3 > /sys/fs/cgroup/pids/pids.max; \
+             ls /sys/fs/cgroup; touch /sys/fs/cgroup/x",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(out.lines().next(), Some("17"), "{out}{err}");
+    assert!(err.contains("pids.max: Read-only file system"), "{err}");
+    assert!(
+        err.contains("/sys/fs/cgroup/x: Read-only file system"),
+        "{err}"
+    );
+    assert!(!out.contains("memory"), "memory was not joined: {out}");
+    // The v2 view is the container's cgroup: its only process is the shell.
+    let procs = ok(&sb.run(&[], &["cat", "/sys/fs/cgroup/unified/cgroup.procs"]));
+    assert_eq!(procs.trim(), "1", "{procs}");
 }

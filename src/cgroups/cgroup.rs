@@ -157,10 +157,11 @@ impl Cgroup {
         Ok(Some(fd))
     }
 
-    /// Move `pid` (all its threads) into the cgroup in every hierarchy; a no-op where it
-    /// already is (as after CLONE_INTO_CGROUP on v2).
+    /// Move `pid` (all its threads) into the cgroup in every v1 hierarchy. Not v2: the
+    /// launch clones the child into it (CLONE_INTO_CGROUP), and writing `cgroup.procs` there
+    /// again, even for a process already in, waits for an RCU grace period.
     pub fn add_pid(&self, pid: i32) -> Result<()> {
-        for dir in self.dirs() {
+        for dir in self.paths.v1.iter().map(|d| d.dir.as_path()) {
             write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())

@@ -19,6 +19,8 @@
 //!    workload never runs unconfined; store `cg.paths()` in the state record.
 //! 2. clone3 with `flag_into_cgroup(&cg.v2_fd()?)` where there is a v2 cgroup: the child is
 //!    born in it (v2 and hybrid).
+//!    Where there is one, only the v1 hierarchies [`joins::select`] keeps are made (each v1
+//!    join costs an RCU grace period).
 //! 3. `cg.add_pid(child)` before releasing the child: v1 has no CLONE_INTO_CGROUP.
 //! 4. On the child's exit, `cg.oom_kill_count()` tells an OOM kill from a SIGKILL.
 //! 5. delete: `Cgroup::open(paths).kill_all(SIGKILL)` if anything is left, then `remove()`;
@@ -35,6 +37,7 @@ pub mod bpf;
 mod cgroup;
 pub mod devices;
 pub mod flags;
+pub mod joins;
 pub mod layout;
 pub mod placement;
 pub mod resources;

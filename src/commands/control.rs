@@ -61,9 +61,40 @@ pub fn resume(g: &Global, id: &str) -> Result<()> {
 
 /// Pure: the resources `update` asks for: `-r FILE` (JSON, `-` for stdin, as containerd sends
 /// it), then each flag over it.
+/// Pure: runc's reading of an update's resources file, where 0 means "leave as it is"
+/// (docker update sends every field, zeros for those not asked, memory ones too even where
+/// the container has no memory cgroup).
+fn zeros_unchanged(mut r: LinuxResources) -> LinuxResources {
+    let nonzero = |v: Option<i64>| v.filter(|v| *v != 0);
+    if let Some(mut m) = *r.memory() {
+        m.set_limit(nonzero(m.limit()));
+        m.set_reservation(nonzero(m.reservation()));
+        m.set_swap(nonzero(m.swap()));
+        m.set_kernel(nonzero(m.kernel()));
+        m.set_kernel_tcp(nonzero(m.kernel_tcp()));
+        let empty = m.limit().is_none() && m.reservation().is_none() && m.swap().is_none();
+        let empty = empty && m.swappiness().is_none() && m.disable_oom_killer().is_none();
+        r.set_memory((!empty).then_some(m));
+    }
+    if let Some(mut c) = r.cpu().clone() {
+        c.set_shares(c.shares().filter(|v| *v != 0));
+        c.set_quota(nonzero(c.quota()));
+        c.set_period(c.period().filter(|v| *v != 0));
+        c.set_cpus(c.cpus().clone().filter(|v| !v.is_empty()));
+        c.set_mems(c.mems().clone().filter(|v| !v.is_empty()));
+        r.set_cpu(Some(c));
+    }
+    if r.pids().as_ref().is_some_and(|p| p.limit() == 0) {
+        r.set_pids(None);
+    }
+    r
+}
+
 pub fn update_resources(a: &UpdateArgs, file_text: Option<&str>) -> Result<LinuxResources> {
     let mut r: LinuxResources = match file_text {
-        Some(t) => serde_json::from_str(t).context("--resources: not an OCI resources object")?,
+        Some(t) => zeros_unchanged(
+            serde_json::from_str(t).context("--resources: not an OCI resources object")?,
+        ),
         None => LinuxResources::default(),
     };
     let size = |v: &str, flag: &str| {
@@ -148,8 +179,18 @@ pub fn update(g: &Global, a: &UpdateArgs) -> Result<()> {
     };
     let r = update_resources(a, text.as_deref())?;
     let (_, _, cg) = running_cgroup(g, &a.id)?;
-    cg.apply(&r)
-        .with_context(|| format!("updating container \"{}\"", a.id))
+    // A container joins only the v1 hierarchies it needed at start (cgroups::joins).
+    cg.apply(&r).with_context(|| {
+        format!(
+            "updating container \"{}\" (in the v1 hierarchies of {:?} only)",
+            a.id,
+            cg.paths()
+                .v1
+                .iter()
+                .flat_map(|d| d.controllers.iter())
+                .collect::<Vec<_>>()
+        )
+    })
 }
 
 /// `events --stats`: one stats event. `events`: a stats event every `--interval`, and an
@@ -215,6 +256,28 @@ mod tests {
         };
         f(&mut a);
         a
+    }
+
+    #[test]
+    fn zeros_in_the_resources_file_change_nothing() {
+        let file = r#"{"memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "cpus": "", "mems": ""},
+            "pids": {"limit": 7}, "blockIO": {"weight": 0}}"#;
+        let r = update_resources(&args(|_| {}), Some(file)).unwrap();
+        assert!(r.memory().is_none());
+        let cpu = r.cpu().as_ref().unwrap();
+        assert_eq!(
+            (cpu.shares(), cpu.quota(), cpu.period()),
+            (None, None, None)
+        );
+        assert_eq!(r.pids().as_ref().unwrap().limit(), 7);
+        let writes = crate::cgroups::resources::plan(
+            &r,
+            &|_| Some(crate::cgroups::resources::Version::V1),
+            false,
+        )
+        .unwrap();
+        assert_eq!(writes.len(), 1, "{writes:?}");
     }
 
     #[test]

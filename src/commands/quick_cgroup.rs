@@ -72,5 +72,7 @@ pub fn request(global: &Global, args: &QuickArgs, id: &str) -> Result<Option<Req
         id: crate::container::cgroup_launch::cgroup_name(&global.root, id),
         placement,
         resources: Box::new(resources),
+        // Only what the flags ask for: the common case joins no v1 hierarchy.
+        also: &[],
     }))
 }

@@ -52,6 +52,8 @@ pub enum Request {
         id: String,
         placement: Placement,
         resources: Box<LinuxResources>,
+        /// v1 controllers joined even without a limit (see `cgroups::joins`).
+        also: &'static [&'static str],
     },
     /// A process joining a running container (`exec`): into the container's cgroup.
     Join(CgroupPaths),
@@ -73,10 +75,22 @@ pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request
     for rule in resources.devices().iter().flatten() {
         crate::cgroups::devices::Rule::from_oci(rule).context("linux.resources.devices")?;
     }
+    // As runc and crun do: the standard nodes minirun itself makes in /dev stay openable
+    // whatever the config's rules (podman's deny all and nothing else).
+    let mut resources = resources;
+    if let Some(rules) = resources.devices().clone() {
+        let nodes = crate::cgroups::devices::docker_defaults()
+            .into_iter()
+            .filter(|r| r.allow && r.major.is_some())
+            .map(crate::cgroups::devices::Rule::to_oci);
+        resources.set_devices(Some(rules.into_iter().chain(nodes).collect()));
+    }
     Ok(Some(Request::Create {
         id: id.to_string(),
         placement,
         resources: Box::new(resources),
+        // What `events --stats` (docker stats) and `docker update` read and write.
+        also: crate::cgroups::joins::STATS_CONTROLLERS,
     }))
 }
 
@@ -89,13 +103,18 @@ pub fn prepare(req: &Request) -> Result<Cgroup> {
             id,
             placement,
             resources,
+            also,
         } => {
-            let layout = Layout::detect()?;
+            // Only the v1 hierarchies whose controllers are needed: each join is a migration.
+            let needed = crate::cgroups::joins::needed(resources, also)?;
+            let layout = crate::cgroups::joins::select(Layout::detect()?, &needed);
             let cg = Cgroup::create(&layout, placement, id)?;
+            crate::step!("cgroup made in {} v1 hierarchies and v2", layout.v1.len());
             if let Err(e) = cg.apply(resources) {
                 let _ = cg.remove();
                 return Err(e.context(format!("applying linux.resources to container {id}")));
             }
+            crate::step!("cgroup limited");
             Ok(cg)
         }
     }
@@ -173,10 +192,11 @@ fn root_tag(root: &Path) -> Option<String> {
 pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
     let Ok(layout) = Layout::detect() else { return };
     let tag = root_tag(root);
+    // Every container has a v2 cgroup where there is cgroup2; v1 ones only where needed.
     let probe = layout
-        .v1
-        .first()
-        .or(layout.unified.as_ref())
+        .unified
+        .as_ref()
+        .or(layout.v1.first())
         .map(|h| h.dir(&h.own.join(crate::cgroups::placement::DEFAULT_PARENT)));
     let ours_and_live = |name: &str| match (name.split_once('@'), &tag) {
         (None, None) => is_live(name),

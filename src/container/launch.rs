@@ -142,6 +142,10 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
     let pid = match unsafe { clone.call() } {
         Ok(0) => {
             drop(parent_end);
+            // For the /sys/fs/cgroup view: the child mounts the cgroup the parent made.
+            if let Some(cg) = &cgroup {
+                super::cgroup_view::remember(cg.paths());
+            }
             let ctx = ChildContext {
                 plan,
                 channel: child_end,

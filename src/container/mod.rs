@@ -6,6 +6,7 @@
 
 pub mod bundle;
 pub mod cgroup_launch;
+pub mod cgroup_view;
 pub mod child;
 pub mod console;
 pub mod exec_init;

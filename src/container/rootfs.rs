@@ -157,6 +157,10 @@ fn volatile(rootfs: &str) -> Result<String> {
 }
 
 fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
+    // The container's own cgroups (Docker's view), where minirun made them.
+    if m.typ == "cgroup" && super::cgroup_view::mount_view(root, m)? {
+        return Ok(());
+    }
     let dest = m.destination.display();
     let kind = if m.bind && !Path::new(&m.source).is_dir() {
         Kind::File
@@ -205,8 +209,9 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             ),
             // A v1 "cgroup" mount without controllers asks for all of them in one hierarchy,
             // which a hybrid host (v1 controllers already mounted separately) refuses. minirun
-            // manages no cgroups, so the container gets the unified (v2) view instead.
-            Err(Errno::EBUSY) if fstype == "cgroup" => {
+            // manages no cgroups, so the container gets the unified (v2) view instead. So
+            // does one in a cgroup namespace, where the kernel answers EPERM.
+            Err(Errno::EBUSY | Errno::EPERM) if fstype == "cgroup" => {
                 mnt(Some("cgroup2"), &tpath, Some("cgroup2"), m.flags, None)
             }
             r => r,

@@ -1,0 +1,186 @@
+//! The container's /sys/fs/cgroup: its own cgroups, read-only, as Docker shows them.
+//!
+//! A `cgroup` mount (Docker's configs have one; the quick form too) becomes: on a pure v2 host
+//! a bind of the container's v2 cgroup; elsewhere a tmpfs holding a bind of the container's
+//! cgroup in each v1 hierarchy it joined (named for its controllers, `cpu,cpuacct`, with a
+//! symlink per controller of a co-mounted one) and of its v2 cgroup at `unified`. Binds of
+//! the very directories the parent made, not fresh cgroupfs mounts: a v1 hierarchy the
+//! container did not join (see `cgroups::joins`) would show minirun's cgroup there, the
+//! host's tree, so it is left out. Each bind gets the mount's flags (`ro`: writes are EROFS).
+//!
+//! The child learns the paths by inheriting them (`remember`, right after clone3).
+
+use super::in_root::{self, Kind};
+use super::plan::MountPlan;
+use crate::cgroups::{CgroupPaths, Layout, Mode};
+use crate::step;
+use anyhow::{Context, Result};
+use nix::fcntl::OFlag;
+use nix::mount::{MsFlags, mount};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+static PATHS: OnceLock<CgroupPaths> = OnceLock::new();
+
+/// In the child: the cgroup the parent made for it (the child is a copy of the parent, and
+/// nothing else of the launch reaches the mount code).
+pub fn remember(paths: &CgroupPaths) {
+    let _ = PATHS.set(paths.clone());
+}
+
+/// What goes under the view: (name, host directory) binds, and (name, target) symlinks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct View {
+    pub binds: Vec<(String, PathBuf)>,
+    pub links: Vec<(String, String)>,
+}
+
+/// Pure: the view of `paths`. None on a pure v2 host: the v2 cgroup is the whole view.
+pub fn view(paths: &CgroupPaths, mode: Mode) -> Option<View> {
+    if mode == Mode::V2 {
+        return None;
+    }
+    let mut v = View {
+        binds: vec![],
+        links: vec![],
+    };
+    for d in &paths.v1 {
+        // `name=systemd` is a named hierarchy: Docker shows it as `systemd`.
+        let names: Vec<&str> = d
+            .controllers
+            .iter()
+            .map(|c| c.strip_prefix("name=").unwrap_or(c))
+            .collect();
+        let name = names.join(",");
+        if names.len() > 1 {
+            v.links
+                .extend(names.iter().map(|n| (n.to_string(), name.clone())));
+        }
+        v.binds.push((name, d.dir.clone()));
+    }
+    if let Some(d) = &paths.v2 {
+        v.binds.push(("unified".into(), d.dir.clone()));
+    }
+    Some(v)
+}
+
+/// Mounts the view at `m.destination`; false when the container has no cgroup of ours (the
+/// caller then mounts the filesystem the config names).
+pub fn mount_view(root: &OwnedFd, m: &MountPlan) -> Result<bool> {
+    let Some(paths) = PATHS.get() else {
+        return Ok(false);
+    };
+    let dest = &m.destination;
+    let target = in_root::ensure(root, dest, Kind::Dir)
+        .with_context(|| format!("preparing mount point {}", dest.display()))?;
+    let mode = Layout::detect()?.mode();
+    let Some(view) = view(paths, mode) else {
+        let v2 = paths.v2.as_ref().context("a v2 host without a v2 cgroup")?;
+        bind(&v2.dir, &in_root::proc_path(&target), m.flags)?;
+        step!(
+            "bind {} on {} (cgroup view)",
+            v2.dir.display(),
+            dest.display()
+        );
+        return Ok(true);
+    };
+    let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(
+        Some("tmpfs"),
+        in_root::proc_path(&target).as_str(),
+        Some("tmpfs"),
+        base,
+        Some("mode=755"),
+    )
+    .with_context(|| format!("mounting the cgroup view's tmpfs on {}", dest.display()))?;
+    // The fd above names the directory under the tmpfs: the tmpfs's own root, fresh and ours.
+    let top = in_root::open(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
+        .with_context(|| format!("opening {} after mounting", dest.display()))?;
+    let top = PathBuf::from(in_root::proc_path(&top));
+    for (name, host) in &view.binds {
+        let at = top.join(name);
+        std::fs::create_dir(&at).with_context(|| format!("making {}", at.display()))?;
+        bind(host, &at.to_string_lossy(), m.flags | base)?;
+    }
+    for (name, to) in &view.links {
+        let at = top.join(name);
+        std::os::unix::fs::symlink(to, &at).with_context(|| format!("linking {}", at.display()))?;
+    }
+    if m.flags.contains(MsFlags::MS_RDONLY) {
+        remount(&top.to_string_lossy(), base | MsFlags::MS_RDONLY, false)?;
+    }
+    step!("cgroup view on {}: {:?}", dest.display(), view.binds);
+    Ok(true)
+}
+
+fn bind(host: &Path, at: &str, flags: MsFlags) -> Result<()> {
+    mount(Some(host), at, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+        .with_context(|| format!("binding {} into the cgroup view", host.display()))?;
+    let extra = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+    if !extra.is_empty() {
+        remount(at, extra, true)?;
+    }
+    Ok(())
+}
+
+fn remount(at: &str, flags: MsFlags, is_bind: bool) -> Result<()> {
+    let bind = if is_bind {
+        MsFlags::MS_BIND
+    } else {
+        MsFlags::empty()
+    };
+    mount(
+        None::<&str>,
+        at,
+        None::<&str>,
+        flags | bind | MsFlags::MS_REMOUNT,
+        None::<&str>,
+    )
+    .with_context(|| format!("remounting {at} with {flags:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroups::{V1Dir, V2Dir};
+
+    fn paths() -> CgroupPaths {
+        CgroupPaths {
+            v1: vec![
+                V1Dir {
+                    controllers: vec!["pids".into()],
+                    dir: "/sys/fs/cgroup/pids/minirun/a".into(),
+                },
+                V1Dir {
+                    controllers: vec!["cpu".into(), "cpuacct".into()],
+                    dir: "/sys/fs/cgroup/cpu,cpuacct/minirun/a".into(),
+                },
+            ],
+            v2: Some(V2Dir {
+                mountpoint: "/sys/fs/cgroup/unified".into(),
+                dir: "/sys/fs/cgroup/unified/minirun/a".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn hybrid_view_names_hierarchies_as_docker_does() {
+        let v = view(&paths(), Mode::Hybrid).unwrap();
+        let names: Vec<&str> = v.binds.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["pids", "cpu,cpuacct", "unified"]);
+        assert_eq!(v.binds[2].1, Path::new("/sys/fs/cgroup/unified/minirun/a"));
+        assert_eq!(
+            v.links,
+            [
+                ("cpu".to_string(), "cpu,cpuacct".to_string()),
+                ("cpuacct".to_string(), "cpu,cpuacct".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn pure_v2_is_one_bind() {
+        assert_eq!(view(&paths(), Mode::V2), None);
+    }
+}
