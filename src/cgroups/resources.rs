@@ -411,14 +411,14 @@ fn block_io(
     ];
     match v.unwrap_or(Version::V1) {
         Version::V1 => {
-            if let Some(w) = b.weight().filter(|w| *w != 0) {
+            if let Some(w) = b.weight() {
                 let w = check(w)?.to_string();
                 planned.push(vec![
                     ("blkio.weight".into(), w.clone()),
                     ("blkio.bfq.weight".into(), w),
                 ]);
             }
-            if let Some(w) = b.leaf_weight().filter(|w| *w != 0) {
+            if let Some(w) = b.leaf_weight() {
                 planned.push(vec![("blkio.leaf_weight".into(), check(w)?.to_string())]);
             }
             for d in b.weight_device().iter().flatten() {
@@ -440,7 +440,7 @@ fn block_io(
             }
         }
         Version::V2 => {
-            if let Some(w) = b.weight().filter(|w| *w != 0) {
+            if let Some(w) = b.weight() {
                 let w = check(w)?;
                 planned.push(vec![
                     ("io.bfq.weight".into(), w.to_string()),

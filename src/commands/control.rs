@@ -59,37 +59,21 @@ pub fn resume(g: &Global, id: &str) -> Result<()> {
         .with_context(|| format!("resuming container \"{id}\""))
 }
 
-/// Pure: the resources `update` asks for: `-r FILE` (JSON, `-` for stdin, as containerd sends
-/// it), then each flag over it.
 /// Pure: runc's reading of an update's resources file, where 0 means "leave as it is"
 /// (docker update sends every field, zeros for those not asked, memory ones too even where
-/// the container has no memory cgroup).
-fn zeros_unchanged(mut r: LinuxResources) -> LinuxResources {
-    let nonzero = |v: Option<i64>| v.filter(|v| *v != 0);
-    if let Some(mut m) = *r.memory() {
-        m.set_limit(nonzero(m.limit()));
-        m.set_reservation(nonzero(m.reservation()));
-        m.set_swap(nonzero(m.swap()));
-        m.set_kernel(nonzero(m.kernel()));
-        m.set_kernel_tcp(nonzero(m.kernel_tcp()));
+/// the container has no memory cgroup): the zeros go, and a memory object left empty goes too.
+fn zeros_unchanged(r: LinuxResources) -> LinuxResources {
+    let mut r = crate::cgroups::resources::without_unset_zeros(&r);
+    if let Some(m) = *r.memory() {
         let empty = m.limit().is_none() && m.reservation().is_none() && m.swap().is_none();
         let empty = empty && m.swappiness().is_none() && m.disable_oom_killer().is_none();
         r.set_memory((!empty).then_some(m));
     }
-    if let Some(mut c) = r.cpu().clone() {
-        c.set_shares(c.shares().filter(|v| *v != 0));
-        c.set_quota(nonzero(c.quota()));
-        c.set_period(c.period().filter(|v| *v != 0));
-        c.set_cpus(c.cpus().clone().filter(|v| !v.is_empty()));
-        c.set_mems(c.mems().clone().filter(|v| !v.is_empty()));
-        r.set_cpu(Some(c));
-    }
-    if r.pids().as_ref().is_some_and(|p| p.limit() == 0) {
-        r.set_pids(None);
-    }
     r
 }
 
+/// Pure: the resources `update` asks for: `-r FILE` (JSON, `-` for stdin, as containerd sends
+/// it), then each flag over it.
 pub fn update_resources(a: &UpdateArgs, file_text: Option<&str>) -> Result<LinuxResources> {
     let mut r: LinuxResources = match file_text {
         Some(t) => zeros_unchanged(
