@@ -97,11 +97,7 @@ fn assert_clean(sb: &Sandbox, tag: &str, before: &HostState) {
         "processes left: {:?}",
         leftovers(tag, &sb.root)
     );
-    let state: Vec<_> = std::fs::read_dir(&sb.root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let state = records_in(&sb.root);
     assert!(state.is_empty(), "state left in --root: {state:?}");
     let after = host_state();
     let added: Vec<_> = after
@@ -298,11 +294,7 @@ fn runtime_killed_at_random_points_leaves_nothing_running() {
         // reusable at once, and any run sweeps the rest.
         ok(&sb.run(&["--name", "rt0", "-e", &tagged(&tag)], &["true"]));
         ok(&sb.run(&["-e", &tagged(&tag)], &["true"]));
-        let left: Vec<_> = std::fs::read_dir(&sb.root)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
+        let left = records_in(&sb.root);
         let show: Vec<_> = left
             .iter()
             .map(|n| {

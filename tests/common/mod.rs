@@ -78,15 +78,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let leftovers: Vec<_> = std::fs::read_dir(&self.root)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name())
-                    // The compiled seccomp filters are a cache, not a container's state.
-                    .filter(|n| n != "seccomp")
-                    .collect()
-            })
-            .unwrap_or_default();
+        let leftovers = records_in(&self.root);
         let base = self.base();
         let mounts = host_mounts_under(&base);
         let _ = std::fs::remove_dir_all(&base);
@@ -95,6 +87,19 @@ impl Drop for Sandbox {
             assert!(mounts.is_empty(), "mounts leaked: {mounts:?}");
         }
     }
+}
+
+/// What a state root holds besides the compiled seccomp filters (a cache, not a container's
+/// state): records, and the staging or trash directories of a runtime that was killed.
+pub fn records_in(root: &Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(root)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name())
+                .filter(|n| n != "seccomp")
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Host mount table lines that mention `path`.
