@@ -166,18 +166,32 @@ fn mount_table_inside_is_the_containers_own() {
     ] {
         assert!(points.contains(&want), "{want} missing: {out}");
     }
-    // No host mount point (the old root, the host's /work, cgroup trees, …) is listed.
+    // No host mount point (the old root, the host's /work, …) is listed.
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     for hp in host.lines().map(|l| l.split(' ').nth(4).unwrap()) {
-        if hp.starts_with("/sys/fs/cgroup") || hp.starts_with("/work") || hp.starts_with("/run/") {
+        if hp.starts_with("/work") || hp.starts_with("/run/") {
             assert!(
                 !points.contains(&hp),
                 "host mount point {hp} visible inside"
             );
         }
     }
-    // The mount sources of the container are not host mount points either.
-    assert!(!out.contains("/sys/fs/cgroup"), "{out}");
+    // /sys/fs/cgroup is the container's own view, as Docker gives it: a read-only tmpfs with
+    // cgroup filesystems whose root is the container's own cgroup ("/" in its cgroup
+    // namespace), never the host's tree.
+    for l in out
+        .lines()
+        .filter(|l| l.split(' ').nth(4).unwrap().starts_with("/sys/fs/cgroup"))
+    {
+        let f: Vec<&str> = l.split(' ').collect();
+        let fstype = f[f.iter().position(|x| *x == "-").unwrap() + 1];
+        assert!(
+            f[3] == "/"
+                && f[5].starts_with("ro,")
+                && ["tmpfs", "cgroup", "cgroup2"].contains(&fstype),
+            "{l}"
+        );
+    }
 }
 
 #[test]

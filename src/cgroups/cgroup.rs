@@ -157,10 +157,19 @@ impl Cgroup {
         Ok(Some(fd))
     }
 
-    /// Move `pid` (all its threads) into the cgroup in every v1 hierarchy. Not v2: the
-    /// launch clones the child into it (CLONE_INTO_CGROUP), and writing `cgroup.procs` there
-    /// again, even for a process already in, waits for an RCU grace period.
+    /// Move `pid` (all its threads) into the cgroup in every hierarchy.
     pub fn add_pid(&self, pid: i32) -> Result<()> {
+        self.join_v1(pid)?;
+        if let Some(dir) = self.v2() {
+            write(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Move `pid` into the cgroup in every v1 hierarchy only: for a child that clone3 put into
+    /// the v2 cgroup already (CLONE_INTO_CGROUP). Writing v2's `cgroup.procs` again, even for
+    /// a process already in, would wait for an RCU grace period.
+    pub fn join_v1(&self, pid: i32) -> Result<()> {
         for dir in self.paths.v1.iter().map(|d| d.dir.as_path()) {
             write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }

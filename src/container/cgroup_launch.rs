@@ -124,7 +124,8 @@ pub fn prepare(req: &Request) -> Result<Cgroup> {
 /// (run from anywhere) find it.
 pub fn save(dir: &Path, cg: &Cgroup) -> Result<()> {
     let path = dir.join(RECORD);
-    std::fs::write(&path, serde_json::to_string(cg.paths())?)
+    // Private as the rest of the record (state.rs).
+    super::state::write_private(&path, serde_json::to_string(cg.paths())?.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
 

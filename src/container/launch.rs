@@ -217,7 +217,7 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
     }
     // v1 has no CLONE_INTO_CGROUP: the child is moved while it still waits for Proceed.
     if let Some(cg) = &child.cgroup {
-        cg.add_pid(pid)
+        cg.join_v1(pid)
             .context("moving the container init into its cgroup")?;
         step!("in its cgroup");
     }
