@@ -919,7 +919,8 @@ fn ctr_run_with_minirun_binary() {
         a.push(m.to_str().unwrap());
         a.extend(["--runc-root", root.to_str().unwrap()]);
         a.extend(["--fifo-dir", fifo.to_str().unwrap()]);
-        // No cgroup: ctr would otherwise name /minirun-ctr/ID in every hierarchy.
+        // No cgroups path (ctr's default is /minirun-ctr/ID, at the root of every hierarchy):
+        // minirun then places the cgroup below its own, and `delete` removes it.
         a.extend(["--cgroup", ""]);
         a.extend(extra);
         a.extend([IMAGE, id]);
@@ -1139,13 +1140,33 @@ fn cpu_limits_from_container_config() {
         .call("ContainerStats", cri.rs().container_stats(req))
         .stats
         .expect("no stats");
-    eprintln!("ContainerStats: {stats:?}");
     let used = stats
         .cpu
         .as_ref()
         .and_then(|c| c.usage_core_nano_seconds.as_ref())
         .map(|v| v.value);
     assert!(used.is_some_and(|n| n > 0), "{stats:?}");
+
+    // The pod's own: the sandbox's cgroup (the pause process) and its containers'.
+    let req = PodSandboxStatsRequest {
+        pod_sandbox_id: pod.id.clone(),
+    };
+    let pod_stats = cri.call("PodSandboxStats", cri.rs().pod_sandbox_stats(req));
+    let linux = pod_stats
+        .stats
+        .and_then(|s| s.linux)
+        .expect("no linux stats");
+    let pause_procs = linux
+        .process
+        .as_ref()
+        .and_then(|p| p.process_count.as_ref());
+    assert_eq!(pause_procs.map(|v| v.value), Some(1), "{linux:?}");
+    let spin = linux
+        .containers
+        .iter()
+        .find(|s| s.attributes.as_ref().is_some_and(|a| a.id == id));
+    let used = spin.and_then(|s| s.cpu.as_ref()?.usage_core_nano_seconds.as_ref());
+    assert!(used.is_some_and(|v| v.value > 0), "{linux:?}");
 
     // A memory limit has no hierarchy to hold it here: refused, naming the controller.
     let mem = LinuxContainerResources {
