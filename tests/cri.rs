@@ -5,8 +5,8 @@
 //! Each test starts its own containerd (root, state, socket, config and minirun state root in a
 //! temp dir) in a private mount namespace (see tests/daemon), imports the fixture rootfs as an
 //! image (rootfs-fixtures/image.sh: no registry is reachable), and ends it by its pid. Pods use
-//! the host's network (no CNI plugin is installed) and no cgroups (`disable_cgroup`: minirun
-//! creates none yet).
+//! the host's network (no CNI plugin is installed) and a cgroup parent named for the test
+//! (`cgroup_parent`: minirun makes the pods' cgroups there; the test removes it).
 
 mod common;
 mod daemon;
@@ -77,6 +77,11 @@ impl Containerd {
         self.dir.join("minirun-state")
     }
 
+    /// The pods' `cgroup_parent`: named for the test (its directory's name), removed on drop.
+    fn cgroup_parent(&self) -> String {
+        format!("/{}", self.dir.file_name().unwrap().to_string_lossy())
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
     }
@@ -140,10 +145,16 @@ impl Containerd {
                 .into_iter()
                 .map(|l| format!("host mount: {l}")),
         );
+        let parent = self.cgroup_parent();
+        left.extend(
+            cgroups_named(&[&parent[1..]])
+                .into_iter()
+                .filter(|c| !c.ends_with(&parent)),
+        );
         if let Ok(nss) = std::fs::read_dir(self.runtime_root()) {
             for ns in nss.flatten() {
-                for rec in std::fs::read_dir(ns.path()).into_iter().flatten().flatten() {
-                    left.push(format!("state record {}", rec.path().display()));
+                for rec in records_in(&ns.path()) {
+                    left.push(format!("state record {}", ns.path().join(rec).display()));
                 }
             }
         }
@@ -159,15 +170,24 @@ impl Drop for Containerd {
         for sock in left.iter().filter_map(|(_, cmd)| shim_socket(cmd)) {
             let _ = std::fs::remove_file(sock);
         }
+        let parent = self.cgroup_parent();
+        // Deepest first: a failed test may have left pods' cgroups below the parent.
+        let mut cgroups = cgroups_named(&[&parent[1..]]);
+        cgroups.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        for c in &cgroups {
+            let _ = std::fs::remove_dir(c.trim_start_matches("cgroup "));
+        }
+        let cgroups_left = cgroups_named(&[&parent[1..]]);
         let _ = std::fs::remove_dir_all(&self.dir);
         if !std::thread::panicking() {
+            assert!(cgroups_left.is_empty(), "cgroups left: {cgroups_left:?}");
             assert!(left.is_empty(), "left running: {left:?}");
         }
     }
 }
 
 /// containerd's config: everything under `dir`; the CRI plugin with a `minirun` handler (the
-/// snippet README's Kubernetes section gives operators), no cgroups, no CNI.
+/// snippet README's Kubernetes section gives operators), no CNI.
 fn config_toml(dir: &Path, minirun: &Path) -> String {
     let d = dir.display();
     format!(
@@ -188,8 +208,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{PAUSE}"
-  # minirun creates no cgroups yet; its OCI layer warns about and ignores linux.resources.
-  disable_cgroup = true
+  # Cgroups on (containerd's default): minirun makes them, at the pod's cgroup_parent.
+  disable_cgroup = false
   disable_apparmor = true
   # The sandbox's default oom_score_adj (-998) needs CAP_SYS_RESOURCE, which this VM lacks.
   restrict_oom_score_adj = true
@@ -225,6 +245,7 @@ struct Cri {
     logs: PathBuf,
     /// minirun's --root for the CRI's containerd namespace.
     minirun_root: PathBuf,
+    cgroup_parent: String,
     /// Every sandbox and container started, with its pid: none may outlive its removal.
     started: std::cell::RefCell<Vec<(String, i32)>>,
 }
@@ -256,6 +277,7 @@ impl Cri {
             images: ImageServiceClient::new(channel),
             logs: c.dir.join("logs"),
             minirun_root: c.runtime_root().join("k8s.io"),
+            cgroup_parent: c.cgroup_parent(),
             started: Default::default(),
         }
     }
@@ -303,6 +325,7 @@ impl Cri {
             }),
             log_directory: log_dir.to_string_lossy().into(),
             linux: Some(LinuxPodSandboxConfig {
+                cgroup_parent: self.cgroup_parent.clone(),
                 security_context: Some(LinuxSandboxSecurityContext {
                     namespace_options: Some(pod_namespaces()),
                     privileged,
@@ -347,6 +370,18 @@ impl Cri {
         argv: &[&str],
         sc: LinuxContainerSecurityContext,
     ) -> (String, i32) {
+        let id = self.create(pod, name, argv, sc, None);
+        self.start_created(&id)
+    }
+
+    fn create(
+        &self,
+        pod: &Pod,
+        name: &str,
+        argv: &[&str],
+        sc: LinuxContainerSecurityContext,
+        resources: Option<LinuxContainerResources>,
+    ) -> String {
         let config = ContainerConfig {
             metadata: Some(ContainerMetadata {
                 name: name.into(),
@@ -360,7 +395,7 @@ impl Cri {
             log_path: format!("{name}.log"),
             linux: Some(LinuxContainerConfig {
                 security_context: Some(sc),
-                resources: None,
+                resources,
             }),
             ..Default::default()
         };
@@ -369,9 +404,12 @@ impl Cri {
             config: Some(config),
             sandbox_config: Some(pod.config.clone()),
         };
-        let id = self
-            .call("CreateContainer", self.rs().create_container(req))
-            .container_id;
+        self.call("CreateContainer", self.rs().create_container(req))
+            .container_id
+    }
+
+    fn start_created(&self, id: &str) -> (String, i32) {
+        let id = id.to_string();
         let req = StartContainerRequest {
             container_id: id.clone(),
         };
@@ -422,6 +460,14 @@ impl Cri {
             timeout: 10,
         };
         self.call("ExecSync", self.rs().exec_sync(req))
+    }
+
+    /// ExecSync that must fail with `want` in its stderr.
+    fn exec_fails(&self, id: &str, argv: &[&str], want: &str) {
+        let r = self.exec(id, argv);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_ne!(r.exit_code, 0, "exec {argv:?} succeeded");
+        assert!(err.contains(want), "exec {argv:?}: {err}");
     }
 
     /// ExecSync that must succeed; its stdout.
@@ -488,8 +534,7 @@ impl Cri {
 }
 
 /// Cgroup directories (three levels deep in every hierarchy) whose name contains one of `ids`:
-/// with `disable_cgroup` there must be none; the cgroups issue will turn this into a check of
-/// where they are made.
+/// minirun's `delete` removes each pod's and container's, wherever they were placed.
 fn cgroups_named(ids: &[&str]) -> Vec<String> {
     fn walk(dir: &Path, depth: u32, ids: &[&str], out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -796,10 +841,7 @@ fn security_context_fields() {
     assert_eq!(status_field(pid, "CapEff:"), "0000000000000000");
     assert_eq!(status_field(pid, "CapBnd:"), "00000000a80425fb");
     assert_eq!(cri.exec_ok(&id, &["id", "-u"]).trim(), "1000");
-    let r = cri.exec(&id, &["touch", "/probe"]);
-    assert_ne!(r.exit_code, 0);
-    let err = String::from_utf8_lossy(&r.stderr);
-    assert!(err.contains("Read-only file system"), "{err}");
+    cri.exec_fails(&id, &["touch", "/probe"], "Read-only file system");
     // The pod's /dev/shm stays writable under a read-only rootfs.
     cri.exec_ok(&id, &["touch", "/dev/shm/probe"]);
     // Masked and read-only paths, which the privileged container below must not have.
@@ -877,7 +919,8 @@ fn ctr_run_with_minirun_binary() {
         a.push(m.to_str().unwrap());
         a.extend(["--runc-root", root.to_str().unwrap()]);
         a.extend(["--fifo-dir", fifo.to_str().unwrap()]);
-        // No cgroup: ctr would otherwise name /minirun-ctr/ID in every hierarchy.
+        // No cgroups path (ctr's default is /minirun-ctr/ID, at the root of every hierarchy):
+        // minirun then places the cgroup below its own, and `delete` removes it.
         a.extend(["--cgroup", ""]);
         a.extend(extra);
         a.extend([IMAGE, id]);
@@ -930,4 +973,218 @@ fn cgroup_scan_finds_a_known_cgroup() {
     let name = path.rsplit('/').next().unwrap();
     let found = cgroups_named(&[name]);
     assert!(found.iter().any(|f| f.ends_with(path)), "{name}: {found:?}");
+}
+
+fn seccomp(
+    profile_type: security_profile::ProfileType,
+    localhost_ref: &str,
+) -> LinuxContainerSecurityContext {
+    LinuxContainerSecurityContext {
+        seccomp: Some(SecurityProfile {
+            profile_type: profile_type as i32,
+            localhost_ref: localhost_ref.into(),
+        }),
+        ..context(None)
+    }
+}
+
+/// `seccomp: RuntimeDefault` is containerd's own profile, which refuses unshare(2) to a container
+/// without CAP_SYS_ADMIN; `Unconfined` has no filter; `Localhost` loads a profile file of the
+/// node's. The host's /proc/PID/status says which mode the workload is in.
+#[test]
+fn seccomp_profiles_through_cri() {
+    use security_profile::ProfileType;
+    let (c, cri) = start_cri("seccomp");
+    let pod = cri.run_pod("seccomp", false);
+
+    let start = |name: &str, kind: ProfileType, localhost_ref: &str, mode: &str| {
+        let sc = seccomp(kind, localhost_ref);
+        let (id, pid) = cri.start(&pod, name, &["sleep", "1000"], sc);
+        assert_eq!(status_field(pid, "Seccomp:"), mode, "{name}");
+        id
+    };
+    let def = start("default", ProfileType::RuntimeDefault, "", "2");
+    cri.exec_fails(&def, &["unshare", "-Ur", "true"], "Operation not permitted");
+    // ExecSync's process gets the container's filter too.
+    assert_eq!(
+        cri.exec_ok(&def, &["grep", "Seccomp:", "/proc/self/status"])
+            .split_whitespace()
+            .nth(1),
+        Some("2")
+    );
+
+    let free = start("unconfined", ProfileType::Unconfined, "", "0");
+    cri.exec_ok(&free, &["unshare", "-Ur", "true"]);
+
+    // A node-local profile: everything allowed but mkdir, which fails with EACCES (13).
+    let profile = c.dir.join("no-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#,
+    )
+    .unwrap();
+    let local = start(
+        "localhost",
+        ProfileType::Localhost,
+        profile.to_str().unwrap(),
+        "2",
+    );
+    cri.exec_fails(&local, &["mkdir", "/tmp/probe"], "Permission denied");
+    cri.exec_ok(&local, &["unshare", "-Ur", "true"]);
+    cri.exec_ok(&def, &["mkdir", "/tmp/probe"]);
+
+    for id in [&def, &free, &local] {
+        cri.stop(id);
+        cri.remove(id);
+    }
+    cri.remove_pod(&pod);
+    cri.assert_nothing_left(&c);
+}
+
+/// The host's path of `pid`'s cgroup in the v1 hierarchy whose controllers include `ctrl`.
+fn v1_cgroup_dir(pid: i32, ctrl: &str) -> PathBuf {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let (ctrls, path) = s
+        .lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':').skip(1);
+            let ctrls = f.next()?;
+            let path = f.next()?;
+            ctrls
+                .split(',')
+                .any(|c| c == ctrl)
+                .then(|| (ctrls.to_string(), path.to_string()))
+        })
+        .unwrap_or_else(|| panic!("no {ctrl} line in /proc/{pid}/cgroup:\n{s}"));
+    Path::new("/sys/fs/cgroup")
+        .join(ctrls)
+        .join(path.trim_start_matches('/'))
+}
+
+fn read_trim(p: &Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+/// CPU limits from the container config land in the cgroup the workload is in (below the
+/// pod's cgroup_parent), throttle it, follow UpdateContainerResources, and ContainerStats reads
+/// its usage. A memory limit is refused by name: the memory hierarchy is hidden from containerd
+/// and minirun here (see tests/daemon), and minirun never drops a limit silently.
+#[test]
+fn cpu_limits_from_container_config() {
+    let (c, cri) = start_cri("cpu");
+    let pod = cri.run_pod("cpu", false);
+    let resources = LinuxContainerResources {
+        cpu_period: 100_000,
+        cpu_quota: 20_000,
+        cpu_shares: 512,
+        ..Default::default()
+    };
+    let id = cri.create(
+        &pod,
+        "spin",
+        &["sh", "-c", "while :; do :; done"],
+        context(None),
+        Some(resources.clone()),
+    );
+    let (id, pid) = cri.start_created(&id);
+    let cpu = v1_cgroup_dir(pid, "cpu");
+    assert_eq!(
+        cpu,
+        Path::new("/sys/fs/cgroup/cpu").join(format!("{}/{id}", &cri.cgroup_parent[1..]))
+    );
+    eprintln!(
+        "{}",
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap()
+    );
+    // The sandbox is a sibling below the same parent.
+    assert_eq!(v1_cgroup_dir(pod.pid, "cpu"), cpu.with_file_name(&pod.id));
+    assert_eq!(read_trim(&cpu.join("cpu.cfs_period_us")), "100000");
+    assert_eq!(read_trim(&cpu.join("cpu.cfs_quota_us")), "20000");
+    assert_eq!(read_trim(&cpu.join("cpu.shares")), "512");
+    // The kernel holds the spinning workload to its quota.
+    let throttled = wait_for(5.0, || {
+        let st = read_trim(&cpu.join("cpu.stat"));
+        let n: u64 = st
+            .lines()
+            .find_map(|l| l.strip_prefix("nr_throttled "))?
+            .parse()
+            .ok()?;
+        (n > 0).then_some(n)
+    });
+    assert!(throttled.is_some(), "{}", read_trim(&cpu.join("cpu.stat")));
+
+    let req = UpdateContainerResourcesRequest {
+        container_id: id.clone(),
+        linux: Some(LinuxContainerResources {
+            cpu_quota: 50_000,
+            cpu_shares: 256,
+            ..resources
+        }),
+        ..Default::default()
+    };
+    cri.call(
+        "UpdateContainerResources",
+        cri.rs().update_container_resources(req),
+    );
+    assert_eq!(read_trim(&cpu.join("cpu.cfs_quota_us")), "50000");
+    assert_eq!(read_trim(&cpu.join("cpu.shares")), "256");
+
+    let req = ContainerStatsRequest {
+        container_id: id.clone(),
+    };
+    let stats = cri
+        .call("ContainerStats", cri.rs().container_stats(req))
+        .stats
+        .expect("no stats");
+    let used = stats
+        .cpu
+        .as_ref()
+        .and_then(|c| c.usage_core_nano_seconds.as_ref())
+        .map(|v| v.value);
+    assert!(used.is_some_and(|n| n > 0), "{stats:?}");
+
+    // The pod's own: the sandbox's cgroup (the pause process) and its containers'.
+    let req = PodSandboxStatsRequest {
+        pod_sandbox_id: pod.id.clone(),
+    };
+    let pod_stats = cri.call("PodSandboxStats", cri.rs().pod_sandbox_stats(req));
+    let linux = pod_stats
+        .stats
+        .and_then(|s| s.linux)
+        .expect("no linux stats");
+    let pause_procs = linux
+        .process
+        .as_ref()
+        .and_then(|p| p.process_count.as_ref());
+    assert_eq!(pause_procs.map(|v| v.value), Some(1), "{linux:?}");
+    let spin = linux
+        .containers
+        .iter()
+        .find(|s| s.attributes.as_ref().is_some_and(|a| a.id == id));
+    let used = spin.and_then(|s| s.cpu.as_ref()?.usage_core_nano_seconds.as_ref());
+    assert!(used.is_some_and(|v| v.value > 0), "{linux:?}");
+
+    // A memory limit has no hierarchy to hold it here: refused, naming the controller.
+    let mem = LinuxContainerResources {
+        memory_limit_in_bytes: 64 << 20,
+        ..Default::default()
+    };
+    let m = cri.create(&pod, "memory", &["sleep", "1000"], context(None), Some(mem));
+    let req = StartContainerRequest {
+        container_id: m.clone(),
+    };
+    let err = cri.rt.block_on(cri.rs().start_container(req)).unwrap_err();
+    eprintln!("StartContainer with a memory limit: {}", err.message());
+    assert!(err.message().contains("memory"), "{err:?}");
+
+    cri.stop(&id);
+    for x in [&id, &m] {
+        cri.remove(x);
+    }
+    cri.remove_pod(&pod);
+    cri.assert_nothing_left(&c);
 }
