@@ -5,6 +5,7 @@
 # Budget: 0.3 ms median difference.
 #
 #   bash bench/cgroups.sh        (as root; MINIRUN, ROOTFS, RUNS as in run.sh)
+#   SEQ_OUT=FILE                 also keep the raw rounds (measure's TSV) in FILE
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH")
@@ -22,6 +23,8 @@ mkdir "$WORK/err"
 	cgroups-on "$MINIRUN" --root "$WORK/root" "$ROOTFS" /bin/true ::: \
 	cgroups-off "$MINIRUN" --root "$WORK/root" --cgroup-manager disabled "$ROOTFS" /bin/true \
 	>"$WORK/seq.tsv"
+# run.sh folds the raw rounds into its report.
+[[ -z ${SEQ_OUT:-} ]] || cp "$WORK/seq.tsv" "$SEQ_OUT"
 python3 - "$WORK/seq.tsv" "$RUNS" <<'PY'
 import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]) if l.strip()]

@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
 """Turn the raw files run.sh leaves in its work dir into a markdown report.
 
-Inputs (all in WORK):
-  seq.tsv       name round wall_ns user_us sys_us maxrss_kb status
-  par.tsv       name total_wall_ns ok failed
+Inputs: WORK/meta.tsv (key value), WORK/notes, WORK/skipped, WORK/leftovers, and one
+directory per repeat of the whole bench, WORK/run1, WORK/run2, ..., each holding
+  seq.tsv       name round wall_ns user_us sys_us maxrss_kb status   (start-up rounds)
+  exec.tsv      the same, for the exec contestants
+  cgroups.tsv   the same, cgroups-on / cgroups-off (bench/cgroups.sh, host hierarchies)
+  par.tsv       name total_wall_ns ok failed                         (throughput)
+  seccomp.tsv   name "Seccomp: N Seccomp_filters: M" as its workload saw it
   commands.tsv  name command      (contestants that passed their check run)
   failed.tsv    name error        (contestants that failed their check run)
-  skipped       free text lines   (contestants not attempted)
   notes         free text lines
-  leftovers     free text         (empty when cleanup was complete)
-  meta.tsv      key value
+
+Every figure is computed per run first; the report gives the median of the runs' figures
+(and the runs' own figures beside it), so one noisy run cannot carry the result.
 """
+import glob
 import os
 import statistics
 import sys
 
-ORDER = ["minirun", "minirun-unconfined", "minirun-oci", "crun", "runc", "bwrap", "floor"]
+ORDER = ["minirun", "minirun-unconfined", "minirun-oci", "crun", "runc", "bwrap", "floor",
+         "minirun-exec", "crun-exec", "cgroups-on", "cgroups-off"]
 LABEL = {
     "minirun": "minirun (quick form, Docker's seccomp profile)",
     "minirun-unconfined": "minirun --security-opt seccomp=unconfined",
@@ -24,19 +30,17 @@ LABEL = {
     "runc": "runc run",
     "bwrap": "bwrap",
     "floor": "floor (C, clone+pivot_root+proc+caps)",
+    "minirun-exec": "minirun exec ID /bin/true",
+    "crun-exec": "crun exec ID /bin/true",
 }
+MIB = 1048576
 
 
 def read_tsv(path, ncols=None):
     if not os.path.exists(path):
         return []
-    rows = []
     with open(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line:
-                rows.append(line.split("\t", ncols - 1 if ncols else -1))
-    return rows
+        return [l.rstrip("\n").split("\t", ncols - 1 if ncols else -1) for l in f if l.strip()]
 
 
 def read_lines(path):
@@ -50,96 +54,298 @@ def order_key(name):
     return ORDER.index(name) if name in ORDER else len(ORDER)
 
 
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def pct(xs, p):
+    """The p-th percentile (p in 1..99) by linear interpolation; needs 2+ values."""
+    return statistics.quantiles(xs, n=100, method="inclusive")[p - 1]
+
+
+def fmt(x, spec=".2f"):
+    return "n/a" if x is None else format(x, spec)
+
+
+def rounds(path):
+    """rounds[name][round] = (wall_ms, cpu_ms, rss_mb, status)"""
+    out = {}
+    for name, rnd, wall, ut, st, rss, status in read_tsv(path):
+        out.setdefault(name, {})[int(rnd)] = (
+            int(wall) / 1e6, (int(ut) + int(st)) / 1e3, int(rss) / 1024, int(status))
+    return out
+
+
+def good(rs):
+    return {r: v for r, v in rs.items() if v[3] == 0}
+
+
+def paired(rs, base):
+    """Median over rounds of (wall / base's wall in the same round)."""
+    g, b = good(rs), good(base)
+    return med([v[0] / b[r][0] for r, v in g.items() if r in b])
+
+
+class Series:
+    """One contestant across the repeats: each run's figures, and their median."""
+
+    def __init__(self, per_run):
+        self.per_run = per_run  # list of rounds dicts (maybe empty), one per repeat
+
+    def medians(self, i=0):
+        return [med([v[i] for v in good(rs).values()]) for rs in self.per_run if good(rs)]
+
+    def wall(self):
+        return med(self.medians(0))
+
+    def cpu(self):
+        return med(self.medians(1))
+
+    def rss(self):
+        return max((v[2] for rs in self.per_run for v in good(rs).values()), default=None)
+
+    def pooled(self):
+        return [v[0] for rs in self.per_run for v in good(rs).values()]
+
+    def failed(self):
+        return sum(len(rs) - len(good(rs)) for rs in self.per_run), sum(len(rs) for rs in self.per_run)
+
+    def ratios(self, base):
+        return [paired(rs, b) for rs, b in zip(self.per_run, base.per_run)
+                if good(rs) and good(b)]
+
+
+def series(runs, file):
+    per = [rounds(os.path.join(d, file)) for d in runs]
+    names = sorted({n for p in per for n in p}, key=order_key)
+    return {n: Series([p.get(n, {}) for p in per]) for n in names}
+
+
+def listing(xs, spec=".2f"):
+    return " / ".join(fmt(x, spec) for x in xs)
+
+
+def timing_table(w, ss, base):
+    w("| runtime | median ms | runs' medians | p10–p90 ms (all rounds) | CPU ms | peak RSS MB "
+      f"| × {base} | runs' × {base} | failed |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, s in ss.items():
+        nf, n = s.failed()
+        walls = s.pooled()
+        if not walls:
+            w(f"| {LABEL.get(name, name)} | – | | | | | | | {nf}/{n} |")
+            continue
+        spread = f"{pct(walls, 10):.2f}–{pct(walls, 90):.2f}" if len(walls) > 1 else "n/a"
+        rs = s.ratios(ss[base]) if base in ss else []
+        w(f"| {LABEL.get(name, name)} | {fmt(s.wall())} | {listing(s.medians())} | {spread} | "
+          f"{fmt(s.cpu())} | {fmt(s.rss(), '.1f')} | {fmt(med(rs))} | {listing(rs)} | {nf}/{n} |")
+
+
 def main():
     work = sys.argv[1]
+    runs = sorted(glob.glob(os.path.join(work, "run[0-9]*")), key=lambda d: int(d.rsplit("run", 1)[1]))
     meta = dict(read_tsv(os.path.join(work, "meta.tsv"), 2))
-    seq = read_tsv(os.path.join(work, "seq.tsv"))
-    par = read_tsv(os.path.join(work, "par.tsv"))
-    commands = read_tsv(os.path.join(work, "commands.tsv"), 2)
-    failed = read_tsv(os.path.join(work, "failed.tsv"), 2)
+    start = series(runs, "seq.tsv")
+    execs = series(runs, "exec.tsv")
+    cg = series(runs, "cgroups.tsv")
+    commands = read_tsv(os.path.join(runs[0], "commands.tsv"), 2) if runs else []
+    failed = read_tsv(os.path.join(runs[0], "failed.tsv"), 2) if runs else []
     skipped = read_lines(os.path.join(work, "skipped"))
     notes = read_lines(os.path.join(work, "notes"))
+    seen = set()  # a note every run repeats (runc's refusal) is shown once
+    for d in runs:
+        for n in read_lines(os.path.join(d, "notes")):
+            if n[:60] not in seen:
+                seen.add(n[:60])
+                notes.append(f"{os.path.basename(d)}: {n}")
     leftovers = read_lines(os.path.join(work, "leftovers"))
-
-    # runs[name][round] = (wall_ms, cpu_ms, rss_mb, status)
-    runs = {}
-    for name, rnd, wall, ut, st, rss, status in seq:
-        runs.setdefault(name, {})[int(rnd)] = (
-            int(wall) / 1e6, (int(ut) + int(st)) / 1e3, int(rss) / 1024, int(status))
-    names = sorted(runs, key=order_key)
+    nrep = len(runs)
 
     out = []
     w = out.append
     w("# minirun start-up benchmark")
     w("")
-    w(f"Every contestant starts `/bin/true` in `{meta.get('rootfs', '?')}`. "
-      f"{meta.get('warmup', '?')} warm-up runs each, then {meta.get('runs', '?')} rounds; "
-      "a round runs every contestant once, in table order. Wall time is fork to "
-      "wait4 in the measuring helper; CPU and peak RSS are the wait4 rusage of "
-      "the runtime process and everything it waited for. The ratio is the median "
-      "over rounds of (contestant / crun in the same round).")
+    w(f"The whole bench ran {nrep} time(s); every figure is computed per run and the table gives "
+      "the median of the runs' figures, with each run's own beside it. In a run, every contestant "
+      f"starts `/bin/true` in `{meta.get('rootfs', '?')}`: {meta.get('warmup', '?')} warm-up runs "
+      f"each, then {meta.get('runs', '?')} rounds; a round runs every contestant once, in table "
+      "order. Wall time is fork to wait4 in the measuring helper; CPU and peak RSS are the wait4 "
+      "rusage of the runtime process and everything it waited for. A ratio is the median over a "
+      "run's rounds of (contestant / crun in the same round).")
     w("")
-    w("| runtime | median ms | min ms | max ms | CPU ms (median user+sys) | peak RSS MB | × crun (paired median) | failed runs |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
-    crun = runs.get("crun", {})
-    rows = []  # (order, line): timed, failed and skipped contestants together
-    for name in names:
-        rs = runs[name]
-        good = {r: v for r, v in rs.items() if v[3] == 0}
-        nfail = len(rs) - len(good)
-        if not good:
-            rows.append((order_key(name), f"| {LABEL.get(name, name)} | – | – | – | – | – | – | {nfail}/{len(rs)} |"))
-            continue
-        walls = [v[0] for v in good.values()]
-        cpus = [v[1] for v in good.values()]
-        rss = max(v[2] for v in good.values())
-        ratios = [v[0] / crun[r][0] for r, v in good.items()
-                  if r in crun and crun[r][3] == 0]
-        ratio = f"{statistics.median(ratios):.2f}" if ratios else "n/a"
-        rows.append((order_key(name),
-                     f"| {LABEL.get(name, name)} | {statistics.median(walls):.2f} | {min(walls):.2f} | "
-                     f"{max(walls):.2f} | {statistics.median(cpus):.2f} | {rss:.1f} | {ratio} | "
-                     f"{nfail}/{len(rs)} |"))
+
+    w("## Build measured")
+    w("")
+    if "minirun" in meta:
+        size = int(meta.get("minirun_size", 0))
+        w(f"- binary: `{meta['minirun']}`, {size} bytes ({size / MIB:.2f} MiB), "
+          f"built {meta.get('minirun_built', '?')}")
+        w(f"- file: {meta.get('minirun_file', '?')}")
+        w(f"- commit: {meta.get('commit', '?')}")
+    else:
+        w("- no minirun binary")
+    w("")
+
+    crun = start.get("crun")
+    if crun and crun.pooled():
+        w("## Machine noise")
+        w("")
+        w("crun's own wall times in the same rounds (it does not change between runs, so its "
+          "spread is the machine's):")
+        w("")
+        w("| run | p10 ms | median ms | p90 ms | IQR ms | (p90−p10)/median |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for d, rs in zip(runs, crun.per_run):
+            xs = [v[0] for v in good(rs).values()]
+            if len(xs) < 2:
+                continue
+            m = med(xs)
+            w(f"| {os.path.basename(d)} | {pct(xs, 10):.2f} | {m:.2f} | {pct(xs, 90):.2f} | "
+              f"{pct(xs, 75) - pct(xs, 25):.2f} | {(pct(xs, 90) - pct(xs, 10)) / m:.0%} |")
+        ms = crun.medians()
+        if len(ms) > 1:
+            w("")
+            w(f"crun's median moved by {max(ms) - min(ms):.2f} ms ({(max(ms) - min(ms)) / med(ms):.0%}) "
+              "between runs: a difference smaller than that between two `make bench` results is drift.")
+        w("")
+
+    w("## Start-up")
+    w("")
+    timing_table(w, start, "crun")
     for name, err in failed:
-        rows.append((order_key(name),
-                     f"| {LABEL.get(name, name)} | FAILED | | | | | | {err.replace('|', '/')} |"))
+        w(f"| {LABEL.get(name, name)} | FAILED | | | | | | | {err.replace('|', '/')} |")
     for line in skipped:
         name, _, why = line.partition(": ")
-        rows.append((order_key(name),
-                     f"| {LABEL.get(name, name)} | {why.replace('|', '/')} | | | | | | |"))
-    for _, line in sorted(rows, key=lambda r: r[0]):
-        w(line)
+        w(f"| {LABEL.get(name, name)} | {why.replace('|', '/')} | | | | | | | |")
     w("")
-    # The seccomp filter's cost in the quick form: paired by round, budget 0.1 ms.
-    sc, un = runs.get("minirun", {}), runs.get("minirun-unconfined", {})
-    diffs = [sc[r][0] - un[r][0] for r in sc if r in un and sc[r][3] == 0 and un[r][3] == 0]
-    if diffs:
-        d = statistics.median(diffs)
-        w(f"seccomp cost (quick form, Docker's profile from the cache, minus unconfined; "
-          f"paired median): {d:.3f} ms, budget 0.1 ms: {'within' if d <= 0.1 else 'OVER'}. "
-          f"The OCI contestants all get the same profile in config.json.")
+    if "minirun" in start and "floor" in start:
+        rs = start["minirun"].ratios(start["floor"])
+        w(f"minirun quick form against the floor (paired): {fmt(med(rs))}× (runs: {listing(rs)}).")
+        w("")
+    if "minirun" in start and "minirun-unconfined" in start:
+        diffs = []
+        for sc, un in zip(start["minirun"].per_run, start["minirun-unconfined"].per_run):
+            g, u = good(sc), good(un)
+            d = [g[r][0] - u[r][0] for r in g if r in u]
+            if d:
+                diffs.append(med(d))
+        if diffs:
+            d = med(diffs)
+            w(f"seccomp cost (quick form, Docker's profile from the cache, minus unconfined, paired "
+              f"median): {d:.3f} ms (runs: {listing(diffs, '.3f')}), budget 0.1 ms: "
+              f"{'within' if d <= 0.1 else 'OVER'}.")
+            w("")
+
+    seccomp = read_tsv(os.path.join(runs[0], "seccomp.tsv"), 2) if runs else []
+    if seccomp:
+        w("## Confinement each contestant's workload had")
+        w("")
+        w("From `/proc/self/status` in the workload (the same command with `cat /proc/self/status` "
+          "as its workload; mode 2 is a seccomp filter). The OCI bundle carries Docker's profile "
+          "(as `minirun spec` writes it) for crun, runc and minirun alike.")
+        w("")
+        w("| contestant | Seccomp |")
+        w("|---|---|")
+        for name, line in sorted(seccomp, key=lambda r: order_key(r[0])):
+            w(f"| {LABEL.get(name, name)} | {line.strip()} |")
         w("")
 
-    if par:
-        w(f"## Throughput: {meta.get('tp_total', '?')} containers, "
-          f"{meta.get('tp_conc', '?')} at a time")
+    if cg:
+        on, off = cg.get("cgroups-on"), cg.get("cgroups-off")
+        w("## minirun with its cgroup (bench/cgroups.sh)")
         w("")
-        w("| runtime | total s | containers/s | failed |")
-        w("|---|---:|---:|---:|")
-        for name, total, ok, bad in sorted(par, key=lambda r: order_key(r[0])):
-            secs = int(total) / 1e9
-            n = int(ok) + int(bad)
-            w(f"| {LABEL.get(name, name)} | {secs:.2f} | {n / secs:.1f} | {bad} |")
+        w(f"crun cannot use this host's hybrid cgroup layout, so the table above has cgroups off "
+          f"for every runtime. Here minirun's quick form runs with the cgroupfs manager (a cgroup "
+          f"made in every hierarchy, Docker's device rules, CLONE_INTO_CGROUP, removal) against "
+          f"`--cgroup-manager disabled`, interleaved, {meta.get('cg_runs', '?')} rounds per run, on "
+          f"the host's real hierarchies.")
+        w("")
+        if on and off:
+            diffs = [m_on - m_off for m_on, m_off in zip(on.medians(), off.medians())]
+            w(f"| | median ms | runs' medians |")
+            w("|---|---:|---:|")
+            w(f"| cgroups on | {fmt(on.wall())} | {listing(on.medians())} |")
+            w(f"| cgroups off | {fmt(off.wall())} | {listing(off.medians())} |")
+            w(f"| cost | {fmt(med(diffs), '.3f')} | {listing(diffs, '.3f')} |")
+            w("")
+            if "minirun" in start and crun:
+                # Each run: (quick form's paired ratio) scaled by on/off of the same run.
+                est = [r * a / b for r, a, b in
+                       zip(start["minirun"].ratios(crun), on.medians(), off.medians())]
+                w(f"minirun with cgroups on against crun with them off, estimated per run as the "
+                  f"quick form's ratio × (on / off): {fmt(med(est))}× (runs: {listing(est)}); "
+                  f"budget for the cgroup: 0.3 ms, {'within' if med(diffs) <= 0.3 else 'OVER'}.")
+                w("")
+
+    if execs:
+        w("## exec into a running container")
+        w("")
+        w("Each runtime's own container, started with `run -d` from the same bundle with "
+          "`sleep 3600` as its workload; `RUNTIME exec ID /bin/true` timed in interleaved rounds; "
+          "both are killed and deleted afterwards.")
+        w("")
+        timing_table(w, execs, "crun-exec")
         w("")
 
+    par = [read_tsv(os.path.join(d, "par.tsv")) for d in runs]
+    if any(par):
+        w(f"## Throughput: {meta.get('tp_total', '?')} containers, {meta.get('tp_conc', '?')} at a time")
+        w("")
+        w("| runtime | containers/s | runs | × crun | failed |")
+        w("|---|---:|---:|---:|---:|")
+        rate = {}  # name -> [per-run rate]
+        bad = {}
+        for p in par:
+            for name, total, ok, nbad in p:
+                rate.setdefault(name, []).append((int(ok) + int(nbad)) / (int(total) / 1e9))
+                bad[name] = bad.get(name, 0) + int(nbad)
+        for name in sorted(rate, key=order_key):
+            x = [a / b for a, b in zip(rate[name], rate.get("crun", []))]
+            w(f"| {LABEL.get(name, name)} | {med(rate[name]):.1f} | {listing(rate[name], '.1f')} | "
+              f"{fmt(med(x))} | {bad[name]} |")
+        w("")
+        targets_rate = rate
+    else:
+        targets_rate = {}
+
+    # The issue's targets, from the figures above.
+    rows = []
+    def target(what, value, ok, shown):
+        rows.append(f"| {what} | {shown} | {'met' if ok else 'NOT met'} |")
+    if "minirun" in start and crun:
+        r = med(start["minirun"].ratios(crun))
+        target("quick form ≤ 0.5× crun", r, r is not None and r <= 0.5, f"{fmt(r)}×")
+    if "minirun" in start and "floor" in start:
+        r = med(start["minirun"].ratios(start["floor"]))
+        target("quick form ≤ 1.4× floor", r, r is not None and r <= 1.4, f"{fmt(r)}×")
+    if "minirun-oci" in start and crun:
+        r = med(start["minirun-oci"].ratios(crun))
+        target("OCI run ≤ 0.6× crun", r, r is not None and r <= 0.6, f"{fmt(r)}×")
+    if "minirun" in start:
+        r = start["minirun"].rss()
+        target("peak RSS ≤ 2.0 MB (quick form, largest round)", r, r is not None and r <= 2.0,
+               f"{fmt(r)} MiB")
     if "minirun_size" in meta:
-        size = int(meta["minirun_size"])
-        w(f"minirun binary: {size} bytes ({size / 1048576:.2f} MiB), `{meta.get('minirun')}`")
+        size = int(meta["minirun_size"]) / MIB
+        target("binary ≤ 2.5 MB", size, size <= 2.5, f"{size:.2f} MiB")
+    if "minirun" in targets_rate and "crun" in targets_rate:
+        x = med([a / b for a, b in zip(targets_rate["minirun"], targets_rate["crun"])])
+        target("throughput ≥ 2× crun, 0 failures", x, x >= 2 and bad.get("minirun", 1) == 0,
+               f"{x:.2f}×, {bad.get('minirun')} failed")
+    if "minirun-exec" in execs and "crun-exec" in execs:
+        r = med(execs["minirun-exec"].ratios(execs["crun-exec"]))
+        target("exec ≤ 0.5× crun exec", r, r is not None and r <= 0.5, f"{fmt(r)}×")
+    if rows:
+        w("## Targets (issue 16)")
+        w("")
+        w("| target | measured (median of the runs) | |")
+        w("|---|---:|---|")
+        out.extend(rows)
         w("")
 
     w("## Commands")
     w("")
-    w("`$WORK` is a temporary directory (bundle, state roots), removed afterwards; "
+    w("`$WORK` is a temporary directory (bundles, state roots), removed afterwards; "
       "`{}` is a fresh container id per run.")
     w("")
     for name, cmd in sorted(commands, key=lambda r: order_key(r[0])):
@@ -150,7 +356,7 @@ def main():
     w("")
     w("- all contestants run inside one `unshare -m --propagation private` mount "
       f"namespace whose /sys/fs/cgroup is {meta.get('cgview', '?')}; "
-      "no cgroup is created or joined")
+      "no cgroup is created or joined (except by bench/cgroups.sh, above)")
     for key in ("date", "kernel", "cpu", "crun", "runc", "bwrap"):
         if key in meta:
             w(f"- {key}: {meta[key]}")

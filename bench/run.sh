@@ -11,6 +11,8 @@
 #   RUNS      timed rounds             (default 30)
 #   TP_TOTAL  throughput: containers   (default 100)
 #   TP_CONC   throughput: concurrency  (default 4)
+#   REPEAT    whole bench this often   (default 1; make bench: 3), median of the runs' medians
+#   CG_RUNS   cgroups on/off rounds    (default 60, per repeat; bench/cgroups.sh)
 #
 # Writes a markdown report to stdout and to bench/results.md.
 # See bench/README.md for what is measured and why the environment looks
@@ -30,8 +32,9 @@ die() { log "error: $*"; exit 1; }
 # made or removed here disappears with the namespace.
 # ---------------------------------------------------------------------------
 if [[ ${1:-} == --inner ]]; then
-	: "${WORK:?}" "${ROOTFS:?}" "${RUNS:?}" "${TP_TOTAL:?}" "${TP_CONC:?}"
-	note() { printf '%s\n' "$*" >>"$WORK/notes"; }
+	: "${WORK:?}" "${OUT:?}" "${ROOTFS:?}" "${RUNS:?}" "${TP_TOTAL:?}" "${TP_CONC:?}"
+	mkdir -p "$OUT"
+	note() { printf '%s\n' "$*" >>"$OUT/notes"; }
 
 	# 1. The cgroup view. crun 1.8 refuses the hybrid layout (v1 controllers
 	#    plus cgroup2 at /sys/fs/cgroup/unified), and runc 1.1 always creates
@@ -52,7 +55,7 @@ if [[ ${1:-} == --inner ]]; then
 		if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
 		CGVIEW="cgroup v1 only (no cgroup2 mount on host)"
 	fi
-	echo "$CGVIEW" >"$WORK/cgview.txt"
+	echo "$CGVIEW" >"$OUT/cgview.txt"
 
 	CRUN=(crun --root "$WORK/crun-root" --cgroup-manager=disabled run --bundle "$WORK/bundle")
 	RUNC=(runc --root "$WORK/runc-root" run --bundle "$WORK/bundle")
@@ -109,34 +112,76 @@ if [[ ${1:-} == --inner ]]; then
 		fi
 		if [[ $rc -eq 0 ]]; then
 			OK_NAMES+=("$name") OK_CMDS+=("$cmd")
-			echo "$name	$cmd" >>"$WORK/commands.tsv"
+			echo "$name	$cmd" >>"$OUT/commands.tsv"
 		else
 			err=$(tr '\n' ' ' <"$WORK/check-$name.out" | cut -c1-400)
 			[[ -n $err ]] || err="(no output)"
-			echo "$name	exit $rc: $err" >>"$WORK/failed.tsv"
+			echo "$name	exit $rc: $err" >>"$OUT/failed.tsv"
 			log "$name failed its check run (exit $rc): $err"
 		fi
 	done
 	[[ ${#OK_NAMES[@]} -gt 0 ]] || { log "no contestant works"; exit 0; }
 
+	# 3b. The confinement each contestant really gets: its workload's Seccomp lines from
+	#     /proc/self/status (the same command with `cat /proc/self/status` as the workload;
+	#     the OCI runtimes read it from a copy of the bundle that differs only in args).
+	probe() { # name argv... -> "name<TAB>Seccomp: N, Seccomp_filters: M" in seccomp.tsv
+		local name=$1 out
+		shift
+		out=$(timeout -k 5 30 "$@" 2>&1 </dev/null | grep '^Seccomp' | tr -s '\t\n' ' ' || true)
+		echo "$name	${out:-no Seccomp line (the run failed?)}" >>"$OUT/seccomp.tsv"
+	}
+	for i in "${!OK_NAMES[@]}"; do
+		cmd=${OK_CMDS[$i]//\{\}/mbprobe-${OK_NAMES[$i]}-$RANDOM}
+		case $cmd in
+		*"$WORK/bundle "*) cmd=${cmd//"$WORK/bundle "/"$WORK/bundle-probe "} ;;
+		*/bin/true\ ) cmd="${cmd%/bin/true } /bin/cat /proc/self/status" ;;
+		*) continue ;;
+		esac
+		eval "probe ${OK_NAMES[$i]} $cmd"
+	done
+
 	# 4. Interleaved timed rounds.
-	mkdir -p "$WORK/err"
+	mkdir -p "$OUT/err"
 	args=()
 	for i in "${!OK_NAMES[@]}"; do
 		[[ $i -gt 0 ]] && args+=(:::)
 		eval "args+=(${OK_NAMES[$i]} ${OK_CMDS[$i]})"
 	done
 	log "timing ${#OK_NAMES[@]} contestants: $WARMUP warm-up + $RUNS rounds"
-	"$BUILD/measure" seq "$RUNS" "$WARMUP" "$WORK/err" "${args[@]}" >"$WORK/seq.tsv"
+	"$BUILD/measure" seq "$RUNS" "$WARMUP" "$OUT/err" "${args[@]}" >"$OUT/seq.tsv"
 
 	# 5. Throughput: TP_TOTAL containers, TP_CONC at a time, one runtime after another.
 	for i in "${!OK_NAMES[@]}"; do
 		log "throughput: ${OK_NAMES[$i]}"
-		eval "\"$BUILD/measure\" par $TP_TOTAL $TP_CONC \"$WORK/err\" ${OK_NAMES[$i]} ${OK_CMDS[$i]}" >>"$WORK/par.tsv"
+		eval "\"$BUILD/measure\" par $TP_TOTAL $TP_CONC \"$OUT/err\" ${OK_NAMES[$i]} ${OK_CMDS[$i]}" >>"$OUT/par.tsv"
 	done
 
+	# 6. exec into a running container: each runtime's own container, started detached from
+	#    the same bundle with a long sleep as its workload, then `RUNTIME exec ID /bin/true`
+	#    timed in interleaved rounds; both containers are killed and deleted afterwards.
+	if [[ -n ${MINIRUN_OCI:-} ]]; then
+		MR=("$MINIRUN" --cgroup-manager disabled --root "$WORK/minirun-root")
+		CR=(crun --root "$WORK/crun-root" --cgroup-manager=disabled)
+		rc=0
+		"${MR[@]}" run -d --bundle "$WORK/bundle-sleep" mbexec-minirun </dev/null >/dev/null 2>"$OUT/exec-start.err" || rc=$?
+		"${CR[@]}" run -d --bundle "$WORK/bundle-sleep" mbexec-crun </dev/null >/dev/null 2>>"$OUT/exec-start.err" || rc=$?
+		if [[ $rc -eq 0 ]]; then
+			probe "minirun-exec" "${MR[@]}" exec mbexec-minirun /bin/cat /proc/self/status
+			probe "crun-exec" "${CR[@]}" exec mbexec-crun /bin/cat /proc/self/status
+			log "timing exec: $WARMUP warm-up + $RUNS rounds"
+			"$BUILD/measure" seq "$RUNS" "$WARMUP" "$OUT/err" \
+				minirun-exec "${MR[@]}" exec mbexec-minirun /bin/true ::: \
+				crun-exec "$(command -v crun)" "${CR[@]:1}" exec mbexec-crun /bin/true >"$OUT/exec.tsv"
+		else
+			note "exec: starting the sleeping containers failed (exit $rc): \`$(tr '\n' ' ' <"$OUT/exec-start.err" | cut -c1-300)\`"
+		fi
+		"${MR[@]}" delete --force mbexec-minirun >/dev/null 2>&1 || true
+		"${CR[@]}" delete -f mbexec-crun >/dev/null 2>&1 || true
+	fi
+
 	# Whatever the contestants said on stderr while being timed.
-	for f in "$WORK"/err/*.err; do
+	for f in "$OUT"/err/*.err; do
 		[[ -s $f ]] || continue
 		note "$(basename "$f" .err) wrote $(wc -l <"$f") stderr lines during the timed runs; first: \`$(head -n1 "$f" | cut -c1-300)\`"
 	done
@@ -161,15 +206,19 @@ if [[ -z ${MINIRUN:-} && -x $static_bin && ! ${CARGO_TARGET_DIR:-target}/release
 fi
 MINIRUN=${MINIRUN:-${CARGO_TARGET_DIR:-target}/release/minirun}
 RUNS=${RUNS:-30}
+REPEAT=${REPEAT:-1}
+CG_RUNS=${CG_RUNS:-60}
 TP_TOTAL=${TP_TOTAL:-100}
 TP_CONC=${TP_CONC:-4}
 ROOTFS_SET=${ROOTFS:+yes}
 ROOTFS=${ROOTFS:-rootfs-fixtures/build/busybox}
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
+for v in RUNS REPEAT CG_RUNS; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
+done
 
 # Tools (for a fresh machine).
 need=()
-for pkg in crun runc bubblewrap busybox-static gcc libc6-dev util-linux; do
+for pkg in crun runc bubblewrap busybox-static gcc libc6-dev util-linux file git; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
 done
 command -v python3 >/dev/null || need+=(python3)
@@ -291,11 +340,28 @@ c["linux"].pop("cgroupsPath", None)
 c["linux"]["namespaces"] = [{"type": t} for t in
                             ("pid", "ipc", "uts", "mount", "network", "cgroup")]
 json.dump(c, open(path, "w"), indent=2)
+# Two copies that differ only in the workload: a long sleep to exec into, and a probe that
+# prints the workload's Seccomp lines.
+bundle = os.path.dirname(path)
+for name, args in (("sleep", ["/bin/sleep", "3600"]), ("probe", ["/bin/cat", "/proc/self/status"])):
+    os.makedirs(f"{bundle}-{name}", exist_ok=True)
+    c["process"]["args"] = args
+    json.dump(c, open(f"{bundle}-{name}/config.json", "w"), indent=2)
 EOF
 
 log "rootfs $ROOTFS; work dir $WORK"
 export WORK ROOTFS RUNS TP_TOTAL TP_CONC MINIRUN MINIRUN_OK MINIRUN_OCI
-unshare -m --propagation private bash "$BENCH/run.sh" --inner
+# The whole bench REPEAT times (make bench: 3); the report gives the median of the runs' medians.
+for ((rep = 1; rep <= REPEAT; rep++)); do
+	log "run $rep of $REPEAT"
+	OUT=$WORK/run$rep unshare -m --propagation private bash "$BENCH/run.sh" --inner
+	# minirun's own cgroup (created, joined, removed per container) costs this much on top;
+	# measured on the host's real hierarchies, outside the read-only view above.
+	if [[ -n $MINIRUN_OK ]]; then
+		MINIRUN=$MINIRUN ROOTFS=$ROOTFS RUNS=$CG_RUNS SEQ_OUT=$WORK/run$rep/cgroups.tsv \
+			bash "$BENCH/cgroups.sh" >&2 || echo "cgroups.sh failed in run $rep" >>"$WORK/notes"
+	fi
+done
 
 # Anything left? (crun/runc/minirun state, processes, mounts)
 left=$(leftovers)
@@ -324,12 +390,21 @@ printf '%s' "$left" >"$WORK/leftovers"
 	echo "tp_total	$TP_TOTAL"
 	echo "tp_conc	$TP_CONC"
 	echo "rootfs	$ROOTFS"
-	echo "cgview	$(cat "$WORK/cgview.txt" 2>/dev/null || echo '?')"
+	echo "cgview	$(cat "$WORK/run1/cgview.txt" 2>/dev/null || echo '?')"
+	echo "repeat	$REPEAT"
+	echo "cg_runs	$CG_RUNS"
 	echo "crun	$(crun --version | head -n1)"
 	echo "runc	$(runc --version | head -n1)"
 	echo "bwrap	$(bwrap --version | head -n1)"
 	[[ -z $MINIRUN_OK ]] || echo "minirun	$MINIRUN"
 	[[ -z $MINIRUN_SIZE ]] || echo "minirun_size	$MINIRUN_SIZE"
+	# Which build was measured: file(1) says static or dynamic; the commit is the work tree's
+	# (+dirty when it has uncommitted changes, which the binary may or may not include).
+	[[ -z $MINIRUN_OK ]] || echo "minirun_file	$(file -b "$MINIRUN" | cut -c1-300)"
+	[[ -z $MINIRUN_OK ]] || echo "minirun_built	$(date -u -r "$MINIRUN" +%Y-%m-%dT%H:%MZ)"
+	commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')
+	[[ -z $(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] || commit+="+dirty"
+	echo "commit	$commit"
 } >"$WORK/meta.tsv"
 
 python3 "$BENCH/report.py" "$WORK" | tee "$BENCH/results.md"
