@@ -182,6 +182,7 @@ def main():
           f"built {meta.get('minirun_built', '?')}")
         w(f"- file: {meta.get('minirun_file', '?')}")
         w(f"- commit: {meta.get('commit', '?')}")
+        w(f"- RUST_BACKTRACE in the environment: {meta.get('rust_backtrace', '?')}")
     else:
         w("- no minirun binary")
     w("")

@@ -405,6 +405,8 @@ printf '%s' "$left" >"$WORK/leftovers"
 	commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')
 	[[ -z $(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] || commit+="+dirty"
 	echo "commit	$commit"
+	# Set on some machines; it makes every anyhow error capture a backtrace (≈1 ms each).
+	echo "rust_backtrace	${RUST_BACKTRACE-unset}"
 } >"$WORK/meta.tsv"
 
 python3 "$BENCH/report.py" "$WORK" | tee "$BENCH/results.md"
