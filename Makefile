@@ -64,10 +64,10 @@ install-files:
 	$(MINIRUN) generate completions fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
 unit:
-	$(CARGO) test --release --lib --bins
+	$(CARGO) test --profile tests --lib --bins
 
 integration: build fixtures
-	MINIRUN_BIN=$(MINIRUN) MINIRUN_FIXTURE=$(CURDIR)/$(FIXTURE) $(CARGO) test --release --test '*' -- --test-threads=2
+	MINIRUN_BIN=$(MINIRUN) MINIRUN_FIXTURE=$(CURDIR)/$(FIXTURE) $(CARGO) test --profile tests --test '*' -- --test-threads=2
 
 test: deps lint unit integration
 
@@ -83,7 +83,7 @@ bench: build fixtures
 # mid-run, runtimes killed at random launch points; results go to tests/fuzz-corpus/RESULTS.md.
 stress: build fixtures
 	MINIRUN_STRESS=long MINIRUN_BIN=$(MINIRUN) MINIRUN_FIXTURE=$(CURDIR)/$(FIXTURE) \
-	  $(CARGO) test --release --test stress -- --nocapture --test-threads=1 2>&1 | tee $(TARGET_DIR)/stress.log
+	  $(CARGO) test --profile tests --test stress -- --nocapture --test-threads=1 2>&1 | tee $(TARGET_DIR)/stress.log
 	@grep -q '^test result: ok' $(TARGET_DIR)/stress.log
 
 # Every property of tests/props.rs with many cases, for MINIRUN_FUZZ_SECS (default 600) in a debug

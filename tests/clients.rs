@@ -330,11 +330,15 @@ fn podman_uses_minirun() {
 struct Docker {
     dir: PathBuf,
     daemon: std::process::Child,
+    /// daemon.json's cgroup-parent: one per daemon, removed with it.
+    cgroup_parent: String,
 }
 
 impl Docker {
     fn start() -> Docker {
-        let dir = std::env::temp_dir().join(format!("minirun-docker-{}", instance()));
+        let instance = instance();
+        let dir = std::env::temp_dir().join(format!("minirun-docker-{instance}"));
+        let cgroup_parent = format!("minirun-docker-test-{instance}");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = serde_json::json!({
@@ -342,7 +346,7 @@ impl Docker {
             "iptables": false, "ip6tables": false, "ip-forward": false, "ip-masq": false,
             "bridge": "none", "userland-proxy": false,
             "exec-opts": ["native.cgroupdriver=cgroupfs"],
-            "cgroup-parent": "minirun-test",
+            "cgroup-parent": cgroup_parent,
             "oom-score-adjust": 0,
             "default-ulimits": {"nofile": {"Name": "nofile", "Hard": 4096, "Soft": 4096}},
             "data-root": dir.join("data"), "exec-root": dir.join("exec"),
@@ -363,7 +367,11 @@ impl Docker {
         .stderr(log)
         .spawn()
         .expect("starting dockerd");
-        let d = Docker { dir, daemon };
+        let d = Docker {
+            dir,
+            daemon,
+            cgroup_parent,
+        };
         let up = wait_for(60.0, || {
             d.cmd(&["version"])
                 .output()
@@ -409,8 +417,15 @@ impl Drop for Docker {
         let _ = self.daemon.wait();
         let left = wait_until_gone(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
+        // Its containers' cgroups went with their `delete`; the parent is the test's.
+        let parent_gone = remove_cgroups_named(&self.cgroup_parent);
         if !std::thread::panicking() {
             assert!(left.is_empty(), "left running: {left:?}");
+            assert!(
+                parent_gone,
+                "cgroups left: {:?}",
+                cgroups_named(&self.cgroup_parent)
+            );
         }
     }
 }
@@ -666,6 +681,4 @@ fn docker_cgroups_with_minirun() {
     assert!(pids >= 2, "docker stats: {stats:?}");
     d.run(&["rm", "-f", &id]);
     drop(d);
-    // daemon.json's cgroup-parent: empty now (rmdir refuses a parent another run still uses).
-    remove_cgroups_named("minirun-test");
 }
