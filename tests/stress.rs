@@ -60,7 +60,11 @@ fn leftovers(tag: &str, root: &Path) -> Vec<String> {
 #[derive(Debug, PartialEq, Eq)]
 struct HostState {
     mounts: Vec<String>,
+    /// Every cgroup two levels down, the shared `minirun` parent aside (it comes and goes with
+    /// whatever containers run at the time: the tests run two at once).
     cgroups: Vec<String>,
+    /// The containers' cgroups below the shared parents.
+    leaves: Vec<String>,
 }
 
 fn host_state() -> HostState {
@@ -70,20 +74,32 @@ fn host_state() -> HostState {
         .map(String::from)
         .collect();
     let mut cgroups = Vec::new();
+    let mut leaves = Vec::new();
     if let Ok(top) = std::fs::read_dir("/sys/fs/cgroup") {
         for c in top.flatten() {
             cgroups.push(c.path().display().to_string());
-            if let Ok(sub) = std::fs::read_dir(c.path()) {
-                for s in sub.flatten() {
-                    if s.path().is_dir() {
-                        cgroups.push(s.path().display().to_string());
+            for s in std::fs::read_dir(c.path()).into_iter().flatten().flatten() {
+                if !s.path().is_dir() {
+                    continue;
+                }
+                if s.file_name() == "minirun" {
+                    for leaf in std::fs::read_dir(s.path()).into_iter().flatten().flatten() {
+                        if leaf.path().is_dir() {
+                            leaves.push(leaf.path().display().to_string());
+                        }
                     }
+                } else {
+                    cgroups.push(s.path().display().to_string());
                 }
             }
         }
     }
     cgroups.sort();
-    HostState { mounts, cgroups }
+    HostState {
+        mounts,
+        cgroups,
+        leaves,
+    }
 }
 
 /// Checks that nothing of the test survives: no process, no state record, no mount, no cgroup.
@@ -99,12 +115,7 @@ fn assert_clean(sb: &Sandbox, tag: &str, before: &HostState) {
     );
     let state = records_in(&sb.root);
     assert!(state.is_empty(), "state left in --root: {state:?}");
-    // The last runtime to exit may still be removing the shared `minirun` parent cgroup.
-    let after = wait_for(5.0, || {
-        let a = host_state();
-        (a.cgroups == before.cgroups).then_some(a)
-    })
-    .unwrap_or_else(host_state);
+    let after = host_state();
     let added: Vec<_> = after
         .mounts
         .iter()
@@ -112,6 +123,11 @@ fn assert_clean(sb: &Sandbox, tag: &str, before: &HostState) {
         .collect();
     assert!(added.is_empty(), "host mounts added: {added:?}");
     assert_eq!(after.cgroups, before.cgroups, "cgroups changed");
+    // This sandbox's containers' cgroups are named `<id>@<tag of its --root>`: none may stay.
+    let name = minirun::container::cgroup_launch::cgroup_name(&sb.root, "x");
+    let ours = &name[1..];
+    let left: Vec<_> = after.leaves.iter().filter(|l| l.ends_with(ours)).collect();
+    assert!(left.is_empty(), "container cgroups left: {left:?}");
 }
 
 fn tagged(tag: &str) -> String {
