@@ -8,41 +8,13 @@
 //! untouched. Every daemon, container and storage directory is private to the test and removed.
 
 mod common;
+mod daemon;
 
 use common::*;
+use daemon::{PRIVATE_NS, in_private_ns, require};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// The private mount namespace every client command runs in.
-const PRIVATE_NS: &str = "for d in memory unified; do \
-    if [ -d /sys/fs/cgroup/$d ]; then mount -t tmpfs -o ro,size=4k tmpfs /sys/fs/cgroup/$d || exit 1; fi; \
-    done; exec \"$@\"";
-
-fn in_private_ns(argv: &[&str]) -> Command {
-    let mut c = Command::new("unshare");
-    c.args([
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        PRIVATE_NS,
-        "sh",
-    ]);
-    c.args(argv);
-    c.stdin(Stdio::null());
-    c
-}
-
-/// A client this file drives must be installed (`make deps` installs it): a missing one fails
-/// the test, naming the package, rather than letting it pass without having run.
-fn require_installed(probe: &str, package: &str) {
-    assert!(
-        Path::new(probe).exists(),
-        "{probe} is missing: install the Debian package {package} (`make deps` does)"
-    );
-}
 
 /// `common::ok`, trimmed: client output ends in a newline the tests do not care about.
 fn out(o: &Output) -> String {
@@ -233,9 +205,9 @@ const PODMAN_OPTS: &[&str] = &["--network=none", "--cgroups=disabled"];
 
 #[test]
 fn podman_uses_minirun() {
-    require_installed("/usr/bin/podman", "podman");
-    require_installed("/usr/bin/conmon", "conmon");
-    require_installed("/usr/bin/crun", "crun");
+    require("/usr/bin/podman", "podman");
+    require("/usr/bin/conmon", "conmon");
+    require("/usr/bin/crun", "crun");
     let p = Podman::new();
     let mut imp = p.cmd(&["import", "-", IMAGE]);
     imp.envs(p.env());
@@ -432,7 +404,7 @@ impl Drop for Docker {
 
 #[test]
 fn docker_uses_minirun() {
-    require_installed("/usr/sbin/dockerd", "docker.io");
+    require("/usr/sbin/dockerd", "docker.io");
     let d = Docker::start();
     let mut imp = d.cmd(&["import", "-", "minirun-fixture"]);
     imp.stdout(Stdio::piped());
@@ -565,8 +537,8 @@ fn remove_cgroups_named(name: &str) -> bool {
 
 #[test]
 fn podman_cgroups_with_minirun() {
-    require_installed("/usr/bin/podman", "podman");
-    require_installed("/usr/bin/conmon", "conmon");
+    require("/usr/bin/podman", "podman");
+    require("/usr/bin/conmon", "conmon");
     let parent = format!("minirun-podman-test-{}", std::process::id());
     // Removed even when an assertion fails (after the containers, dropped first).
     struct Parent<'a>(&'a str);
@@ -621,7 +593,7 @@ fn podman_cgroups_with_minirun() {
 
 #[test]
 fn docker_cgroups_with_minirun() {
-    require_installed("/usr/sbin/dockerd", "docker.io");
+    require("/usr/sbin/dockerd", "docker.io");
     let d = Docker::start();
     let mut imp = d.cmd(&["import", "-", "minirun-fixture"]);
     imp.stdout(Stdio::piped());

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Covers /sys/fs/cgroup/memory and /sys/fs/cgroup/unified with an empty read-only tmpfs, then
 /// execs the command: containerd's shim (and conmon) would otherwise register an OOM watch in
 /// the caller's memory cgroup, which here belongs to the machine's supervisor.
-const PRIVATE_NS: &str = "for d in memory unified; do \
+pub const PRIVATE_NS: &str = "for d in memory unified; do \
     if [ -d /sys/fs/cgroup/$d ]; then mount -t tmpfs -o ro,size=4k tmpfs /sys/fs/cgroup/$d || exit 1; fi; \
     done; exec \"$@\"";
 
