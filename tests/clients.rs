@@ -622,8 +622,11 @@ fn docker_cgroups_with_minirun() {
     a.extend_from_slice(&["sh", "-c", "echo x > /dev/xnull && echo xnull-ok"]);
     assert_eq!(d.run(&a), "xnull-ok");
 
+    // A long sleep beside the counter: `docker stats` then always has two processes to count
+    // (the counter's own `sleep 0.1` comes and goes).
+    let workload = format!("sleep 600 & {COUNTER}");
     let mut a = base.to_vec();
-    a.extend_from_slice(&["-d", "minirun-fixture", "sh", "-c", COUNTER]);
+    a.extend_from_slice(&["-d", "minirun-fixture", "sh", "-c", &workload]);
     let id = d.run(&a);
     let pid = d.run(&["inspect", "-f", "{{.State.Pid}}", &id]);
     assert_freezes_and_thaws(
