@@ -296,15 +296,14 @@ fn caps_names_another_user_namespace() {
         ],
         &["unshare", "-Ur", "sleep", "30"],
     );
-    let ps = ok(&sb.cmd(&["ps", "--json"]).output().unwrap());
-    let rows: Vec<serde_json::Value> = ps
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let inner = rows
-        .iter()
-        .find(|r| r["user_namespace"] == true && r["command"] == "sleep")
-        .unwrap_or_else(|| panic!("{ps}"));
+    // unshare execs sleep a moment after `-d` returns: until then ps sees it as unshare.
+    let found = wait_for(5.0, || {
+        let ps = ok(&sb.cmd(&["ps", "--json"]).output().unwrap());
+        ps.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|r| r["user_namespace"] == true && r["command"] == "sleep")
+    });
+    let inner = &found.expect("no sleep in a user namespace of its own in `ps --json`");
     let pid = inner["pid"].as_i64().unwrap().to_string();
     let text = ok(&sb.cmd(&["caps", &pid]).output().unwrap());
     assert!(text.contains("user namespace: NOT the host's"), "{text}");
