@@ -1,15 +1,22 @@
 # minirun: build, fixtures, demo, test, bench. Every target works on a fresh Debian 12 as root.
 SHELL := /bin/bash
 CARGO ?= cargo
-TARGET := x86_64-unknown-linux-gnu
+GNU := x86_64-unknown-linux-gnu
+# minirun itself is linked against musl where the toolchain has that target (make deps adds it with
+# rustup; musl-gcc is in musl-tools). glibc's start-up reads the CPU's cache geometry with about a
+# hundred CPUID instructions, and in a VM every CPUID traps to the hypervisor: 0.56 ms per process
+# on this machine, a sixth of a launch (bench/BREAKDOWN.md). Without the target, the static glibc
+# build stands in. Evaluated when used, so after `make deps` has run.
+MUSL := x86_64-unknown-linux-musl
+TARGET = $(if $(shell rustup target list --installed 2>/dev/null | grep -qx $(MUSL) && command -v musl-gcc),$(MUSL),$(GNU))
 # minirun and capprobe are linked statically and not position-independent: no dynamic loader,
 # no libgcc_s, no relocations to apply at start-up (see bench/BREAKDOWN.md for what it saves).
 # --target keeps these flags off build scripts and proc-macros, which cannot be static.
 STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
 # cargo puts its output under CARGO_TARGET_DIR when that is set, else under ./target.
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-MINIRUN := $(TARGET_DIR)/$(TARGET)/release/minirun
-CAPPROBE := $(TARGET_DIR)/$(TARGET)/release/capprobe
+MINIRUN = $(TARGET_DIR)/$(TARGET)/release/minirun
+CAPPROBE := $(TARGET_DIR)/$(GNU)/release/capprobe
 FIXTURE := rootfs-fixtures/build/busybox
 # Every Debian package a build, a test or the benchmark uses: installed once, serially, by
 # `make deps` before anything runs, so no test races another for the apt lock and a test whose
@@ -19,9 +26,10 @@ FIXTURE := rootfs-fixtures/build/busybox
 #   seccomp: libseccomp-dev (static library), golang-github-containers-common (podman's profile,
 #   test data);  script(1) for the -it tests: bsdutils;  unshare/nsenter: util-linux
 #   protoc for the k8s-cri dev-dependency's build script (tests/cri.rs): protobuf-compiler
+#   musl-gcc for build.rs's shim in the musl build: musl-tools
 APT_PACKAGES := busybox-static file libcap-ng-utils iproute2 crun runc bubblewrap \
 	docker.io containerd podman conmon uidmap libseccomp-dev golang-github-containers-common \
-	bsdutils util-linux protobuf-compiler
+	bsdutils util-linux protobuf-compiler musl-tools
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -36,13 +44,21 @@ deps:
 	  policy=/usr/sbin/policy-rc.d; made=""; \
 	  if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && made=1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  rc=$$?; [ -n "$$made" ] && rm -f $$policy; exit $$rc; fi
+	  rc=$$?; [ -n "$$made" ] && rm -f $$policy; [ $$rc = 0 ] || exit $$rc; fi
+	@rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) || \
+	  echo "make deps: no $(MUSL) target from rustup; make build falls back to $(GNU) (slower start)"
 
+# For musl, libseccomp.a is reached through a directory of its own: the -L that finds it must not
+# also offer glibc's libc.a to the musl link.
 build:
-	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --bin minirun --target $(TARGET)
+	@echo "make build: minirun for $(TARGET)"
+	@if [ "$(TARGET)" = "$(MUSL)" ]; then mkdir -p $(TARGET_DIR)/libseccomp-musl && \
+	  ln -sf /usr/lib/x86_64-linux-gnu/libseccomp.a $(TARGET_DIR)/libseccomp-musl/libseccomp.a; fi
+	$(if $(filter $(MUSL),$(TARGET)),LIBSECCOMP_LIB_PATH=$(TARGET_DIR)/libseccomp-musl) \
+	  RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --bin minirun --target $(TARGET)
 
 $(CAPPROBE): rootfs-fixtures/capprobe/src/*.rs rootfs-fixtures/capprobe/Cargo.toml
-	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release -p capprobe --target $(TARGET)
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release -p capprobe --target $(GNU)
 
 fixtures: deps $(CAPPROBE)
 	rootfs-fixtures/busybox.sh $(FIXTURE) $(CAPPROBE)

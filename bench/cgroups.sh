@@ -9,7 +9,11 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH")
-MINIRUN=$(realpath "${MINIRUN:-$REPO/target/x86_64-unknown-linux-gnu/release/minirun}")
+if [[ -z ${MINIRUN:-} ]]; then
+	MINIRUN=$REPO/target/x86_64-unknown-linux-musl/release/minirun
+	[[ -x $MINIRUN ]] || MINIRUN=$REPO/target/x86_64-unknown-linux-gnu/release/minirun
+fi
+MINIRUN=$(realpath "$MINIRUN")
 ROOTFS=$(realpath "${ROOTFS:-$REPO/rootfs-fixtures/build/busybox}")
 RUNS=${RUNS:-200}
 mkdir -p "$BENCH/build"

@@ -199,8 +199,10 @@ abspath() { [[ $1 == /* ]] && echo "$1" || echo "$PWD/$1"; }
 [[ -z ${ROOTFS:-} ]] || ROOTFS=$(abspath "$ROOTFS")
 cd "$REPO"
 
-# Default: the static build `make build` makes, unless a plain `cargo build --release` is newer.
-static_bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/minirun
+# Default: the static build `make build` makes (musl, or glibc where the musl target is missing),
+# unless a plain `cargo build --release` is newer.
+static_bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release/minirun
+[[ -x $static_bin ]] || static_bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/minirun
 if [[ -z ${MINIRUN:-} && -x $static_bin && ! ${CARGO_TARGET_DIR:-target}/release/minirun -nt $static_bin ]]; then
 	MINIRUN=$static_bin
 fi

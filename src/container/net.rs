@@ -19,12 +19,18 @@ pub fn loopback_up() -> Result<()> {
         *dst = *src as libc::c_char;
     }
     // SAFETY: SIOCGIFFLAGS reads the name and writes ifru_flags inside `req`, which we own.
-    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) };
+    let r = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFFLAGS as libc::Ioctl,
+            &mut req,
+        )
+    };
     nix::errno::Errno::result(r).context("reading the flags of lo")?;
     // SAFETY: the kernel just filled ifru_flags, the union member read and written here.
     unsafe { req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short };
     // SAFETY: as above; SIOCSIFFLAGS only reads `req`.
-    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) };
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as libc::Ioctl, &req) };
     nix::errno::Errno::result(r).context("bringing lo up")?;
     Ok(())
 }
