@@ -3,7 +3,10 @@
  *
  *   measure seq RUNS WARMUP ERRDIR NAME CMD [ARG...] [::: NAME CMD [ARG...]]...
  *       WARMUP untimed runs of every contestant, then RUNS rounds; each round
- *       runs every contestant once, in the order given (A B C ... A B C ...).
+ *       runs every contestant once, in the order given but starting one later
+ *       each round (A B C, B C A, C A B, ...): whoever runs first in a round
+ *       also meets the deferred teardown (network namespaces, cgroups) of the
+ *       round before, so no contestant may always be first.
  *       One TSV line per timed run on stdout:
  *         name round wall_ns user_us sys_us maxrss_kb status
  *
@@ -181,7 +184,8 @@ static int cmd_seq(int runs, int warmup)
 		for (int i = 0; i < ncs; i++)
 			run_once(&cs[i], &wall, &ru);
 	for (int r = 1; r <= runs; r++)
-		for (int i = 0; i < ncs; i++) {
+		for (int j = 0; j < ncs; j++) {
+			int i = (j + r - 1) % ncs;
 			memset(&ru, 0, sizeof ru);
 			int st = run_once(&cs[i], &wall, &ru);
 			printf("%s\t%d\t%lld\t%lld\t%lld\t%ld\t%d\n", cs[i].name, r, wall,

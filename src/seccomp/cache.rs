@@ -18,7 +18,7 @@ use super::filter::Filter;
 
 const MAGIC: &[u8; 8] = b"MRSECCMP";
 /// 2: programs carry the ENOSYS stub and are laid out as a binary tree.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// magic, format, flags, key length, instruction count.
 const HEADER: usize = 8 + 4 * 4;
 const CHECKSUM: usize = 8;

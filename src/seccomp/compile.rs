@@ -15,27 +15,52 @@ use oci_spec::runtime::{
     LinuxSeccompOperator,
 };
 
-use super::enosys;
 use super::filter::{self, Filter};
+use super::{enosys, ranges};
 
 const EPERM: i32 = libc::EPERM;
 
-/// How libseccomp lays out the syscall checks (SCMP_FLTATR_CTL_OPTIMIZE).
+/// How the syscall checks are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// One check after another, by priority (libseccomp's default, level 1).
+    /// libseccomp alone: one check after another, by priority (its default, level 1).
     Linear,
-    /// A binary search over syscall numbers (level 2).
+    /// libseccomp alone: a binary search over syscall numbers (SCMP_FLTATR_CTL_OPTIMIZE = 2).
     Tree,
+    /// The calls allowed outright as a search over runs of numbers, the rest as libseccomp's
+    /// tree (`ranges`); the tree alone where that split does not apply.
+    Ranges,
 }
 
-/// The filter for `spec`, laid out as a binary tree: it decides like the linear layout and costs
-/// a call that runs it a third as much (measurements in the module doc of `seccomp`).
+/// The filter for `spec` in the `Ranges` layout: it decides like libseccomp's own layouts, in a
+/// quarter of the instructions for Docker's profile, which is what the kernel converts and
+/// JIT-compiles at every launch (measurements in the module doc of `seccomp`).
 pub fn compile(spec: &LinuxSeccomp) -> Result<Filter> {
-    compile_as(spec, Layout::Tree)
+    compile_as(spec, Layout::Ranges)
 }
 
 pub fn compile_as(spec: &LinuxSeccomp, layout: Layout) -> Result<Filter> {
+    if layout == Layout::Ranges {
+        let arches = spec
+            .architectures()
+            .iter()
+            .flatten()
+            .map(|&a| arch(a))
+            .collect::<Result<Vec<_>>>()?;
+        let Some(split) = ranges::split(spec, &arches) else {
+            return compile_as(spec, Layout::Tree);
+        };
+        // libseccomp's program keeps everything but the outright allows, the ENOSYS stub and
+        // the flags included; the search goes in front and lets through only numbers
+        // libseccomp knows, which the stub never answers.
+        let rest = compile_as(&split.rest, Layout::Tree)?;
+        let mut program = split.prefix;
+        program.extend(rest.program);
+        return Ok(Filter {
+            program,
+            flags: rest.flags,
+        });
+    }
     let default = action(spec.default_action(), spec.default_errno_ret())?;
     let mut ctx = ScmpFilterContext::new(default).context("libseccomp: creating a filter")?;
     if layout == Layout::Tree {

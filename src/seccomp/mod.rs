@@ -24,9 +24,11 @@
 //! or [`oci_filter`]`(&cache, &spec)`: a launch with a known profile reads one small file instead
 //! of running libseccomp.
 //!
-//! Layout: [`compile`] asks libseccomp for a binary tree over syscall numbers
-//! (SCMP_FLTATR_CTL_OPTIMIZE = 2); [`compile_as`]`(spec, Layout::Linear)` gives its default
-//! linear filter. Both decide alike for every number of x86_64, x32 and i386 and every argument
+//! Layout: [`compile`] puts a search over runs of the calls the profile allows outright in front
+//! of libseccomp's binary tree for the rest (`ranges.rs`: 504 instructions for Docker's profile
+//! instead of 1264, which the kernel converts and JIT-compiles at every launch);
+//! [`compile_as`]`(spec, Layout::Tree)` gives libseccomp's tree alone (SCMP_FLTATR_CTL_OPTIMIZE
+//! = 2) and `Layout::Linear` its default linear filter. All three decide alike for every number of x86_64, x32 and i386 and every argument
 //! vector of the tests (Docker's set, + sys_admin, none). Measured on this VM (kernel 6.18, 2
 //! loaded cores, Docker's default profile, 2 million calls on a filtered thread, median of 7,
 //! ns per call over two runs):
@@ -41,7 +43,8 @@
 //! decides it from a per-number bitmap computed at install and never runs the BPF. A call that
 //! runs the BPF pays ~100 ns in the tree against ~300 ns in the linear filter. Compiling costs
 //! more (median 21.6 ms vs 15.6 ms on the quietest run; 1264 instructions vs 1019, the ENOSYS
-//! stub's 18 included), but the cache pays that once.
+//! stub's 18 included), but the cache pays that once. Installing is what every launch pays;
+//! see `ranges.rs` and bench/BREAKDOWN.md for the Ranges layout's effect on it.
 //!
 //! Effect: [`install`]`(&filter)` in the container's init: seccomp(SECCOMP_SET_MODE_FILTER)
 //! with the filter's flags; returns the listener fd when the profile uses SCMP_ACT_NOTIFY (the
@@ -56,6 +59,7 @@ mod enosys;
 mod filter;
 mod install;
 mod profile;
+mod ranges;
 #[cfg(test)]
 mod tests;
 

@@ -174,16 +174,19 @@ fn ours(caps: CapSet) -> Filter {
 }
 
 fn podmans(caps: CapSet) -> Filter {
+    filter_for(&podman_profile(caps))
+}
+
+fn podman_profile(caps: CapSet) -> LinuxSeccomp {
     let text = std::fs::read_to_string("/usr/share/containers/seccomp.json")
         .expect("/usr/share/containers/seccomp.json (package golang-github-containers-common)");
-    let spec = Profile::from_json(&text)
+    Profile::from_json(&text)
         .unwrap()
         .resolve(Host {
             caps,
             kernel: KERNEL,
         })
-        .unwrap();
-    filter_for(&spec)
+        .unwrap()
 }
 
 /// Where one filter allows and the other does not, over x86_64, x32 and i386 together: `+name`
@@ -463,6 +466,86 @@ fn the_binary_tree_decides_exactly_like_the_linear_filter() {
         );
         assert_ne!(linear.program, tree.program, "two layouts");
         assert_eq!(decisions(&linear), decisions(&tree), "caps {:#x}", caps.0);
+    }
+}
+
+/// The search in front (`ranges`) against libseccomp's tree alone: every number of x86_64, x32
+/// and i386 with every argument vector, and every socketcall and ipc call number in arg0 (the
+/// multiplexed forms libseccomp adds on i386).
+#[test]
+fn the_ranges_layout_decides_exactly_like_libseccomp_alone() {
+    let mut specs = Vec::new();
+    for caps in [
+        DOCKER_DEFAULTS,
+        CapSet(DOCKER_DEFAULTS.0 | 1 << SYS_ADMIN),
+        CapSet::EMPTY,
+    ] {
+        specs.push(("docker", caps, docker_default(caps, KERNEL)));
+        specs.push(("podman", caps, podman_profile(caps)));
+    }
+    for (who, caps, spec) in specs {
+        let what = format!("{who}'s profile, caps {:#x}", caps.0);
+        let (tree, ranges) = (
+            compile_as(&spec, Layout::Tree).unwrap(),
+            compile_as(&spec, Layout::Ranges).unwrap(),
+        );
+        assert!(
+            ranges.program.len() * 2 < tree.program.len(),
+            "{what}: {} instructions against the tree's {}",
+            ranges.program.len(),
+            tree.program.len()
+        );
+        assert_eq!(ranges.flags, tree.flags, "{what}");
+        assert_eq!(decisions(&tree), decisions(&ranges), "{what}");
+        for (arch, base) in [
+            (AUDIT_ARCH_X86_64, 0),
+            (AUDIT_ARCH_X86_64, X32_BIT),
+            (AUDIT_ARCH_I386, 0),
+        ] {
+            for n in 0..600 {
+                for a0 in 0..=40 {
+                    let args = [a0, 0, 0, 0, 0, 0];
+                    assert_eq!(
+                        call(&tree, arch, base | n, args),
+                        call(&ranges, arch, base | n, args),
+                        "{what}: {} with arg0 {a0}",
+                        name(arch, base | n)
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Where the search could decide otherwise (i386 without socketcall allowed outright, another
+/// architecture, a default of allow), the program is libseccomp's alone.
+#[test]
+fn the_ranges_layout_steps_aside_where_it_is_not_certain() {
+    let docker = docker_default(DOCKER_DEFAULTS, KERNEL);
+    let without_socketcall = oci(r#"{"defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+        "syscalls": [{"names": ["read", "write", "socket", "ipc"], "action": "SCMP_ACT_ALLOW"}]}"#);
+    let aarch64 = oci(r#"{"defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"],
+        "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}"#);
+    let allow = oci(r#"{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["reboot"], "action": "SCMP_ACT_ERRNO"}]}"#);
+    for spec in [without_socketcall, aarch64, allow] {
+        assert_eq!(
+            compile_as(&spec, Layout::Ranges).unwrap().program,
+            compile_as(&spec, Layout::Tree).unwrap().program
+        );
+    }
+    let x86_64_only = oci(r#"{"defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["read", "write", "socket"], "action": "SCMP_ACT_ALLOW"}]}"#);
+    for spec in [docker, x86_64_only] {
+        let (tree, ranges) = (
+            compile_as(&spec, Layout::Tree).unwrap(),
+            compile_as(&spec, Layout::Ranges).unwrap(),
+        );
+        assert_ne!(tree.program, ranges.program);
+        assert_eq!(decisions(&tree), decisions(&ranges));
     }
 }
 
