@@ -196,8 +196,11 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     let store = Store::new(&global.root);
     store.reserve(&id)?;
     step!("state record {id} reserved");
-    // The cgroups a killed runtime left (their records are gone) go before we add ours.
-    cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
+    // The cgroups a killed runtime left (their records are gone) go before we add ours; a
+    // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
+    if cgroup.is_some() {
+        cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
+    }
     if args.detach {
         // The record outlives this process (see detach.rs); only a failed start removes it.
         let r = super::detach::run(&store, &id, &plan, cgroup, args.rm);
