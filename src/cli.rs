@@ -70,7 +70,6 @@ const GLOBAL_WITH_VALUE: [&str; 4] = ["--root", "--log", "--log-format", "--cgro
 /// Parses argv. A subcommand is recognised only as the first word after the global flags, so
 /// a workload named `ps` or `kill` (`minirun ROOTFS ps`) is never mistaken for one.
 pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
-    use clap::CommandFactory;
     let mut i = 1;
     while let Some(a) = args.get(i).and_then(|a| a.to_str()) {
         if GLOBAL_WITH_VALUE.contains(&a) {
