@@ -3,10 +3,11 @@
  *
  *   measure seq RUNS WARMUP ERRDIR NAME CMD [ARG...] [::: NAME CMD [ARG...]]...
  *       WARMUP untimed runs of every contestant, then RUNS rounds; each round
- *       runs every contestant once, in the order given but starting one later
- *       each round (A B C, B C A, C A B, ...): whoever runs first in a round
- *       also meets the deferred teardown (network namespaces, cgroups) of the
- *       round before, so no contestant may always be first.
+ *       runs every contestant once, in an order shuffled afresh each round
+ *       (fixed seed, so runs are repeatable): a launch is measurably faster
+ *       right after one of the same binary (warm caches) and slower after
+ *       another runtime's deferred teardown, so no contestant may always
+ *       follow the same one.
  *       One TSV line per timed run on stdout:
  *         name round wall_ns user_us sys_us maxrss_kb status
  *
@@ -183,15 +184,27 @@ static int cmd_seq(int runs, int warmup)
 	for (int w = 0; w < warmup; w++)
 		for (int i = 0; i < ncs; i++)
 			run_once(&cs[i], &wall, &ru);
-	for (int r = 1; r <= runs; r++)
+	int order[MAXC];
+	unsigned long long seed = 0x9e3779b97f4a7c15ULL;
+	for (int r = 1; r <= runs; r++) {
+		for (int j = 0; j < ncs; j++)
+			order[j] = j;
+		for (int j = ncs - 1; j > 0; j--) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			int k = (int)((seed >> 33) % (unsigned long long)(j + 1));
+			int t = order[j];
+			order[j] = order[k];
+			order[k] = t;
+		}
 		for (int j = 0; j < ncs; j++) {
-			int i = (j + r - 1) % ncs;
+			int i = order[j];
 			memset(&ru, 0, sizeof ru);
 			int st = run_once(&cs[i], &wall, &ru);
 			printf("%s\t%d\t%lld\t%lld\t%lld\t%ld\t%d\n", cs[i].name, r, wall,
 			       tv_us(ru.ru_utime), tv_us(ru.ru_stime), ru.ru_maxrss, st);
 			fflush(stdout);
 		}
+	}
 	return 0;
 }
 
