@@ -2,8 +2,10 @@
 //!
 //! Layers, top to bottom: `cli` and `commands` (the command line, dispatch, exit statuses);
 //! `lab` (the teaching commands, beside them); the runtime library `container`, `capability`,
-//! `seccomp` and `spec` (plain values in, typed errors out); `trace`.
+//! `seccomp` and `spec` (plain values in, typed errors out); `trace`; `arena`, the musl build's
+//! allocator.
 
+pub mod arena;
 pub mod capability;
 pub mod cgroups;
 pub mod cli;

@@ -2,6 +2,11 @@
 
 use minirun::cli::{Cli, Command, OciCommand};
 
+/// musl's own allocator unmaps memory as soon as it can (src/arena.rs).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: minirun::arena::Arena = minirun::arena::Arena;
+
 fn main() {
     minirun::trace::start_clock();
     let cli = match minirun::cli::parse(std::env::args_os().collect()) {
