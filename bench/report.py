@@ -168,8 +168,8 @@ def main():
     w(f"The whole bench ran {nrep} time(s); every figure is computed per run and the table gives "
       "the median of the runs' figures, with each run's own beside it. In a run, every contestant "
       f"starts `/bin/true` in `{meta.get('rootfs', '?')}`: {meta.get('warmup', '?')} warm-up runs "
-      f"each, then {meta.get('runs', '?')} rounds; a round runs every contestant once, in table "
-      "order. Wall time is fork to wait4 in the measuring helper; CPU and peak RSS are the wait4 "
+      f"each, then {meta.get('runs', '?')} rounds; a round runs every contestant once, in an order "
+      "shuffled every round (bench/measure.c says why). Wall time is fork to wait4 in the measuring helper; CPU and peak RSS are the wait4 "
       "rusage of the runtime process and everything it waited for. A ratio is the median over a "
       "run's rounds of (contestant / crun in the same round).")
     w("")
