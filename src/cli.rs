@@ -67,9 +67,9 @@ with the OCI global flags, `minirun help SUBCOMMAND` explains one; man minirun, 
 /// Global flags that take a value, so the scan below can step over it.
 const GLOBAL_WITH_VALUE: [&str; 4] = ["--root", "--log", "--log-format", "--cgroup-manager"];
 
-/// Parses argv. A subcommand is recognised only as the first word after the global flags, so
-/// a workload named `ps` or `kill` (`minirun ROOTFS ps`) is never mistaken for one.
-pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+/// Where the first word after the global flags is in argv (a subcommand's name, or the quick
+/// form's rootfs).
+fn first_word_at(args: &[std::ffi::OsString]) -> usize {
     let mut i = 1;
     while let Some(a) = args.get(i).and_then(|a| a.to_str()) {
         if GLOBAL_WITH_VALUE.contains(&a) {
@@ -86,6 +86,22 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
             break;
         }
     }
+    i
+}
+
+/// Whether argv names `run`, `create` or `exec`, whose processes live in a pid namespace others
+/// can share (CVE-2019-5736, container/sealed.rs): they always re-execute from a read-only view
+/// of the binary, and main asks before parsing, so the first start does nothing the second
+/// would redo. The quick form decides for itself (commands/quick.rs).
+pub fn enters_a_container(args: &[std::ffi::OsString]) -> bool {
+    let word = args.get(first_word_at(args)).and_then(|a| a.to_str());
+    matches!(word, Some("run" | "create" | "exec"))
+}
+
+/// Parses argv. A subcommand is recognised only as the first word after the global flags, so
+/// a workload named `ps` or `kill` (`minirun ROOTFS ps`) is never mistaken for one.
+pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    let i = first_word_at(&args);
     let first = args.get(i).and_then(|a| a.to_str()).unwrap_or("");
     let is_sub = first == "help-commands" || SUBCOMMANDS.contains(&first);
     // `help`, `version` and a mistyped subcommand, unless a directory of that name is meant.
@@ -624,5 +640,38 @@ mod tests {
             .collect();
         let ours = super::SUBCOMMANDS.iter().map(|s| s.to_string()).collect();
         assert_eq!(clap_s, ours);
+    }
+
+    #[test]
+    fn the_container_entering_subcommands_are_found_before_parsing() {
+        let argv =
+            |s: &str| -> Vec<std::ffi::OsString> { s.split_whitespace().map(Into::into).collect() };
+        for yes in [
+            "minirun exec ID true",
+            "minirun --root /r --log /l --log-format json exec ID true",
+            "minirun --root=/r --debug --systemd-cgroup create --bundle b ID",
+            "minirun --cgroup-manager disabled run ID",
+        ] {
+            assert!(super::enters_a_container(&argv(yes)), "{yes}");
+        }
+        for no in [
+            "minirun rootfs exec",
+            "minirun state ID",
+            "minirun help exec",
+            "minirun --root /r",
+            "minirun",
+        ] {
+            assert!(!super::enters_a_container(&argv(no)), "{no}");
+        }
+        // What it finds is what clap parses.
+        for args in ["minirun exec ID true", "minirun --root /r run ID"] {
+            let cli = super::parse(argv(args)).unwrap();
+            assert!(matches!(
+                cli.command,
+                Some(super::Command::Oci(
+                    super::OciCommand::Exec(_) | super::OciCommand::Run(_)
+                ))
+            ));
+        }
     }
 }

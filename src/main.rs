@@ -9,7 +9,12 @@ static ALLOCATOR: minirun::arena::Arena = minirun::arena::Arena;
 
 fn main() {
     minirun::trace::start_clock();
-    let cli = match minirun::cli::parse(std::env::args_os().collect()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // First of all: a re-execution starts the binary again, so nothing before it is wasted.
+    if minirun::cli::enters_a_container(&args) {
+        minirun::container::sealed::reexec();
+    }
+    let cli = match minirun::cli::parse(args) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -31,9 +36,6 @@ fn main() {
         // others keep it ignored: their writes into hooks' stdin must not kill them midway.
         // SAFETY: restoring the default disposition installs no handler code.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    }
-    if enters_a_container(&cli) {
-        minirun::container::sealed::reexec();
     }
     match minirun::commands::dispatch(&cli) {
         Ok(code) => std::process::exit(code),
@@ -72,19 +74,5 @@ fn only_prints(cli: &Cli) -> bool {
                         | OciCommand::Features
                 )
         )
-    )
-}
-
-/// Commands whose processes live in a pid namespace others can share (CVE-2019-5736, see
-/// container/sealed.rs): an OCI init waits at its start gate, where any container may join
-/// its pid namespace meanwhile, and an `exec` runs inside a container that already exists, so
-/// both always re-execute from a read-only view of the binary (about 0.7 ms). The quick form
-/// decides for itself (commands/quick.rs).
-fn enters_a_container(cli: &Cli) -> bool {
-    matches!(
-        &cli.command,
-        Some(Command::Oci(
-            OciCommand::Run(_) | OciCommand::Create(_) | OciCommand::Exec(_)
-        ))
     )
 }
