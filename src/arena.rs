@@ -1,4 +1,4 @@
-//! The musl build's allocator: the first 256 KiB come from a bump arena, the rest from
+//! The musl build's allocator: the first MiB comes from a bump arena, the rest from
 //! the system allocator.
 //!
 //! musl's malloc (mallocng) gives a group of blocks back to the kernel with munmap as soon as it
@@ -10,15 +10,16 @@
 //! allocator, at the cost of at most the region's size. No lock: a compare-and-swap on the
 //! offset, so a clone or fork at any moment leaves the child a consistent copy.
 //! mimalloc was measured instead and cost more (+0.3 ms CPU, its arena setup and exit purge).
-//! Measured (interleaved, 200 rounds): quick form −0.28 to −0.40 ms paired, peak RSS +0.2 MB (the
-//! region's touched pages); munmaps per launch 37 → 4. 128 KiB overflowed (18 munmaps, slower);
-//! 512 KiB gained nothing more.
+//! Measured (interleaved, 150-200 rounds): quick form −0.28 to −0.40 ms paired, peak RSS +0.2
+//! MB (the region's touched pages), munmaps 37 → 4; `exec` (which parses a whole config.json)
+//! overflowed 256 KiB (41 munmaps): 512 KiB took it −0.32 ms, 1 MiB another −0.15 ms (1 munmap)
+//! at the same RSS; 128 KiB overflowed even for the quick form.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-const SIZE: usize = 256 * 1024;
+const SIZE: usize = 1024 * 1024;
 const PAGE: usize = 4096;
 
 #[repr(C, align(4096))]
