@@ -154,8 +154,6 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     }
 }
 
-/// The subcommand `word` is a typo of, if any: within two edits, or its start (three letters
-/// or more). A word that is neither is left to the quick form, which says the rootfs is missing.
 /// Every subcommand name and alias of `SubCli`, so that telling the quick form from a
 /// subcommand does not build clap's whole command tree (≈ 0.1 ms a launch); a test keeps the
 /// list equal to clap's.
@@ -185,21 +183,16 @@ const SUBCOMMANDS: &[&str] = &[
     "events",
 ];
 
+/// The subcommand `word` is a typo of, if any: within two edits, or its start (three letters
+/// or more). A word that is neither is left to the quick form, which says the rootfs is missing.
 fn mistyped_subcommand(word: &str) -> Option<String> {
-    use clap::CommandFactory;
-    let cmd = SubCli::command();
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
-        .map(str::to_string)
-        .collect();
     let w = word.to_ascii_lowercase();
-    names
+    SUBCOMMANDS
         .iter()
         .map(|n| (crate::capability::names::edit_distance(&w, n), n))
         .filter(|(d, n)| *d <= 2.min(n.len() / 2) || (w.len() >= 3 && n.starts_with(&w)))
         .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.clone())
+        .map(|(_, n)| n.to_string())
 }
 
 /// Flags runc and crun accept before the subcommand; docker, podman and conmon pass them.

@@ -17,7 +17,7 @@ use oci_spec::runtime::LinuxSeccomp;
 use super::filter::Filter;
 
 const MAGIC: &[u8; 8] = b"MRSECCMP";
-/// 2: programs carry the ENOSYS stub and are laid out as a binary tree.
+/// 2: programs carry the ENOSYS stub and are laid out as a binary tree; 3: the Ranges layout.
 const FORMAT: u32 = 3;
 /// magic, format, flags, key length, instruction count.
 const HEADER: usize = 8 + 4 * 4;
