@@ -54,8 +54,8 @@ fn offset(p: *mut u8) -> Option<usize> {
 }
 
 impl Arena {
-    /// A block of `layout` from the region, or None when it does not fit, with the high-water
-    /// mark as it was before the block (every byte from there up is still zero).
+    /// A block of `layout` from the region, or None when it does not fit, with how many of its
+    /// first bytes lay below the high-water mark (every byte from the mark up is still zero).
     fn bump(&self, layout: Layout) -> Option<(*mut u8, usize)> {
         if layout.align() > PAGE {
             return None;
@@ -69,7 +69,11 @@ impl Arena {
                 // The mark moves before the block is handed out, so whoever gets these bytes
                 // after they are given back (the swap that gives them back releases, the one
                 // that takes them acquires) sees them below the mark.
-                Ok(_) => return Some(((base() + start) as *mut u8, HIGH.fetch_max(end, AcqRel))),
+                Ok(_) => {
+                    let high = HIGH.fetch_max(end, AcqRel);
+                    let dirty = high.saturating_sub(start).min(layout.size());
+                    return Some(((base() + start) as *mut u8, dirty));
+                }
                 Err(now) => cur = now,
             }
         }
@@ -92,10 +96,8 @@ unsafe impl GlobalAlloc for Arena {
     #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         match self.bump(layout) {
-            Some((p, high)) => {
-                // Only what lies below the mark may have been written.
-                let o = offset(p).unwrap_or(SIZE);
-                let dirty = high.saturating_sub(o).min(layout.size());
+            Some((p, dirty)) => {
+                // Only what lay below the mark may have been written.
                 // SAFETY: the first `dirty` bytes of the block just handed out to us.
                 unsafe { p.write_bytes(0, dirty) };
                 p

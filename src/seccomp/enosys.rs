@@ -16,10 +16,11 @@
 use libseccomp::{ScmpArch, ScmpSyscall};
 use oci_spec::runtime::LinuxSeccompAction;
 
-use super::filter::Insn;
+use super::filter::{
+    AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, Insn, JMP_JA, JMP_JEQ_K, JMP_JGE_K, JMP_JGT_K, LD_W_ABS,
+    OFF_ARCH, OFF_NR, RET_K,
+};
 
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
 const X32_BIT: u32 = 0x4000_0000;
 /// x32's own block (512..=547) sits above the common table and never grows.
@@ -28,15 +29,6 @@ const X32_OWN_BLOCK: u32 = 512;
 const SCAN: u32 = 1024;
 
 const RET_ERRNO_ENOSYS: u32 = 0x0005_0000 | libc::ENOSYS as u32;
-
-const LD_W_ABS: u16 = 0x20;
-const JMP_JA: u16 = 0x05;
-const JMP_JGE_K: u16 = 0x35;
-const JMP_JGT_K: u16 = 0x25;
-const JMP_JEQ_K: u16 = 0x15;
-const RET_K: u16 = 0x06;
-const OFF_NR: u32 = 0;
-const OFF_ARCH: u32 = 4;
 
 /// `program` with the ENOSYS stub in front, for a filter over `arches` (the native one is always
 /// in) with `default` as its default action. Unchanged when the default already lets unknown

@@ -5,6 +5,19 @@
 /// One BPF instruction, laid out as the kernel's `struct sock_filter`.
 pub type Insn = libc::sock_filter;
 
+/// The classic-BPF pieces the stubs minirun writes itself are made of (enosys.rs, ranges.rs).
+pub(super) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+pub(super) const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+pub(super) const LD_W_ABS: u16 = 0x20;
+pub(super) const JMP_JA: u16 = 0x05;
+pub(super) const JMP_JGE_K: u16 = 0x35;
+pub(super) const JMP_JGT_K: u16 = 0x25;
+pub(super) const JMP_JEQ_K: u16 = 0x15;
+pub(super) const RET_K: u16 = 0x06;
+/// Offsets of the syscall number and the architecture token in struct seccomp_data.
+pub(super) const OFF_NR: u32 = 0;
+pub(super) const OFF_ARCH: u32 = 4;
+
 pub const FLAG_TSYNC: u32 = 1;
 pub const FLAG_LOG: u32 = 1 << 1;
 pub const FLAG_SPEC_ALLOW: u32 = 1 << 2;

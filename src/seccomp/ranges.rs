@@ -21,18 +21,12 @@ use std::collections::BTreeSet;
 use libseccomp::{ScmpArch, ScmpSyscall};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
 
-use super::filter::Insn;
+use super::filter::{
+    AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, Insn, JMP_JEQ_K, JMP_JGE_K, LD_W_ABS, OFF_ARCH, OFF_NR,
+    RET_K,
+};
 
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const RET_ALLOW: u32 = 0x7fff_0000;
-
-const LD_W_ABS: u16 = 0x20;
-const JMP_JEQ_K: u16 = 0x15;
-const JMP_JGE_K: u16 = 0x35;
-const RET_K: u16 = 0x06;
-const OFF_NR: u32 = 0;
-const OFF_ARCH: u32 = 4;
 
 /// The profile without its outright allows, and the instructions that allow them.
 pub struct Split {
@@ -105,6 +99,7 @@ pub fn split(spec: &LinuxSeccomp, arches: &[ScmpArch]) -> Option<Split> {
         prefix,
     })
 }
+
 /// Names every rule of which allows them with no condition (and which libseccomp knows).
 fn outright(spec: &LinuxSeccomp) -> BTreeSet<String> {
     let mut plain = BTreeSet::new();
