@@ -34,12 +34,18 @@ APT_PACKAGES := busybox-static file libcap-ng-utils iproute2 crun runc bubblewra
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps fixtures demo install install-files test unit integration lint bench stress fuzz clean
+.PHONY: all build build-deps deps fixtures demo install install-files test unit integration lint bench stress fuzz clean
 
 all: build
 
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# What `make build` alone needs, so `make build`, `make install` and `make demo` work as the first
+# command on a fresh machine: libseccomp's static library and musl-gcc, then rustup's musl target.
+BUILD_PACKAGES := libseccomp-dev musl-tools
+
+# Installs the packages named in $(1) that are missing (serially, once, with no service started
+# by the install), then rustup's musl target.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  policy=/usr/sbin/policy-rc.d; made=""; \
 	  if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && made=1; fi; \
@@ -47,17 +53,24 @@ deps:
 	  rc=$$?; [ -n "$$made" ] && rm -f $$policy; [ $$rc = 0 ] || exit $$rc; fi
 	@rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) || \
 	  echo "make deps: no $(MUSL) target from rustup; make build falls back to $(GNU) (slower start)"
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+build-deps:
+	$(call apt_install,$(BUILD_PACKAGES))
 
 # For musl, libseccomp.a is reached through a directory of its own: the -L that finds it must not
 # also offer glibc's libc.a to the musl link.
-build:
+build: build-deps
 	@echo "make build: minirun for $(TARGET)"
 	@if [ "$(TARGET)" = "$(MUSL)" ]; then mkdir -p $(TARGET_DIR)/libseccomp-musl && \
 	  ln -sf /usr/lib/x86_64-linux-gnu/libseccomp.a $(TARGET_DIR)/libseccomp-musl/libseccomp.a; fi
 	$(if $(filter $(MUSL),$(TARGET)),LIBSECCOMP_LIB_PATH=$(TARGET_DIR)/libseccomp-musl) \
 	  RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --bin minirun --target $(TARGET)
 
-$(CAPPROBE): rootfs-fixtures/capprobe/src/*.rs rootfs-fixtures/capprobe/Cargo.toml
+$(CAPPROBE): build-deps rootfs-fixtures/capprobe/src/*.rs rootfs-fixtures/capprobe/Cargo.toml
 	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release -p capprobe --target $(GNU)
 
 fixtures: deps $(CAPPROBE)
