@@ -49,24 +49,12 @@ fn pscap_caps(pid: &str) -> String {
         .unwrap_or_else(|| panic!("pid {pid} not in pscap output"))
 }
 
-/// Processes whose command line mentions `dir` (daemons, conmon, shims left behind).
-fn processes_mentioning(dir: &Path) -> Vec<String> {
-    let needle = dir.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-        .filter_map(|e| {
-            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            cmd.contains(&needle).then_some(cmd)
-        })
-        .collect()
-}
-
 fn wait_until_gone(dir: &Path) -> Vec<String> {
     wait_for(10.0, || processes_mentioning(dir).is_empty().then_some(()));
     processes_mentioning(dir)
+        .into_iter()
+        .map(|(_, cmd)| cmd)
+        .collect()
 }
 
 /// `tar -C fixture -c . | CLIENT import - NAME`

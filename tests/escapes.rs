@@ -32,19 +32,10 @@ fn bind(c: &mut Value, host: &Path, dest: &str) {
 
 /// Host pids of processes whose command line mentions `needle` (a sandbox's --root: the
 /// runtime and every init it cloned and that has not exec'd the workload yet).
-fn processes_mentioning(needle: &Path) -> Vec<i32> {
-    let needle = needle.to_string_lossy().into_owned();
-    let me = std::process::id() as i32;
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&p| p != me)
-        .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
-                .unwrap_or(false)
-        })
+fn pids_mentioning(needle: &Path) -> Vec<i32> {
+    processes_mentioning(needle)
+        .into_iter()
+        .map(|(pid, _)| pid)
         .filter(|&p| alive(p as i64))
         .collect()
 }
@@ -472,10 +463,8 @@ fn an_init_never_outlives_a_create_killed_before_recording_it() {
     // A create killed while it reserved its id leaves a staging directory: the next one sweeps.
     create(&sb, &dir, "sweep");
     force_delete(&sb, "sweep");
-    let gone = wait_for(5.0, || {
-        processes_mentioning(&sb.root).is_empty().then_some(())
-    });
-    let survivors = processes_mentioning(&sb.root);
+    let gone = wait_for(5.0, || pids_mentioning(&sb.root).is_empty().then_some(()));
+    let survivors = pids_mentioning(&sb.root);
     for p in &survivors {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(*p),
@@ -507,7 +496,7 @@ fn delete_racing_create_leaves_no_untracked_init() {
         let _ = child.wait();
         let _ = oci(&sb, &["create", "--bundle", dir.to_str().unwrap(), "r"]);
         let _ = oci(&sb, &["delete", "--force", "r"]);
-        let left = processes_mentioning(&sb.root);
+        let left = pids_mentioning(&sb.root);
         assert!(left.is_empty(), "round {i}: untracked inits {left:?}");
     }
     create(&sb, &dir, "sweep");

@@ -77,16 +77,46 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
+    /// What a test leaves behind fails it: a state record, a mount, or a process whose command
+    /// line names the sandbox (a runtime given its --root, a monitor, an init that never
+    /// exec'd). Processes get a few seconds to finish exiting first.
     fn drop(&mut self) {
-        let leftovers = records_in(&self.root);
         let base = self.base();
+        wait_for(5.0, || processes_mentioning(&base).is_empty().then_some(()));
+        let processes = processes_mentioning(&base);
+        let leftovers = records_in(&self.root);
         let mounts = host_mounts_under(&base);
         let _ = std::fs::remove_dir_all(&base);
         if !std::thread::panicking() {
+            assert!(
+                processes.is_empty(),
+                "processes left running: {processes:?}"
+            );
             assert!(leftovers.is_empty(), "state left in --root: {leftovers:?}");
             assert!(mounts.is_empty(), "mounts leaked: {mounts:?}");
         }
     }
+}
+
+/// Pids and command lines of the live processes (not zombies, not this test) whose command
+/// line mentions `dir`: runtimes given a state root under it, monitors, daemons, shims.
+pub fn processes_mentioning(dir: &Path) -> Vec<(i32, String)> {
+    let needle = dir.to_string_lossy().into_owned();
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let zombie = stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'));
+            (pid != me && !zombie && cmd.contains(&needle)).then_some((pid, cmd))
+        })
+        .collect()
 }
 
 /// What a state root holds besides the compiled seccomp filters (a cache, not a container's

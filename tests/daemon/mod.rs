@@ -2,6 +2,7 @@
 //! namespace to run it in, and the means to find and end what it leaves running.
 #![allow(dead_code)]
 
+use crate::common::processes_mentioning;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::path::Path;
@@ -50,22 +51,6 @@ pub fn stop_daemon(daemon: &mut Child) {
     }
     let _ = daemon.kill();
     let _ = daemon.wait();
-}
-
-/// Pids and command lines of the processes whose command line mentions `dir` (daemons, shims,
-/// runtime invocations given a state root under it).
-pub fn processes_mentioning(dir: &Path) -> Vec<(i32, String)> {
-    let needle = dir.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
-            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            cmd.contains(&needle).then_some((pid, cmd))
-        })
-        .collect()
 }
 
 /// Every process whose parent chain leads to `ancestor`.
