@@ -433,7 +433,7 @@ fn a_stray_fd_never_reaches_the_container() {
     let f = std::fs::File::open("/etc/hostname").unwrap();
     let raw = f.as_raw_fd();
     let mut c = sb.cmd(&["run", "--bundle", dir.to_str().unwrap(), "fd1"]);
-    // SAFETY (test): dup2 in the forked child before exec, no allocation.
+    // SAFETY: (test) dup2 in the forked child before exec, no allocation.
     unsafe {
         c.pre_exec(move || {
             if libc::dup2(raw, 251) < 0 {
@@ -455,7 +455,7 @@ fn a_stray_fd_never_reaches_the_container() {
         dir.to_str().unwrap(),
         "fd2",
     ]);
-    // SAFETY (test): as above.
+    // SAFETY: (test) as above.
     unsafe {
         c.pre_exec(move || {
             libc::dup2(raw, 3);
@@ -490,8 +490,8 @@ fn recv_fd(listener: &std::os::unix::net::UnixListener) -> (OwnedFd, String) {
     }
     let n = msg.bytes;
     let name = String::from_utf8_lossy(&buf[..n]).into_owned();
-    // SAFETY (test): SCM_RIGHTS installed a new fd in this process.
     (
+        // SAFETY: (test) SCM_RIGHTS installed a new fd in this process.
         unsafe { OwnedFd::from_raw_fd(fd.expect("no fd received")) },
         name,
     )

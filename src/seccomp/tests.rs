@@ -756,8 +756,8 @@ fn on_filtered_thread<T: Send + 'static>(
 ) -> T {
     std::thread::spawn(move || {
         let listener = filter.map(|f| {
-            // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes integer arguments only.
             assert_eq!(
+                // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes integer arguments only.
                 unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) },
                 0
             );
@@ -895,8 +895,8 @@ fn a_notify_profile_hands_out_a_listener_that_receives_the_call() {
         events: libc::POLLIN,
         revents: 0,
     };
-    // SAFETY: one valid pollfd.
     assert_eq!(
+        // SAFETY: one valid pollfd.
         unsafe { libc::poll(&mut pfd, 1, 10_000) },
         1,
         "no notification within 10 s"
@@ -1045,7 +1045,6 @@ fn kernel_answers_enosys_beyond_the_table_and_eperm_within() {
     // statmount (457) is newer than libseccomp 2.5.4 and allowed by Docker's profile; 1000 is no
     // syscall at all; reboot (with a bad magic) is known and named by no rule.
     let probes = || {
-        // SAFETY: null pointers and a bad magic: the kernel checks and touches no memory of ours.
         let errno = |r: libc::c_long| {
             if r < 0 {
                 nix::errno::Errno::last_raw()
@@ -1053,6 +1052,7 @@ fn kernel_answers_enosys_beyond_the_table_and_eperm_within() {
                 0
             }
         };
+        // SAFETY: null pointers and a bad magic: the kernel checks and touches no memory of ours.
         unsafe {
             [
                 errno(libc::syscall(457, 0, 0, 0, 0)),
