@@ -11,13 +11,13 @@
 
 use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
-use crate::capability::{self as cap, names, policy::DOCKER_DEFAULTS};
+use crate::capability::{self as cap, names};
 use crate::cli::ExecArgs;
 use crate::container::hygiene;
 use crate::container::launch::{self, Options};
 use crate::container::plan::Settings;
 use crate::container::procfs;
-use crate::container::state::{Status, Store};
+use crate::container::state::{self, Status, Store};
 use crate::container::validate::{self, Inputs};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -60,14 +60,12 @@ pub fn process_for(a: &ExecArgs, base: Option<Value>, last: u8) -> Result<Value>
     if a.command.is_empty() {
         bail!("exec: no command given (and no --process)");
     }
-    let mut p = base.unwrap_or_else(|| {
-        let d = DOCKER_DEFAULTS.oci_names();
-        json!({
-            "cwd": "/", "user": {"uid": 0, "gid": 0},
-            "env": [format!("PATH={}", crate::spec::DEFAULT_PATH)],
-            "capabilities": {"bounding": d, "effective": d, "permitted": d},
-        })
-    });
+    // Never a default: a process with settings of its own (Docker's capabilities, root) would
+    // hold more than the container it joins.
+    let mut p = base.context(
+        "the container's process settings were not saved (a record of an older minirun): \
+         give the whole process with --process",
+    )?;
     p["args"] = json!(a.command);
     p["terminal"] = json!(a.tty);
     if let Some(c) = &a.cwd {
@@ -129,10 +127,12 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     }
     let last = cap::kernel_last_cap();
     let saved = saved_spec(&store, &a.id);
-    let base = saved
-        .as_ref()
-        .and_then(|s| s.process().clone())
-        .and_then(|p| serde_json::to_value(p).ok());
+    // The container's own process, from config.json (OCI) or the quick form's saved one: the
+    // base the flags change (runc exec, docker exec).
+    let base = match saved.as_ref().and_then(|s| s.process().clone()) {
+        Some(p) => Some(serde_json::to_value(p).context("the container's process")?),
+        None => state::load_process(&store.dir(&a.id))?,
+    };
     let process = process_for(a, base, last)?;
     let spec = json!({
         "ociVersion": "1.0.2",
