@@ -330,16 +330,10 @@ fn hooks_of(
 }
 
 pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
-    let (mut child, st) = create_container(g, log, &a.create, !a.detach)?;
+    let (child, st) = create_container(g, log, &a.create, !a.detach)?;
     let store = Store::new(&g.root);
     if let Err(e) = start(g, log, &st.id) {
         let _ = send_signal(child.pid, Signal::SIGKILL);
-        // An init that failed after the gate (at the fifo, at startContainer) left its reason
-        // on the channel we still hold: that, not "exited before it was started", is the error.
-        let e = match launch::wait_ready(&mut child) {
-            Err(why) if why.is::<crate::container::program::ExecFailure>() => why,
-            _ => e,
-        };
         let _ = nix::sys::wait::waitpid(child.pid, None);
         let _ = store.remove(&st.id);
         return Err(e);
