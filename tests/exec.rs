@@ -149,15 +149,26 @@ fn detach(sb: &Sandbox, opts: &[&str], argv: &[&str]) -> String {
     ok(&sb.run(&all, argv)).trim().to_string()
 }
 
-/// Kills and removes a detached container.
-fn remove(sb: &Sandbox, id: &str) {
-    let _ = sb.cmd(&["kill", id, "KILL"]).output();
-    let stopped = wait_for(10.0, || {
-        let o = sb.cmd(&["state", id]).output().unwrap();
-        stdout(&o).contains("\"stopped\"").then_some(())
-    });
-    assert!(stopped.is_some(), "{id} did not stop");
-    ok(&sb.cmd(&["rm", id]).output().unwrap());
+/// A detached container, killed and removed on drop, even when an assertion failed first.
+struct Detached<'a> {
+    sb: &'a Sandbox,
+    id: String,
+}
+
+impl Drop for Detached<'_> {
+    fn drop(&mut self) {
+        let (sb, id) = (self.sb, self.id.as_str());
+        let _ = sb.cmd(&["kill", id, "KILL"]).output();
+        let stopped = wait_for(10.0, || {
+            let o = sb.cmd(&["state", id]).output().unwrap();
+            stdout(&o).contains("\"stopped\"").then_some(())
+        });
+        let removed = sb.cmd(&["rm", id]).output().unwrap();
+        if !std::thread::panicking() {
+            assert!(stopped.is_some(), "{id} did not stop");
+            ok(&removed);
+        }
+    }
 }
 
 /// Item 20.5: `exec` into a quick-form container ran with Docker's 14 capabilities, as uid 0,
@@ -185,6 +196,10 @@ fn exec_into_a_quick_form_container_starts_from_its_process() {
         ],
         &["sleep", "30"],
     );
+    let container = Detached {
+        sb: &sb,
+        id: id.clone(),
+    };
     let pid = state(&sb, &id)["pid"].as_i64().unwrap();
     let init = privileges(&proc_file(pid, "status"));
     assert_eq!(init["CapEff"], "00000000000000c0");
@@ -246,7 +261,7 @@ fn exec_into_a_quick_form_container_starts_from_its_process() {
     let o = oci(&sb, &["exec", &id, "true"]);
     // 1: an OCI command's own failure, as runc exits.
     refused(&o, 1, "--process");
-    remove(&sb, &id);
+    drop(container);
     assert!(wait_for(5.0, || (!alive(epid)).then_some(())).is_some());
 }
 
