@@ -606,8 +606,8 @@ pub struct ExecArgs {
     /// KEY=VALUE; repeatable
     #[arg(long, short = 'e')]
     pub env: Vec<String>,
-    /// Working directory inside the container
-    #[arg(long)]
+    /// Working directory inside the container (-w/--workdir as docker exec spells it)
+    #[arg(long, short = 'w', visible_alias = "workdir")]
     pub cwd: Option<String>,
     /// Set no_new_privs for the process
     #[arg(long)]

@@ -645,3 +645,60 @@ fn docker_cgroups_with_minirun() {
     d.run(&["rm", "-f", &id]);
     drop(d);
 }
+
+// ---------------------------------------------------------------- non-root workloads
+// Issue 20, item 4: a non-root workload without capabilities reopens the exec fifo as its own
+// user; a fifo left 0600 by the umask made docker say "cannot start a stopped process".
+
+#[test]
+fn docker_runs_a_nonroot_workload_without_capabilities() {
+    require("/usr/sbin/dockerd", "docker.io");
+    let d = Docker::start();
+    let mut imp = d.cmd(&["import", "-", "minirun-fixture"]);
+    imp.stdout(Stdio::piped());
+    import(imp);
+    let base = ["run", "--runtime", "minirun", "--network", "none"];
+    for extra in [&["-u", "1000"][..], &["-u", "1000", "--cap-drop", "all"]] {
+        let mut a = base.to_vec();
+        a.push("--rm");
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["minirun-fixture", "id"]);
+        let id = d.run(&a);
+        assert!(id.starts_with("uid=1000(app) gid="), "{extra:?}: {id}");
+    }
+    // docker exec takes the container's user.
+    let mut a = base.to_vec();
+    a.extend_from_slice(&["-d", "-u", "1000", "--cap-drop", "all"]);
+    a.extend_from_slice(&["minirun-fixture", "sleep", "30"]);
+    let id = d.run(&a);
+    let pid = d.run(&["inspect", "-f", "{{.State.Pid}}", &id]);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("Uid:\t1000\t1000\t1000\t1000"), "{status}");
+    assert!(status.contains("CapEff:\t0000000000000000"), "{status}");
+    assert_eq!(d.run(&["exec", &id, "id", "-u"]), "1000");
+    d.run(&["rm", "-f", &id]);
+}
+
+#[test]
+fn podman_runs_a_nonroot_workload_without_capabilities() {
+    require("/usr/bin/podman", "podman");
+    require("/usr/bin/conmon", "conmon");
+    let p = Podman::new();
+    let mut imp = p.cmd(&["import", "-", IMAGE]);
+    imp.envs(p.env());
+    import(imp);
+    let mut a = vec!["--runtime", "minirun", "run", "--rm"];
+    a.extend_from_slice(PODMAN_OPTS);
+    a.extend_from_slice(&["--user", "1000", "--cap-drop", "all", IMAGE, "sh", "-c"]);
+    a.push("id; grep -E '^Cap(Eff|Bnd)' /proc/self/status");
+    let out = p.run(&a);
+    assert!(out.starts_with("uid=1000(app) gid="), "{out}");
+    assert!(
+        out.ends_with("CapEff:\t0000000000000000\nCapBnd:\t0000000000000000"),
+        "{out}"
+    );
+    // podman exec takes the container's user.
+    let (id, _) = p.start("minirun", &["--user", "1000", "--cap-drop", "all"]);
+    assert_eq!(p.run(&["exec", &id, "id", "-u"]), "1000");
+    p.run(&["rm", "-f", "-t", "0", &id]);
+}

@@ -1188,3 +1188,30 @@ fn cpu_limits_from_container_config() {
     cri.remove_pod(&pod);
     cri.assert_nothing_left(&c);
 }
+
+/// Issue 20, item 4: runAsUser 1000 with every capability dropped. The init reopens the exec
+/// fifo as uid 1000 without CAP_DAC_OVERRIDE: a fifo left 0600 by the umask failed the start.
+#[test]
+fn run_as_user_without_capabilities() {
+    let (c, cri) = start_cri("nonroot");
+    let pod = cri.run_pod("nonroot", false);
+    let sc = LinuxContainerSecurityContext {
+        run_as_user: Some(Int64Value { value: 1000 }),
+        ..context(caps(&[], &["ALL"]))
+    };
+    let (id, pid) = cri.start(&pod, "nocaps", &["sleep", "1000"], sc);
+    assert_eq!(status_field(pid, "Uid:"), "1000\t1000\t1000\t1000");
+    for set in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+        assert_eq!(status_field(pid, set), "0000000000000000", "{set}");
+    }
+    // ExecSync runs as the container's process does: uid 1000, nothing held.
+    assert_eq!(cri.exec_ok(&id, &["id", "-u"]).trim(), "1000");
+    assert_eq!(
+        cri.exec_ok(&id, &["grep", "Cap", "/proc/self/status"]),
+        cap_lines(pid)
+    );
+    cri.stop(&id);
+    cri.remove(&id);
+    cri.remove_pod(&pod);
+    cri.assert_nothing_left(&c);
+}

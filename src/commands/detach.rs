@@ -126,6 +126,8 @@ fn monitor(
         if let Some(p) = &plan.seccomp {
             crate::container::seccomp::save(&store.dir(id), p)?;
         }
+        // Nor its process: `exec` starts from this one (state::PROCESS).
+        state::save_process(&store.dir(id), plan)?;
         let pid = child.pid.as_raw();
         procfs::wait_exec_done(pid);
         if crate::trace::enabled() {

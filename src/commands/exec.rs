@@ -11,13 +11,13 @@
 
 use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
-use crate::capability::{self as cap, names, policy::DOCKER_DEFAULTS};
+use crate::capability::{self as cap, names};
 use crate::cli::ExecArgs;
 use crate::container::hygiene;
 use crate::container::launch::{self, Options};
 use crate::container::plan::Settings;
 use crate::container::procfs;
-use crate::container::state::{Status, Store};
+use crate::container::state::{self, Status, Store};
 use crate::container::validate::{self, Inputs};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -60,14 +60,12 @@ pub fn process_for(a: &ExecArgs, base: Option<Value>, last: u8) -> Result<Value>
     if a.command.is_empty() {
         bail!("exec: no command given (and no --process)");
     }
-    let mut p = base.unwrap_or_else(|| {
-        let d = DOCKER_DEFAULTS.oci_names();
-        json!({
-            "cwd": "/", "user": {"uid": 0, "gid": 0},
-            "env": [format!("PATH={}", crate::spec::DEFAULT_PATH)],
-            "capabilities": {"bounding": d, "effective": d, "permitted": d},
-        })
-    });
+    // Never a default: a process with settings of its own (Docker's capabilities, root) would
+    // hold more than the container it joins.
+    let mut p = base.context(
+        "the container's process settings were not saved (a record of an older minirun): \
+         give the whole process with --process",
+    )?;
     p["args"] = json!(a.command);
     p["terminal"] = json!(a.tty);
     if let Some(c) = &a.cwd {
@@ -129,10 +127,12 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     }
     let last = cap::kernel_last_cap();
     let saved = saved_spec(&store, &a.id);
-    let base = saved
-        .as_ref()
-        .and_then(|s| s.process().clone())
-        .and_then(|p| serde_json::to_value(p).ok());
+    // The container's own process, from config.json (OCI) or the quick form's saved one: the
+    // base the flags change (runc exec, docker exec).
+    let base = match saved.as_ref().and_then(|s| s.process().clone()) {
+        Some(p) => Some(serde_json::to_value(p).context("the container's process")?),
+        None => state::load_process(&store.dir(&a.id))?,
+    };
     let process = process_for(a, base, last)?;
     let spec = json!({
         "ociVersion": "1.0.2",
@@ -186,4 +186,85 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
         return Ok(0);
     }
     launch::wait_exit(&child)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec_args(words: &str) -> ExecArgs {
+        let argv = std::iter::once("minirun")
+            .chain(words.split_whitespace())
+            .map(Into::into)
+            .collect();
+        match crate::cli::parse(argv).unwrap().command {
+            Some(crate::cli::Command::Oci(crate::cli::OciCommand::Exec(a))) => a,
+            other => panic!("not exec: {other:?}"),
+        }
+    }
+
+    fn container() -> Value {
+        let two = json!(["CAP_SETGID", "CAP_SETUID"]);
+        json!({
+            "args": ["sleep", "30"], "cwd": "/tmp", "terminal": false,
+            "user": {"uid": 1000, "gid": 1000, "additionalGids": [10]},
+            "env": ["PATH=/bin", "FOO=bar"], "noNewPrivileges": true,
+            "capabilities": {"bounding": two, "effective": two, "permitted": two,
+                             "inheritable": two, "ambient": two},
+        })
+    }
+
+    /// Without flags, the container's process with only args replaced: nothing widens.
+    #[test]
+    fn the_base_is_the_containers_process() {
+        let p = process_for(&exec_args("exec c1 sh -c id"), Some(container()), 40).unwrap();
+        let mut want = container();
+        want["args"] = json!(["sh", "-c", "id"]);
+        assert_eq!(p, want);
+    }
+
+    /// Each flag changes only what it names.
+    #[test]
+    fn flags_change_only_what_they_name() {
+        let base = container();
+        let changed = |words: &str| {
+            let p = process_for(&exec_args(words), Some(base.clone()), 40).unwrap();
+            let mut diff: Vec<String> = p
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, v)| *k != "args" && base.get(*k) != Some(*v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            diff.sort();
+            (p, diff)
+        };
+        let (p, d) = changed("exec -u 0 c1 id");
+        assert_eq!(d, ["user"]);
+        assert_eq!(
+            p["user"],
+            json!({"uid": 0, "gid": 0, "additionalGids": [10]})
+        );
+        let (p, d) = changed("exec -e FOO=baz -e NEW=1 c1 id");
+        assert_eq!(d, ["env"]);
+        assert_eq!(p["env"], json!(["PATH=/bin", "FOO=baz", "NEW=1"]));
+        for w in ["-w", "--workdir", "--cwd"] {
+            let (p, d) = changed(&format!("exec {w} / c1 id"));
+            assert_eq!(d, ["cwd"], "{w}");
+            assert_eq!(p["cwd"], "/");
+        }
+        let (p, d) = changed("exec --cap CAP_KILL c1 id");
+        assert_eq!(d, ["capabilities"]);
+        assert_eq!(
+            p["capabilities"]["effective"],
+            json!(["CAP_SETGID", "CAP_SETUID", "CAP_KILL"])
+        );
+    }
+
+    /// No saved process: refused, not run with settings of exec's own.
+    #[test]
+    fn no_base_is_refused() {
+        let e = process_for(&exec_args("exec c1 id"), None, 40).unwrap_err();
+        assert!(format!("{e:#}").contains("--process"), "{e:#}");
+    }
 }

@@ -22,6 +22,7 @@ use nix::sys::signal::{Signal, kill as send_signal};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Hook, LinuxNamespaceType, Spec};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -131,6 +132,12 @@ fn create_container(
         let fifo = sdir.join(FIFO);
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .with_context(|| format!("creating {}", fifo.display()))?;
+        // 0622 whatever the umask (mkfifo applies it: 0600 under the usual 022): the init
+        // reopens the fifo for writing after it has become the workload's user, and a
+        // non-root user without CAP_DAC_OVERRIDE needs the write bit for others (runc clears
+        // its umask around mkfifo for the same reason).
+        std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o622))
+            .with_context(|| format!("setting the mode of {}", fifo.display()))?;
         // In a user namespace the init is no longer the fifo's owner (host root is unmapped
         // there): hand the fifo to the host ids the workload's own ids map to, as runc does.
         if plan.creates(LinuxNamespaceType::User) {

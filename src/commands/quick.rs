@@ -287,6 +287,8 @@ fn wait_in_cgroup(
     if let Some(p) = &plan.seccomp {
         seccomp::save(&store.dir(id), p)?;
     }
+    // Nor its process: `exec` starts from this one (state::PROCESS).
+    state::save_process(&store.dir(id), plan)?;
     store.save(&record(id, plan, child.pid.as_raw()))?;
     step!("state saved; waiting for the workload");
     let code = match master {

@@ -5,6 +5,7 @@
 //! running while the recorded pid is alive with the recorded start time (a reused pid is not our
 //! container), stopped otherwise.
 
+use super::plan::Plan;
 use super::procfs::{is_zombie, start_time};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,11 @@ pub const OWNER: &str = "owner";
 /// In a quick-form record: keep it after the container exits (`minirun -d` without `--rm`),
 /// as Docker keeps a stopped container until `docker rm`.
 pub const KEEP: &str = "keep";
+/// In a quick-form record: the process its init runs, as OCI `process` JSON. `exec` starts
+/// from it as it starts from config.json's for an OCI container (runc's and Docker's rule: an
+/// exec'd process gets the container's capabilities, identity, environment and cwd, never
+/// more), so the flags the quick form resolved need not be resolved again.
+pub const PROCESS: &str = "process.json";
 /// Prefixes of the directories `reserve` and `remove` work in, followed by "PID-RANDOM".
 const STAGING: &str = ".reserve-";
 const TRASH: &str = ".remove-";
@@ -312,6 +318,64 @@ impl Store {
     }
 }
 
+/// The OCI `process` a plan runs: what `validate::plan` reads back into the same settings.
+/// The environment may carry secrets: it is written 0600, as config.json is.
+pub fn process_json(plan: &Plan) -> serde_json::Value {
+    let c = &plan.caps;
+    let mut user = serde_json::json!({
+        "uid": plan.identity.uid,
+        "gid": plan.identity.gid,
+        "additionalGids": plan.identity.additional_gids,
+    });
+    if let Some(m) = plan.umask {
+        user["umask"] = m.into();
+    }
+    let mut p = serde_json::json!({
+        "terminal": plan.terminal,
+        "user": user,
+        "args": plan.args,
+        "env": plan.env,
+        "cwd": plan.cwd,
+        "capabilities": {
+            "bounding": c.bounding.oci_names(),
+            "effective": c.effective.oci_names(),
+            "permitted": c.permitted.oci_names(),
+            "inheritable": c.inheritable.oci_names(),
+            "ambient": c.ambient.oci_names(),
+        },
+        "noNewPrivileges": plan.no_new_privs,
+        "rlimits": plan.rlimits.iter().map(|r| serde_json::json!({
+            "type": r.name, "soft": r.soft, "hard": r.hard,
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(adj) = plan.oom_score_adj {
+        p["oomScoreAdj"] = adj.into();
+    }
+    p
+}
+
+/// Saves the process of a quick-form container's init for `exec` (see `PROCESS`).
+pub fn save_process(dir: &Path, plan: &Plan) -> Result<()> {
+    let path = dir.join(PROCESS);
+    write_private(&path, &serde_json::to_vec(&process_json(plan))?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The saved process of a quick-form record; `None` when the record has none (an OCI one,
+/// whose config.json holds it). An unreadable one is an error, never "no settings": `exec`
+/// must not fall back to more privilege than the container has.
+pub fn load_process(dir: &Path) -> Result<Option<serde_json::Value>> {
+    let path = dir.join(PROCESS);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .with_context(|| format!("parsing {}", path.display()))
+}
+
 /// A record's directory: 0700, whatever the umask.
 fn private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new().mode(0o700).create(path)
@@ -419,6 +483,81 @@ mod tests {
         assert!(!root.join(".remove-999999999-2").exists());
         assert!(store.dir("mine").exists() && store.dir("fresh").exists());
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// What `exec` reads back from a quick-form record is the plan its init ran: same sets,
+    /// identity, environment, cwd, no_new_privs, limits.
+    #[test]
+    fn saved_process_reads_back_as_the_same_process() {
+        use crate::capability::{CapSet, CapSets};
+        use crate::container::validate::{Inputs, plan};
+        let sets = |b: &[u8]| {
+            b.iter().fold(CapSet::EMPTY, |mut s, &c| {
+                s.insert(c);
+                s
+            })
+        };
+        let q = crate::spec::QuickForm {
+            rootfs: "/r".into(),
+            args: vec!["sleep".into(), "9".into()],
+            env: vec!["PATH=/bin".into(), "FOO=bar".into()],
+            cwd: Some("/tmp".into()),
+            hostname: "h".into(),
+            no_new_privileges: true,
+            identity: crate::container::user::Identity {
+                uid: 1000,
+                gid: 1000,
+                additional_gids: vec![10, 20],
+                home: "/home/u".into(),
+            },
+            caps: CapSets {
+                bounding: sets(&[6, 7, 21]),
+                effective: sets(&[6, 7]),
+                permitted: sets(&[6, 7]),
+                inheritable: sets(&[6]),
+                ambient: sets(&[6]),
+            },
+            ..Default::default()
+        };
+        let mut spec = crate::spec::build(&q).unwrap();
+        let mut v = serde_json::to_value(&spec).unwrap();
+        v["process"]["rlimits"] =
+            serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 64, "hard": 128}]);
+        v["process"]["oomScoreAdj"] = 300.into();
+        v["process"]["user"]["umask"] = 0o27.into();
+        spec = serde_json::from_value(v).unwrap();
+        let first = plan(&spec, &Inputs::lexical(&spec, Path::new("/"), 40)).unwrap();
+
+        let dir = std::env::temp_dir().join(format!("minirun-process-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(load_process(&dir).unwrap().is_none());
+        save_process(&dir, &first).unwrap();
+        let saved = load_process(&dir).unwrap().unwrap();
+        let mut v = serde_json::to_value(&spec).unwrap();
+        v["process"] = saved;
+        let again: oci_spec::runtime::Spec = serde_json::from_value(v).unwrap();
+        let second = plan(&again, &Inputs::lexical(&again, Path::new("/"), 40)).unwrap();
+        assert_eq!(second.caps, first.caps);
+        assert_eq!(second.identity.uid, 1000);
+        assert_eq!(second.identity.additional_gids, vec![10, 20]);
+        assert_eq!(second.env, first.env);
+        assert_eq!(second.cwd, PathBuf::from("/tmp"));
+        assert_eq!(second.args, first.args);
+        assert!(second.no_new_privs);
+        assert_eq!(second.rlimits, first.rlimits);
+        assert_eq!(second.oom_score_adj, Some(300));
+        assert_eq!(second.umask, Some(0o27));
+        // 0600: the environment may carry secrets.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(PROCESS))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // A damaged file is an error, never "no settings" (which would mean more privilege).
+        std::fs::write(dir.join(PROCESS), "{").unwrap();
+        assert!(load_process(&dir).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
