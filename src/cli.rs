@@ -281,6 +281,10 @@ pub struct QuickArgs {
     /// `minirun logs ID`, `minirun kill ID` stops it, `minirun rm ID` removes it
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// With -d: cap the output kept for `minirun logs`, as docker's json-file:
+    /// max-size=SIZE (default 10m), max-file=N (default 2); repeatable
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Docker's resource flags (--memory, --pids-limit, --cpus, --device, ...)
     #[command(flatten)]
     pub resources: crate::cgroups::flags::ResourceFlags,
@@ -337,6 +341,7 @@ pub enum Command {
     /// Explain what a capability permits, its risk, and how minirun demonstrates it
     Explain(ExplainArgs),
     /// Print the output of a container started with --detach
+    #[command(after_help = crate::commands::logfile::CAP_HELP)]
     Logs(IdArg),
     /// Write man pages or shell completions generated from these definitions (make install)
     #[command(hide = true)]

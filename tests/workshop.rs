@@ -69,7 +69,7 @@ fn detach_then_pscap_shows_the_workload_every_time() {
                 .expect("pscap (libcap-ng-utils) missing");
             let line = stdout(&out)
                 .lines()
-                .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
+                .find(|l| l.split_whitespace().nth(2) == Some(&pid.to_string()))
                 .map(str::to_string);
             let line = line.unwrap_or_else(|| panic!("round {round}: pscap lacks pid {pid}"));
             assert!(line.contains(" sleep "), "{line}");
@@ -147,7 +147,7 @@ fn ps_lists_every_process_of_every_container() {
     let empty = ok(&sb.cmd(&["ps"]).output().unwrap());
     assert_eq!(
         empty,
-        "ppid  pid   name        command             capabilities\n"
+        "container     ppid  pid   name        command             capabilities\n"
     );
     let none = detach(&sb, &["--cap-drop", "all"], &["sleep", "30"]);
     // uid 1000 is "app" in the fixture's passwd (whatever the host calls it).
@@ -165,7 +165,7 @@ fn ps_lists_every_process_of_every_container() {
     let ps = ok(&sb.cmd(&["ps"]).output().unwrap());
     let row = |pid: i32| {
         ps.lines()
-            .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
+            .find(|l| l.split_whitespace().nth(2) == Some(&pid.to_string()))
             .unwrap_or_else(|| panic!("no row for {pid}:\n{ps}"))
             .to_string()
     };

@@ -4,11 +4,14 @@
 //! A monitor (a fork of this minirun, in a session of its own, as conmon is for podman) starts
 //! the container and stays its parent: it reaps it and records its exit status, so a detached
 //! container is never left to whichever process inherits orphans. The container's stdout and
-//! stderr go to one plain file in its record (`output.log`, docker's json-file without the
-//! JSON), which `minirun logs ID` prints; stdin is /dev/null, as with `docker run -d`.
+//! stderr are a pipe the monitor reads into a capped, rotated file set in its record
+//! (`output.log`, docker's json-file without the JSON; see logfile.rs), which `minirun logs
+//! ID` prints; stdin is /dev/null, as with `docker run -d`. A file of its own would let the
+//! container fill host disk (one fallocate through /proc/self/fd/1 allocated 256 MiB at once).
 //! The record stays after the container exits (for `logs` and `ps -a`) until `minirun rm ID`,
 //! unless `--rm` was given: then the monitor removes it at exit.
 
+use super::logfile;
 use crate::container::cgroup_launch;
 use crate::container::launch::{self, Options};
 use crate::container::plan::Plan;
@@ -20,7 +23,6 @@ use nix::fcntl::OFlag;
 use nix::unistd::ForkResult;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 
 /// The container's stdout and stderr, in its record.
 pub const OUTPUT: &str = "output.log";
@@ -35,6 +37,7 @@ pub fn run(
     plan: &Plan,
     cgroup: Option<cgroup_launch::Request>,
     remove_at_exit: bool,
+    log_opts: logfile::Opts,
 ) -> Result<i32> {
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
     // SAFETY: the quick form is single-threaded here (no thread has been started), so the
@@ -42,7 +45,7 @@ pub fn run(
     match unsafe { nix::unistd::fork() }.context("forking the container monitor")? {
         ForkResult::Child => {
             drop(report_r);
-            monitor(store, id, plan, cgroup, remove_at_exit, report_w)
+            monitor(store, id, plan, cgroup, remove_at_exit, log_opts, report_w)
         }
         ForkResult::Parent { .. } => {
             drop(report_w);
@@ -80,29 +83,30 @@ fn monitor(
     plan: &Plan,
     cgroup: Option<cgroup_launch::Request>,
     remove_at_exit: bool,
+    log_opts: logfile::Opts,
     report: OwnedFd,
 ) -> ! {
     // Out of the caller's session: ^C in the caller's terminal is not for a detached container.
     let _ = nix::unistd::setsid();
-    let opened = (|| -> Result<(OwnedFd, OwnedFd, OwnedFd)> {
+    type Opened = (OwnedFd, OwnedFd, OwnedFd, OwnedFd, logfile::Rotating);
+    let opened = (|| -> Result<Opened> {
         let caller_err = std::io::stderr()
             .as_fd()
             .try_clone_to_owned()
             .context("dup stderr")?;
         let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o640)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(store.dir(id).join(OUTPUT))
+        let log = logfile::Rotating::open(&store.dir(id).join(OUTPUT), log_opts)
             .context("creating the container's output file")?;
-        Ok((caller_err, null.into(), out.into()))
+        let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+        Ok((caller_err, null.into(), out_r, out_w, log))
     })();
-    let started = opened.and_then(|(caller_err, null, out)| {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(None::<logfile::Rotating>));
+    let mut copier = None;
+    let started = opened.and_then(|(caller_err, null, out_r, out_w, rotating)| {
+        *log.lock().unwrap_or_else(|p| p.into_inner()) = Some(rotating);
         dup2(null.as_raw_fd(), 0);
-        dup2(out.as_raw_fd(), 1);
-        dup2(out.as_raw_fd(), 2);
+        dup2(out_w.as_raw_fd(), 1);
+        dup2(out_w.as_raw_fd(), 2);
         let opts = Options {
             // The monitor is the container's keeper: if it is killed, the container goes too.
             die_with_parent: true,
@@ -113,7 +117,13 @@ fn monitor(
         // The container has its own copy of the fd table now; --trace goes to the caller until
         // it returns.
         dup2(caller_err.as_raw_fd(), 2);
+        // The monitor keeps no write end: the pipe ends when the container's processes do.
+        dup2(null.as_raw_fd(), 1);
+        drop(out_w);
         let mut child = spawned?;
+        // Read from now on, so a workload that writes at once never waits on a full pipe. The
+        // launch's fork is done: from here the monitor may have a thread.
+        copier = Some(copy_output(out_r, log.clone()));
         let ready = launch::wait_ready(&mut child);
         if let (Err(_), Some(cg)) = (&ready, &child.cgroup) {
             let _ = cgroup_launch::destroy(cg);
@@ -153,10 +163,18 @@ fn monitor(
     let _ = report.write_all(b"ok\n");
     drop(report);
     let status = launch::wait_exit(&child).unwrap_or(-1);
+    // What the workload wrote before it exited is in the log before its exit status is
+    // recorded. A process that escaped the container's end (none should: the pid namespace
+    // ends with its init) and holds the pipe open is not waited for beyond a moment.
+    if let Some(done) = copier {
+        let _ = done.recv_timeout(std::time::Duration::from_secs(2));
+    }
     if let Some(cg) = &child.cgroup {
         // The OOM verdict goes where the container's own output goes: `minirun logs`.
-        if let Some(line) = cgroup_launch::oom_verdict(cg, status) {
-            eprintln!("minirun: {line}");
+        if let Some(line) = cgroup_launch::oom_verdict(cg, status)
+            && let Some(w) = log.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
+        {
+            let _ = w.write(format!("minirun: {line}\n").as_bytes());
         }
         let _ = cgroup_launch::destroy(cg);
     }
@@ -167,17 +185,60 @@ fn monitor(
     std::process::exit(0)
 }
 
-/// `minirun logs ID`: what a detached container wrote to stdout and stderr so far.
+/// Copies the container's output pipe into the log until every writer has closed it; the
+/// receiver hears when it has.
+fn copy_output(
+    pipe: OwnedFd,
+    log: std::sync::Arc<std::sync::Mutex<Option<logfile::Rotating>>>,
+) -> std::sync::mpsc::Receiver<()> {
+    let (done, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut pipe = std::fs::File::from(pipe);
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            if let Some(w) = log.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                // A full disk loses output, never the container: keep reading.
+                let _ = w.write(&buf[..n]);
+            }
+        }
+        let _ = done.send(());
+    });
+    rx
+}
+
+/// `minirun logs ID`: what a detached container wrote to stdout and stderr, as far as the
+/// log's cap kept it (the rotated files oldest first, then the current one).
 pub fn logs(store: &Store, id: &str) -> Result<()> {
     store.load(id)?;
-    let path = store.dir(id).join(OUTPUT);
-    let mut f = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("container \"{id}\" keeps no output: only `minirun -d` containers do")
+    let files = logfile::files_oldest_first(&store.dir(id).join(OUTPUT));
+    if files.is_empty() {
+        bail!("container \"{id}\" keeps no output: only `minirun -d` containers do");
+    }
+    let mut out = std::io::stdout().lock();
+    for path in files {
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            // Rotated away between listing and opening: its bytes are in a later file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        };
+        match std::io::copy(&mut f, &mut out) {
+            Ok(_) => {}
+            // `minirun logs ID | head`: the reader has what it wanted; end quietly, as cat.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e).context("printing the output"),
         }
-        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
-    };
-    std::io::copy(&mut f, &mut std::io::stdout().lock()).context("printing the output")?;
-    Ok(())
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("printing the output")
+        }
+        _ => Ok(()),
+    }
 }

@@ -33,8 +33,11 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
         return Ok(());
     }
     let last = cap::kernel_last_cap();
+    // The container column first, as wide as the longest id listed (Docker's 12 at least): two
+    // containers' processes are told apart by it, and an id is never cut to look like another.
+    let width = states.iter().map(|s| s.id.len()).max().unwrap_or(0).max(12);
     if !args.json {
-        println!("{}", pscap::HEADER);
+        println!("{:<width$}  {}", "container", pscap::HEADER);
     }
     for st in &states {
         let status = store.status(st);
@@ -48,16 +51,15 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
                     println!("{v}");
                 } else {
                     let exit = exit.map_or(String::new(), |c| format!(", exit status {c}"));
-                    let id: String = st.id.chars().take(18).collect();
                     println!(
-                        "{:<5} {:<5} {:<10}  {id:<18}  (stopped{exit})",
-                        "-", "-", "-"
+                        "{:<width$}  {:<5} {:<5} {:<10}  {:<18}  (stopped{exit})",
+                        st.id, "-", "-", "-", "-"
                     );
                 }
             }
             continue;
         }
-        let users = rootfs_users(&st.rootfs);
+        let users = container_users(st.pid);
         for pid in super::control::pids_of(&store, st) {
             let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap_or_default();
             let name = |uid| pscap::passwd_lookup(&users, pscap::uid_inside(&map, uid));
@@ -75,27 +77,35 @@ pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {
                 });
                 println!("{v}");
             } else {
-                println!("{}", pscap::ps_line(&p, last));
+                println!("{:<width$}  {}", st.id, pscap::ps_line(&p, last));
             }
         }
     }
     Ok(())
 }
 
-/// The container's own /etc/passwd (read inside its rootfs: a symlink there cannot point at
-/// the host's), so a uid is named as the container names it; empty when there is none.
-fn rootfs_users(rootfs: &str) -> String {
+/// The most of a container's /etc/passwd `ps` reads: far beyond any real one.
+const PASSWD_CAP: u64 = 1 << 20;
+
+/// The container's own /etc/passwd as its init sees it (through /proc/PID/root, so its
+/// mounts count; resolved inside that root, so a symlink cannot point at the host's), so a
+/// uid is named as the container names it; empty when there is none or it is not a plain
+/// file: the container controls it, see `in_root::read_untrusted`.
+fn container_users(pid: i32) -> String {
     let Ok(root) = nix::fcntl::open(
-        std::path::Path::new(rootfs),
+        format!("/proc/{pid}/root").as_str(),
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     ) else {
         return String::new();
     };
-    in_root::read_to_string(&root, std::path::Path::new("/etc/passwd"))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    match in_root::read_untrusted(&root, std::path::Path::new("/etc/passwd"), PASSWD_CAP) {
+        Ok(text) => text.unwrap_or_default(),
+        Err(e) => {
+            tracing::debug!("process {pid}: /etc/passwd not read: {e:#}");
+            String::new()
+        }
+    }
 }
 
 pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
@@ -103,7 +113,19 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
         Ok(p) => p,
         Err(_) => {
             let store = Store::new(&global.root);
-            let st = store.load(&args.target)?;
+            // A name that is no record here was perhaps made under another --root, or meant
+            // as a pid: say both ways in.
+            let st = store.load(&args.target).map_err(|e| {
+                if store.dir(&args.target).join("state.json").exists() {
+                    e
+                } else {
+                    anyhow::anyhow!(
+                        "no container \"{}\" under --root {} (nor is it a pid): give the --root it was started with, or a pid",
+                        args.target,
+                        global.root.display()
+                    )
+                }
+            })?;
             if store.status(&st) == Status::Stopped {
                 bail!("container \"{}\" is not running", args.target);
             }

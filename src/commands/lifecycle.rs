@@ -486,8 +486,9 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
         Status::Stopped => {}
         Status::Created => kill_and_wait(&store, &st)?,
         Status::Running if a.force => kill_and_wait(&store, &st)?,
+        // runc's "not stopped" kept for whoever matches it; the way out for a person added.
         Status::Running => bail!(
-            "cannot delete container {} that is not stopped: running",
+            "container {} is running (not stopped): stop it first or use rm -f",
             a.id
         ),
     }

@@ -14,6 +14,7 @@ pub mod generate;
 pub mod inspect;
 pub mod lifecycle;
 pub mod log;
+pub mod logfile;
 pub mod quick;
 pub mod quick_cgroup;
 pub mod refusals;

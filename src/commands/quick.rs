@@ -180,6 +180,12 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     if args.init || may_hold_sys_ptrace(args) {
         crate::container::sealed::reexec();
     }
+    let log_opts = super::logfile::Opts::parse(&args.log_opt)?;
+    if !args.log_opt.is_empty() && !args.detach {
+        bail!(
+            "--log-opt applies to the output of -d containers only (this one writes to your terminal)"
+        );
+    }
     let mut plan = plan_for(args, &id, &global.root)?;
     let cgroup = super::quick_cgroup::request(global, args, &id)?;
     if args.tty {
@@ -203,7 +209,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     }
     if args.detach {
         // The record outlives this process (see detach.rs); only a failed start removes it.
-        let r = super::detach::run(&store, &id, &plan, cgroup, args.rm);
+        let r = super::detach::run(&store, &id, &plan, cgroup, args.rm, log_opts);
         if r.is_err() {
             let _ = store.remove(&id);
         }

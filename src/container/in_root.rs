@@ -42,6 +42,60 @@ pub fn read_to_string(root: impl AsFd, path: &Path) -> Result<Option<String>> {
     }
 }
 
+/// Reads a container-controlled text file from the host, as `minirun ps` reads the
+/// container's /etc/passwd: Ok(None) unless `path` is a regular file of at most `cap` bytes.
+///
+/// The container may have made the path anything: a FIFO (a plain open blocks for ever), a
+/// block node of a host disk (the host's open is not bound by the container's device rules),
+/// /dev/zero (never ends), or a procfs file such as /proc/kmsg (reading it consumes the host's
+/// log). So the path is opened O_PATH (which opens no device and waits on no FIFO), checked on
+/// that fd, and only then reopened for reading, non-blocking, through the fd itself (the very
+/// inode checked, whatever the container renames meanwhile); at most the size the inode
+/// reported is read, and a size-0 pseudo-file is never read at all.
+pub fn read_untrusted(root: impl AsFd, path: &Path, cap: u64) -> Result<Option<String>> {
+    let fd = match open(root, path, OFlag::O_PATH) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| format!("opening {} in the rootfs", path.display()));
+        }
+    };
+    let st = nix::sys::stat::fstat(&fd).with_context(|| format!("fstat {}", path.display()))?;
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || size == 0 {
+        return Ok(None);
+    }
+    if size > cap {
+        bail!(
+            "{} is {size} bytes, more than the {cap} read from a container",
+            path.display()
+        );
+    }
+    let fs =
+        nix::sys::statfs::fstatfs(&fd).with_context(|| format!("statfs {}", path.display()))?;
+    if [
+        nix::sys::statfs::PROC_SUPER_MAGIC,
+        nix::sys::statfs::SYSFS_MAGIC,
+    ]
+    .contains(&fs.filesystem_type())
+    {
+        return Ok(None);
+    }
+    let file = nix::fcntl::open(
+        proc_path(&fd).as_str(),
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("reopening {}", path.display()))?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::from(file), size),
+        &mut bytes,
+    )
+    .with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
 /// What a mount target must be: a directory, or a file (for binding a file or /dev/null).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

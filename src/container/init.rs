@@ -186,7 +186,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // `--init`: PID 1 stays ours and reaps; the fork continues to execve. After every setup
     // step, so the reaper holds no more privilege than the workload.
     if plan.settings.reaper {
-        reaper::fork_reaper();
+        reaper::fork_reaper(&plan.args);
     }
 
     // No fd of the runtime may reach the workload (CVE-2024-21626): all but 0-2, the

@@ -65,7 +65,16 @@ impl Status {
 }
 
 /// Container ids become directory names: no separators, no dot names, a sane alphabet.
+/// runc's alphabet (`^[\w+\-.]+$`), except that an id may not start with a dot: names starting
+/// with one are the state root's own (the `.reserve-`/`.remove-` work directories the sweep
+/// deletes, temporary files), so no id can ever be taken for one. Docker, podman and
+/// containerd generate ids and names starting with a letter or digit, so none is refused.
 pub fn validate_id(id: &str) -> Result<()> {
+    if id.starts_with('.') && id != "." && id != ".." {
+        bail!(
+            "invalid container id \"{id}\": it may not start with \".\" (the state root's own names do)"
+        );
+    }
     if !well_formed(id) {
         bail!("invalid container id \"{id}\": use letters, digits and _ - . + only");
     }
@@ -78,8 +87,7 @@ pub fn validate_id(id: &str) -> Result<()> {
 fn well_formed(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 1024
-        && id != "."
-        && id != ".."
+        && !id.starts_with('.')
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'))
@@ -407,9 +415,31 @@ mod tests {
         for ok in ["abc", "a-b_c.d+1", "0123456789ab"] {
             assert!(validate_id(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".", "..", "a/b", "a b", "../x"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a b",
+            "../x",
+            ".x",
+            ".remove-1-2",
+            ".reserve-1-2",
+        ] {
             let e = validate_id(bad).unwrap_err().to_string();
             assert!(e.contains(&format!("\"{bad}\"")), "{e}");
+        }
+    }
+
+    /// The sweep's work directories are named `.reserve-PID-N` and `.remove-PID-N`: no valid
+    /// id may take either shape, or the sweep would delete a live container's record.
+    #[test]
+    fn no_id_looks_like_a_work_directory() {
+        for prefix in [STAGING, TRASH] {
+            let name = format!("{prefix}1-2");
+            assert!(validate_id(&name).is_err(), "{name}");
+            assert!(!is_container_id(&name), "{name}");
+            assert!(prefix.starts_with('.'));
         }
     }
 

@@ -1,8 +1,10 @@
 //! Compiled filters on disk, so a launch loads ready BPF instead of running libseccomp.
 //!
 //! A file is named by a hash of its key and holds the whole key, so a hash collision is a miss,
-//! not a wrong filter. The key always includes the cache format, minirun's version and the
-//! libseccomp version, so an upgrade never reads an older compiler's output. A file is written to
+//! not a wrong filter. The key always includes the cache format, minirun's version, this
+//! binary's build id and the libseccomp version, so a rebuilt or upgraded binary never reads
+//! another compiler's output (the version alone stays the same across rebuilds that change
+//! the compiler). A file is written to
 //! a temporary name and renamed, and checked on every read: size, magic, key, a checksum, owner
 //! (ours) and mode (not writable by others). Anything wrong means recompile and rewrite.
 
@@ -86,16 +88,103 @@ impl Cache {
 }
 
 fn full_key(key: &[u8]) -> Vec<u8> {
+    full_key_for(binary_id(), key)
+}
+
+/// The key of `key` for the binary whose identity is `binary` (its build id, in hex). Every
+/// field but the last is NUL-terminated and NUL-free, so no two inputs give one key.
+fn full_key_for(binary: &str, key: &[u8]) -> Vec<u8> {
     let v = libseccomp::ScmpVersion::current()
         .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
         .unwrap_or_default();
     let mut k = format!(
-        "format {FORMAT}\0minirun {}\0libseccomp {v}\0",
+        "format {FORMAT}\0minirun {}\0build {binary}\0libseccomp {v}\0",
         env!("CARGO_PKG_VERSION")
     )
     .into_bytes();
     k.extend_from_slice(key);
     k
+}
+
+/// This binary's identity: its GNU build id (the linker's hash of its contents), read from
+/// its own loaded notes, so no file is opened and a re-exec from a sealed copy (sealed.rs)
+/// has the same one. A binary linked without one is hashed whole instead (once, a few ms).
+fn binary_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        match gnu_build_id() {
+            Some(id) => hex(&id),
+            None => match fs::read("/proc/self/exe") {
+                Ok(bytes) => format!("fnv {:016x}", fnv1a(&bytes)),
+                // Nothing to tell binaries apart by: a key no other process shares.
+                Err(_) => format!(
+                    "pid {} {:?}",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                ),
+            },
+        }
+    })
+}
+
+const NT_GNU_BUILD_ID: u32 = 3;
+
+/// The NT_GNU_BUILD_ID note of the main program, from its PT_NOTE segments in memory.
+fn gnu_build_id() -> Option<Vec<u8>> {
+    unsafe extern "C" fn each(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info for the duration of the call, and `data`
+        // is the &mut Option<Vec<u8>> given below; the main program comes first.
+        let (info, out) = unsafe { (&*info, &mut *(data as *mut Option<Vec<u8>>)) };
+        let phdrs = if info.dlpi_phdr.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: dlpi_phdr points at dlpi_phnum program headers of the loaded object.
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
+        };
+        for ph in phdrs.iter().filter(|p| p.p_type == libc::PT_NOTE) {
+            let start = (info.dlpi_addr as usize).wrapping_add(ph.p_vaddr as usize);
+            // SAFETY: a PT_NOTE segment is loaded (readable) at dlpi_addr + p_vaddr for
+            // p_memsz bytes.
+            let notes =
+                unsafe { std::slice::from_raw_parts(start as *const u8, ph.p_memsz as usize) };
+            if let Some(id) = find_build_id(notes, if ph.p_align == 8 { 8 } else { 4 }) {
+                *out = Some(id.to_vec());
+                break;
+            }
+        }
+        1 // the main program only
+    }
+    let mut out: Option<Vec<u8>> = None;
+    // SAFETY: `each` only reads what the loader describes and writes `out`, which outlives
+    // the call.
+    unsafe { libc::dl_iterate_phdr(Some(each), &mut out as *mut _ as *mut libc::c_void) };
+    out
+}
+
+/// The build id in a note segment's bytes: entries of namesz, descsz, type (u32 each), then
+/// name and desc, each padded to `align` bytes (4, or 8 in a segment aligned so).
+fn find_build_id(mut notes: &[u8], align: usize) -> Option<&[u8]> {
+    let pad = |n: usize| n.div_ceil(align) * align;
+    while notes.len() >= 12 {
+        let word = |i: usize| u32::from_ne_bytes(notes[4 * i..4 * i + 4].try_into().unwrap());
+        let (namesz, descsz, kind) = (word(0) as usize, word(1) as usize, word(2));
+        // The name follows the 12-byte header, the desc starts at the next aligned offset.
+        let name_end = pad(12 + namesz);
+        let desc_end = pad(name_end.checked_add(descsz)?);
+        if name_end.checked_add(descsz)? > notes.len() {
+            return None;
+        }
+        if kind == NT_GNU_BUILD_ID && &notes[12..12 + namesz] == b"GNU\0" && descsz > 0 {
+            return Some(&notes[name_end..name_end + descsz]);
+        }
+        notes = notes.get(desc_end..).unwrap_or_default();
+    }
+    None
 }
 
 fn encode(key: &[u8], f: &Filter) -> Vec<u8> {
@@ -253,6 +342,85 @@ mod tests {
         let bytes = encode(&key, &f);
         assert_eq!(decode(&bytes, &key), Some(f));
         assert_eq!(decode(&bytes, &full_key(b"j")), None);
+    }
+
+    /// A rebuilt binary (another build id) and another profile input each get a key, and a
+    /// file name, of their own: neither can load the other's filter.
+    #[test]
+    fn each_binary_and_each_input_has_its_own_entry() {
+        let keys = [
+            full_key_for("aaaa", b"profile-1"),
+            full_key_for("aaab", b"profile-1"),
+            full_key_for("aaaa", b"profile-2"),
+            full_key_for("aaaa", b"\0profile-1"),
+        ];
+        let f = Filter {
+            program: vec![libc::sock_filter {
+                code: 6,
+                jt: 0,
+                jf: 0,
+                k: 0x7fff0000,
+            }],
+            flags: 0,
+        };
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate() {
+                if i != j {
+                    assert_ne!(a, b);
+                    assert_ne!(fnv1a(a), fnv1a(b), "file names");
+                    assert_eq!(decode(&encode(a, &f), b), None);
+                }
+            }
+        }
+        // Through the cache: one input's entry is never served for another.
+        let dir = scratch("inputs");
+        let cache = Cache::new(&dir);
+        let (_, o1) = cache.get_or_compile(b"one", allow_all).unwrap();
+        let (_, o2) = cache.get_or_compile(b"two", allow_all).unwrap();
+        assert_eq!((o1, o2), (Origin::Compiled, Origin::Compiled));
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// This binary has a build id (the linker's default on Debian and with musl-gcc), and the
+    /// key carries it.
+    #[test]
+    fn the_key_names_this_build() {
+        let id = gnu_build_id().expect("a build id note");
+        assert!(id.len() >= 8, "{id:?}");
+        let hex: String = id.iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(binary_id(), hex);
+        let key = full_key(b"k");
+        assert!(key.windows(hex.len()).any(|w| w == hex.as_bytes()));
+        // readelf's view of the same file agrees.
+        let out = std::process::Command::new("readelf")
+            .arg("-n")
+            .arg(std::env::current_exe().unwrap())
+            .output()
+            .expect("readelf (binutils) missing");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("Build ID: {hex}")), "{text}");
+    }
+
+    #[test]
+    fn notes_are_walked_entry_by_entry() {
+        let mut n = Vec::new();
+        for (name, kind, desc) in [
+            (&b"XY\0"[..], 3u32, &b"abc"[..]),
+            (b"GNU\0", 1, b"zz"),
+            (b"GNU\0", 3, b"\x01\x02\x03\x04\x05"),
+        ] {
+            n.extend_from_slice(&(name.len() as u32).to_ne_bytes());
+            n.extend_from_slice(&(desc.len() as u32).to_ne_bytes());
+            n.extend_from_slice(&kind.to_ne_bytes());
+            n.extend_from_slice(name);
+            n.resize(n.len().div_ceil(4) * 4, 0);
+            n.extend_from_slice(desc);
+            n.resize(n.len().div_ceil(4) * 4, 0);
+        }
+        assert_eq!(find_build_id(&n, 4), Some(&[1u8, 2, 3, 4, 5][..]));
+        assert_eq!(find_build_id(&n[..n.len() - 4], 4), None);
+        assert_eq!(find_build_id(&[], 4), None);
     }
 
     #[test]
