@@ -12,8 +12,8 @@
 //!
 //! The steps go through the `Sys` trait so a unit test can record and check the order.
 
+use super::identity::Identity;
 use super::{CapSet, CapSets, names};
-use crate::container::user::Identity;
 use anyhow::{Context, Result};
 
 /// The privileged operations, one method a syscall.

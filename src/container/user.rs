@@ -3,25 +3,7 @@
 
 use anyhow::{Result, bail};
 
-/// The identity the workload runs as, already resolved against the rootfs's /etc/passwd.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub uid: u32,
-    pub gid: u32,
-    pub additional_gids: Vec<u32>,
-    pub home: String,
-}
-
-impl Default for Identity {
-    fn default() -> Self {
-        Identity {
-            uid: 0,
-            gid: 0,
-            additional_gids: Vec::new(),
-            home: "/root".into(),
-        }
-    }
-}
+pub use crate::capability::identity::Identity;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PasswdEntry {
