@@ -439,7 +439,7 @@ fn capability_numbers_work_like_names() {
         &["--json", "--cap", "0", fixture().to_str().unwrap()],
     )));
     assert_eq!(
-        (rows.len(), &rows[0]["name"]),
+        (rows.len(), &rows[0]["capability"]),
         (1, &"chown".into()),
         "{rows:?}"
     );
