@@ -1,6 +1,7 @@
 //! Command-line definitions only: the quick form `minirun [OPTIONS] ROOTFS COMMAND [ARG...]`
 //! and the subcommands. What they do lives elsewhere.
 
+use crate::commands::generate::cap_names;
 use crate::spec::Network;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -222,10 +223,10 @@ pub struct Global {
 #[derive(Args, Debug, Clone, Default)]
 pub struct QuickArgs {
     /// Add a capability (name in any case, with or without CAP_, or "all"); repeatable, comma lists
-    #[arg(long = "cap-add", value_name = "CAP")]
+    #[arg(long = "cap-add", value_name = "CAP", value_parser = cap_names(), hide_possible_values = true)]
     pub cap_add: Vec<String>,
     /// Drop a capability (or "all"); repeatable, comma lists
-    #[arg(long = "cap-drop", value_name = "CAP")]
+    #[arg(long = "cap-drop", value_name = "CAP", value_parser = cap_names(), hide_possible_values = true)]
     pub cap_drop: Vec<String>,
     /// All capabilities, no masked or read-only paths, writable /sys
     #[arg(long)]
@@ -405,8 +406,10 @@ pub struct CapsArgs {
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// A capability name, or "all" (default)
-    pub cap: Option<String>,
+    /// A capability (name or number), a command or system call (ping, mount(2), ip link set),
+    /// or words to look for in the descriptions; default: every capability
+    #[arg(value_name = "CAP|COMMAND", value_parser = cap_names(), hide_possible_values = true)]
+    pub cap: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -600,7 +603,7 @@ pub struct ExecArgs {
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
     /// Add a capability to the process's bounding, effective and permitted sets; repeatable
-    #[arg(long, short = 'c')]
+    #[arg(long, short = 'c', value_parser = cap_names(), hide_possible_values = true)]
     pub cap: Vec<String>,
     /// UID[:GID] (numbers)
     #[arg(long, short = 'u')]

@@ -449,3 +449,26 @@ fn rm_and_caps_say_what_to_do() {
         "{err}"
     );
 }
+
+/// The monitor's own verdict on an OOM kill goes where the container's output goes: after
+/// it, in `minirun logs` (it used to be written to the monitor's stderr, /dev/null by then).
+#[test]
+fn a_detached_oom_kill_is_told_in_the_logs() {
+    let sb = Sandbox::new("hyg-oom-logs");
+    let id = detach_on(
+        &sb,
+        &fixture(),
+        &["--memory", "16m"],
+        &["sh", "-c", "echo before; tail /dev/zero"],
+    );
+    wait_exited(&sb, &id);
+    let status = std::fs::read_to_string(sb.root.join(&id).join("exit-status")).unwrap();
+    assert_eq!(status.trim(), "137");
+    let logs = ok(&sb.cmd(&["logs", &id]).output().unwrap());
+    assert!(logs.starts_with("before\n"), "{logs}");
+    assert!(
+        logs.contains("minirun: ") && logs.contains("OOM killer") && logs.contains("16 MiB"),
+        "{logs}"
+    );
+    ok(&sb.cmd(&["rm", &id]).output().unwrap());
+}

@@ -316,3 +316,139 @@ fn trace_shows_the_bounding_set_shrinking_to_the_whitelist_before_execve() {
     assert_eq!(trace_bounding(&sb, &[]), DEFAULTS.join(", "));
     assert_eq!(trace_bounding(&sb, &["--cap-drop=all"]), "");
 }
+
+/// Issue 23: `explain ping` lists what ping needs, not capabilities whose description happens
+/// to hold "ping" inside a word ("skipping", "mappings"); commands and system calls are found
+/// with or without a man-page section.
+#[test]
+fn explain_finds_commands_and_system_calls_by_whole_words() {
+    let sb = Sandbox::new("explain-uses");
+    let o = sub(&sb, "explain", &["ping"]);
+    let text = ok(&o);
+    assert!(
+        text.starts_with("ping: ping sends ICMP echo requests"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nnet_raw (CAP_NET_RAW, number 13)\n"),
+        "{text}"
+    );
+    for wrong in ["kill (CAP_KILL", "sys_rawio (CAP_SYS_RAWIO"] {
+        assert!(!text.contains(wrong), "{wrong}: {text}");
+    }
+    for q in ["mount", "mount(2)", "umount(8)", "unshare"] {
+        let j = json_lines(&ok(&sub(&sb, "explain", &[q, "--json"])));
+        let names: Vec<&str> = j.iter().map(|v| v["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["sys_admin"], "{q}");
+        assert!(
+            j[0]["why"].as_str().unwrap().contains("CAP_SYS_ADMIN"),
+            "{q}"
+        );
+        assert!(j[0]["seccomp_opens"].is_array(), "{q}: {}", j[0]);
+    }
+    // Several words, and a system call with its arguments.
+    let j = json_lines(&ok(&sub(
+        &sb,
+        "explain",
+        &["ip", "link", "set", "lo", "up", "--json"],
+    )));
+    assert_eq!(
+        (j.len(), &j[0]["name"], &j[0]["use"]),
+        (1, &"net_admin".into(), &"ip link".into())
+    );
+    let j = json_lines(&ok(&sub(
+        &sb,
+        "explain",
+        &["socket(AF_INET,SOCK_RAW)", "--json"],
+    )));
+    assert_eq!(j[0]["name"], "net_raw");
+    // setns checks two capabilities: both blocks follow the reason.
+    let text = ok(&sub(&sb, "explain", &["nsenter"]));
+    assert!(
+        text.contains("sys_chroot (CAP_SYS_CHROOT") && text.contains("sys_admin (CAP_SYS_ADMIN"),
+        "{text}"
+    );
+    // Nothing by that name: one line naming it, exit 125.
+    let o = sub(&sb, "explain", &["pingu"]);
+    assert_eq!(code(&o), 125);
+    assert_eq!(
+        stderr(&o),
+        "minirun: \"pingu\" names no capability, and no command or system call minirun knows (minirun explain lists the capabilities)\n"
+    );
+}
+
+/// The explain table says what the kernel checks; `minimize --from all` proves it on real
+/// containers: each command's smallest set is exactly the capabilities explain names for it.
+#[test]
+fn explain_names_what_minimize_finds_for_common_commands() {
+    let sb = Sandbox::new("explain-minimize");
+    for (query, argv) in [
+        ("ping", &["ping", "-c", "1", "-W", "2", "127.0.0.1"][..]),
+        ("chroot", &["chroot", "/", "true"]),
+        ("mount(2)", &["mount", "-t", "tmpfs", "none", "/tmp"]),
+        ("hostname", &["hostname", "lab"]),
+        ("renice", &["renice", "-n", "-5", "-p", "1"]),
+        ("ip link set", &["ip", "link", "set", "lo", "mtu", "1500"]),
+        ("unshare", &["unshare", "-u", "true"]),
+        ("nsenter", &["nsenter", "-t", "1", "-m", "true"]),
+    ] {
+        let explained: Vec<serde_json::Value> =
+            json_lines(&ok(&sub(&sb, "explain", &[query, "--json"])))
+                .iter()
+                .map(|v| v["name"].clone())
+                .collect();
+        let fixture = fixture();
+        let mut args = vec!["--json", "--from", "all", fixture.to_str().unwrap()];
+        args.extend(argv);
+        let rows = json_lines(&ok(&sub(&sb, "minimize", &args)));
+        assert_eq!(
+            rows[0]["needed"],
+            serde_json::json!(explained),
+            "{query}: {}",
+            rows[0]
+        );
+        assert_eq!(rows[0]["verified"], true, "{query}");
+    }
+}
+
+/// Issue 23: a capability number is accepted wherever a name is; a number the kernel lacks is
+/// refused naming it.
+#[test]
+fn capability_numbers_work_like_names() {
+    let sb = Sandbox::new("cap-numbers");
+    let last: u8 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // setuid (7) and setgid (6) only, as hex masks in /proc/self/status.
+    let o = sb.run(
+        &["--cap-drop=all", "--cap-add", "7", "--cap-add=6"],
+        &["grep", "CapEff", "/proc/self/status"],
+    );
+    assert_eq!(ok(&o).split_whitespace().nth(1), Some("00000000000000c0"));
+    let o = sb.run(
+        &["--cap-drop", "0,5"],
+        &["grep", "CapEff", "/proc/self/status"],
+    );
+    // Docker's defaults (0x a80425fb) less chown (bit 0) and kill (bit 5).
+    assert_eq!(ok(&o).split_whitespace().nth(1), Some("00000000a80425da"));
+    let rows = json_lines(&ok(&sub(
+        &sb,
+        "experiment",
+        &["--json", "--cap", "0", fixture().to_str().unwrap()],
+    )));
+    assert_eq!(
+        (rows.len(), &rows[0]["capability"]),
+        (1, &"chown".into()),
+        "{rows:?}"
+    );
+    for bad in [format!("{}", last + 1), "64".into(), "-1".into()] {
+        let o = sb.run(&[&format!("--cap-add={bad}")], &["true"]);
+        assert_eq!(code(&o), 125, "{bad}");
+        assert_eq!(
+            stderr(&o),
+            format!("minirun: no capability number {bad}: this kernel's go from 0 to {last}\n")
+        );
+    }
+}

@@ -988,3 +988,74 @@ fn help_has_examples_and_explain_fills_the_terminal() {
         assert_eq!(widest, Some(cols), "{out}");
     }
 }
+
+/// `COMP_WORDS=(WORDS...)` completed by the generated bash script: what COMPREPLY holds.
+/// The first word becomes the binary under test, which the script runs to list ids.
+fn bash_complete(script: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let bin = minirun();
+    let mut words = words.to_vec();
+    words[0] = bin.to_str().unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={cword}; \
+             _minirun_with_ids '{}' '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            quoted.join(" "),
+            words[0],
+            words[cword],
+            words[cword.saturating_sub(1)],
+        ))
+        .output()
+        .expect("bash missing");
+    ok(&o)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Issue 23: completion offers capability names after --cap-add/--cap-drop and explain, and
+/// container ids after the subcommands that take one, not file names.
+#[test]
+fn bash_completion_offers_capabilities_and_container_ids() {
+    let sb = Sandbox::new("completion");
+    let dir = sb.scratch.join("completions");
+    ok(&sb
+        .cmd(&["generate", "completions", "bash", dir.to_str().unwrap()])
+        .output()
+        .unwrap());
+    let script = dir.join("minirun.bash");
+    let c = |words: &[&str]| bash_complete(&script, words);
+    assert_eq!(
+        c(&["minirun", "--cap-add", "net_"]),
+        ["net_bind_service", "net_broadcast", "net_admin", "net_raw"]
+    );
+    assert_eq!(c(&["minirun", "--cap-drop", "sys_ch"]), ["sys_chroot"]);
+    assert_eq!(c(&["minirun", "explain", "sys_a"]), ["sys_admin"]);
+    assert_eq!(c(&["minirun", "exec", "-c", "setf"]), ["setfcap"]);
+    assert_eq!(c(&["minirun", "minimize", "--from", "def"]), ["defaults"]);
+
+    let id = detach(&sb, &[], &["sleep", "30"]);
+    let root = sb.root.to_str().unwrap();
+    for words in [
+        &["minirun", "--root", root, "state", ""][..],
+        &["minirun", "--root", root, "kill", &id[..4]],
+        &["minirun", "--root", root, "exec", "--cwd", "/tmp", "-d", ""],
+        &["minirun", "--root", "=", root, "rm", ""],
+        &["minirun", "--root", root, "caps", ""],
+    ] {
+        assert_eq!(c(words), [id.as_str()], "{words:?}");
+    }
+    // Not where an id goes: a second positional, an option's value, create's new id.
+    for words in [
+        &["minirun", "--root", root, "kill", &id, ""][..],
+        &["minirun", "--root", root, "exec", "--cwd", ""],
+        &["minirun", "--root", root, "create", ""],
+    ] {
+        assert!(!c(words).contains(&id), "{words:?}");
+    }
+    ok(&sb.cmd(&["rm", "-f", &id]).output().unwrap());
+}

@@ -2,7 +2,8 @@
 //!
 //! Users type `setuid`, `SETUID`, `cap_setuid` or `CAP_SETUID`; the kernel speaks numbers.
 //! The table here is the kernel's order (capabilities(7)); numbers past its end that a newer
-//! kernel knows are still representable and are named `cap_N`, as libcap does.
+//! kernel knows are still representable and are named `cap_N`, as libcap does. A bare number
+//! (`7`, as capabilities(7) and /proc/PID/status count) names a capability too.
 
 use super::CapSet;
 
@@ -75,6 +76,8 @@ pub enum NameError {
     NotInKernel { given: String, last: String },
     #[error("empty capability name in {given:?} (Docker refuses it too)")]
     Empty { given: String },
+    #[error("no capability number {given}: this kernel's go from 0 to {last}")]
+    Number { given: String, last: u8 },
 }
 
 fn hint(closest: &Option<String>) -> String {
@@ -101,6 +104,18 @@ pub fn oci_name(cap: u8) -> String {
 /// the kernel does not is a distinct error, so the user learns the kernel is the reason.
 pub fn parse(raw: &str, last_cap: u8) -> Result<CapName, NameError> {
     let trimmed = raw.trim();
+    // A bare number, as `explain 7` takes it; a sign or a value past the 64-bit set still
+    // reads as a number, so the error says which numbers exist rather than "unknown name".
+    let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return match trimmed.parse::<u8>() {
+            Ok(n) if n <= last_cap && n <= MAX_CAP => Ok(CapName::Cap(n)),
+            _ => Err(NameError::Number {
+                given: trimmed.to_string(),
+                last: last_cap.min(MAX_CAP),
+            }),
+        };
+    }
     let upper = trimmed.to_ascii_uppercase();
     let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
     let canonical = format!("CAP_{bare}");
@@ -255,6 +270,29 @@ mod tests {
             err.to_string().contains("not known to the running kernel"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn numbers_name_capabilities_up_to_the_kernels_last() {
+        assert_eq!(parse("7", 40), Ok(CapName::Cap(7)));
+        assert_eq!(parse(" 0 ", 40), Ok(CapName::Cap(0)));
+        assert_eq!(parse("+21", 40), Ok(CapName::Cap(21)));
+        assert_eq!(parse("40", 40), Ok(CapName::Cap(40)));
+        for bad in ["41", "64", "-1", "300", "99999999999999999999"] {
+            assert_eq!(
+                parse(bad, 40).unwrap_err().to_string(),
+                format!("no capability number {bad}: this kernel's go from 0 to 40"),
+                "{bad}"
+            );
+        }
+        // Never past the 64-bit set, whatever last_cap claims.
+        assert!(matches!(
+            parse("64", 255),
+            Err(NameError::Number { last: 63, .. })
+        ));
+        let got = parse_list(&["7,setgid", "0"], 40).unwrap();
+        assert_eq!(got, vec![CapName::Cap(7), CapName::Cap(6), CapName::Cap(0)]);
+        assert_eq!(parse_set(&["13"], 40).unwrap(), CapSet::of(&[13]));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! It goes through the same launch path as a container's init, with a plan that creates
 //! nothing: every namespace of the container's init is joined by its /proc/PID/ns path, the
 //! root is the init's (/proc/PID/root, entered with chroot), and the process's own capability
-//! sets and identity are applied by `capability::apply` exactly as for an init.
+//! sets and identity are applied by `capability::apply` exactly as for an init. The process
+//! starts from the container's own (config.json's, or the quick form's `state::PROCESS`) and
+//! the flags change only what they name, as runc and docker exec do (docs/exec.md).
 //!
 //! CVE-2019-5736: this runtime process makes itself non-dumpable before the clone, so the
 //! child, which is visible inside the container from its first instruction, inherits that and

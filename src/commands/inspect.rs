@@ -1,7 +1,7 @@
 //! `minirun ps`, `minirun caps`, `minirun explain`: the workshop's step 1 built in.
 
 use super::detach;
-use crate::capability::{self as cap, names};
+use crate::capability as cap;
 use crate::cli::{CapsArgs, ExplainArgs, Global, PsArgs};
 use crate::container::state::{Status, Store};
 use crate::container::{in_root, procfs};
@@ -173,44 +173,51 @@ fn table_width() -> usize {
 }
 
 pub fn explain(args: &ExplainArgs) -> Result<()> {
+    use explain::Answer;
     let last = cap::kernel_last_cap();
-    let cap = match args.cap.as_deref() {
-        None => names::CapName::All,
-        // `explain 7`: by number, as capabilities(7) and /proc/PID/status count them.
-        Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => match c.parse() {
-            Ok(n) if n <= last => names::CapName::Cap(n),
-            _ => anyhow::bail!("no capability number {c}: this kernel's go from 0 to {last}"),
-        },
-        Some(c) => match names::parse(c, last) {
-            Ok(n) => n,
-            // Not a name: a search (`explain net`), else the name's error with its suggestion.
-            Err(e) => match explain::search(c).as_slice() {
-                [] => return Err(e.into()),
-                [one] => names::CapName::Cap(*one),
-                some => {
-                    print!("{}", explain::render_some(some, args.json, table_width()));
-                    return Ok(());
-                }
-            },
-        },
-    };
-    match cap {
-        names::CapName::All => {
+    let width = table_width();
+    match explain::lookup(&args.cap.join(" "), last)? {
+        Answer::All => {
             let all: Vec<u8> = (0..=last).collect();
-            print!("{}", explain::render_some(&all, args.json, table_width()));
+            print!("{}", explain::render_some(&all, args.json, width));
         }
-        // One capability also says what Docker's seccomp profile opens for it.
-        names::CapName::Cap(n) if args.json => {
-            let mut v: serde_json::Value = serde_json::from_str(&explain::render_one(n, true))?;
-            let kernel = crate::seccomp::running_kernel()?;
-            v["seccomp_opens"] = serde_json::json!(crate::seccomp::opened_by(n, kernel));
-            println!("{v}");
+        Answer::Found(some) => print!("{}", explain::render_some(&some, args.json, width)),
+        Answer::One(n) => print!("{}", explain_one(n, args.json, None)?),
+        // `explain ping`: what the kernel checks, then each capability it checks.
+        Answer::Use { key, caps, why } => {
+            if !args.json {
+                println!(
+                    "{}",
+                    explain::wrap(&format!("{key}: "), why, width).trim_end()
+                );
+                println!();
+            }
+            let mut blocks = Vec::new();
+            for n in caps {
+                blocks.push(explain_one(n, args.json, Some((key, why)))?);
+            }
+            print!("{}", blocks.join(if args.json { "" } else { "\n" }));
         }
-        names::CapName::Cap(n) => print!(
-            "{}{}",
-            explain::render_one(n, false),
-            crate::lab::seccomp::explain_line(n)?
-        ),
     }
     Ok(())
+}
+
+/// One capability, with what Docker's seccomp profile opens for it; in JSON, `use` and `why`
+/// say which command or system call asked for it.
+fn explain_one(n: u8, json: bool, asked_by: Option<(&str, &str)>) -> Result<String> {
+    if json {
+        let mut v: serde_json::Value = serde_json::from_str(&explain::render_one(n, true))?;
+        let kernel = crate::seccomp::running_kernel()?;
+        v["seccomp_opens"] = serde_json::json!(crate::seccomp::opened_by(n, kernel));
+        if let Some((key, why)) = asked_by {
+            v["use"] = serde_json::json!(key);
+            v["why"] = serde_json::json!(why);
+        }
+        return Ok(format!("{v}\n"));
+    }
+    Ok(format!(
+        "{}{}",
+        explain::render_one(n, false),
+        crate::lab::seccomp::explain_line(n)?
+    ))
 }

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::uses;
 use crate::capability::names;
 use crate::capability::policy::DOCKER_DEFAULTS;
 
@@ -559,24 +560,120 @@ pub fn render_some(caps: &[u8], json: bool, width: usize) -> String {
     out
 }
 
-/// `explain WORD` when WORD names no capability: the capabilities whose name holds it, else
-/// those whose description does (`explain net`, `explain mount`), in kernel order.
+/// What `explain QUERY` is about.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    /// No query, or `all`: the table of every capability the kernel knows.
+    All,
+    /// A capability by name or number.
+    One(u8),
+    /// A command or system call the table in [`uses`] knows.
+    Use {
+        /// The key as the table spells it (`date -s`), for the heading.
+        key: &'static str,
+        caps: Vec<u8>,
+        why: &'static str,
+    },
+    /// Capabilities whose name or description holds the query's words.
+    Found(Vec<u8>),
+}
+
+/// Why `explain QUERY` has nothing to show.
+#[derive(Debug, thiserror::Error)]
+pub enum NotFound {
+    /// A typo of a capability (with its suggestion), or a number the kernel lacks.
+    #[error(transparent)]
+    Name(#[from] names::NameError),
+    #[error(
+        "\"{0}\" names no capability, and no command or system call minirun knows (minirun explain \
+         lists the capabilities)"
+    )]
+    Nothing(String),
+}
+
+/// Reads `explain QUERY`, most specific first: a capability's name or number, a command or
+/// system call of the [`uses`] table (`ping`, `mount(2)`, `ip link set`), then a whole-word
+/// search of the capabilities' names and descriptions (`net`, `swapon`).
+pub fn lookup(query: &str, last: u8) -> Result<Answer, NotFound> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Ok(Answer::All);
+    }
+    let err = match names::parse(q, last) {
+        Ok(names::CapName::All) => return Ok(Answer::All),
+        Ok(names::CapName::Cap(n)) => return Ok(Answer::One(n)),
+        Err(e @ names::NameError::Number { .. }) => return Err(e.into()),
+        Err(e) => e,
+    };
+    if let Some(u) = uses::find(q) {
+        let caps = u
+            .caps
+            .iter()
+            .filter_map(|c| names::NAMES.iter().position(|n| n == c))
+            .map(|n| n as u8)
+            .collect();
+        return Ok(Answer::Use {
+            key: uses::key_for(u, q),
+            caps,
+            why: u.why,
+        });
+    }
+    match search(q).as_slice() {
+        [] => match err {
+            names::NameError::Unknown { closest: None, .. } => Err(NotFound::Nothing(q.into())),
+            e => Err(e.into()),
+        },
+        [one] => Ok(Answer::One(*one)),
+        some => Ok(Answer::Found(some.to_vec())),
+    }
+}
+
+/// Lowercase words of letters, digits and `_`: what a query and a description are compared by.
+fn words_of(s: &str) -> Vec<String> {
+    s.to_ascii_lowercase()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether `hay` holds the words of `needle` in a row, each whole (a plural `s` allowed), so
+/// `ping` is not found in "skipping" nor `map` in "mapping".
+fn holds_words(hay: &[String], needle: &[String]) -> bool {
+    !needle.is_empty()
+        && hay.windows(needle.len()).any(|w| {
+            w.iter()
+                .zip(needle)
+                .all(|(h, n)| h == n || h.strip_suffix('s') == Some(n.as_str()))
+        })
+}
+
+/// `explain WORD` when WORD names no capability nor a command the table knows: the
+/// capabilities whose name holds it as whole `_`-separated words (`net`, `admin`), else those
+/// whose description holds it as whole words (`swapon`, `huge pages`), in kernel order.
 pub fn search(word: &str) -> Vec<u8> {
-    let w = word.trim().to_ascii_lowercase();
-    let w = w.strip_prefix("cap_").unwrap_or(&w);
-    if w.is_empty() {
+    let lower = word.trim().to_ascii_lowercase();
+    let bare = lower.strip_prefix("cap_").unwrap_or(&lower);
+    let q: Vec<String> = bare
+        .split(|c: char| c == '_' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    if q.is_empty() {
         return Vec::new();
     }
+    let name_words = |n: &str| -> Vec<String> { n.split('_').map(str::to_string).collect() };
     let by_name: Vec<u8> = CAPS
         .iter()
-        .filter(|i| i.name.contains(w))
+        .filter(|i| holds_words(&name_words(i.name), &q))
         .map(|i| i.number)
         .collect();
     if !by_name.is_empty() {
         return by_name;
     }
+    let q = words_of(bare);
     CAPS.iter()
-        .filter(|i| i.permits.to_ascii_lowercase().contains(w))
+        .filter(|i| holds_words(&words_of(i.permits), &q))
         .map(|i| i.number)
         .collect()
 }
@@ -729,6 +826,58 @@ mod tests {
         assert!(search("zzzz").is_empty());
         let t = render_some(&search("net"), false, TABLE_WIDTH);
         assert_eq!(t.lines().count(), 5, "{t}");
+        // Whole words only: "skipping" and "mapping" do not hold "ping".
+        assert!(search("ping").is_empty(), "{:?}", found("ping"));
+        assert!(!found("map").contains(&"sys_rawio"), "{:?}", found("map"));
+        assert_eq!(found("admin"), ["net_admin", "sys_admin", "mac_admin"]);
+        assert_eq!(found("bind_service"), ["net_bind_service"]);
+        assert_eq!(found("swapon"), ["sys_admin"]);
+        assert_eq!(found("huge page"), ["ipc_lock"]);
+    }
+
+    #[test]
+    fn lookup_by_name_number_command_and_syscall() {
+        let one = |q: &str| match lookup(q, 40).unwrap() {
+            Answer::One(n) => vec![names::NAMES[n as usize]],
+            Answer::Use { caps, .. } | Answer::Found(caps) => {
+                caps.iter().map(|&n| names::NAMES[n as usize]).collect()
+            }
+            Answer::All => vec!["all"],
+        };
+        assert_eq!(one("ping"), ["net_raw"]);
+        assert_eq!(one("mount"), ["sys_admin"]);
+        assert_eq!(one("mount(2)"), ["sys_admin"]);
+        assert_eq!(one("umount(8)"), ["sys_admin"]);
+        assert_eq!(one("7"), ["setuid"]);
+        assert_eq!(one("CAP_KILL"), ["kill"]);
+        assert_eq!(one("kill"), ["kill"]);
+        assert_eq!(one(""), ["all"]);
+        assert_eq!(one("all"), ["all"]);
+        assert_eq!(
+            one("net"),
+            ["net_bind_service", "net_broadcast", "net_admin", "net_raw"]
+        );
+        assert!(matches!(
+            lookup("ping", 40),
+            Ok(Answer::Use { key: "ping", .. })
+        ));
+        assert!(matches!(
+            lookup("date -s 12:00", 40),
+            Ok(Answer::Use { key: "date -s", .. })
+        ));
+        assert_eq!(
+            lookup("99", 40).unwrap_err().to_string(),
+            "no capability number 99: this kernel's go from 0 to 40"
+        );
+        assert_eq!(
+            lookup("net_rwa", 40).unwrap_err().to_string(),
+            "unknown capability \"CAP_NET_RWA\" (did you mean \"CAP_NET_RAW\"?)"
+        );
+        assert_eq!(
+            lookup("zzzz", 40).unwrap_err().to_string(),
+            "\"zzzz\" names no capability, and no command or system call minirun knows \
+             (minirun explain lists the capabilities)"
+        );
     }
 
     #[test]

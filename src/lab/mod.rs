@@ -14,6 +14,7 @@ pub mod grid;
 pub mod minimize;
 pub mod pscap;
 pub mod seccomp;
+pub mod uses;
 
 use crate::spec::Network;
 use anyhow::{Context, Result, bail};
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 #[derive(Args, Debug)]
 pub struct ExperimentArgs {
     /// A capability to test (any spelling, comma lists, repeatable); default: all the kernel knows
-    #[arg(long = "cap", value_name = "CAP")]
+    #[arg(long = "cap", value_name = "CAP", value_parser = crate::commands::generate::cap_names(), hide_possible_values = true)]
     pub caps: Vec<String>,
     /// Run the probes as this user (UID[:GID] or NAME[:GROUP] in the rootfs)
     #[arg(short = 'u', long)]
@@ -46,7 +47,7 @@ pub struct ExperimentArgs {
 #[derive(Args, Debug)]
 pub struct MinimizeArgs {
     /// Starting set: "defaults" (Docker's 14), "all", or a comma list of capabilities
-    #[arg(long, default_value = "defaults", value_name = "SET")]
+    #[arg(long, default_value = "defaults", value_name = "SET", value_parser = crate::commands::generate::cap_set_names(), hide_possible_values = true)]
     pub from: String,
     /// UID[:GID] or NAME[:GROUP], resolved in the rootfs
     #[arg(short = 'u', long)]
