@@ -69,7 +69,7 @@ fn detach_then_pscap_shows_the_workload_every_time() {
                 .expect("pscap (libcap-ng-utils) missing");
             let line = stdout(&out)
                 .lines()
-                .find(|l| l.split_whitespace().nth(2) == Some(&pid.to_string()))
+                .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
                 .map(str::to_string);
             let line = line.unwrap_or_else(|| panic!("round {round}: pscap lacks pid {pid}"));
             assert!(line.contains(" sleep "), "{line}");
