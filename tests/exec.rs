@@ -142,6 +142,20 @@ fn nonroot_workload_without_capabilities_starts() {
     assert!(records_in(&sb.root).is_empty());
 }
 
+/// An init that fails after `start` released it: `run` said nothing and exited 125; the
+/// reason is the error, as runc reports it.
+#[test]
+fn run_reports_a_failed_start_container_hook() {
+    let sb = Sandbox::new("exec-hook-fail");
+    let _reap = Reap(&sb);
+    let dir = bundle(&sb, "b", &["true"], |c| {
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/false"}]});
+    });
+    let o = oci(&sb, &["run", "--bundle", dir.to_str().unwrap(), "g1"]);
+    refused(&o, 1, "startContainer");
+    assert!(records_in(&sb.root).is_empty());
+}
+
 /// `minirun -d …` as the issue gives it: the id printed.
 fn detach(sb: &Sandbox, opts: &[&str], argv: &[&str]) -> String {
     let mut all = vec!["-d"];

@@ -330,7 +330,7 @@ fn hooks_of(
 }
 
 pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
-    let (child, st) = create_container(g, log, &a.create, !a.detach)?;
+    let (mut child, st) = create_container(g, log, &a.create, !a.detach)?;
     let store = Store::new(&g.root);
     if let Err(e) = start(g, log, &st.id) {
         let _ = send_signal(child.pid, Signal::SIGKILL);
@@ -342,10 +342,20 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
         return Ok(0);
     }
     let code = launch::wait_exit(&child)?;
+    // An init that failed after `start` released it (a startContainer hook) left its reason on
+    // the channel we still hold: that is the error, not its bare exit status. A workload that
+    // ran closed the channel at execve (close-on-exec): end-of-file, nothing to report.
+    let failed = match launch::wait_ready(&mut child) {
+        Err(e) if e.is::<crate::container::program::ExecFailure>() => Some(e),
+        _ => None,
+    };
     if !a.keep {
         finish_delete(&store, log, &st)?;
     }
-    Ok(code)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(code),
+    }
 }
 
 /// `state ID`: the OCI state as runc prints it.
