@@ -234,7 +234,7 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
         return Ok(());
     }
     let dest = m.destination.display();
-    if !m.bind && (m.typ == "proc" || m.typ == "sysfs") {
+    if !m.bind && m.typ == "proc" {
         refuse_non_directory(root, m)?;
     }
     let kind = if m.bind && !Path::new(&m.source).is_dir() {
@@ -316,8 +316,10 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
     Ok(())
 }
 
-/// proc and sysfs go on an ordinary directory only, as runc insists: through a symlink
-/// (`/proc -> /`), in-root resolution would mount them over whatever it names, the root itself.
+/// proc goes on an ordinary directory only, as runc insists: through a symlink (`/proc -> /`),
+/// in-root resolution would mount it over whatever it names, the root itself, and hide the
+/// workload's binaries. (runc refuses sysfs alike; minirun still mounts sysfs through a
+/// symlink, inside the root.)
 fn refuse_non_directory(root: &OwnedFd, m: &MountPlan) -> Result<()> {
     let dest = m.destination.display();
     let what = match in_root::lstat(root, &m.destination) {
