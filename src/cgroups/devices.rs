@@ -7,7 +7,7 @@
 //! is an exception: an allow rule grants an access it covers completely, a deny rule refuses an
 //! access it overlaps. The last rule that decides wins.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 /// Access bits as the kernel's BPF_DEVCG_ACC_* (and the eBPF context) number them.
@@ -258,7 +258,7 @@ pub fn container_rules(
 ) -> Result<Vec<LinuxDeviceCgroup>> {
     let mut rules = vec![Rule::DENY_ALL];
     for r in config.into_iter().flatten() {
-        rules.push(Rule::from_oci(r)?);
+        rules.push(Rule::from_oci(r).context("linux.resources.devices")?);
     }
     rules.extend(runtime_defaults());
     for d in listed {

@@ -75,8 +75,7 @@ pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request
     // As runc does: deny by default whatever the config says (absent rules included), the
     // standard nodes and the config's linux.devices openable (see container_rules).
     let listed = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-    let rules = crate::cgroups::devices::container_rules(resources.devices().as_deref(), &listed)
-        .context("linux.resources.devices")?;
+    let rules = crate::cgroups::devices::container_rules(resources.devices().as_deref(), &listed)?;
     let mut resources = resources;
     resources.set_devices(Some(rules));
     Ok(Some(Request::Create {
