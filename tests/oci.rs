@@ -347,13 +347,13 @@ fn bad_bundles_are_one_line_errors() {
         "invalid container id",
     );
 
-    let unsafe_field = bundle(&sb, "pers", &["true"], |c| {
-        c["linux"]["personality"] = json!({"domain": "LINUX32"})
+    let unsafe_field = bundle(&sb, "sol", &["true"], |c| {
+        c["solaris"] = json!({"milestone": "svc:/milestone/container:default"})
     });
     refused(
         &sb,
         &["create", "--bundle", unsafe_field.to_str().unwrap(), "x"],
-        "linux.personality",
+        "solaris",
     );
 
     // A duplicate id is refused and the first container is untouched.

@@ -7,7 +7,7 @@
 //! is an exception: an allow rule grants an access it covers completely, a deny rule refuses an
 //! access it overlaps. The last rule that decides wins.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 /// Access bits as the kernel's BPF_DEVCG_ACC_* (and the eBPF context) number them.
@@ -232,6 +232,60 @@ pub fn docker_defaults() -> Vec<Rule> {
     ]
 }
 
+/// What runc (1.1) always lets a container do after its config's rules: mknod of any node,
+/// and open the nodes every container gets (null, zero, full, random, urandom, tty, console,
+/// the pty nodes) and tun.
+pub fn runtime_defaults() -> Vec<Rule> {
+    let mut rules = docker_defaults();
+    rules.remove(0);
+    rules.push(Rule {
+        allow: true,
+        typ: DevType::Char,
+        major: Some(5),
+        minor: Some(1),
+        access: RWM,
+    });
+    rules
+}
+
+/// The rules a container's cgroup gets, as runc builds them: everything denied, then the
+/// config's `linux.resources.devices` (absent and `[]` alike add nothing, so a config without
+/// rules opens no host device), then [`runtime_defaults`], then each `linux.devices` node the
+/// runtime makes (fifos need no rule). A config's own `a` allow rule still opens everything.
+pub fn container_rules(
+    config: Option<&[LinuxDeviceCgroup]>,
+    listed: &[oci_spec::runtime::LinuxDevice],
+) -> Result<Vec<LinuxDeviceCgroup>> {
+    let mut rules = vec![Rule::DENY_ALL];
+    for r in config.into_iter().flatten() {
+        rules.push(Rule::from_oci(r).context("linux.resources.devices")?);
+    }
+    rules.extend(runtime_defaults());
+    for d in listed {
+        let typ = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => DevType::Char,
+            LinuxDeviceType::B => DevType::Block,
+            LinuxDeviceType::P | LinuxDeviceType::A => continue,
+        };
+        let number = |n: i64| {
+            u32::try_from(n).map_err(|_| {
+                anyhow::anyhow!(
+                    "linux.devices: {}: device number {n} is out of range",
+                    d.path().display()
+                )
+            })
+        };
+        rules.push(Rule {
+            allow: true,
+            typ,
+            major: Some(number(d.major())?),
+            minor: Some(number(d.minor())?),
+            access: RWM,
+        });
+    }
+    Ok(rules.into_iter().map(Rule::to_oci).collect())
+}
+
 /// The quick form's and `minirun spec`'s `linux.resources.devices`: Docker's defaults, or for
 /// `--privileged` every device (Docker's privileged containers open any node).
 pub fn oci_defaults(privileged: bool) -> Vec<oci_spec::runtime::LinuxDeviceCgroup> {
@@ -289,6 +343,64 @@ mod tests {
         assert_eq!(&lines[..4], ["a", "c *:* m", "b *:* m", "c 1:3 rwm"]);
         assert_eq!(rules[0].v1_file(), "devices.deny");
         assert_eq!(rules[9].v1_line(), "c 136:* rwm");
+    }
+
+    fn oci(json: serde_json::Value) -> Vec<Rule> {
+        let linux: oci_spec::runtime::Linux = serde_json::from_value(json).unwrap();
+        let rules = linux
+            .resources()
+            .as_ref()
+            .and_then(|r| r.devices().as_deref());
+        container_rules(rules, linux.devices().as_deref().unwrap_or_default())
+            .unwrap()
+            .iter()
+            .map(|r| Rule::from_oci(r).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_config_without_rules_opens_no_host_device() {
+        for linux in [
+            serde_json::json!({}),
+            serde_json::json!({"resources": {"devices": []}}),
+            serde_json::json!({"resources": {"devices": [{"allow": false, "access": "rwm"}]}}),
+        ] {
+            let rules = oci(linux.clone());
+            assert!(
+                !decide(&rules, DevType::Block, 254, 0, READ),
+                "{linux}: the host's disk"
+            );
+            assert!(decide(&rules, DevType::Block, 254, 0, MKNOD), "{linux}");
+            assert!(
+                !decide(&rules, DevType::Char, 1, 1, READ),
+                "{linux}: /dev/mem"
+            );
+            for (major, minor) in [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1)] {
+                assert!(
+                    decide(&rules, DevType::Char, major, minor, RWM),
+                    "{linux}: {major}:{minor}"
+                );
+            }
+            assert!(decide(&rules, DevType::Char, 136, 7, READ | WRITE));
+        }
+        // The config's allow-all (privileged) still opens everything.
+        let all =
+            oci(serde_json::json!({"resources": {"devices": [{"allow": true, "access": "rwm"}]}}));
+        assert!(decide(&all, DevType::Block, 254, 0, READ | WRITE));
+    }
+
+    #[test]
+    fn listed_devices_are_allowed() {
+        let rules = oci(serde_json::json!({
+        "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+        "devices": [
+            {"path": "/dev/test1", "type": "c", "major": 10, "minor": 666},
+            {"path": "/dev/test2", "type": "b", "major": 8, "minor": 3},
+            {"path": "/dev/test3", "type": "p", "major": 0, "minor": 0}
+        ]}));
+        assert!(decide(&rules, DevType::Char, 10, 666, RWM));
+        assert!(decide(&rules, DevType::Block, 8, 3, RWM));
+        assert!(!decide(&rules, DevType::Block, 8, 0, READ));
     }
 
     #[test]

@@ -91,7 +91,6 @@ pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
     };
     for (field, why) in [
         ("linux.intelRdt", "Intel RDT is not supported"),
-        ("linux.memoryPolicy", "NUMA memory policy is not supported"),
         (
             "linux.netDevices",
             "moving network devices into the container is not supported",
@@ -116,7 +115,6 @@ pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
         }
     }
     for (field, why) in [
-        ("linux.personality", "execution domains are not supported"),
         (
             "linux.timeOffsets",
             "time namespace offsets are not supported",
@@ -208,7 +206,7 @@ mod tests {
         let raw: Value = serde_json::from_str(
             r#"{"linux":{"resources":{"devices":[{"allow":false,"access":"rwm"}]},
                 "seccomp":{"defaultAction":"SCMP_ACT_ERRNO"},"cgroupsPath":"/x",
-                "intelRdt":{}, "personality":{"domain":"LINUX32"}},
+                "intelRdt":{}, "timeOffsets":{"monotonic":{"secs":1}}},
                 "process":{"apparmorProfile":"docker-default"}}"#,
         )
         .unwrap();
@@ -224,7 +222,7 @@ mod tests {
         assert!(!warn.iter().any(|w| w.starts_with("linux.intelRdt")));
         assert!(!note.iter().any(|n| n.starts_with("linux.cgroupsPath")));
         assert_eq!(err.len(), 1);
-        assert!(err[0].starts_with("linux.personality"));
+        assert!(err[0].starts_with("linux.timeOffsets"));
         let (w, n, e) = unhonoured(&serde_json::json!({"process": {"args": ["sh"]}}));
         assert!(w.is_empty() && n.is_empty() && e.is_empty());
     }

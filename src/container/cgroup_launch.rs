@@ -72,19 +72,12 @@ pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request
     let resources = linux
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
-    for rule in resources.devices().iter().flatten() {
-        crate::cgroups::devices::Rule::from_oci(rule).context("linux.resources.devices")?;
-    }
-    // As runc and crun do: the standard nodes minirun itself makes in /dev stay openable
-    // whatever the config's rules (podman's deny all and nothing else).
+    // As runc does: deny by default whatever the config says (absent rules included), the
+    // standard nodes and the config's linux.devices openable (see container_rules).
+    let listed = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    let rules = crate::cgroups::devices::container_rules(resources.devices().as_deref(), &listed)?;
     let mut resources = resources;
-    if let Some(rules) = resources.devices().clone() {
-        let nodes = crate::cgroups::devices::docker_defaults()
-            .into_iter()
-            .filter(|r| r.allow && r.major.is_some())
-            .map(crate::cgroups::devices::Rule::to_oci);
-        resources.set_devices(Some(rules.into_iter().chain(nodes).collect()));
-    }
+    resources.set_devices(Some(rules));
     Ok(Some(Request::Create {
         id: id.to_string(),
         placement,

@@ -96,6 +96,16 @@ pub fn read_untrusted(root: impl AsFd, path: &Path, cap: u64) -> Result<Option<S
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
+/// The file `path` names inside `root`, its last component not followed (lstat): Ok(None)
+/// when it does not exist.
+pub fn lstat(root: impl AsFd, path: &Path) -> nix::Result<Option<nix::sys::stat::FileStat>> {
+    match open(root, path, OFlag::O_PATH | OFlag::O_NOFOLLOW) {
+        Ok(fd) => nix::sys::stat::fstat(&fd).map(Some),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// What a mount target must be: a directory, or a file (for binding a file or /dev/null).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -107,7 +117,18 @@ pub enum Kind {
 /// for it. Each step is re-resolved inside the root, so a symlink planted anywhere on the way
 /// is followed only within the rootfs.
 pub fn ensure(root: impl AsFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
-    let root = root.as_fd();
+    ensure_at_depth(root.as_fd(), path, kind, 0)
+}
+
+/// Symlinks followed while creating, at most: the kernel's own limit (ELOOP).
+const MAX_LINKS: u32 = 40;
+
+fn ensure_at_depth(
+    root: std::os::fd::BorrowedFd,
+    path: &Path,
+    kind: Kind,
+    links: u32,
+) -> Result<OwnedFd> {
     let comps: Vec<_> = path
         .components()
         .filter(|c| matches!(c, Component::Normal(_)))
@@ -129,12 +150,25 @@ pub fn ensure(root: impl AsFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
     for (i, comp) in comps.iter().enumerate() {
         let last = i + 1 == comps.len();
         let name = Path::new(comp.as_os_str());
-        let step = |flags| openat2(at.as_fd(), name, how(flags));
-        let existing = step(OFlag::O_PATH);
-        // Re-resolve from the root so that a symlink component is confined to it.
+        // Resolved from the root, so that a symlink component is confined to it.
         let sofar: std::path::PathBuf = comps[..=i].iter().collect();
+        let existing = open(root, &sofar, OFlag::O_PATH);
         match existing {
             Ok(_) => {}
+            // A symlink to something missing (`/var/run -> /run` in a rootfs without /run):
+            // what it names is created, inside the root, as runc does.
+            Err(Errno::ENOENT) if dangling_link(root, &sofar).is_some() => {
+                if links >= MAX_LINKS {
+                    bail!(
+                        "creating {} in the rootfs: too many levels of symlinks",
+                        path.display()
+                    );
+                }
+                let target = dangling_link(root, &sofar).unwrap_or_default();
+                let target = lexical(&sofar.parent().unwrap_or(Path::new("")).join(target));
+                let step_kind = if last { kind } else { Kind::Dir };
+                drop(ensure_at_depth(root, &target, step_kind, links + 1)?);
+            }
             Err(Errno::ENOENT) if last && kind == Kind::File => {
                 let fd = open(
                     root,
@@ -175,6 +209,32 @@ pub fn ensure(root: impl AsFd, path: &Path, kind: Kind) -> Result<OwnedFd> {
         bail!("{} is the rootfs itself, not a file", path.display());
     }
     Ok(at)
+}
+
+/// `path` with `.` and `..` applied as names (`..` stops at the root): a symlink's target
+/// taken relative to the root, as RESOLVE_IN_ROOT takes it.
+fn lexical(path: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir => out.clear(),
+            Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+/// The target of `path` inside `root` when it is a symlink (whose target, being followed
+/// just before, is missing).
+fn dangling_link(root: std::os::fd::BorrowedFd, path: &Path) -> Option<std::path::PathBuf> {
+    let fd = open(root, path, OFlag::O_PATH | OFlag::O_NOFOLLOW).ok()?;
+    nix::fcntl::readlinkat(&fd, "")
+        .ok()
+        .map(std::path::PathBuf::from)
 }
 
 /// The `/proc/self/fd/N` name of an fd: how mount(2) is pointed at a target resolved above.
@@ -232,6 +292,29 @@ mod tests {
             std::fs::metadata(root.join("etc/passwd")).unwrap().ino()
         );
         assert!(ensure(&rfd, Path::new("/etc/passwd"), Kind::Dir).is_err());
+        std::fs::remove_dir_all(&host).unwrap();
+    }
+
+    #[test]
+    fn dangling_symlinks_are_created_inside() {
+        let host = tmpdir("dangling");
+        let root = host.join("rootfs");
+        std::fs::create_dir_all(root.join("var")).unwrap();
+        symlink("/missing/dir", root.join("abs")).unwrap();
+        symlink("../gone", root.join("var/rel")).unwrap();
+        symlink("../../../../escape", root.join("up")).unwrap();
+        symlink("loop2", root.join("loop1")).unwrap();
+        symlink("loop1", root.join("loop2")).unwrap();
+        let rfd = dirfd(&root);
+        ensure(&rfd, Path::new("/abs/sub"), Kind::Dir).unwrap();
+        assert!(root.join("missing/dir/sub").is_dir());
+        ensure(&rfd, Path::new("/var/rel/f"), Kind::File).unwrap();
+        assert!(root.join("gone/f").is_file());
+        ensure(&rfd, Path::new("/up/x"), Kind::Dir).unwrap();
+        assert!(root.join("escape/x").is_dir());
+        assert!(!host.join("escape").exists());
+        let e = ensure(&rfd, Path::new("/loop1/x"), Kind::Dir).unwrap_err();
+        assert!(format!("{e:#}").contains("ELOOP"), "{e:#}");
         std::fs::remove_dir_all(&host).unwrap();
     }
 }

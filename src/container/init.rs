@@ -133,6 +133,10 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // lowering oom_score_adj needs CAP_SYS_RESOURCE, which the capability step may drop.
     child::limits(plan).map_err(setup_failure)?;
 
+    // The execution domain and NUMA policy the workload inherits: before the seccomp filter,
+    // which may refuse personality(2) or set_mempolicy(2) to the workload itself.
+    super::task::apply(plan.personality, plan.memory_policy.as_ref()).map_err(setup_failure)?;
+
     // The seccomp filter without no_new_privs: the kernel takes it only from a holder of
     // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
     // profile lets the remaining setup calls through).

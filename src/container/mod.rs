@@ -27,5 +27,6 @@ pub mod sealed;
 pub mod seccomp;
 pub mod state;
 pub mod subprocess;
+pub mod task;
 pub mod user;
 pub mod validate;

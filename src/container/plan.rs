@@ -99,6 +99,10 @@ pub struct Plan {
     pub exec_root: Option<PathBuf>,
     /// The syscall filter, compiled by the parent (the child only installs it).
     pub seccomp: Option<super::seccomp::Prepared>,
+    /// linux.personality: the execution domain set before execve.
+    pub personality: Option<u64>,
+    /// linux.memoryPolicy: set_mempolicy(2) before execve.
+    pub memory_policy: Option<super::task::MemPolicy>,
 }
 
 /// Launch choices that come from the command line, not the Spec.

@@ -29,20 +29,23 @@ fn mnt(
 /// Everything that happens while the host's root is still reachable: propagation, the rootfs
 /// bind, the spec's mounts and the device nodes. Returns the path of the root to enter.
 pub fn prepare(plan: &Plan) -> Result<PathBuf> {
-    // Nothing we mount may propagate back to the host's mount table.
-    mnt(
-        None,
-        "/",
-        None,
-        setup_propagation(plan.rootfs_propagation),
-        None,
-    )
-    .context("making / private (mount propagation)")?;
-    step!("mount --make-rprivate /");
+    // The container's copy of the host's mount table takes the root's propagation: private
+    // by default, so nothing we mount reaches the host; slave or shared where a mount asks
+    // for it (its bind must stay a peer of the host's mount to receive or send events).
+    let setup = setup_propagation(plan.rootfs_propagation);
+    mnt(None, "/", None, setup, None)
+        .with_context(|| format!("setting mount propagation {setup:?} on /"))?;
+    step!("mount propagation {setup:?} on /");
     let rootfs = plan
         .rootfs
         .to_str()
         .context("rootfs path is not valid UTF-8")?;
+    // runc's rootfsParentMountPrivate: the mount holding the rootfs must not be shared, or
+    // the rootfs bind (and a volatile tmpfs) would appear on the host and pivot_root would
+    // refuse it. Only that mount: a shared bind source elsewhere stays a peer of the host's.
+    if setup.contains(MsFlags::MS_SHARED) {
+        make_parent_private(rootfs)?;
+    }
     let volatile_root = if plan.settings.volatile {
         Some(volatile(rootfs)?)
     } else {
@@ -75,21 +78,90 @@ pub fn prepare(plan: &Plan) -> Result<PathBuf> {
     Ok(PathBuf::from(rootfs))
 }
 
-/// The propagation / has while the container is set up: the requested one when it is private
-/// or slave; shared or unbindable would make pivot_root (shared parent) or the rootfs bind
-/// (unbindable source) fail with EINVAL, so those are set up private and applied after.
+/// The propagation / has while the container is set up: the requested one, except that
+/// unbindable would make the rootfs bind (an unbindable source) fail with EINVAL, so it is set
+/// up private and applied after. Shared is kept as runc keeps it (a bind of a shared host
+/// mount must stay its peer for bidirectional propagation); the rootfs's own mount is made
+/// private instead, see `make_parent_private`.
 fn setup_propagation(requested: MsFlags) -> MsFlags {
-    if requested.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE) {
+    if requested.contains(MsFlags::MS_UNBINDABLE) {
         MsFlags::MS_PRIVATE | MsFlags::MS_REC
     } else {
         requested
     }
 }
 
+/// The mount point holding `path` in a mountinfo text (the deepest, the last mounted where
+/// several are stacked) and whether it is shared. Pure.
+fn holding_mount(mountinfo: &str, path: &Path) -> Option<(PathBuf, bool)> {
+    let mut best: Option<(PathBuf, bool)> = None;
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(point) = fields.get(4).map(|p| unescape_mountinfo(p)) else {
+            continue;
+        };
+        let Some(sep) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        if !path.starts_with(&point) {
+            continue;
+        }
+        let shared = fields[6..sep].iter().any(|f| f.starts_with("shared:"));
+        let deeper = best
+            .as_ref()
+            .is_none_or(|(b, _)| point.components().count() >= b.components().count());
+        if deeper {
+            best = Some((point, shared));
+        }
+    }
+    best
+}
+
+/// mountinfo writes space, tab, newline and backslash as `\ooo`.
+fn unescape_mountinfo(field: &str) -> PathBuf {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b.get(i + 1..i + 4).and_then(|d| {
+            std::str::from_utf8(d)
+                .ok()
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
+        });
+        match octal {
+            Some(c) if b[i] == b'\\' => {
+                out.push(c);
+                i += 4;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(out))
+}
+
+fn make_parent_private(rootfs: &str) -> Result<()> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").context("reading mountinfo")?;
+    if let Some((point, true)) = holding_mount(&info, Path::new(rootfs)) {
+        mnt(
+            None,
+            &point.to_string_lossy(),
+            None,
+            MsFlags::MS_PRIVATE,
+            None,
+        )
+        .with_context(|| format!("making {} (the rootfs's mount) private", point.display()))?;
+        step!("mount --make-private {}", point.display());
+    }
+    Ok(())
+}
+
 /// After pivot_root and the last mount: rootfsPropagation shared or unbindable, on /.
 pub fn apply_root_propagation(plan: &Plan) -> Result<()> {
     let requested = plan.rootfs_propagation;
-    if setup_propagation(requested) == requested {
+    if !requested.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE) {
         return Ok(());
     }
     mnt(None, "/", None, requested, None)
@@ -162,6 +234,9 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
         return Ok(());
     }
     let dest = m.destination.display();
+    if !m.bind && m.typ == "proc" {
+        refuse_non_directory(root, m)?;
+    }
     let kind = if m.bind && !Path::new(&m.source).is_dir() {
         Kind::File
     } else {
@@ -193,6 +268,14 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
                 None,
             )
             .with_context(|| format!("remounting {dest} with {extra:?}"))?;
+        }
+        // The remount makes only the top mount read-only: the mounts below the source that
+        // rbind brought along stay writable unless the whole tree is (Docker 25+ does this).
+        if m.flags.contains(MsFlags::MS_REC | MsFlags::MS_RDONLY) {
+            let mounted = reopen_mounted(root, m)?;
+            recursive_readonly(&mounted)
+                .with_context(|| format!("making {dest} and the mounts below it read-only"))?;
+            step!("mount_setattr {dest} MOUNT_ATTR_RDONLY AT_RECURSIVE");
         }
     } else {
         let fstype = m.typ.as_str();
@@ -231,6 +314,70 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             .with_context(|| format!("setting propagation {p:?} on {dest}"))?;
     }
     Ok(())
+}
+
+/// proc goes on an ordinary directory only, as runc insists: through a symlink (`/proc -> /`),
+/// in-root resolution would mount it over whatever it names, the root itself, and hide the
+/// workload's binaries. (runc refuses sysfs alike; minirun still mounts sysfs through a
+/// symlink, inside the root.)
+fn refuse_non_directory(root: &OwnedFd, m: &MountPlan) -> Result<()> {
+    let dest = m.destination.display();
+    let what = match in_root::lstat(root, &m.destination) {
+        Ok(Some(st)) => match SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT) {
+            SFlag::S_IFDIR => return Ok(()),
+            SFlag::S_IFLNK => "a symlink",
+            SFlag::S_IFREG => "a file",
+            _ => "not a directory",
+        },
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("resolving {dest} in the rootfs"));
+        }
+    };
+    anyhow::bail!(
+        "mounting {} on {dest}: {dest} is {what} in the rootfs, and {} must be mounted on a directory",
+        m.typ,
+        m.typ
+    )
+}
+
+/// mount_setattr(2) with AT_RECURSIVE: read-only for the mount `fd` names and every mount
+/// below it.
+fn recursive_readonly(fd: &OwnedFd) -> Result<()> {
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: the path is a NUL-terminated empty string and `attr` a live struct of the size
+    // passed; the kernel reads both only during the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            std::os::fd::AsRawFd::as_raw_fd(fd),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    match Errno::result(r) {
+        Ok(_) => Ok(()),
+        Err(Errno::ENOSYS) => anyhow::bail!(
+            "this kernel has no mount_setattr(2) (Linux 5.12 and later), which a recursive \
+             read-only bind needs: use a non-recursive bind (`bind,ro`)"
+        ),
+        Err(e) => Err(e).context("mount_setattr"),
+    }
 }
 
 /// The destination resolved again after mounting: the new mount's root, which a remount or a
@@ -281,8 +428,9 @@ fn make_device_nodes(root: &OwnedFd, plan: &Plan) -> Result<()> {
             Ok(()) => true,
             Err(Errno::EEXIST) => false,
             // In a user namespace mknod is refused: bind the host's node instead, as runc does.
-            Err(Errno::EPERM) => {
-                bind_host_device(root, &d.path)?;
+            // Anywhere else EPERM is a real refusal (the device rules), not a cue to bind.
+            Err(Errno::EPERM) if in_user_namespace(plan) => {
+                bind_host_device(root, d)?;
                 continue;
             }
             Err(e) => return Err(e).with_context(|| format!("mknod {}", d.path.display())),
@@ -317,7 +465,11 @@ fn make_device_nodes(root: &OwnedFd, plan: &Plan) -> Result<()> {
         step!(
             "mknod {} {} {}:{} mode {:o}",
             d.path.display(),
-            if d.kind == libc::S_IFBLK { 'b' } else { 'c' },
+            match d.kind {
+                libc::S_IFBLK => 'b',
+                libc::S_IFIFO => 'p',
+                _ => 'c',
+            },
             d.major,
             d.minor,
             d.mode
@@ -352,10 +504,40 @@ fn populate_dev_links(root: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-fn bind_host_device(root: &OwnedFd, path: &Path) -> Result<()> {
+/// Whether mknod of a device is impossible here: the container has a user namespace (made or
+/// joined), or minirun itself runs in one (its uid map is not the whole range).
+fn in_user_namespace(plan: &Plan) -> bool {
+    use oci_spec::runtime::LinuxNamespaceType;
+    plan.namespaces
+        .iter()
+        .any(|n| n.typ == LinuxNamespaceType::User)
+        || std::fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+}
+
+/// Binds the host's node for `d`: only one that exists and is the very device listed, so a
+/// config can never bind a different host node than the one it names.
+fn bind_host_device(root: &OwnedFd, d: &super::plan::DevicePlan) -> Result<()> {
+    let path = d.path.as_path();
+    let host = path.to_str().context("device path is not UTF-8")?;
+    let st = match nix::sys::stat::stat(path) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => anyhow::bail!(
+            "linux.devices: {host}: mknod is refused in a user namespace and the host has no \
+             {host} to bind instead"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("stat of the host's {host}")),
+    };
+    if st.st_mode & libc::S_IFMT != d.kind || st.st_rdev != makedev(d.major, d.minor) {
+        anyhow::bail!(
+            "linux.devices: {host}: mknod is refused in a user namespace and the host's {host} \
+             is not device {}:{} of that type, so it is not bound instead",
+            d.major,
+            d.minor
+        );
+    }
     let target = in_root::ensure(root, path, Kind::File)
         .with_context(|| format!("creating {} for a bind", path.display()))?;
-    let host = path.to_str().context("device path is not UTF-8")?;
     mnt(
         Some(host),
         &in_root::proc_path(&target),
@@ -378,10 +560,20 @@ pub fn enter(root: &Path, no_pivot: bool) -> Result<()> {
         chroot(".").context("chroot into the rootfs")?;
         step!("chroot . (no pivot_root)");
     } else {
+        let old_root = nix::fcntl::open(
+            "/",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .context("opening the old root")?;
         pivot_root(".", ".").context("pivot_root into the rootfs")?;
         step!("pivot_root . .");
-        // The old root now sits under the new one; make it a slave so the detach below
-        // cannot propagate anywhere, then detach it.
+        // The old root is now stacked on the new one, but "." still names the new root's
+        // mount: into the old one itself (as runc does), or the flags below would reach the
+        // container's own mounts too (and cut a shared bind off from its host peers).
+        nix::unistd::fchdir(&old_root).context("fchdir into the old root")?;
+        drop(old_root);
+        // A slave, so that the detach below cannot propagate anywhere; then detached.
         mnt(None, ".", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
             .context("making the old root a slave")?;
         umount2(".", MntFlags::MNT_DETACH).context("detaching the old root")?;
@@ -449,4 +641,38 @@ pub fn finish(plan: &Plan) -> Result<()> {
         step!("read-only /");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mount_holding_the_rootfs() {
+        let info = "27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
+                    40 27 0:50 / /tmp rw - tmpfs tmpfs rw\n\
+                    41 40 0:51 / /tmp/my\\040dir rw shared:7 master:2 - tmpfs tmpfs rw\n\
+                    42 40 0:52 / /tmp/my rw - tmpfs tmpfs rw\n";
+        let at = |p: &str| holding_mount(info, Path::new(p));
+        assert_eq!(at("/srv/rootfs"), Some(("/".into(), true)));
+        assert_eq!(at("/tmp/x/rootfs"), Some(("/tmp".into(), false)));
+        assert_eq!(at("/tmp/my dir/rootfs"), Some(("/tmp/my dir".into(), true)));
+        // /tmp/my is not a prefix of /tmp/mydir (whole components only).
+        assert_eq!(at("/tmp/mydir"), Some(("/tmp".into(), false)));
+        let stacked = format!("{info}43 27 0:53 / /tmp rw shared:9 - tmpfs tmpfs rw\n");
+        assert_eq!(
+            holding_mount(&stacked, Path::new("/tmp/x")),
+            Some(("/tmp".into(), true))
+        );
+    }
+
+    #[test]
+    fn setup_keeps_shared_and_defers_unbindable() {
+        let rshared = MsFlags::MS_SHARED | MsFlags::MS_REC;
+        assert_eq!(setup_propagation(rshared), rshared);
+        assert_eq!(
+            setup_propagation(MsFlags::MS_UNBINDABLE | MsFlags::MS_REC),
+            MsFlags::MS_PRIVATE | MsFlags::MS_REC
+        );
+    }
 }

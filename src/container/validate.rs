@@ -102,6 +102,25 @@ fn parse_mount_options(options: &[String]) -> Result<(MsFlags, String, Option<Ms
     Ok((flags, data.join(","), propagation, bind))
 }
 
+/// The root's propagation when the config does not say: what a mount's own propagation needs
+/// (a shared bind must stay the host mount's peer, a slave one its slave: a private root would
+/// cut both off), as Docker and containerd set it for such mounts; private otherwise.
+fn default_root_propagation(mounts: &[MountPlan]) -> MsFlags {
+    let asks = |f: MsFlags| {
+        mounts
+            .iter()
+            .any(|m| m.propagation.is_some_and(|p| p.contains(f)))
+    };
+    let kind = if asks(MsFlags::MS_SHARED) {
+        MsFlags::MS_SHARED
+    } else if asks(MsFlags::MS_SLAVE) {
+        MsFlags::MS_SLAVE
+    } else {
+        MsFlags::MS_PRIVATE
+    };
+    kind | MsFlags::MS_REC
+}
+
 /// `rprivate` → MS_PRIVATE|MS_REC, and so on.
 pub fn propagation_flags(name: &str) -> Result<MsFlags> {
     let (rec, base) = match name.strip_prefix('r') {
@@ -330,7 +349,7 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
 
     let rootfs_propagation = match linux.rootfs_propagation() {
         Some(p) if !p.is_empty() => propagation_flags(p)?,
-        _ => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        _ => default_root_propagation(&mounts),
     };
     let mut sysctl: Vec<(String, String)> = linux
         .sysctl()
@@ -402,6 +421,8 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             .join
             .map(|pid| PathBuf::from(format!("/proc/{pid}/root"))),
         seccomp: inputs.seccomp.clone(),
+        personality: super::task::personality(linux.personality().as_ref())?,
+        memory_policy: super::task::memory_policy(linux.memory_policy().as_ref())?,
     })
 }
 
