@@ -273,6 +273,13 @@ pub struct QuickArgs {
     /// Print each launch step to stderr with microsecond timestamps
     #[arg(long)]
     pub trace: bool,
+    /// Show every capability check the container's processes make, as the kernel decides it
+    /// (needs Linux 6.14+), then a summary per capability and who refused each failed call
+    #[arg(long)]
+    pub trace_caps: bool,
+    /// With --trace-caps: also write the checks, summary and refusals as JSON to FILE
+    #[arg(long, value_name = "FILE", requires = "trace_caps")]
+    pub trace_caps_json: Option<PathBuf>,
     /// Accepted for Docker compatibility: minirun always removes the container at exit
     /// (with --detach: remove it when it exits instead of keeping it for `logs` and `ps -a`)
     #[arg(long)]
