@@ -97,12 +97,16 @@ impl Event {
             );
         }
         format!(
-            "[{t}] pid {} {}: {call} checked {} → {} ({})",
+            "[{t}] pid {} {}: {call} checked {} → {} ({}){}",
             self.pid,
             self.comm,
             cap_name(self.cap),
             if self.granted { "granted" } else { "denied" },
-            self.userns()
+            self.userns(),
+            match advisory(self) {
+                true => " [overcommit heuristic: never refuses]",
+                false => "",
+            }
         )
     }
 
@@ -201,23 +205,45 @@ impl Fence {
 }
 
 const FORKS: [&str; 4] = ["clone", "clone3", "fork", "vfork"];
+const SYS_ADMIN: u8 = 21;
+const SYS_RESOURCE: u8 = 24;
+
+/// Whether a check is the memory-overcommit heuristic's (`cap_vm_enough_memory` asks for
+/// CAP_SYS_ADMIN on each writable private mapping an mmap, brk, execve or fork makes): it only
+/// sizes a reserve and never makes a call fail.
+pub fn advisory(e: &Event) -> bool {
+    const MEMORY: [&str; 11] = [
+        "brk", "mmap", "mremap", "mprotect", "execve", "execveat", "shmat", "clone", "clone3",
+        "fork", "vfork",
+    ];
+    !e.failed && e.cap == SYS_ADMIN && MEMORY.contains(&syscall_name(e.syscall).as_str())
+}
 
 /// Pure: the fence behind the failure `f`, from the checks made during the same call.
 pub fn fence(f: &Event, checks: &[Event]) -> Fence {
     if !f.ran {
         return Fence::Seccomp;
     }
-    let denied = checks.iter().rfind(|c| {
-        !c.failed && !c.granted && c.tid == f.tid && f.entered != 0 && c.entered == f.entered
-    });
-    if let Some(c) = denied {
-        return Fence::Capability(c.cap);
-    }
+    let denied: Vec<&Event> = checks
+        .iter()
+        .filter(|c| {
+            !c.failed && !c.granted && c.tid == f.tid && f.entered != 0 && c.entered == f.entered
+        })
+        .collect();
     let call = syscall_name(f.syscall);
     if f.errno == EAGAIN && FORKS.contains(&call.as_str()) {
-        return Fence::PidsLimit;
+        // RLIMIT_NPROC is waived for CAP_SYS_RESOURCE; without that check, the cgroup refused.
+        return match denied.iter().any(|c| c.cap == SYS_RESOURCE) {
+            true => Fence::Capability(SYS_RESOURCE),
+            false => Fence::PidsLimit,
+        };
     }
-    Fence::Other
+    // A fork's namespace checks come after its overcommit ones: the last denial is the fence.
+    let fork = FORKS.contains(&call.as_str());
+    match denied.iter().rev().find(|c| fork || !advisory(c)) {
+        Some(c) => Fence::Capability(c.cap),
+        None => Fence::Other,
+    }
 }
 
 /// Everything one traced run saw.
@@ -365,7 +391,10 @@ mod tests {
                 .contains("fchownat checked CAP_CHOWN → denied (host's")
         );
         let failed = Event::parse(&record(KIND_FAILED, 260, 1, -1, 99, false), 0).unwrap();
-        assert_eq!(fence(&failed, &[check.clone()]), Fence::Capability(0));
+        assert_eq!(
+            fence(&failed, std::slice::from_ref(&check)),
+            Fence::Capability(0)
+        );
         // Another call of the same thread (another entry time) is not this one's fence.
         let other = Event::parse(&record(KIND_FAILED, 260, 1, -1, 100, false), 0).unwrap();
         assert_eq!(fence(&other, &[check]), Fence::Other);
@@ -377,7 +406,12 @@ mod tests {
         assert!(!seccomp.ran);
         assert_eq!(fence(&seccomp, &[]), Fence::Seccomp);
         let fork = Event::parse(&record(KIND_FAILED, 56, 1, -11, 5, false), 0).unwrap();
-        assert_eq!(fence(&fork, &[]), Fence::PidsLimit);
+        // The overcommit heuristic's CAP_SYS_ADMIN check during the fork is not the fence.
+        let overcommit = Event::parse(&record(KIND_CAP, 56, 21, -1, 5, true), 0).unwrap();
+        assert!(advisory(&overcommit));
+        assert_eq!(fence(&fork, &[overcommit]), Fence::PidsLimit);
+        let nproc = Event::parse(&record(KIND_CAP, 56, 24, -1, 5, true), 0).unwrap();
+        assert_eq!(fence(&fork, &[nproc]), Fence::Capability(24));
     }
 
     #[test]
