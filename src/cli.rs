@@ -162,6 +162,7 @@ const SUBCOMMANDS: &[&str] = &[
     "caps",
     "explain",
     "logs",
+    "trace-caps",
     "generate",
     "experiment",
     "minimize",
@@ -345,6 +346,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the output of a container started with --detach
     Logs(IdArg),
+    /// Show the capability checks a running container makes, as the kernel decides them
+    /// (Linux 6.14+), until it stops or Ctrl-C; then a summary and who refused what
+    TraceCaps(TraceCapsArgs),
     /// Write man pages or shell completions generated from these definitions (make install)
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -395,6 +399,15 @@ pub struct PsArgs {
     /// runc's `ps --format json ID` (pids only, for `docker top`); use --json
     #[arg(long, short = 'f', hide = true)]
     pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceCapsArgs {
+    /// The container's id or name
+    pub id: String,
+    /// Also write the checks, summary and refusals as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -259,3 +259,44 @@ fn without_a_cgroup_v2_it_says_what_it_needs_and_leaves_nothing() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// `minirun trace-caps ID` attaches to a running container and reports at Ctrl-C.
+#[test]
+fn trace_caps_attaches_to_a_running_container() {
+    let sb = Sandbox::new("tc-attach");
+    let out = sb.run(
+        &["-d", "--cap-drop", "chown", "--tmpfs", "/tmp"],
+        &[
+            "sh",
+            "-c",
+            "touch /tmp/f; while true; do chown 1 /tmp/f 2>/dev/null; usleep 50000; done",
+        ],
+    );
+    let id = ok(&out).trim().to_string();
+    let json = sb.scratch.join("attach.json");
+    let mut tracer = sb
+        .cmd(&["trace-caps", &id, "--json", json.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(tracer.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = tracer.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut tracer.stderr.take().unwrap(), &mut err).unwrap();
+    ok(&sb.cmd(&["rm", "-f", &id]).output().unwrap());
+    assert!(status.success(), "{err}");
+    assert!(err.contains("refused ("), "one line with a count: {err}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let t = tally(&doc, "CAP_CHOWN").expect("CAP_CHOWN in the summary");
+    assert!(t["denied"].as_u64().unwrap() >= 3, "{t}");
+    assert!(refusal(&doc, "chown").is_some(), "{doc}");
+    // Not running: refused by name.
+    let out = sb.cmd(&["trace-caps", "nosuch"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("nosuch"), "{}", stderr(&out));
+}

@@ -186,6 +186,14 @@ pub fn for_cgroup(cgroup: Option<&crate::cgroups::Cgroup>) -> Result<Tracer> {
     Tracer::attach(&v2.dir, &v2.mountpoint, false)
 }
 
+/// The tracer for a running container's cgroup: armed at once.
+pub fn for_running(cgroup: &crate::cgroups::Cgroup) -> Result<Tracer> {
+    let v2 = cgroup.paths().v2.as_ref().context(
+        "the container has no cgroup v2 (the unified hierarchy), which the tracer filters on",
+    )?;
+    Tracer::attach(&v2.dir, &v2.mountpoint, true)
+}
+
 /// The attached programs and their maps. Dropping it detaches everything.
 pub struct Tracer {
     ring: ring::Ring,

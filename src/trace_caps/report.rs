@@ -302,24 +302,40 @@ impl Report {
             self.attach_time.as_secs_f64() * 1000.0
         )];
         for (cap, s) in &tally {
+            let heuristic = self.checks().filter(|e| e.cap == *cap).all(advisory);
             out.push(format!(
-                "  {:<22} checked {:>4}  granted {:>4}  denied {:>4}  by {}",
+                "  {:<22} checked {:>4}  granted {:>4}  denied {:>4}  by {}{}",
                 cap_name(*cap),
                 s.checked,
                 s.granted,
                 s.denied,
-                s.syscalls.join(", ")
+                s.syscalls.join(", "),
+                match heuristic {
+                    true => " (the overcommit heuristic: never refuses)",
+                    false => "",
+                }
             ));
         }
+        // The same refusal again and again (a retry loop) is one line with a count.
+        let mut seen: Vec<(String, usize)> = Vec::new();
         for (e, f) in self.refusals() {
-            out.push(format!(
-                "refused: pid {} {}: {} → {}: {}",
-                e.pid,
+            let line = format!(
+                "{}: {} → {}: {}",
                 e.comm,
                 syscall_name(e.syscall),
                 errno_name(e.errno),
                 f.text()
-            ));
+            );
+            match seen.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, n)) => *n += 1,
+                None => seen.push((line, 1)),
+            }
+        }
+        for (line, n) in seen {
+            match n {
+                1 => out.push(format!("refused: {line}")),
+                n => out.push(format!("refused ({n} times): {line}")),
+            }
         }
         out
     }
