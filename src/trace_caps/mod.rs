@@ -16,7 +16,7 @@ mod ring;
 
 use crate::cgroups::bpf::{Insn, bpf};
 use anyhow::{Context, Result, bail};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -156,6 +156,23 @@ pub fn too_old(release: &str) -> String {
     )
 }
 
+/// Pure: the one-line error for bpf(2) failing with `e` while doing `what` on kernel `release`.
+/// A kernel without the tracepoint (before 6.14) answers ENOENT to the attach; one without BPF,
+/// ENOSYS to anything.
+pub fn refusal(what: &str, e: &std::io::Error, release: &str) -> anyhow::Error {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) if what.contains("cap_capable") => anyhow::anyhow!(too_old(release)),
+        Some(libc::ENOSYS) => anyhow::anyhow!(
+            "{} (this kernel has no bpf(2): CONFIG_BPF_SYSCALL)",
+            too_old(release)
+        ),
+        Some(libc::EPERM) => anyhow::anyhow!(
+            "--trace-caps: the kernel refused {what} (needs CAP_BPF and CAP_PERFMON, or root): {e}"
+        ),
+        _ => anyhow::anyhow!("--trace-caps: {what}: {e}"),
+    }
+}
+
 fn kernel_release() -> String {
     nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())
@@ -214,18 +231,7 @@ impl Tracer {
         let started = Instant::now();
         let (cgroup_id, cgroup_level) = cgroup_target(dir, mountpoint)?;
         let t0 = monotonic_ns();
-        let refused = |what: &str, e: std::io::Error| -> anyhow::Error {
-            match e.raw_os_error() {
-                Some(libc::ENOSYS) => anyhow::anyhow!(
-                    "--trace-caps: this kernel has no bpf(2) (CONFIG_BPF_SYSCALL); {}",
-                    too_old(&kernel_release())
-                ),
-                Some(libc::EPERM) => anyhow::anyhow!(
-                    "--trace-caps: the kernel refused {what} (needs CAP_BPF and CAP_PERFMON, or root): {e}"
-                ),
-                _ => anyhow::anyhow!("--trace-caps: {what}: {e}"),
-            }
-        };
+        let refused = |what: &str, e: std::io::Error| refusal(what, &e, &kernel_release());
         let armed_map = map(BPF_MAP_TYPE_ARRAY, 4, 8, 1, "minirun_armed")
             .map_err(|e| refused("creating a BPF map", e))?;
         let syscalls = map(BPF_MAP_TYPE_LRU_HASH, 4, 16, 16384, "minirun_sysnr")
@@ -263,11 +269,11 @@ impl Tracer {
             .iter()
             .zip([c"cap_capable", c"sys_enter", c"sys_exit"])
         {
-            let link = attach_raw(p, tp).map_err(|e| match e.raw_os_error() {
-                Some(libc::ENOENT) if tp == c"cap_capable" => {
-                    anyhow::anyhow!(too_old(&kernel_release()))
-                }
-                _ => refused(&format!("attaching to the {tp:?} tracepoint"), e),
+            let link = attach_raw(p, tp).map_err(|e| {
+                refused(
+                    &format!("attaching to the {} tracepoint", tp.to_string_lossy()),
+                    e,
+                )
             })?;
             links.push(link);
         }
@@ -293,13 +299,21 @@ impl Tracer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let attach_time = self.attach_time;
+        // Closing the write end wakes the thread at once when the run ends.
+        let (wake, waker) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok((r, w)) => (Some(r), Some(w)),
+            Err(_) => (None, None),
+        };
         let handle = std::thread::spawn(move || {
             let mut tracer = self;
             let mut events = Vec::new();
             loop {
                 let last = flag.load(Ordering::Acquire);
                 if !last {
-                    tracer.ring.wait(Duration::from_millis(200));
+                    match &wake {
+                        Some(w) => tracer.ring.wait(w.as_fd(), Duration::from_millis(500)),
+                        None => std::thread::sleep(Duration::from_millis(20)),
+                    }
                 }
                 tracer.ring.drain(|bytes| {
                     if let Some(e) = Event::parse(bytes, tracer.t0) {
@@ -316,6 +330,7 @@ impl Tracer {
         });
         Running {
             stop,
+            waker,
             handle,
             attach_time,
         }
@@ -325,6 +340,7 @@ impl Tracer {
 /// The reading thread of an attached tracer.
 pub struct Running {
     stop: Arc<AtomicBool>,
+    waker: Option<OwnedFd>,
     handle: std::thread::JoinHandle<Vec<Event>>,
     attach_time: Duration,
 }
@@ -333,6 +349,7 @@ impl Running {
     /// Stops reading once what is in the ring buffer is read; detaches the programs.
     pub fn finish(self) -> Report {
         self.stop.store(true, Ordering::Release);
+        drop(self.waker);
         let events = self.handle.join().unwrap_or_default();
         Report::new(events, self.attach_time)
     }
@@ -360,4 +377,33 @@ fn monotonic_ns() -> u64 {
     // SAFETY: t is a valid timespec to write; CLOCK_MONOTONIC is bpf_ktime_get_ns's clock.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
     t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_kernel_gets_one_line_naming_the_version_needed() {
+        let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let e = refusal(
+            "attaching to the cap_capable tracepoint",
+            &enoent,
+            "6.1.0-28-amd64",
+        );
+        let text = format!("{e:#}");
+        assert_eq!(
+            text,
+            "--trace-caps needs Linux 6.14 or later (the capability:cap_capable tracepoint); this kernel is 6.1.0-28-amd64"
+        );
+        let enosys = std::io::Error::from_raw_os_error(libc::ENOSYS);
+        let text = format!("{:#}", refusal("creating a BPF map", &enosys, "5.4.0"));
+        assert!(text.contains("Linux 6.14") && text.contains("5.4.0") && !text.contains('\n'));
+        // ENOENT elsewhere is not mistaken for the missing tracepoint.
+        let other = format!(
+            "{:#}",
+            refusal("attaching to the sys_enter tracepoint", &enoent, "6.1")
+        );
+        assert!(!other.contains("6.14"), "{other}");
+    }
 }

@@ -71,12 +71,13 @@ impl Ring {
         })
     }
 
-    /// Blocks until the kernel signals new data or `timeout` passes.
-    pub fn wait(&self, timeout: Duration) {
-        let mut fds = [nix::poll::PollFd::new(
-            self.fd.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
+    /// Blocks until the kernel signals new data, `wake` becomes readable (or its other end is
+    /// closed) or `timeout` passes.
+    pub fn wait(&self, wake: std::os::fd::BorrowedFd, timeout: Duration) {
+        let mut fds = [
+            nix::poll::PollFd::new(self.fd.as_fd(), nix::poll::PollFlags::POLLIN),
+            nix::poll::PollFd::new(wake, nix::poll::PollFlags::POLLIN),
+        ];
         let ms = timeout.as_millis().min(u16::MAX as u128) as u16;
         let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
     }
