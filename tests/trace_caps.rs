@@ -300,3 +300,13 @@ fn trace_caps_attaches_to_a_running_container() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("nosuch"), "{}", stderr(&out));
 }
+
+/// The tracer's maps, programs, links and wake-up pipe stay in the runtime.
+#[test]
+fn no_tracer_fd_reaches_the_workload() {
+    let sb = Sandbox::new("tc-fds");
+    let out = sb.run(&["--trace-caps"], &["ls", "/proc/self/fd"]);
+    let fds: Vec<String> = ok(&out).split_whitespace().map(String::from).collect();
+    // 0-2 and ls's own directory fd.
+    assert_eq!(fds, ["0", "1", "2", "3"], "{}", stderr(&out));
+}
