@@ -163,6 +163,7 @@ const SUBCOMMANDS: &[&str] = &[
     "caps",
     "explain",
     "logs",
+    "trace-caps",
     "generate",
     "experiment",
     "minimize",
@@ -274,6 +275,13 @@ pub struct QuickArgs {
     /// Print each launch step to stderr with microsecond timestamps
     #[arg(long)]
     pub trace: bool,
+    /// Show every capability check the container's processes make, as the kernel decides it
+    /// (needs Linux 6.14+), then a summary per capability and who refused each failed call
+    #[arg(long)]
+    pub trace_caps: bool,
+    /// With --trace-caps: also write the checks, summary and refusals as JSON to FILE
+    #[arg(long, value_name = "FILE", requires = "trace_caps")]
+    pub trace_caps_json: Option<PathBuf>,
     /// Accepted for Docker compatibility: minirun always removes the container at exit
     /// (with --detach: remove it when it exits instead of keeping it for `logs` and `ps -a`)
     #[arg(long)]
@@ -344,6 +352,9 @@ pub enum Command {
     /// Print the output of a container started with --detach
     #[command(after_help = crate::commands::logfile::CAP_HELP)]
     Logs(IdArg),
+    /// Show the capability checks a running container makes, as the kernel decides them
+    /// (Linux 6.14+), until it stops or Ctrl-C; then a summary and who refused what
+    TraceCaps(TraceCapsArgs),
     /// Write man pages or shell completions generated from these definitions (make install)
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -394,6 +405,15 @@ pub struct PsArgs {
     /// runc's `ps --format json ID` (pids only, for `docker top`); use --json
     #[arg(long, short = 'f', hide = true)]
     pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceCapsArgs {
+    /// The container's id or name
+    pub id: String,
+    /// Also write the checks, summary and refusals as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

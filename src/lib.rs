@@ -16,3 +16,4 @@ pub mod lab;
 pub mod seccomp;
 pub mod spec;
 pub mod trace;
+pub mod trace_caps;

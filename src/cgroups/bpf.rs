@@ -43,7 +43,7 @@ const MINOR: u8 = 5;
 const BPF_DEVCG_DEV_BLOCK: i32 = 1;
 const BPF_DEVCG_DEV_CHAR: i32 = 2;
 
-fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+pub fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     Insn {
         code,
         regs: dst | (src << 4),
@@ -145,7 +145,8 @@ struct ProgAttachAttr {
     attach_flags: u32,
 }
 
-fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<i32> {
+/// bpf(2) with `attr` as its attribute union; shared with the capability tracer.
+pub(crate) fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<i32> {
     // SAFETY: attr is a live, properly laid out bpf_attr prefix of size_of::<T>() bytes, and
     // every pointer inside it points at memory that outlives the call.
     let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };

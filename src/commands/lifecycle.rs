@@ -178,6 +178,7 @@ fn create_container(
             console_size: None,
             hooks: Some(hooks.clone()),
             cgroup,
+            ..Options::default()
         };
         let mut child = launch::spawn(&plan, &opts)?;
         made_cgroup = child.cgroup.clone();

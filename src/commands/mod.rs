@@ -20,6 +20,7 @@ pub mod quick_cgroup;
 pub mod refusals;
 pub mod spec;
 pub mod storage;
+pub mod trace_caps;
 pub mod tty;
 pub mod voice;
 
@@ -40,6 +41,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             &a.id,
         )
         .map(|_| 0),
+        Some(Command::TraceCaps(a)) => trace_caps::attach(&cli.global, a),
         Some(Command::Generate(a)) => generate::write(&a.what).map(|_| 0),
         Some(Command::Oci(c)) => oci(&cli.global, c),
         Some(Command::Lab(c)) => lab(&cli.global, c),

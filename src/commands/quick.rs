@@ -215,7 +215,8 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         }
         return r;
     }
-    let result = launch_and_wait(&store, &id, &plan, cgroup, args.interactive);
+    let trace_caps = args.trace_caps.then_some(args.trace_caps_json.as_deref());
+    let result = launch_and_wait(&store, &id, &plan, cgroup, args.interactive, trace_caps);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -243,6 +244,7 @@ fn launch_and_wait(
     plan: &Plan,
     cgroup: Option<cgroup_launch::Request>,
     interactive: bool,
+    trace_caps: Option<Option<&Path>>,
 ) -> Result<i32> {
     // -t: the pty is made inside the container; its master comes back over this socket pair.
     let console = match plan.terminal {
@@ -254,10 +256,16 @@ fn launch_and_wait(
         cgroup,
         console_socket: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
         console_size: super::tty::caller_size(),
+        trace_caps: trace_caps.is_some(),
         ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
+    let caps = child.caps_tracer.take().map(|t| t.start(true));
     let result = wait_in_cgroup(store, id, plan, &mut child, console, interactive);
+    let result = match (caps, trace_caps) {
+        (Some(caps), Some(json)) => crate::trace_caps::report_at_exit(caps, json).and(result),
+        _ => result,
+    };
     // The cgroup goes with the container, whatever happened (the workload is dead by now).
     if let Some(cg) = &child.cgroup
         && let Err(e) = cgroup_launch::destroy(cg)

@@ -50,6 +50,8 @@ pub struct Options {
     pub hooks: Option<HookState>,
     /// The cgroup to make (or join) before the child exists; None: stay in ours.
     pub cgroup: Option<cgroup_launch::Request>,
+    /// `--trace-caps`: attach the capability tracer to the cgroup before the child exists.
+    pub trace_caps: bool,
 }
 
 /// How far a launched child got.
@@ -73,6 +75,8 @@ pub struct Child {
     pub cgroup: Option<Cgroup>,
     /// Where a seccomp notify listener goes, and the identity its state JSON carries.
     seccomp_listener: Option<(super::seccomp::Listener, HookState)>,
+    /// Attached, not yet reading (its thread must not exist at clone3: see `Tracer::start`).
+    pub caps_tracer: Option<crate::trace_caps::Tracer>,
 }
 
 pub fn forwarded_set() -> SigSet {
@@ -102,6 +106,20 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
     let cgroup_fd = match &cgroup {
         Some(cg) => cg.v2_fd()?,
         None => None,
+    };
+    let caps_tracer = match opts.trace_caps {
+        true => match crate::trace_caps::for_cgroup(cgroup.as_ref()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) =
+                    (&cgroup, &opts.cgroup)
+                {
+                    let _ = cg.remove();
+                }
+                return Err(e);
+            }
+        },
+        false => None,
     };
 
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
@@ -185,6 +203,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             .as_ref()
             .and_then(|s| s.listener.clone())
             .map(|l| (l, opts.hooks.clone().unwrap_or_default())),
+        caps_tracer,
     };
     if let Err(e) = after_clone(plan, &child) {
         // The child is blocked waiting for us: kill and reap it.

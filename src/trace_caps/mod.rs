@@ -1,0 +1,409 @@
+//! `--trace-caps`: the kernel's own capability checks for one container.
+//!
+//! Since Linux 6.14 `capability:cap_capable` fires at every capability check with the
+//! capability, the verdict and the user namespaces involved. Three hand-written eBPF programs
+//! (`prog`) attach to it and to `sys_enter`/`sys_exit` as raw tracepoints (no kprobes, tracefs,
+//! libbpf or clang), filter in the kernel to the container's cgroup v2, and send `Event`s
+//! through a BPF ring buffer that a thread of the runtime reads (`ring`). `report` turns them
+//! into lines and a summary.
+//!
+//! Off, none of this runs: not a syscall, not a file read.
+
+pub mod btf;
+pub mod prog;
+pub mod report;
+mod ring;
+
+use crate::cgroups::bpf::{Insn, bpf};
+use anyhow::{Context, Result, bail};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub use report::{Event, Report};
+
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
+const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
+
+/// Bytes of ring buffer: ≈ 3,600 events between two reads (the reader wakes on each).
+const RING_SIZE: u32 = 256 * 1024;
+
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; 16],
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct MapElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct RawTracepointAttr {
+    name: u64,
+    prog_fd: u32,
+    _pad: u32,
+}
+
+fn name16(name: &str) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..name.len().min(15)].copy_from_slice(&name.as_bytes()[..name.len().min(15)]);
+    b
+}
+
+/// bpf(2) returned a new fd.
+fn owned(fd: i32) -> OwnedFd {
+    // SAFETY: the bpf command returned a new file descriptor (O_CLOEXEC) nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+fn map(kind: u32, key: u32, value: u32, entries: u32, name: &str) -> std::io::Result<OwnedFd> {
+    let mut attr = MapCreateAttr {
+        map_type: kind,
+        key_size: key,
+        value_size: value,
+        max_entries: entries,
+        map_name: name16(name),
+        ..Default::default()
+    };
+    bpf(BPF_MAP_CREATE, &mut attr).map(owned)
+}
+
+fn load(prog: &[Insn], name: &str) -> Result<OwnedFd> {
+    // GPL-compatible: bpf_probe_read_kernel is a GPL-only helper.
+    let license = c"Dual MIT/GPL";
+    let mut attr = ProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_RAW_TRACEPOINT,
+        insn_cnt: prog.len() as u32,
+        insns: prog.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        prog_name: name16(name),
+        ..Default::default()
+    };
+    if let Ok(fd) = bpf(BPF_PROG_LOAD, &mut attr) {
+        return Ok(owned(fd));
+    }
+    // Again with the verifier's log, which costs time only when something is wrong.
+    let mut log = vec![0u8; 64 * 1024];
+    attr.log_level = 1;
+    attr.log_size = log.len() as u32;
+    attr.log_buf = log.as_mut_ptr() as u64;
+    match bpf(BPF_PROG_LOAD, &mut attr) {
+        Ok(fd) => Ok(owned(fd)),
+        Err(e) => {
+            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            let log = String::from_utf8_lossy(&log[..end]);
+            let tail: Vec<&str> = log.trim().lines().rev().take(6).collect();
+            bail!(
+                "loading the capability tracer's {name} program: {e}; verifier: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            )
+        }
+    }
+}
+
+fn attach_raw(prog: &OwnedFd, tracepoint: &std::ffi::CStr) -> std::io::Result<OwnedFd> {
+    let mut attr = RawTracepointAttr {
+        name: tracepoint.as_ptr() as u64,
+        prog_fd: prog.as_raw_fd() as u32,
+        _pad: 0,
+    };
+    bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr).map(owned)
+}
+
+/// The one-line refusal for a kernel without the tracepoint, naming what is needed.
+pub fn too_old(release: &str) -> String {
+    format!(
+        "--trace-caps needs Linux 6.14 or later (the capability:cap_capable tracepoint); this kernel is {release}"
+    )
+}
+
+/// Pure: the one-line error for bpf(2) failing with `e` while doing `what` on kernel `release`.
+/// A kernel without the tracepoint (before 6.14) answers ENOENT to the attach; one without BPF,
+/// ENOSYS to anything.
+pub fn refusal(what: &str, e: &std::io::Error, release: &str) -> anyhow::Error {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) if what.contains("cap_capable") => anyhow::anyhow!(too_old(release)),
+        Some(libc::ENOSYS) => anyhow::anyhow!(
+            "{} (this kernel has no bpf(2): CONFIG_BPF_SYSCALL)",
+            too_old(release)
+        ),
+        Some(libc::EPERM) => anyhow::anyhow!(
+            "--trace-caps: the kernel refused {what} (needs CAP_BPF and CAP_PERFMON, or root): {e}"
+        ),
+        _ => anyhow::anyhow!("--trace-caps: {what}: {e}"),
+    }
+}
+
+fn kernel_release() -> String {
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// A cgroup v2 directory's id (its kernfs inode number, what bpf_get_current_cgroup_id
+/// returns) and level (0: the hierarchy's root), as the tracer filters on.
+pub fn cgroup_target(dir: &Path, mountpoint: &Path) -> Result<(u64, u32)> {
+    let id = std::fs::metadata(dir)
+        .with_context(|| format!("reading the cgroup {}", dir.display()))?
+        .ino();
+    let rel = dir.strip_prefix(mountpoint).with_context(|| {
+        format!(
+            "cgroup {} is not below {}",
+            dir.display(),
+            mountpoint.display()
+        )
+    })?;
+    Ok((id, rel.components().count() as u32))
+}
+
+/// The tracer for a container being launched into `cgroup`: armed at its first execve.
+pub fn for_cgroup(cgroup: Option<&crate::cgroups::Cgroup>) -> Result<Tracer> {
+    let v2 = cgroup.and_then(|c| c.paths().v2.as_ref()).context(
+        "--trace-caps needs the container's cgroup v2 (the unified hierarchy, and no --cgroup-manager disabled)",
+    )?;
+    Tracer::attach(&v2.dir, &v2.mountpoint, false)
+}
+
+/// The tracer for a running container's cgroup: armed at once.
+pub fn for_running(cgroup: &crate::cgroups::Cgroup) -> Result<Tracer> {
+    let v2 = cgroup.paths().v2.as_ref().context(
+        "the container has no cgroup v2 (the unified hierarchy), which the tracer filters on",
+    )?;
+    Tracer::attach(&v2.dir, &v2.mountpoint, true)
+}
+
+/// The attached programs and their maps. Dropping it detaches everything.
+pub struct Tracer {
+    ring: ring::Ring,
+    _maps: Vec<OwnedFd>,
+    _progs: Vec<OwnedFd>,
+    _links: Vec<OwnedFd>,
+    /// How long `attach` took (the tracer's cost on a launch).
+    pub attach_time: Duration,
+    /// CLOCK_MONOTONIC at attach, in ns: the events' times are shown from it.
+    t0: u64,
+}
+
+impl Tracer {
+    /// Loads and attaches the programs for the cgroup v2 at `dir` (under `mountpoint`). With
+    /// `armed`, checks are recorded at once (a running container); else from the first execve
+    /// in the cgroup on (a container being set up).
+    pub fn attach(dir: &Path, mountpoint: &Path, armed: bool) -> Result<Tracer> {
+        let started = Instant::now();
+        let (cgroup_id, cgroup_level) = cgroup_target(dir, mountpoint)?;
+        let t0 = monotonic_ns();
+        let refused = |what: &str, e: std::io::Error| refusal(what, &e, &kernel_release());
+        let armed_map = map(BPF_MAP_TYPE_ARRAY, 4, 8, 1, "minirun_armed")
+            .map_err(|e| refused("creating a BPF map", e))?;
+        let syscalls = map(BPF_MAP_TYPE_LRU_HASH, 4, 16, 16384, "minirun_sysnr")
+            .map_err(|e| refused("creating a BPF map", e))?;
+        let ring_fd = map(BPF_MAP_TYPE_RINGBUF, 0, 0, RING_SIZE, "minirun_caps")
+            .map_err(|e| refused("creating a BPF ring buffer", e))?;
+        if armed {
+            let (key, value) = (0u32, 1u64);
+            let mut attr = MapElemAttr {
+                map_fd: armed_map.as_raw_fd() as u32,
+                key: &key as *const u32 as u64,
+                value: &value as *const u64 as u64,
+                ..Default::default()
+            };
+            bpf(BPF_MAP_UPDATE_ELEM, &mut attr).context("arming the capability tracer")?;
+        }
+        let target = prog::Target {
+            cgroup_id,
+            cgroup_level,
+            userns_level_offset: btf::userns_level_offset(),
+        };
+        let maps = prog::Maps {
+            armed: armed_map.as_raw_fd(),
+            syscalls: syscalls.as_raw_fd(),
+            ring: ring_fd.as_raw_fd(),
+        };
+        let progs = vec![
+            load(&prog::cap_capable(&target, &maps), "minirun_caps")?,
+            load(&prog::sys_enter(&target, &maps), "minirun_sysin")?,
+            load(&prog::sys_exit(&target, &maps), "minirun_sysout")?,
+        ];
+        let mut links = Vec::new();
+        // cap_capable first: on an older kernel its absence is the one thing to say.
+        for (p, tp) in progs
+            .iter()
+            .zip([c"cap_capable", c"sys_enter", c"sys_exit"])
+        {
+            let link = attach_raw(p, tp).map_err(|e| {
+                refused(
+                    &format!("attaching to the {} tracepoint", tp.to_string_lossy()),
+                    e,
+                )
+            })?;
+            links.push(link);
+        }
+        let ring = ring::Ring::map(ring_fd, RING_SIZE as usize)?;
+        let attach_time = started.elapsed();
+        tracing::debug!(
+            "capability tracer attached to cgroup id {cgroup_id} (level {cgroup_level}) in {attach_time:?}"
+        );
+        Ok(Tracer {
+            ring,
+            _maps: vec![armed_map, syscalls],
+            _progs: progs,
+            _links: links,
+            attach_time,
+            t0,
+        })
+    }
+
+    /// Reads events on a thread until `Running::finish`; with `live`, prints each to stderr
+    /// as it comes. Called after clone3: a child cloned from a process with a second thread
+    /// could inherit an allocator lock that thread holds.
+    pub fn start(self, live: bool) -> Running {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let attach_time = self.attach_time;
+        // Closing the write end wakes the thread at once when the run ends.
+        let (wake, waker) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok((r, w)) => (Some(r), Some(w)),
+            Err(_) => (None, None),
+        };
+        let handle = std::thread::spawn(move || {
+            let mut tracer = self;
+            let mut events = Vec::new();
+            loop {
+                let last = flag.load(Ordering::Acquire);
+                if !last {
+                    match &wake {
+                        Some(w) => tracer.ring.wait(w.as_fd(), Duration::from_millis(500)),
+                        None => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                }
+                tracer.ring.drain(|bytes| {
+                    if let Some(e) = Event::parse(bytes, tracer.t0) {
+                        if live {
+                            eprintln!("minirun: {}", e.line());
+                        }
+                        events.push(e);
+                    }
+                });
+                if last {
+                    return events;
+                }
+            }
+        });
+        Running {
+            stop,
+            waker,
+            handle,
+            attach_time,
+        }
+    }
+}
+
+/// The reading thread of an attached tracer.
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    waker: Option<OwnedFd>,
+    handle: std::thread::JoinHandle<Vec<Event>>,
+    attach_time: Duration,
+}
+
+impl Running {
+    /// Stops reading once what is in the ring buffer is read; detaches the programs.
+    pub fn finish(self) -> Report {
+        self.stop.store(true, Ordering::Release);
+        drop(self.waker);
+        let events = self.handle.join().unwrap_or_default();
+        Report::new(events, self.attach_time)
+    }
+}
+
+/// Stops the tracer of a run that ended: the summary on stderr, the JSON to `json`.
+pub fn report_at_exit(caps: Running, json: Option<&Path>) -> Result<()> {
+    let report = caps.finish();
+    for line in report.summary() {
+        eprintln!("minirun: {line}");
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report.json())?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("writing --trace-caps-json \"{}\"", path.display()))?;
+    }
+    Ok(())
+}
+
+fn monotonic_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: t is a valid timespec to write; CLOCK_MONOTONIC is bpf_ktime_get_ns's clock.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_kernel_gets_one_line_naming_the_version_needed() {
+        let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let e = refusal(
+            "attaching to the cap_capable tracepoint",
+            &enoent,
+            "6.1.0-28-amd64",
+        );
+        let text = format!("{e:#}");
+        assert_eq!(
+            text,
+            "--trace-caps needs Linux 6.14 or later (the capability:cap_capable tracepoint); this kernel is 6.1.0-28-amd64"
+        );
+        let enosys = std::io::Error::from_raw_os_error(libc::ENOSYS);
+        let text = format!("{:#}", refusal("creating a BPF map", &enosys, "5.4.0"));
+        assert!(text.contains("Linux 6.14") && text.contains("5.4.0") && !text.contains('\n'));
+        // ENOENT elsewhere is not mistaken for the missing tracepoint.
+        let other = format!(
+            "{:#}",
+            refusal("attaching to the sys_enter tracepoint", &enoent, "6.1")
+        );
+        assert!(!other.contains("6.14"), "{other}");
+    }
+}
