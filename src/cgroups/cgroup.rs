@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bpf;
 use super::devices::Rule;
-use super::layout::Layout;
+use super::layout::{Layout, Mode};
 use super::placement::{DEFAULT_PARENT, Placement};
 use super::resources::{self, Controller, Version};
 use super::stats::{self, Stats};
@@ -55,6 +55,8 @@ pub enum FreezerState {
 #[derive(Debug, Clone)]
 pub struct Cgroup {
     paths: CgroupPaths,
+    /// The layout it was made in (None: opened from a record).
+    mode: Option<Mode>,
 }
 
 impl Cgroup {
@@ -76,6 +78,7 @@ impl Cgroup {
                 v1: vec![],
                 v2: None,
             },
+            mode: Some(layout.mode()),
         };
         let result = (|| -> Result<()> {
             for h in &layout.v1 {
@@ -113,7 +116,14 @@ impl Cgroup {
 
     /// The cgroup a state record names.
     pub fn open(paths: CgroupPaths) -> Cgroup {
-        Cgroup { paths }
+        Cgroup { paths, mode: None }
+    }
+
+    /// The host's layout when the cgroup was made here (None: opened from a record). The
+    /// container's view of /sys/fs/cgroup depends on it, and the child cannot read it again
+    /// once in its cgroup namespace.
+    pub fn mode(&self) -> Option<Mode> {
+        self.mode
     }
 
     pub fn paths(&self) -> &CgroupPaths {

@@ -98,7 +98,8 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         .cgroup
         .as_ref()
         .map(cgroup_launch::prepare)
-        .transpose()?;
+        .transpose()?
+        .flatten();
     let cgroup_fd = match &cgroup {
         Some(cg) => cg.v2_fd()?,
         None => None,
@@ -144,7 +145,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             drop(parent_end);
             // For the /sys/fs/cgroup view: the child mounts the cgroup the parent made.
             if let Some(cg) = &cgroup {
-                super::cgroup_view::remember(cg.paths());
+                super::cgroup_view::remember(cg.paths(), cg.mode());
             }
             let ctx = ChildContext {
                 plan,
@@ -215,16 +216,47 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
             step!("wrote {file} {:?}", id_map_text(maps));
         }
     }
-    // v1 has no CLONE_INTO_CGROUP: the child is moved while it still waits for Proceed.
-    if let Some(cg) = &child.cgroup {
+    // v1 has no CLONE_INTO_CGROUP. An exec'd process is moved while it still waits for
+    // Proceed; a new container's init while it mounts its rootfs (it waits for
+    // CgroupsJoined before it unshares its cgroup namespace): the joins wait for an RCU grace
+    // period, which its setup then hides (see `cgroups::joins`).
+    let v1 = child.cgroup.as_ref().filter(|cg| !cg.paths().v1.is_empty());
+    let overlap = v1.is_some() && plan.exec_root.is_none();
+    if let (Some(cg), false) = (v1, overlap) {
         cg.join_v1(pid)
-            .context("moving the container init into its cgroup")?;
+            .context("moving the process into its cgroup")?;
         step!("in its cgroup");
     }
     child
         .channel
-        .send(&Message::Proceed { host_pid: pid }, &[])
-        .context("releasing the container init")
+        .send(
+            &Message::Proceed {
+                host_pid: pid,
+                cgroups_pending: overlap,
+            },
+            &[],
+        )
+        .context("releasing the container init")?;
+    if let (Some(cg), true) = (v1, overlap) {
+        match cg.join_v1(pid) {
+            Ok(()) => {}
+            // The child failed and exited meanwhile: its Failed message says why.
+            Err(e) if is_esrch(&e) => return Ok(()),
+            Err(e) => return Err(e.context("moving the container init into its cgroup")),
+        }
+        step!("in its cgroups");
+        // A send that fails means the child is gone: `wait_ready` reads why.
+        let _ = child.channel.send(&Message::CgroupsJoined, &[]);
+    }
+    Ok(())
+}
+
+/// The process is gone (ESRCH from a write of its pid).
+fn is_esrch(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(libc::ESRCH))
+    })
 }
 
 /// Follows the child until it has called execve (end-of-file on the channel) or reached the
