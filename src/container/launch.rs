@@ -104,6 +104,11 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         Some(cg) => cg.v2_fd()?,
         None => None,
     };
+    // A new container's v1 joins come after clone3: their grace period starts now.
+    let join_helper = match (&cgroup, &opts.cgroup) {
+        (Some(cg), Some(cgroup_launch::Request::Create { .. })) => cg.start_join_grace_period(),
+        _ => None,
+    };
 
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
     for ns in &plan.namespaces {
@@ -163,6 +168,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         }
         Ok(pid) => pid,
         Err(e) => {
+            crate::cgroups::reap_helper(join_helper);
             if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) = (&cgroup, &opts.cgroup)
             {
                 let _ = cg.remove();
@@ -187,7 +193,9 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             .and_then(|s| s.listener.clone())
             .map(|l| (l, opts.hooks.clone().unwrap_or_default())),
     };
-    if let Err(e) = after_clone(plan, &child) {
+    let joined = after_clone(plan, &child);
+    crate::cgroups::reap_helper(join_helper);
+    if let Err(e) = joined {
         // The child is blocked waiting for us: kill and reap it.
         let _ = kill(child.pid, Signal::SIGKILL);
         let _ = waitpid(child.pid, None);
