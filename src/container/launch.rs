@@ -249,7 +249,7 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
         match cg.join_v1(pid) {
             Ok(()) => {}
             // The child failed and exited meanwhile: its Failed message says why.
-            Err(e) if is_esrch(&e) => return Ok(()),
+            Err(e) if is_esrch(&e) || exited(pid) => return Ok(()),
             Err(e) => return Err(e.context("moving the container init into its cgroup")),
         }
         step!("in its cgroups");
@@ -257,6 +257,17 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
         let _ = child.channel.send(&Message::CgroupsJoined, &[]);
     }
     Ok(())
+}
+
+/// Our child `pid` has exited (a zombie until reaped, or gone).
+fn exited(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rfind(')')
+                .and_then(|i| s.get(i + 2..i + 3))
+                .is_some_and(|state| state == "Z" || state == "X")
+        })
+        .unwrap_or(true)
 }
 
 /// The process is gone (ESRCH from a write of its pid).
