@@ -239,8 +239,8 @@ fn limits_on_every_layout_hold_or_fail_by_name() {
     }
 }
 
-/// `-d`, `ps`, `pause`/`resume`, `kill --all` on every layout (a detached quick-form
-/// container with `--rm`: its record and cgroups go when it dies).
+/// `-d`, `ps`, `pause`/`resume`, `kill --all` of a paused container on every layout (a
+/// detached quick-form container with `--rm`: its record and cgroups go when it dies).
 #[test]
 fn detached_container_commands_on_every_layout() {
     let sb = Sandbox::new("lay-detach");
@@ -251,7 +251,7 @@ fn detached_container_commands_on_every_layout() {
             "$M --root $R -d --rm --name ld $F sleep 60 >/dev/null 2>&1
              trap '$M --root $R kill --all ld KILL >/dev/null 2>&1 || true' EXIT
              $M --root $R ps ld >/dev/null && echo ps-ok
-             if $M --root $R pause ld 2>&1; then echo paused; $M --root $R resume ld; fi
+             if $M --root $R pause ld 2>&1; then echo paused; $M --root $R resume ld; $M --root $R pause ld; fi
              $M --root $R kill --all ld KILL
              i=0; while [ -e $R/ld ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
              [ -e $R/ld ] && echo record-left || echo gone",

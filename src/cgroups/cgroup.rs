@@ -309,13 +309,15 @@ impl Cgroup {
         };
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(dir) = self.v1("freezer") {
+            // v2's freezer where there is one: unlike v1's, it lets SIGKILL through, so a
+            // paused container can still be killed (`kill --all`, `delete --force`).
+            if let Some(dir) = self.v2() {
+                write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
+            } else if let Some(dir) = self.v1("freezer") {
                 write(
                     &dir.join("freezer.state"),
                     if frozen { "FROZEN" } else { "THAWED" },
                 )?;
-            } else if let Some(dir) = self.v2() {
-                write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
             } else {
                 bail!("no freezer: neither the v1 freezer controller nor cgroup v2");
             }
@@ -334,7 +336,7 @@ impl Cgroup {
     }
 
     pub fn state(&self) -> Result<FreezerState> {
-        if let Some(dir) = self.v1("freezer") {
+        if let Some(dir) = self.v1("freezer").filter(|_| self.v2().is_none()) {
             let path = dir.join("freezer.state");
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
