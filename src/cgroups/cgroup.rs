@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bpf;
 use super::devices::Rule;
-use super::layout::Layout;
+use super::layout::{Layout, Mode};
 use super::placement::{DEFAULT_PARENT, Placement};
 use super::resources::{self, Controller, Version};
 use super::stats::{self, Stats};
@@ -55,6 +55,8 @@ pub enum FreezerState {
 #[derive(Debug, Clone)]
 pub struct Cgroup {
     paths: CgroupPaths,
+    /// The layout it was made in (None: opened from a record).
+    mode: Option<Mode>,
 }
 
 impl Cgroup {
@@ -76,6 +78,7 @@ impl Cgroup {
                 v1: vec![],
                 v2: None,
             },
+            mode: Some(layout.mode()),
         };
         let result = (|| -> Result<()> {
             for h in &layout.v1 {
@@ -113,7 +116,14 @@ impl Cgroup {
 
     /// The cgroup a state record names.
     pub fn open(paths: CgroupPaths) -> Cgroup {
-        Cgroup { paths }
+        Cgroup { paths, mode: None }
+    }
+
+    /// The host's layout when the cgroup was made here (None: opened from a record). The
+    /// container's view of /sys/fs/cgroup depends on it, and the child cannot read it again
+    /// once in its cgroup namespace.
+    pub fn mode(&self) -> Option<Mode> {
+        self.mode
     }
 
     pub fn paths(&self) -> &CgroupPaths {
@@ -164,6 +174,46 @@ impl Cgroup {
             write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
+    }
+
+    /// Starts the RCU grace period the first v1 join waits for (see `joins`), so that it runs
+    /// while the parent clones the child: a forked helper moves itself into the container's
+    /// cgroup of one v1 hierarchy (a named one or the freezer's: no limit counts it) and
+    /// exits. The joins that follow within one grace period of its move pay none of their
+    /// own. Returns the helper, for [`reap_helper`]; None: no v1 cgroup, or no fork (the
+    /// joins then just wait themselves).
+    pub fn start_join_grace_period(&self) -> Option<Pid> {
+        use std::os::unix::ffi::OsStrExt;
+        let v1 = &self.paths.v1;
+        let quiet = v1
+            .iter()
+            .find(|d| d.controllers.iter().all(|c| c.starts_with("name=")))
+            .or_else(|| {
+                v1.iter()
+                    .find(|d| d.controllers.iter().any(|c| c == "freezer"))
+            })
+            .or(v1.first())?;
+        let procs =
+            std::ffi::CString::new(quiet.dir.join("cgroup.procs").as_os_str().as_bytes()).ok()?;
+        // SAFETY: the child calls only async-signal-safe functions (prctl, open, write,
+        // _exit) on memory prepared before the fork, so a fork of a multi-threaded caller is
+        // sound too; it never returns into Rust code.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    // "0": the writer itself, into a child cgroup minirun made.
+                    libc::write(fd, b"0".as_ptr().cast(), 1);
+                }
+                libc::_exit(0)
+            },
+            Ok(nix::unistd::ForkResult::Parent { child }) => Some(child),
+            Err(e) => {
+                tracing::debug!("no helper for the join's grace period: {e}");
+                None
+            }
+        }
     }
 
     /// Move `pid` into the cgroup in every v1 hierarchy only: for a child that clone3 put into
@@ -259,13 +309,15 @@ impl Cgroup {
         };
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(dir) = self.v1("freezer") {
+            // v2's freezer where there is one: unlike v1's, it lets SIGKILL through, so a
+            // paused container can still be killed (`kill --all`, `delete --force`).
+            if let Some(dir) = self.v2() {
+                write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
+            } else if let Some(dir) = self.v1("freezer") {
                 write(
                     &dir.join("freezer.state"),
                     if frozen { "FROZEN" } else { "THAWED" },
                 )?;
-            } else if let Some(dir) = self.v2() {
-                write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
             } else {
                 bail!("no freezer: neither the v1 freezer controller nor cgroup v2");
             }
@@ -284,7 +336,7 @@ impl Cgroup {
     }
 
     pub fn state(&self) -> Result<FreezerState> {
-        if let Some(dir) = self.v1("freezer") {
+        if let Some(dir) = self.v1("freezer").filter(|_| self.v2().is_none()) {
             let path = dir.join("freezer.state");
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
@@ -421,6 +473,14 @@ impl Cgroup {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Waits for the helper [`Cgroup::start_join_grace_period`] forked (it is done once the
+/// joins are): a zombie would keep its cgroup busy.
+pub fn reap_helper(helper: Option<Pid>) {
+    if let Some(pid) = helper {
+        let _ = nix::sys::wait::waitpid(pid, None);
     }
 }
 

@@ -129,6 +129,30 @@ fn check_list(value: &str, what: &str) -> Result<()> {
 }
 
 impl ResourceFlags {
+    /// The first flag given that needs a cgroup to mean anything (a limit, or a
+    /// `--device-cgroup-rule`), as the user spelled it; `--blkio-weight 0` and the like, which
+    /// ask for nothing, do not count.
+    pub fn first_set(&self) -> Option<&'static str> {
+        let given = [
+            ("--memory", self.memory.is_some()),
+            ("--memory-swap", self.memory_swap.is_some()),
+            ("--memory-reservation", self.memory_reservation.is_some()),
+            ("--pids-limit", self.pids_limit.is_some()),
+            ("--cpus", self.cpus.is_some()),
+            ("--cpu-shares", self.cpu_shares.is_some()),
+            ("--cpu-quota", self.cpu_quota.is_some()),
+            ("--cpu-period", self.cpu_period.is_some()),
+            ("--cpuset-cpus", self.cpuset_cpus.is_some()),
+            ("--cpuset-mems", self.cpuset_mems.is_some()),
+            ("--blkio-weight", self.blkio_weight.is_some()),
+            ("--device-cgroup-rule", !self.device_cgroup_rules.is_empty()),
+        ];
+        if self.is_empty() && self.device_cgroup_rules.is_empty() {
+            return None;
+        }
+        given.iter().find(|(_, set)| *set).map(|(name, _)| *name)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.to_resources()
             .is_ok_and(|r| r == LinuxResources::default())
@@ -514,6 +538,26 @@ mod tests {
             err.starts_with("invalid argument \"many\" for \"--pids-limit\" flag"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn first_set_names_the_flag() {
+        assert_eq!(ResourceFlags::default().first_set(), None);
+        let f = ResourceFlags {
+            pids_limit: Some("5".into()),
+            ..Default::default()
+        };
+        assert_eq!(f.first_set(), Some("--pids-limit"));
+        let f = ResourceFlags {
+            blkio_weight: Some("0".into()),
+            ..Default::default()
+        };
+        assert_eq!(f.first_set(), None, "a 0 asks for nothing");
+        let f = ResourceFlags {
+            device_cgroup_rules: vec!["c 1:3 mr".into()],
+            ..Default::default()
+        };
+        assert_eq!(f.first_set(), Some("--device-cgroup-rule"));
     }
 
     #[test]

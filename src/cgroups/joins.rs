@@ -1,53 +1,42 @@
-//! Pure: which v1 hierarchies a container joins.
+//! Pure: which v1 hierarchies a container joins: every one the host has, named ones
+//! (`name=systemd`) included, as runc does.
 //!
-//! Every v1 join is a migration (a write to `cgroup.procs`), and each one takes the global
-//! `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace period: milliseconds
-//! per launch. A v2 cgroup costs nothing extra (the child is cloned into it with
-//! CLONE_INTO_CGROUP), and cgroup v2 does device control (an eBPF program), freezing
-//! (`cgroup.freeze`) and killing (`cgroup.kill`) without any controller. So where a cgroup2
-//! hierarchy is mounted (v2 or hybrid), a container joins a v1 hierarchy only for what only
-//! that v1 controller can do: a limit the resources ask for, or a count the caller wants to
-//! read or change later (`also`: OCI containers want memory, pids, cpu and cpuacct for
-//! `events --stats` and `docker update`).
-//! Without cgroup2 (plain v1), devices and freezer are v1 too: every hierarchy is joined.
+//! The reason is the cgroup namespace. Its root in each hierarchy is the cgroup the process
+//! is in when it unshares; in a hierarchy it did not join, that is minirun's own cgroup,
+//! usually the hierarchy's root. A workload that can mount (`--cap-add sys_admin`: Docker's
+//! seccomp profile then allows `mount -t cgroup -o blkio none /x`) would see the host's tree
+//! from there: every sibling's cgroup to freeze, kill or leave its own limits through, and the
+//! root's `release_agent`, which the kernel runs as root on the host. Joined everywhere,
+//! the same mount shows the container's own cgroup only.
+//!
+//! The cost (issue 12's reason to join fewer): each v1 join is a write to `cgroup.procs`,
+//! which takes the global `cgroup_threadgroup_rwsem` for writing; entering its writer side
+//! waits for an RCU grace period, but only when no writer came within the last grace period
+//! (rcu_sync stays in writer mode for one more period after each exit). So a burst of joins
+//! pays about one grace period, not one per hierarchy; and the launch overlaps that one with
+//! the child's own setup (`launch::after_clone`: the child mounts its rootfs meanwhile and
+//! waits for `CgroupsJoined` only before it unshares its cgroup namespace).
 
 use std::collections::BTreeSet;
 
 use anyhow::Result;
 use oci_spec::runtime::LinuxResources;
 
-use super::layout::Layout;
 use super::resources::{self, Version};
 
-/// The controllers OCI containers join even without a limit: what `events --stats` (and so
-/// `docker stats`) reads, and what `docker update` most often changes.
-pub const STATS_CONTROLLERS: &[&str] = &["memory", "pids", "cpu", "cpuacct"];
-
-/// The v1 controllers `r` writes a limit to (devices excepted: v2 does those), plus `also`.
-pub fn needed(r: &LinuxResources, also: &[&str]) -> Result<BTreeSet<String>> {
+/// The v1 controllers `r` writes a limit to (devices excepted: v2 does those).
+pub fn needed(r: &LinuxResources) -> Result<BTreeSet<String>> {
     let writes = resources::plan(r, &|_| Some(Version::V1), true)?;
     Ok(writes
         .iter()
         .filter_map(|w| w.controller)
         .map(|c| c.v1_name().to_string())
-        .chain(also.iter().map(|c| c.to_string()))
         .collect())
-}
-
-/// `layout` narrowed to the hierarchies a container with `needed` joins: with a cgroup2
-/// mount, the v1 hierarchies carrying one of `needed` (the named ones, as `name=systemd`,
-/// carry none); without, all of them.
-pub fn select(mut layout: Layout, needed: &BTreeSet<String>) -> Layout {
-    if layout.unified.is_some() {
-        layout
-            .v1
-            .retain(|h| h.controllers.iter().any(|c| needed.contains(c)));
-    }
-    layout
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::layout::Layout;
     use super::*;
 
     const HYBRID_MOUNTS: &str = "\
@@ -84,46 +73,35 @@ mod tests {
     }
 
     #[test]
-    fn no_limit_joins_no_v1_hierarchy_where_there_is_cgroup2() {
+    fn every_hierarchy_is_joined_named_ones_too() {
         let r = resources(serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]}));
-        let l = select(hybrid(), &needed(&r, &[]).unwrap());
-        assert!(l.v1.is_empty(), "{:?}", mounts(&l));
+        assert!(needed(&r).unwrap().is_empty());
+        // What `Cgroup::create` makes a cgroup in, and `join_v1` moves the child into.
+        let l = hybrid();
+        assert_eq!(
+            mounts(&l),
+            [
+                "/sys/fs/cgroup/systemd",
+                "/sys/fs/cgroup/pids",
+                "/sys/fs/cgroup/devices",
+                "/sys/fs/cgroup/cpu,cpuacct",
+                "/sys/fs/cgroup/freezer",
+                "/sys/fs/cgroup/memory"
+            ]
+        );
         assert!(l.unified.is_some());
     }
 
     #[test]
-    fn a_limit_joins_the_hierarchy_of_its_controller() {
+    fn limits_name_their_controllers() {
         let r = resources(serde_json::json!({"pids": {"limit": 20}, "cpu": {"quota": 50000}}));
-        let l = select(hybrid(), &needed(&r, &[]).unwrap());
-        assert_eq!(
-            mounts(&l),
-            ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu,cpuacct"]
-        );
+        let n: Vec<String> = needed(&r).unwrap().into_iter().collect();
+        assert_eq!(n, ["cpu", "pids"]);
     }
 
     #[test]
     fn empty_sections_ask_for_nothing() {
         let r = resources(serde_json::json!({"memory": {}, "cpu": {}, "blockIO": {}}));
-        assert!(needed(&r, &[]).unwrap().is_empty());
-    }
-
-    #[test]
-    fn stats_controllers_are_joined_when_asked() {
-        let n = needed(&LinuxResources::default(), STATS_CONTROLLERS).unwrap();
-        let l = select(hybrid(), &n);
-        assert_eq!(
-            mounts(&l),
-            [
-                "/sys/fs/cgroup/pids",
-                "/sys/fs/cgroup/cpu,cpuacct",
-                "/sys/fs/cgroup/memory"
-            ]
-        );
-    }
-
-    #[test]
-    fn plain_v1_joins_everything() {
-        let l = hybrid().without_unified();
-        assert_eq!(select(l.clone(), &BTreeSet::new()), l);
+        assert!(needed(&r).unwrap().is_empty());
     }
 }

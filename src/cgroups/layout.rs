@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// Controllers a cgroup v1 mount can carry; the other super options (`name=systemd`, `rw`,
-/// `clone_children`...) name no controller.
+/// Controllers a cgroup v1 mount can carry; of the other super options (`rw`,
+/// `clone_children`...) only `name=X` names a hierarchy (a named one, as `name=systemd`).
 const V1_CONTROLLERS: &[&str] = &[
     "cpu",
     "cpuacct",
@@ -26,8 +26,9 @@ const V1_CONTROLLERS: &[&str] = &[
     "misc",
 ];
 
-/// One mounted hierarchy: a v1 one carries `controllers`; the v2 one carries none here (its
-/// controllers are listed per cgroup in `cgroup.controllers`).
+/// One mounted hierarchy: a v1 one carries `controllers` (a named one `name=X`, with or
+/// without controllers); the v2 one carries none here (its controllers are listed per cgroup
+/// in `cgroup.controllers`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hierarchy {
     pub mountpoint: PathBuf,
@@ -66,7 +67,8 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The running process's layout.
+    /// The running process's layout (empty where no cgroup filesystem is mounted: see
+    /// [`Layout::is_empty`]).
     pub fn detect() -> Result<Layout> {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
             .context("reading /proc/self/mountinfo")?;
@@ -109,23 +111,17 @@ impl Layout {
                     });
                 }
             } else if mount.fstype == "cgroup" {
-                let controllers: Vec<String> = mount
-                    .super_options
-                    .split(',')
-                    .filter(|o| V1_CONTROLLERS.contains(o))
-                    .map(str::to_string)
-                    .collect();
+                // Named hierarchies too: a container must be placed in each one, or its
+                // cgroup namespace would be rooted at ours there (see `joins`).
+                let controllers = v1_keys(&mount.super_options);
                 if controllers.is_empty() || layout.v1.iter().any(|h| h.controllers == controllers)
                 {
                     continue;
                 }
                 let mine = own.iter().find(|(c, _)| {
-                    let mut listed: Vec<&str> = c
-                        .split(',')
-                        .filter(|o| V1_CONTROLLERS.contains(o))
-                        .collect();
+                    let mut listed = v1_keys(c);
                     listed.sort_unstable();
-                    let mut wanted: Vec<&str> = controllers.iter().map(String::as_str).collect();
+                    let mut wanted = controllers.clone();
                     wanted.sort_unstable();
                     listed == wanted
                 });
@@ -139,12 +135,13 @@ impl Layout {
                 }
             }
         }
-        if layout.v1.is_empty() && layout.unified.is_none() {
-            bail!(
-                "no cgroup hierarchy is mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo)"
-            );
-        }
         Ok(layout)
+    }
+
+    /// No cgroup filesystem at all (neither cgroup nor cgroup2 in /proc/self/mountinfo, or
+    /// none showing our own cgroup): a container then runs without one.
+    pub fn is_empty(&self) -> bool {
+        self.v1.is_empty() && self.unified.is_none()
     }
 
     pub fn mode(&self) -> Mode {
@@ -172,6 +169,16 @@ impl Layout {
         self.v1.clear();
         self.unified.is_some().then_some(self)
     }
+}
+
+/// The options of a v1 mount (or the first field of a /proc/self/cgroup line) that name its
+/// hierarchy: its controllers and its `name=X`.
+fn v1_keys(options: &str) -> Vec<String> {
+    options
+        .split(',')
+        .filter(|o| V1_CONTROLLERS.contains(o) || (o.starts_with("name=") && o.len() > 5))
+        .map(str::to_string)
+        .collect()
 }
 
 #[derive(Clone)]
@@ -291,9 +298,11 @@ mod tests {
         assert_eq!(layout.mode(), Mode::Hybrid);
         assert_eq!(
             layout.v1.len(),
-            4,
-            "name=systemd carries no controller: {layout:?}"
+            5,
+            "name=systemd is a hierarchy too: {layout:?}"
         );
+        let named = layout.v1.iter().find(|h| h.has("name=systemd")).unwrap();
+        assert_eq!(named.mountpoint, Path::new("/sys/fs/cgroup/systemd"));
         let memory = layout.v1_with("memory").unwrap();
         assert_eq!(memory.own, Path::new("/process_api/0c06"));
         assert_eq!(
@@ -335,9 +344,12 @@ mod tests {
     }
 
     #[test]
-    fn no_cgroup_mount_is_an_error() {
-        let err = Layout::parse("22 1 0:21 / /proc rw - proc proc rw\n", "0::/\n").unwrap_err();
-        assert!(err.to_string().contains("no cgroup hierarchy"), "{err}");
+    fn no_cgroup_mount_is_an_empty_layout() {
+        let l = Layout::parse("22 1 0:21 / /proc rw - proc proc rw\n", "0::/\n").unwrap();
+        assert!(l.is_empty());
+        // Mounted, but not showing our cgroup (another cgroup namespace's view): unusable.
+        let mi = "41 31 0:38 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        assert!(Layout::parse(mi, "0::/\n").unwrap().is_empty());
         let err = Layout::parse("", "garbage\n").unwrap_err();
         assert!(err.to_string().contains("garbage"), "{err}");
     }

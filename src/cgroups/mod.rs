@@ -19,9 +19,10 @@
 //!    workload never runs unconfined; store `cg.paths()` in the state record.
 //! 2. clone3 with `flag_into_cgroup(&cg.v2_fd()?)` where there is a v2 cgroup: the child is
 //!    born in it (v2 and hybrid).
-//!    Where there is one, only the v1 hierarchies [`joins::select`] keeps are made (each v1
-//!    join costs an RCU grace period).
-//! 3. `cg.add_pid(child)` before releasing the child: v1 has no CLONE_INTO_CGROUP.
+//!    A cgroup is made in every v1 hierarchy, named ones too ([`joins`] says why).
+//! 3. `cg.join_v1(child)` before the child runs anything of the workload: v1 has no
+//!    CLONE_INTO_CGROUP (the child mounts its rootfs meanwhile, see [`joins`]).
+//!    A host without any cgroup filesystem ([`Layout::is_empty`]) gets no cgroup at all.
 //! 4. On the child's exit, `cg.oom_kill_count()` tells an OOM kill from a SIGKILL.
 //! 5. delete: `Cgroup::open(paths).kill_all(SIGKILL)` if anything is left, then `remove()`;
 //!    the store's sweep calls [`sweep`] with "is there a record for this id".
@@ -43,7 +44,7 @@ pub mod placement;
 pub mod resources;
 pub mod stats;
 
-pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V2Dir, sweep};
+pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V2Dir, reap_helper, sweep};
 pub use layout::{Layout, Mode};
 pub use placement::Placement;
 pub use stats::Stats;

@@ -163,7 +163,7 @@ pub fn update(g: &Global, a: &UpdateArgs) -> Result<()> {
     };
     let r = update_resources(a, text.as_deref())?;
     let (_, _, cg) = running_cgroup(g, &a.id)?;
-    // A container joins only the v1 hierarchies it needed at start (cgroups::joins).
+    // A container is in every v1 hierarchy the host had at its start (cgroups::joins).
     cg.apply(&r).with_context(|| {
         format!(
             "updating container \"{}\" (in the v1 hierarchies of {:?} only)",

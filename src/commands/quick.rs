@@ -188,6 +188,9 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     }
     let mut plan = plan_for(args, &id, &global.root)?;
     let cgroup = super::quick_cgroup::request(global, args, &id)?;
+    if cgroup.is_none() {
+        super::quick_cgroup::without_device_fence(&mut plan.caps, args);
+    }
     if args.tty {
         if args.detach {
             bail!("-t with -d is not supported: a detached container has no terminal to attach");

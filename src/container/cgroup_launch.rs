@@ -4,8 +4,10 @@
 //!
 //! The order matters: the workload must never run unconfined, so `prepare` (create + every
 //! limit, devices included) runs before clone3; the child is cloned straight into the v2
-//! cgroup (CLONE_INTO_CGROUP) and moved into the v1 ones by `launch::after_clone` before it
-//! is released.
+//! cgroup (CLONE_INTO_CGROUP) and moved into the v1 ones by `launch::after_clone` while it
+//! mounts its rootfs; it waits for that before its cgroup namespace and anything of the
+//! workload (see `cgroups::joins`). A host without any cgroup filesystem gets no cgroup: a
+//! warning, or a refusal naming what needed one.
 
 use crate::cgroups::{Cgroup, CgroupPaths, Layout, Placement};
 use anyhow::{Context, Result, bail};
@@ -52,8 +54,6 @@ pub enum Request {
         id: String,
         placement: Placement,
         resources: Box<LinuxResources>,
-        /// v1 controllers joined even without a limit (see `cgroups::joins`).
-        also: &'static [&'static str],
     },
     /// A process joining a running container (`exec`): into the container's cgroup.
     Join(CgroupPaths),
@@ -82,25 +82,33 @@ pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request
         id: id.to_string(),
         placement,
         resources: Box::new(resources),
-        // What `events --stats` (docker stats) and `docker update` read and write.
-        also: crate::cgroups::joins::STATS_CONTROLLERS,
     }))
 }
 
 /// Effects, in the parent before clone3: the cgroup made and limited (or, for `Join`, opened).
-/// A failure leaves nothing behind.
-pub fn prepare(req: &Request) -> Result<Cgroup> {
+/// A failure leaves nothing behind. None: this host has no cgroup filesystem and nothing was
+/// asked for that needs one (a warning says so).
+pub fn prepare(req: &Request) -> Result<Option<Cgroup>> {
     match req {
-        Request::Join(paths) => Ok(Cgroup::open(paths.clone())),
+        Request::Join(paths) => Ok(Some(Cgroup::open(paths.clone()))),
         Request::Create {
             id,
             placement,
             resources,
-            also,
         } => {
-            // Only the v1 hierarchies whose controllers are needed: each join is a migration.
-            let needed = crate::cgroups::joins::needed(resources, also)?;
-            let layout = crate::cgroups::joins::select(Layout::detect()?, &needed);
+            let layout = Layout::detect()?;
+            if layout.is_empty() {
+                let needed = crate::cgroups::joins::needed(resources)?;
+                if !needed.is_empty() {
+                    bail!(
+                        "linux.resources sets limits for {}, but this host has no cgroup filesystem mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo)",
+                        needed.into_iter().collect::<Vec<_>>().join(", ")
+                    );
+                }
+                tracing::warn!("{}", no_cgroupfs_warning());
+                return Ok(None);
+            }
+            // Every hierarchy, named ones too: see `cgroups::joins` for why and what it costs.
             let cg = Cgroup::create(&layout, placement, id)?;
             crate::step!("cgroup made in {} v1 hierarchies and v2", layout.v1.len());
             if let Err(e) = cg.apply(resources) {
@@ -108,9 +116,14 @@ pub fn prepare(req: &Request) -> Result<Cgroup> {
                 return Err(e.context(format!("applying linux.resources to container {id}")));
             }
             crate::step!("cgroup limited");
-            Ok(cg)
+            Ok(Some(cg))
         }
     }
+}
+
+/// The one line a launch without cgroupfs prints.
+pub fn no_cgroupfs_warning() -> &'static str {
+    "no cgroup filesystem is mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo): the container runs without a cgroup (no limits, no device rules)"
 }
 
 /// Keeps the cgroup's paths in the container's state directory, so that later commands
@@ -141,7 +154,9 @@ pub fn load(dir: &Path) -> Result<Option<Cgroup>> {
 /// need it: pause, update, events, ps).
 pub fn require(dir: &Path, id: &str) -> Result<Cgroup> {
     load(dir)?.with_context(|| {
-        format!("container \"{id}\" has no cgroup (it was created with --cgroup-manager disabled)")
+        format!(
+            "container \"{id}\" has no cgroup (it was created with --cgroup-manager disabled, or on a host without a cgroup filesystem)"
+        )
     })
 }
 

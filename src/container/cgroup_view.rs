@@ -2,13 +2,15 @@
 //!
 //! A `cgroup` mount (Docker's configs have one; the quick form too) becomes: on a pure v2 host
 //! a bind of the container's v2 cgroup; elsewhere a tmpfs holding a bind of the container's
-//! cgroup in each v1 hierarchy it joined (named for its controllers, `cpu,cpuacct`, with a
-//! symlink per controller of a co-mounted one) and of its v2 cgroup at `unified`. Binds of
-//! the very directories the parent made, not fresh cgroupfs mounts: a v1 hierarchy the
-//! container did not join (see `cgroups::joins`) would show minirun's cgroup there, the
-//! host's tree, so it is left out. Each bind gets the mount's flags (`ro`: writes are EROFS).
+//! cgroup in each v1 hierarchy (named for its controllers, `cpu,cpuacct`, with a symlink per
+//! controller of a co-mounted one) and of its v2 cgroup at `unified`. Binds of the very
+//! directories the parent made, not fresh cgroupfs mounts. Each bind gets the mount's flags
+//! (`ro`: writes are EROFS).
 //!
-//! The child learns the paths by inheriting them (`remember`, right after clone3).
+//! The child learns the paths and the host's layout by inheriting them (`remember`, right
+//! after clone3): in its own cgroup namespace, /proc/self/mountinfo no longer shows the
+//! host's hierarchies as holding its cgroup (their roots lie above the namespace's), so the
+//! layout cannot be read again there (on a pure v1 or pure v2 host nothing would be left).
 
 use super::in_root::{self, Kind};
 use super::plan::MountPlan;
@@ -21,12 +23,12 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-static PATHS: OnceLock<CgroupPaths> = OnceLock::new();
+static PATHS: OnceLock<(CgroupPaths, Option<Mode>)> = OnceLock::new();
 
-/// In the child: the cgroup the parent made for it (the child is a copy of the parent, and
-/// nothing else of the launch reaches the mount code).
-pub fn remember(paths: &CgroupPaths) {
-    let _ = PATHS.set(paths.clone());
+/// In the child: the cgroup the parent made for it and the layout it was made in (the child is
+/// a copy of the parent, and nothing else of the launch reaches the mount code).
+pub fn remember(paths: &CgroupPaths, mode: Option<Mode>) {
+    let _ = PATHS.set((paths.clone(), mode));
 }
 
 /// What goes under the view: (name, host directory) binds, and (name, target) symlinks.
@@ -68,16 +70,27 @@ pub fn view(paths: &CgroupPaths, mode: Mode) -> Option<View> {
 /// Mounts the view at `m.destination`; false when the container has no cgroup of ours (the
 /// caller then mounts the filesystem the config names).
 pub fn mount_view(root: &OwnedFd, m: &MountPlan) -> Result<bool> {
-    let Some(paths) = PATHS.get() else {
+    let Some((paths, mode)) = PATHS.get() else {
         return Ok(false);
     };
     let dest = &m.destination;
     let target = in_root::ensure(root, dest, Kind::Dir)
         .with_context(|| format!("preparing mount point {}", dest.display()))?;
-    let mode = Layout::detect()?.mode();
+    let mode = match mode {
+        Some(m) => *m,
+        None => Layout::detect()?.mode(),
+    };
     let Some(view) = view(paths, mode) else {
         let v2 = paths.v2.as_ref().context("a v2 host without a v2 cgroup")?;
-        bind(&v2.dir, &in_root::proc_path(&target), m.flags)?;
+        bind(&v2.dir, &in_root::proc_path(&target), MsFlags::empty())?;
+        // The flags go on the new mount, which the fd above (the directory under it) does
+        // not name: resolved again.
+        let mounted = in_root::open(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
+            .with_context(|| format!("opening {} after mounting", dest.display()))?;
+        let extra = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+        if !extra.is_empty() {
+            remount(&in_root::proc_path(&mounted), extra, true)?;
+        }
         step!(
             "bind {} on {} (cgroup view)",
             v2.dir.display(),

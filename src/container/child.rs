@@ -95,17 +95,30 @@ pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
     hygiene::set_non_dumpable().map_err(setup_failure)
 }
 
-/// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid.
-pub fn await_proceed(ctx: &ChildContext) -> Result<i32, ExecFailure> {
+/// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid
+/// and whether `CgroupsJoined` is still to come.
+pub fn await_proceed(ctx: &ChildContext) -> Result<(i32, bool), ExecFailure> {
     match ctx
         .channel
         .expect("Proceed", |m| matches!(m, Message::Proceed { .. }))
         .context("waiting for the runtime")
         .map_err(setup_failure)?
     {
-        Message::Proceed { host_pid } => Ok(host_pid),
+        Message::Proceed {
+            host_pid,
+            cgroups_pending,
+        } => Ok((host_pid, cgroups_pending)),
         _ => unreachable!("expect() returned another message"),
     }
+}
+
+/// Waits until the parent has moved us into every v1 cgroup of the container.
+pub fn await_cgroups(ctx: &ChildContext) -> Result<(), ExecFailure> {
+    ctx.channel
+        .expect("CgroupsJoined", |m| matches!(m, Message::CgroupsJoined))
+        .context("waiting for the runtime to place us in our cgroups")
+        .map_err(setup_failure)?;
+    Ok(())
 }
 
 /// setns into every namespace the plan names by path (except pid, joined by the parent).

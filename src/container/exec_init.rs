@@ -30,6 +30,7 @@ fn join_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     let root = open_container_root(plan.exec_root.as_deref()).map_err(setup_failure)?;
 
     // The parent's go-ahead (nothing to map: a joined user namespace has its maps).
+    // An exec'd process is moved into its cgroups before Proceed: nothing is pending.
     child::await_proceed(ctx)?;
 
     // Every namespace of the container (the pid one was joined by the parent).

@@ -35,21 +35,12 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
 
     // The parent writes our uid/gid maps (a new user namespace has none, so we would own
     // nothing yet) and tells us our pid as the host sees it, for hook state.
-    let host_pid = child::await_proceed(ctx)?;
+    let (host_pid, cgroups_pending) = child::await_proceed(ctx)?;
 
     // In a new user namespace we start as the overflow uid: become its root (mapped now), so
     // mounts and files we create belong to the container's root, not "nobody".
     if plan.creates(LinuxNamespaceType::User) {
         become_ns_root().map_err(setup_failure)?;
-    }
-
-    // clone3 fixed our cgroup namespace's root where we were born, before the parent moved
-    // us into our v1 cgroups: a second one, rooted here, makes /proc/self/cgroup show `/`
-    // in every hierarchy (runc does the same).
-    if plan.creates(LinuxNamespaceType::Cgroup) {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-            .context("unshare(CLONE_NEWCGROUP) in the container's cgroup")
-            .map_err(setup_failure)?;
     }
 
     // Joined namespaces (linux.namespaces[].path) before any mount: a joined mount namespace
@@ -88,6 +79,21 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     if plan.creates(LinuxNamespaceType::Network) {
         net::loopback_up().map_err(setup_failure)?;
         step!("ip link set lo up");
+    }
+
+    // The parent moved us into our v1 cgroups while we mounted (see `cgroups::joins`): from
+    // here on we are in all of them, before anything of the workload runs.
+    if cgroups_pending {
+        child::await_cgroups(ctx)?;
+    }
+    // clone3 fixed our cgroup namespace's root where we were born, before the parent moved
+    // us into our v1 cgroups: a second one, rooted here, makes /proc/self/cgroup show `/`
+    // in every hierarchy (runc does the same), and a cgroupfs mounted inside shows no cgroup
+    // above ours. After the mounts: the cgroup view is binds of host paths, not affected.
+    if plan.creates(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("unshare(CLONE_NEWCGROUP) in the container's cgroup")
+            .map_err(setup_failure)?;
     }
 
     // OCI hooks at "created, before pivot_root": the parent runs prestart and createRuntime in

@@ -102,7 +102,8 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         .cgroup
         .as_ref()
         .map(cgroup_launch::prepare)
-        .transpose()?;
+        .transpose()?
+        .flatten();
     let cgroup_fd = match &cgroup {
         Some(cg) => cg.v2_fd()?,
         None => None,
@@ -120,6 +121,11 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             }
         },
         false => None,
+    };
+    // A new container's v1 joins come after clone3: their grace period starts now.
+    let join_helper = match (&cgroup, &opts.cgroup) {
+        (Some(cg), Some(cgroup_launch::Request::Create { .. })) => cg.start_join_grace_period(),
+        _ => None,
     };
 
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
@@ -162,7 +168,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             drop(parent_end);
             // For the /sys/fs/cgroup view: the child mounts the cgroup the parent made.
             if let Some(cg) = &cgroup {
-                super::cgroup_view::remember(cg.paths());
+                super::cgroup_view::remember(cg.paths(), cg.mode());
             }
             let ctx = ChildContext {
                 plan,
@@ -180,6 +186,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         }
         Ok(pid) => pid,
         Err(e) => {
+            crate::cgroups::reap_helper(join_helper);
             if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) = (&cgroup, &opts.cgroup)
             {
                 let _ = cg.remove();
@@ -205,7 +212,9 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             .map(|l| (l, opts.hooks.clone().unwrap_or_default())),
         caps_tracer,
     };
-    if let Err(e) = after_clone(plan, &child) {
+    let joined = after_clone(plan, &child);
+    crate::cgroups::reap_helper(join_helper);
+    if let Err(e) = joined {
         // The child is blocked waiting for us: kill and reap it.
         let _ = kill(child.pid, Signal::SIGKILL);
         let _ = waitpid(child.pid, None);
@@ -234,16 +243,58 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
             step!("wrote {file} {:?}", id_map_text(maps));
         }
     }
-    // v1 has no CLONE_INTO_CGROUP: the child is moved while it still waits for Proceed.
-    if let Some(cg) = &child.cgroup {
+    // v1 has no CLONE_INTO_CGROUP. An exec'd process is moved while it still waits for
+    // Proceed; a new container's init while it mounts its rootfs (it waits for
+    // CgroupsJoined before it unshares its cgroup namespace): the joins wait for an RCU grace
+    // period, which its setup then hides (see `cgroups::joins`).
+    let v1 = child.cgroup.as_ref().filter(|cg| !cg.paths().v1.is_empty());
+    let overlap = v1.is_some() && plan.exec_root.is_none();
+    if let (Some(cg), false) = (v1, overlap) {
         cg.join_v1(pid)
-            .context("moving the container init into its cgroup")?;
+            .context("moving the process into its cgroup")?;
         step!("in its cgroup");
     }
     child
         .channel
-        .send(&Message::Proceed { host_pid: pid }, &[])
-        .context("releasing the container init")
+        .send(
+            &Message::Proceed {
+                host_pid: pid,
+                cgroups_pending: overlap,
+            },
+            &[],
+        )
+        .context("releasing the container init")?;
+    if let (Some(cg), true) = (v1, overlap) {
+        match cg.join_v1(pid) {
+            Ok(()) => {}
+            // The child failed and exited meanwhile: its Failed message says why.
+            Err(e) if is_esrch(&e) || exited(pid) => return Ok(()),
+            Err(e) => return Err(e.context("moving the container init into its cgroup")),
+        }
+        step!("in its cgroups");
+        // A send that fails means the child is gone: `wait_ready` reads why.
+        let _ = child.channel.send(&Message::CgroupsJoined, &[]);
+    }
+    Ok(())
+}
+
+/// Our child `pid` has exited (a zombie until reaped, or gone).
+fn exited(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rfind(')')
+                .and_then(|i| s.get(i + 2..i + 3))
+                .is_some_and(|state| state == "Z" || state == "X")
+        })
+        .unwrap_or(true)
+}
+
+/// The process is gone (ESRCH from a write of its pid).
+fn is_esrch(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(libc::ESRCH))
+    })
 }
 
 /// Follows the child until it has called execve (end-of-file on the channel) or reached the

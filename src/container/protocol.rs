@@ -17,9 +17,11 @@
 //!  [setns into a joined pid namespace]
 //!  clone3 ─────────────────────────────────────────▶ pdeathsig, non-dumpable
 //!  [write uid_map, gid_map]                          waits for Proceed
-//!  Proceed { host_pid } ────────────────────────────▶ [become the user namespace's root]
-//!                                                    join namespaces, [keyring], mounts,
-//!                                                    hostname, loopback
+//!  [exec: join the v1 cgroups]
+//!  Proceed { host_pid, cgroups_pending } ───────────▶ [become the user namespace's root]
+//!  [init: join the v1 cgroups, then                   join namespaces, [keyring], mounts,
+//!   CgroupsJoined] ─────────────────────────────────▶ hostname, loopback, [wait for
+//!                                                    CgroupsJoined], [unshare cgroupns]
 //!                  ◀──────────────────────────────── [RunCreateHooks]       (init only)
 //!  [prestart, createRuntime hooks]
 //!  [CreateHooksDone] ───────────────────────────────▶ [createContainer hooks], pivot_root,
@@ -58,8 +60,18 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub enum Message {
     /// parent → child, right after clone3: the parent's own steps for this child are done
     /// (its uid/gid maps are written when it has a new user namespace). Carries the child's
-    /// pid as the host sees it, which hook state reports.
-    Proceed { host_pid: i32 },
+    /// pid as the host sees it, which hook state reports. `cgroups_pending`: the parent is
+    /// moving the child into its v1 cgroups meanwhile; `CgroupsJoined` follows.
+    Proceed {
+        host_pid: i32,
+        #[serde(default)]
+        cgroups_pending: bool,
+    },
+    /// parent → child, after `Proceed { cgroups_pending: true }`: the child is in every v1
+    /// cgroup of its container. The child waits for it before it unshares its cgroup
+    /// namespace (rooted where it stands then) and so before anything of the workload runs;
+    /// its mounts overlap the joins' RCU grace period (see `cgroups::joins`).
+    CgroupsJoined,
     /// child → parent: mounts are done, pivot_root is next: run the prestart and
     /// createRuntime hooks (in the runtime's namespaces) now.
     RunCreateHooks,
@@ -205,6 +217,7 @@ impl Message {
     pub fn name(&self) -> &'static str {
         match self {
             Message::Proceed { .. } => "Proceed",
+            Message::CgroupsJoined => "CgroupsJoined",
             Message::RunCreateHooks => "RunCreateHooks",
             Message::CreateHooksDone => "CreateHooksDone",
             Message::AtStartGate => "AtStartGate",
@@ -223,10 +236,22 @@ mod tests {
     fn messages_round_trip_with_fds_and_end_of_file() {
         let (parent, child) = pair().unwrap();
         parent
-            .send(&Message::Proceed { host_pid: 42 }, &[])
+            .send(
+                &Message::Proceed {
+                    host_pid: 42,
+                    cgroups_pending: false,
+                },
+                &[],
+            )
             .unwrap();
         let r = child.recv().unwrap().unwrap();
-        assert_eq!(r.message, Message::Proceed { host_pid: 42 });
+        assert_eq!(
+            r.message,
+            Message::Proceed {
+                host_pid: 42,
+                cgroups_pending: false
+            }
+        );
         assert!(r.fds.is_empty());
         let failed = Message::Failed {
             code: 127,
