@@ -199,6 +199,7 @@ impl Cgroup {
         // _exit) on memory prepared before the fork, so a fork of a multi-threaded caller is
         // sound too; it never returns into Rust code.
         match unsafe { nix::unistd::fork() } {
+            // SAFETY: as above: raw libc calls on a C string made before the fork, then _exit.
             Ok(nix::unistd::ForkResult::Child) => unsafe {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
