@@ -684,6 +684,14 @@ fn spec_and_features() {
             .any(|h| h == "createRuntime")
     );
     assert_eq!(f["linux"]["seccomp"]["enabled"], true);
+    // What validate accepts (container/task.rs), so a client sees memoryPolicy is honoured.
+    assert_eq!(
+        f["linux"]["memoryPolicy"]["modes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
 }
 
 #[test]
