@@ -754,3 +754,39 @@ fn user_namespace_from_mappings() {
     assert_eq!(lines[3], "1", "{out}");
     assert_eq!(lines[4], "0", "{out}");
 }
+
+/// A cwd is settled at create time, as runc does it: a missing one is made inside the root,
+/// one that is not a directory fails `create` (on ea9f574 `create` and `start` both returned 0
+/// and the workload never ran).
+#[test]
+fn a_bad_cwd_fails_create_and_a_missing_one_is_made() {
+    let sb = Sandbox::new("oci-cwd");
+    let _reap = Reap(&sb);
+    let tmpfs = |c: &mut Value| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"destination": "/work", "type": "tmpfs", "source": "tmpfs"}));
+    };
+    let made = bundle(&sb, "made", &["pwd"], |c| {
+        tmpfs(c);
+        c["process"]["cwd"] = json!("/work/a/b");
+    });
+    let o = oci(&sb, &["run", "--bundle", made.to_str().unwrap(), "cwd-made"]);
+    assert_eq!(ok(&o).trim(), "/work/a/b");
+
+    let file = bundle(&sb, "file", &["true"], |c| {
+        c["process"]["cwd"] = json!("/etc/passwd");
+    });
+    let o = oci(&sb, &["create", "--bundle", file.to_str().unwrap(), "cwd-file"]);
+    assert_ne!(code(&o), 0, "create accepted a file as the cwd");
+    assert!(
+        stderr(&o).contains("working directory \"/etc/passwd\": not a directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&oci(&sb, &["list", "-q"])).trim().is_empty(),
+        "a failed create left a record"
+    );
+}

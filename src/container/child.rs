@@ -2,6 +2,8 @@
 //! share: their context, how a failure is reported, and the steps they take alike. Each step
 //! here is called, with the reason it comes where it does, from those two files.
 
+use std::os::unix::fs::DirBuilderExt;
+
 use super::hooks::HookState;
 use super::hygiene;
 use super::plan::Plan;
@@ -243,6 +245,33 @@ pub fn exec_workload(
     hygiene::reset_signals();
     let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
     Err(program::failure(cmd, errno))
+}
+
+/// Makes sure the workload's cwd is a directory before `create` reports ready, so a bad cwd
+/// is a create-time error rather than a workload that silently never runs after `start`.
+/// A missing one is created (0755, as runc does); the chdir itself waits for `enter_cwd`,
+/// after the fds are closed. Called inside the container's root: nothing here resolves on
+/// the host.
+pub fn prepare_cwd(plan: &Plan) -> Result<(), ExecFailure> {
+    let cwd = &plan.cwd;
+    let failure = |what: String| ExecFailure {
+        code: 125,
+        message: format!("working directory {:?}: {what}", cwd.display().to_string()),
+    };
+    match std::fs::metadata(cwd) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(failure("not a directory".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(cwd)
+                .map_err(|e| failure(format!("cannot be created: {e}")))?;
+            step!("mkdir -p {} (the cwd)", cwd.display());
+            Ok(())
+        }
+        Err(e) => Err(failure(e.to_string().to_lowercase())),
+    }
 }
 
 /// chdir to the workload's cwd, then check the result is inside the container's root: a cwd

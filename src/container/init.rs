@@ -114,6 +114,9 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     let mut own_fds = None;
     if let Some(root) = &root {
         rootfs::enter(root, plan.settings.no_pivot).map_err(setup_failure)?;
+        // A bad cwd is a create-time error (runc's order): checked, or made, inside the
+        // root and before `finish` may make it read-only.
+        child::prepare_cwd(plan)?;
         // sysctls go through the container's /proc/sys before it is made read-only.
         write_sysctls(plan).map_err(setup_failure)?;
         rootfs::finish(plan).map_err(setup_failure)?;
@@ -130,6 +133,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
             own_fds = Some(open_own_fd_dir().map_err(setup_failure)?);
         }
         rootfs::chroot_only(&plan.rootfs).map_err(setup_failure)?;
+        child::prepare_cwd(plan)?;
     }
 
     // The pty comes from the container's own devpts, so after entering the root.
