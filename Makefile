@@ -96,7 +96,7 @@ unit:
 	$(CARGO) test --profile tests --lib --bins
 
 integration: build fixtures
-	MINIRUN_BIN=$(MINIRUN) MINIRUN_FIXTURE=$(CURDIR)/$(FIXTURE) $(CARGO) test --profile tests --test '*' -- --test-threads=2
+	MINIRUN_BIN=$(MINIRUN) MINIRUN_FIXTURE=$(CURDIR)/$(FIXTURE) $(CARGO) test --profile tests --no-fail-fast --test '*' -- --test-threads=2
 
 test: deps lint unit integration
 
