@@ -772,13 +772,19 @@ fn a_bad_cwd_fails_create_and_a_missing_one_is_made() {
         tmpfs(c);
         c["process"]["cwd"] = json!("/work/a/b");
     });
-    let o = oci(&sb, &["run", "--bundle", made.to_str().unwrap(), "cwd-made"]);
+    let o = oci(
+        &sb,
+        &["run", "--bundle", made.to_str().unwrap(), "cwd-made"],
+    );
     assert_eq!(ok(&o).trim(), "/work/a/b");
 
     let file = bundle(&sb, "file", &["true"], |c| {
         c["process"]["cwd"] = json!("/etc/passwd");
     });
-    let o = oci(&sb, &["create", "--bundle", file.to_str().unwrap(), "cwd-file"]);
+    let o = oci(
+        &sb,
+        &["create", "--bundle", file.to_str().unwrap(), "cwd-file"],
+    );
     assert_ne!(code(&o), 0, "create accepted a file as the cwd");
     assert!(
         stderr(&o).contains("working directory \"/etc/passwd\": not a directory"),
