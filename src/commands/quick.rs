@@ -164,7 +164,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     crate::container::privilege::require_root()?;
     if args.trace {
         crate::trace::enable();
-        crate::lab::grid::remember_host_userns();
+        crate::container::cap_trace::remember_host_userns();
     }
     step!("arguments parsed");
     let id = match &args.name {
@@ -295,7 +295,7 @@ fn wait_in_cgroup(
         None => None,
     };
     if crate::trace::enabled() {
-        crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
+        crate::container::cap_trace::trace_after_execve(child.pid.as_raw(), plan.caps);
     }
     if let Some(cg) = &child.cgroup {
         cgroup_launch::save(&store.dir(id), cg)?;

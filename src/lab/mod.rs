@@ -10,7 +10,6 @@
 
 pub mod experiment;
 pub mod explain;
-pub mod grid;
 pub mod minimize;
 pub mod pscap;
 pub mod seccomp;
