@@ -4,7 +4,7 @@
 //! so a reader can compare it line by line with `docker inspect` or `runc spec` output.
 
 use crate::capability::CapSets;
-use crate::container::user::Identity;
+use crate::capability::identity::Identity;
 use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
