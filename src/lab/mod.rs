@@ -11,6 +11,7 @@
 pub mod experiment;
 pub mod explain;
 pub mod minimize;
+pub mod probe;
 pub mod pscap;
 pub mod seccomp;
 pub mod uses;
