@@ -1,8 +1,9 @@
 //! Command-line definitions only: the quick form `minirun [OPTIONS] ROOTFS COMMAND [ARG...]`
 //! and the subcommands. What they do lives elsewhere.
 
-use crate::commands::generate::cap_names;
+use crate::capability::names::NAMES;
 use crate::spec::Network;
+use clap::builder::{PossibleValue, PossibleValuesParser, StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -246,7 +247,7 @@ pub struct QuickArgs {
     #[arg(long)]
     pub no_new_privileges: bool,
     /// none: own network namespace with lo up; host: the host's network
-    #[arg(long, value_enum, default_value_t = Network::None)]
+    #[arg(long, value_parser = network_values(), default_value = "none")]
     pub network: Network,
     /// Container hostname (default: the container id)
     #[arg(long)]
@@ -296,7 +297,7 @@ pub struct QuickArgs {
     pub log_opt: Vec<String>,
     /// Docker's resource flags (--memory, --pids-limit, --cpus, --device, ...)
     #[command(flatten)]
-    pub resources: crate::cgroups::flags::ResourceFlags,
+    pub resources: ResourceArgs,
     /// Parent of the container's cgroup (absolute: from the hierarchy's root; relative: below
     /// minirun's own cgroup). Default: <minirun's own cgroup>/minirun
     #[arg(long, value_name = "PATH")]
@@ -350,7 +351,7 @@ pub enum Command {
     /// Explain what a capability permits, its risk, and how minirun demonstrates it
     Explain(ExplainArgs),
     /// Print the output of a container started with --detach
-    #[command(after_help = crate::commands::logfile::CAP_HELP)]
+    #[command(after_help = CAP_HELP)]
     Logs(IdArg),
     /// Show the capability checks a running container makes, as the kernel decides them
     /// (Linux 6.14+), until it stops or Ctrl-C; then a summary and who refused what
@@ -437,9 +438,102 @@ pub struct ExplainArgs {
 #[derive(Subcommand, Debug)]
 pub enum LabCommand {
     /// Prove what each capability gates: run capprobe with the capability granted and dropped
-    Experiment(crate::lab::ExperimentArgs),
+    Experiment(ExperimentFlags),
     /// Find the smallest capability set under which a command still exits 0
-    Minimize(crate::lab::MinimizeArgs),
+    Minimize(MinimizeFlags),
+}
+
+#[derive(Args, Debug)]
+pub struct ExperimentFlags {
+    /// A capability to test (any spelling, comma lists, repeatable); default: all the kernel knows
+    #[arg(long = "cap", value_name = "CAP", value_parser = cap_names(), hide_possible_values = true)]
+    pub caps: Vec<String>,
+    /// Run the probes as this user (UID[:GID] or NAME[:GROUP] in the rootfs)
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// One JSON object per capability instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds one probe container may take before it is killed
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// A root filesystem with capprobe on its PATH (the fixture built by `make fixtures`)
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct MinimizeFlags {
+    /// Starting set: "defaults" (Docker's 14), "all", or a comma list of capabilities
+    #[arg(long, default_value = "defaults", value_name = "SET", value_parser = cap_set_names(), hide_possible_values = true)]
+    pub from: String,
+    /// UID[:GID] or NAME[:GROUP], resolved in the rootfs
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Extra supplementary group (name or number); repeatable
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Set an environment variable: KEY=VALUE, or KEY to pass the host's value
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container (must exist)
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// none: own network namespace with lo up; host: the host's network
+    #[arg(long, value_parser = network_values(), default_value = "none")]
+    pub network: Network,
+    /// Set no_new_privs in every trial
+    #[arg(long)]
+    pub no_new_privileges: bool,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds one trial may take before it is killed and counted as a failure
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+    /// The root filesystem directory
+    #[arg(value_name = "ROOTFS")]
+    pub rootfs: PathBuf,
+    /// The command to run and its arguments
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+impl ExperimentFlags {
+    /// The library's plain form.
+    pub fn to_lab(&self) -> crate::lab::ExperimentArgs {
+        crate::lab::ExperimentArgs {
+            caps: self.caps.clone(),
+            user: self.user.clone(),
+            json: self.json,
+            timeout: self.timeout,
+            rootfs: self.rootfs.clone(),
+        }
+    }
+}
+
+impl MinimizeFlags {
+    /// The library's plain form.
+    pub fn to_lab(&self) -> crate::lab::MinimizeArgs {
+        crate::lab::MinimizeArgs {
+            from: self.from.clone(),
+            user: self.user.clone(),
+            group_add: self.group_add.clone(),
+            env: self.env.clone(),
+            workdir: self.workdir.clone(),
+            network: self.network,
+            no_new_privileges: self.no_new_privileges,
+            json: self.json,
+            timeout: self.timeout,
+            rootfs: self.rootfs.clone(),
+            command: self.command.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -693,6 +787,130 @@ mod tests {
                     super::OciCommand::Exec(_) | super::OciCommand::Run(_)
                 ))
             ));
+        }
+    }
+}
+
+/// `--network`'s values: the library's [`Network`] by its names, each with its help line.
+fn network_values() -> impl TypedValueParser<Value = Network> {
+    let values = Network::ALL.map(|n| PossibleValue::new(n.name()).help(n.about()));
+    PossibleValuesParser::new(values).map(|name| {
+        Network::ALL
+            .into_iter()
+            .find(|n| n.name() == name)
+            .unwrap_or_default()
+    })
+}
+
+/// What the help says about the cap (`minirun logs --help`, `--log-opt`).
+pub const CAP_HELP: &str = "A detached container's output is kept in its record, rotated: \
+at most max-size × max-file bytes, the oldest dropped first (default 10m × 2 = 20 MiB; set with \
+`minirun -d --log-opt max-size=SIZE --log-opt max-file=N`, SIZE in bytes or with k, m, g). \
+`minirun logs` prints what is left, oldest first.";
+
+/// A capability flag's value parser: any string (names::parse judges it later, with its own
+/// errors and suggestions), but with the capability names as possible values, so that the
+/// completion scripts offer them instead of file names. The flags hide them from --help.
+#[derive(Clone)]
+pub struct CapNames {
+    keywords: &'static [&'static str],
+}
+
+/// For --cap-add, --cap-drop, exec --cap, experiment --cap and explain.
+pub fn cap_names() -> CapNames {
+    CapNames { keywords: &["all"] }
+}
+
+/// For minimize --from, which also takes Docker's default set by name.
+pub fn cap_set_names() -> CapNames {
+    CapNames {
+        keywords: &["defaults", "all"],
+    }
+}
+
+impl TypedValueParser for CapNames {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            self.keywords
+                .iter()
+                .chain(NAMES.iter())
+                .map(|n| PossibleValue::new(*n)),
+        ))
+    }
+}
+
+/// Docker's resource flags; flatten into the quick form's arguments.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ResourceArgs {
+    /// Memory limit (e.g. 512m, 1g)
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Memory plus swap limit; -1 for unlimited swap
+    #[arg(long)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    /// Process limit; -1 or 0 for unlimited
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// Number of CPUs (e.g. 1.5)
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long)]
+    pub cpu_shares: Option<String>,
+    /// CFS quota in microseconds
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// CFS period in microseconds
+    #[arg(long)]
+    pub cpu_period: Option<String>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes in which to allow execution (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Block IO weight, 10 to 1000 (0 to leave it)
+    #[arg(long)]
+    pub blkio_weight: Option<String>,
+    /// Add a host device: HOST[:CONTAINER[:PERMISSIONS]]
+    #[arg(long = "device")]
+    pub devices: Vec<String>,
+    /// Add a rule to the cgroup's allowed devices ('c 1:3 mr')
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rules: Vec<String>,
+}
+
+impl ResourceArgs {
+    /// The library's plain form.
+    pub fn to_flags(&self) -> crate::cgroups::flags::ResourceFlags {
+        crate::cgroups::flags::ResourceFlags {
+            memory: self.memory.clone(),
+            memory_swap: self.memory_swap.clone(),
+            memory_reservation: self.memory_reservation.clone(),
+            pids_limit: self.pids_limit.clone(),
+            cpus: self.cpus.clone(),
+            cpu_shares: self.cpu_shares.clone(),
+            cpu_quota: self.cpu_quota.clone(),
+            cpu_period: self.cpu_period.clone(),
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            cpuset_mems: self.cpuset_mems.clone(),
+            blkio_weight: self.blkio_weight.clone(),
+            devices: self.devices.clone(),
+            device_cgroup_rules: self.device_cgroup_rules.clone(),
         }
     }
 }

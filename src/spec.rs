@@ -4,7 +4,7 @@
 //! so a reader can compare it line by line with `docker inspect` or `runc spec` output.
 
 use crate::capability::CapSets;
-use crate::container::user::Identity;
+use crate::capability::identity::Identity;
 use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
@@ -37,13 +37,34 @@ pub const READONLY_PATHS: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Network {
     /// A new network namespace with only the loopback interface, brought up.
     #[default]
     None,
     /// The host's network namespace.
     Host,
+}
+
+impl Network {
+    /// Every value, for the command line's `--network`.
+    pub const ALL: [Network; 2] = [Network::None, Network::Host];
+
+    /// The `--network` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Network::None => "none",
+            Network::Host => "host",
+        }
+    }
+
+    /// What the value means, for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Network::None => "A new network namespace with only the loopback interface, brought up",
+            Network::Host => "The host's network namespace",
+        }
+    }
 }
 
 /// Everything the quick form decides, in resolved form.

@@ -4,6 +4,7 @@
 //! (`CapEff:` in /proc/PID/status), so sets compare, print and apply without translation.
 
 pub mod apply;
+pub mod grid;
 pub mod identity;
 pub mod inspect;
 pub mod names;

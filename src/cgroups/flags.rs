@@ -11,47 +11,34 @@ use oci_spec::runtime::{
 
 use super::devices::Rule;
 
-/// The flags, spelled as Docker spells them; flatten into the quick form's arguments.
-#[derive(Debug, Default, Clone, clap::Args)]
+/// The flags' values, as Docker spells them (cli.rs's `ResourceArgs` reads them).
+#[derive(Debug, Default, Clone)]
 pub struct ResourceFlags {
     /// Memory limit (e.g. 512m, 1g)
-    #[arg(short = 'm', long)]
     pub memory: Option<String>,
     /// Memory plus swap limit; -1 for unlimited swap
-    #[arg(long)]
     pub memory_swap: Option<String>,
     /// Memory soft limit
-    #[arg(long)]
     pub memory_reservation: Option<String>,
     /// Process limit; -1 or 0 for unlimited
-    #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// Number of CPUs (e.g. 1.5)
-    #[arg(long)]
     pub cpus: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(short = 'c', long)]
     pub cpu_shares: Option<String>,
     /// CFS quota in microseconds
-    #[arg(long, allow_hyphen_values = true)]
     pub cpu_quota: Option<String>,
     /// CFS period in microseconds
-    #[arg(long)]
     pub cpu_period: Option<String>,
     /// CPUs in which to allow execution (0-3, 0,1)
-    #[arg(long)]
     pub cpuset_cpus: Option<String>,
     /// Memory nodes in which to allow execution (0-3, 0,1)
-    #[arg(long)]
     pub cpuset_mems: Option<String>,
     /// Block IO weight, 10 to 1000 (0 to leave it)
-    #[arg(long)]
     pub blkio_weight: Option<String>,
     /// Add a host device: HOST[:CONTAINER[:PERMISSIONS]]
-    #[arg(long = "device")]
     pub devices: Vec<String>,
     /// Add a rule to the cgroup's allowed devices ('c 1:3 mr')
-    #[arg(long = "device-cgroup-rule")]
     pub device_cgroup_rules: Vec<String>,
 }
 

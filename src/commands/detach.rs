@@ -141,9 +141,9 @@ fn monitor(
         let pid = child.pid.as_raw();
         procfs::wait_exec_done(pid);
         if crate::trace::enabled() {
-            crate::lab::grid::trace_after_execve(pid, plan.caps);
+            crate::container::cap_trace::trace_after_execve(pid, plan.caps);
         }
-        store.save(&super::quick::record(id, plan, pid))?;
+        store.save(&state::quick_record(id, plan, pid))?;
         if !remove_at_exit {
             std::fs::write(store.dir(id).join(state::KEEP), "")
                 .context("marking the record to keep")?;

@@ -10,7 +10,6 @@
 use crate::capability::names::NAMES;
 use crate::cli::{Generate, full_command};
 use anyhow::{Context, Result};
-use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap_complete::Shell;
 use std::path::Path;
 
@@ -23,48 +22,6 @@ pub fn write(what: &Generate) -> Result<()> {
             std::fs::write(&path, completions(*shell))
                 .with_context(|| format!("writing {}", path.display()))
         }
-    }
-}
-
-/// A capability flag's value parser: any string (names::parse judges it later, with its own
-/// errors and suggestions), but with the capability names as possible values, so that the
-/// completion scripts offer them instead of file names. The flags hide them from --help.
-#[derive(Clone)]
-pub struct CapNames {
-    keywords: &'static [&'static str],
-}
-
-/// For --cap-add, --cap-drop, exec --cap, experiment --cap and explain.
-pub fn cap_names() -> CapNames {
-    CapNames { keywords: &["all"] }
-}
-
-/// For minimize --from, which also takes Docker's default set by name.
-pub fn cap_set_names() -> CapNames {
-    CapNames {
-        keywords: &["defaults", "all"],
-    }
-}
-
-impl TypedValueParser for CapNames {
-    type Value = String;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<String, clap::Error> {
-        StringValueParser::new().parse_ref(cmd, arg, value)
-    }
-
-    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
-        Some(Box::new(
-            self.keywords
-                .iter()
-                .chain(NAMES.iter())
-                .map(|n| PossibleValue::new(*n)),
-        ))
     }
 }
 

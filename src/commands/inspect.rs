@@ -2,11 +2,12 @@
 
 use super::detach;
 use crate::capability as cap;
+use crate::capability::grid;
 use crate::cli::{CapsArgs, ExplainArgs, Global, PsArgs};
 use crate::container::state::{Status, Store};
 use crate::container::{in_root, procfs};
 use crate::lab::explain;
-use crate::lab::{grid, pscap};
+use crate::lab::pscap;
 use anyhow::{Context, Result, bail};
 
 pub fn ps(global: &Global, args: &PsArgs) -> Result<()> {

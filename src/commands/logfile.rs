@@ -17,12 +17,6 @@ use std::path::{Path, PathBuf};
 /// The defaults: 10 MiB × 2, so one container keeps at most 20 MiB of output.
 pub const DEFAULT_MAX_SIZE: u64 = 10 << 20;
 pub const DEFAULT_MAX_FILE: u32 = 2;
-/// What the help says about the cap (`minirun logs --help`, `--log-opt`).
-pub const CAP_HELP: &str = "A detached container's output is kept in its record, rotated: \
-at most max-size × max-file bytes, the oldest dropped first (default 10m × 2 = 20 MiB; set with \
-`minirun -d --log-opt max-size=SIZE --log-opt max-file=N`, SIZE in bytes or with k, m, g). \
-`minirun logs` prints what is left, oldest first.";
-
 /// `--log-opt` values, checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Opts {

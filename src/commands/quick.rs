@@ -8,7 +8,7 @@ use crate::container::in_root;
 use crate::container::launch::{self, Options};
 use crate::container::plan::{Plan, Settings};
 use crate::container::seccomp;
-use crate::container::state::{self, State, Store};
+use crate::container::state::{self, Store};
 use crate::container::user;
 use crate::container::validate::{self, Inputs};
 use crate::spec::{self, QuickForm};
@@ -164,7 +164,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     crate::container::privilege::require_root()?;
     if args.trace {
         crate::trace::enable();
-        crate::lab::grid::remember_host_userns();
+        crate::container::cap_trace::remember_host_userns();
     }
     step!("arguments parsed");
     let id = match &args.name {
@@ -295,7 +295,7 @@ fn wait_in_cgroup(
         None => None,
     };
     if crate::trace::enabled() {
-        crate::lab::grid::trace_after_execve(child.pid.as_raw(), plan.caps);
+        crate::container::cap_trace::trace_after_execve(child.pid.as_raw(), plan.caps);
     }
     if let Some(cg) = &child.cgroup {
         cgroup_launch::save(&store.dir(id), cg)?;
@@ -306,7 +306,7 @@ fn wait_in_cgroup(
     }
     // Nor its process: `exec` starts from this one (state::PROCESS).
     state::save_process(&store.dir(id), plan)?;
-    store.save(&record(id, plan, child.pid.as_raw()))?;
+    store.save(&state::quick_record(id, plan, child.pid.as_raw()))?;
     step!("state saved; waiting for the workload");
     let code = match master {
         Some(master) => {
@@ -328,18 +328,4 @@ fn wait_in_cgroup(
         eprintln!("minirun: {line}");
     }
     Ok(code)
-}
-
-/// The state record of a quick-form container (no bundle) whose init is `pid`.
-pub fn record(id: &str, plan: &Plan, pid: i32) -> State {
-    State {
-        oci_version: "1.0.2".into(),
-        id: id.to_string(),
-        pid,
-        bundle: String::new(),
-        rootfs: plan.rootfs.to_string_lossy().into_owned(),
-        annotations: Default::default(),
-        created: state::rfc3339_now(),
-        start_time: crate::container::procfs::start_time(pid).unwrap_or(0),
-    }
 }

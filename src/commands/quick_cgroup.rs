@@ -14,7 +14,7 @@ use std::path::Path;
 /// The limits and device rules the flags ask for (Docker's defaults first, then each
 /// `--device`'s rule, then `--device-cgroup-rule`s), and the nodes `--device` adds.
 fn resources(args: &QuickArgs) -> Result<(LinuxResources, Vec<LinuxDevice>)> {
-    let flags = &args.resources;
+    let flags = args.resources.to_flags();
     let mut r = flags.to_resources()?;
     let mut rules = oci_defaults(args.privileged);
     let mut nodes = Vec::new();
@@ -56,7 +56,8 @@ pub fn adjust_spec(spec: Spec, args: &QuickArgs) -> Result<Spec> {
 pub fn request(global: &Global, args: &QuickArgs, id: &str) -> Result<Option<Request>> {
     let manager = Manager::from_flags(global.cgroup_manager.as_deref(), global.systemd_cgroup)?;
     if manager == Manager::Disabled {
-        if !args.resources.is_empty() || !args.resources.device_cgroup_rules.is_empty() {
+        let flags = args.resources.to_flags();
+        if !flags.is_empty() || !flags.device_cgroup_rules.is_empty() {
             anyhow::bail!("resource limits were asked for but --cgroup-manager is disabled");
         }
         return Ok(None);
@@ -64,7 +65,7 @@ pub fn request(global: &Global, args: &QuickArgs, id: &str) -> Result<Option<Req
     let layout = Layout::detect()?;
     if layout.is_empty() {
         let parent = args.cgroup_parent.as_ref().map(|_| "--cgroup-parent");
-        if let Some(flag) = args.resources.first_set().or(parent) {
+        if let Some(flag) = args.resources.to_flags().first_set().or(parent) {
             anyhow::bail!(
                 "{flag} needs a cgroup, but this host has no cgroup filesystem mounted (neither cgroup nor cgroup2 in /proc/self/mountinfo)"
             );

@@ -1,6 +1,6 @@
 //! One voice for everything minirun says on stderr: `minirun: warning: ...` for warnings,
 //! `minirun: ...` for errors, the prefix once, colour only on a terminal (NO_COLOR honoured,
-//! lab/grid.rs's `use_colour`). Both writers use it: `Log` (the commands' warnings and final
+//! capability/grid.rs's `use_colour`). Both writers use it: `Log` (the commands' warnings and final
 //! errors) and the tracing subscriber (warnings from the library).
 
 use std::fmt;
@@ -27,7 +27,7 @@ pub fn prefix(level: Level, colour: bool) -> String {
 
 /// Whether stderr gets colour.
 pub fn colour() -> bool {
-    crate::lab::grid::use_colour(2)
+    crate::capability::grid::use_colour(2)
 }
 
 /// The tracing subscriber's event format: the prefix, then the message and its fields.

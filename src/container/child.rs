@@ -218,7 +218,7 @@ fn trace_sets(stage: &str) {
             s.ambient.names()
         ));
         // The same step as a grid, with what this step changed (issue 14).
-        crate::lab::grid::trace_step(s);
+        super::cap_trace::trace_step(s);
     }
 }
 

@@ -5,6 +5,7 @@
 //! the command line.
 
 pub mod bundle;
+pub mod cap_trace;
 pub mod cgroup_launch;
 pub mod cgroup_view;
 pub mod child;

@@ -98,7 +98,7 @@ pub struct Plan {
     /// every namespace is joined, nothing is mounted (`exec_init` runs instead of `init`).
     pub exec_root: Option<PathBuf>,
     /// The syscall filter, compiled by the parent (the child only installs it).
-    pub seccomp: Option<super::seccomp::Prepared>,
+    pub seccomp: Option<Prepared>,
     /// linux.personality: the execution domain set before execve.
     pub personality: Option<u64>,
     /// linux.memoryPolicy: set_mempolicy(2) before execve.
@@ -148,4 +148,18 @@ pub fn ns_flag(t: LinuxNamespaceType) -> libc::c_int {
         LinuxNamespaceType::Network => libc::CLONE_NEWNET,
         LinuxNamespaceType::Time => libc::CLONE_NEWTIME,
     }
+}
+
+/// A filter ready to install, and where its listener goes.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub filter: crate::seccomp::Filter,
+    pub listener: Option<Listener>,
+}
+
+/// `linux.seccomp.listenerPath` and `listenerMetadata`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub path: PathBuf,
+    pub metadata: String,
 }

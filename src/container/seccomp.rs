@@ -17,19 +17,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// A filter ready to install, and where its listener goes.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    pub filter: Filter,
-    pub listener: Option<Listener>,
-}
-
-/// `linux.seccomp.listenerPath` and `listenerMetadata`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listener {
-    pub path: PathBuf,
-    pub metadata: String,
-}
+pub use super::plan::{Listener, Prepared};
 
 /// What the quick form's `--security-opt seccomp=…` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]

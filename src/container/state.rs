@@ -100,6 +100,20 @@ fn is_container_id(id: &str) -> bool {
     well_formed(id) && id != super::seccomp::CACHE_DIR
 }
 
+/// The state record of a quick-form container (no bundle) whose init is `pid`.
+pub fn quick_record(id: &str, plan: &Plan, pid: i32) -> State {
+    State {
+        oci_version: "1.0.2".into(),
+        id: id.to_string(),
+        pid,
+        bundle: String::new(),
+        rootfs: plan.rootfs.to_string_lossy().into_owned(),
+        annotations: Default::default(),
+        created: rfc3339_now(),
+        start_time: start_time(pid).unwrap_or(0),
+    }
+}
+
 /// Seconds since the epoch as RFC 3339 UTC (days-from-civil, Howard Hinnant's algorithm).
 pub fn rfc3339_now() -> String {
     let now = std::time::SystemTime::now()

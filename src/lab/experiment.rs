@@ -9,7 +9,7 @@ use super::{Finished, out, progress, progress_wanted, rootfs_dir, run_minirun};
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::capability::{self as cap, CapSet, names};
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
 use std::sync::Mutex;
@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::ExperimentArgs;
+pub use super::probe::{Probe, Side};
 use super::seccomp::{SeccompRow, render_table as seccomp_table, with_opt, write_without_rule};
 
 /// One capability's experiment: the capability pair and the seccomp dimension.
@@ -39,57 +40,6 @@ fn scratch_dir() -> Result<Scratch> {
 
 /// Containers running at once: the machine has two cores, and each probe is short.
 pub const PARALLEL: usize = 2;
-
-/// One line of capprobe output.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Probe {
-    pub capability: String,
-    pub number: u8,
-    pub operation: String,
-    /// `allowed`, an errno name, or `not-probed`.
-    pub result: String,
-    #[serde(default)]
-    pub detail: Option<String>,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-/// What one of the two containers showed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Side {
-    /// capprobe ran and answered.
-    Probe(Probe),
-    /// minirun refused to grant the capability: its own bounding set lacks it.
-    Withheld(String),
-    /// The container did not produce a probe answer (minirun error, crash, timeout).
-    Failed(String),
-}
-
-impl Side {
-    /// The short form for the table's result columns.
-    pub fn short(&self) -> &str {
-        match self {
-            Side::Probe(p) => &p.result,
-            Side::Withheld(_) => "withheld",
-            Side::Failed(_) => "error",
-        }
-    }
-
-    fn probe(&self) -> Option<&Probe> {
-        match self {
-            Side::Probe(p) => Some(p),
-            Side::Withheld(_) | Side::Failed(_) => None,
-        }
-    }
-
-    /// The probe's detail or reason, or the failure message.
-    pub fn note(&self) -> Option<&str> {
-        match self {
-            Side::Probe(p) => p.detail.as_deref().or(p.reason.as_deref()),
-            Side::Withheld(m) | Side::Failed(m) => Some(m),
-        }
-    }
-}
 
 /// The outcome of one experiment.
 #[derive(Debug, Clone, PartialEq, Eq)]

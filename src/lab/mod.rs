@@ -10,79 +10,59 @@
 
 pub mod experiment;
 pub mod explain;
-pub mod grid;
 pub mod minimize;
+pub mod probe;
 pub mod pscap;
 pub mod seccomp;
 pub mod uses;
 
 use crate::spec::Network;
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[derive(Args, Debug)]
+/// What `lab experiment` was asked (cli.rs's flags, as plain values).
+#[derive(Debug, Clone)]
 pub struct ExperimentArgs {
     /// A capability to test (any spelling, comma lists, repeatable); default: all the kernel knows
-    #[arg(long = "cap", value_name = "CAP", value_parser = crate::commands::generate::cap_names(), hide_possible_values = true)]
     pub caps: Vec<String>,
     /// Run the probes as this user (UID[:GID] or NAME[:GROUP] in the rootfs)
-    #[arg(short = 'u', long)]
     pub user: Option<String>,
     /// One JSON object per capability instead of the table
-    #[arg(long)]
     pub json: bool,
     /// Seconds one probe container may take before it is killed
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
     /// A root filesystem with capprobe on its PATH (the fixture built by `make fixtures`)
-    #[arg(value_name = "ROOTFS")]
     pub rootfs: PathBuf,
 }
 
-#[derive(Args, Debug)]
+/// What `lab minimize` was asked (cli.rs's flags, as plain values).
+#[derive(Debug, Clone)]
 pub struct MinimizeArgs {
     /// Starting set: "defaults" (Docker's 14), "all", or a comma list of capabilities
-    #[arg(long, default_value = "defaults", value_name = "SET", value_parser = crate::commands::generate::cap_set_names(), hide_possible_values = true)]
     pub from: String,
     /// UID[:GID] or NAME[:GROUP], resolved in the rootfs
-    #[arg(short = 'u', long)]
     pub user: Option<String>,
     /// Extra supplementary group (name or number); repeatable
-    #[arg(long = "group-add", value_name = "GROUP")]
     pub group_add: Vec<String>,
     /// Set an environment variable: KEY=VALUE, or KEY to pass the host's value
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// Working directory inside the container (must exist)
-    #[arg(short = 'w', long)]
     pub workdir: Option<String>,
     /// none: own network namespace with lo up; host: the host's network
-    #[arg(long, value_enum, default_value_t = Network::None)]
     pub network: Network,
     /// Set no_new_privs in every trial
-    #[arg(long)]
     pub no_new_privileges: bool,
     /// Print the result as one JSON object
-    #[arg(long)]
     pub json: bool,
     /// Seconds one trial may take before it is killed and counted as a failure
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
     /// The root filesystem directory
-    #[arg(value_name = "ROOTFS")]
     pub rootfs: PathBuf,
     /// The command to run and its arguments
-    #[arg(
-        value_name = "COMMAND",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
     pub command: Vec<String>,
 }
 
@@ -99,9 +79,7 @@ fn rootfs_dir(p: &std::path::Path) -> Result<PathBuf> {
 
 /// The name clap accepts for a `--network` value, to pass it on.
 fn network_name(n: Network) -> String {
-    n.to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_else(|| "none".into())
+    n.name().to_string()
 }
 
 /// What one minirun subprocess did.

@@ -8,7 +8,7 @@
 //! rule. So a student sees where the capability is useless without the profile's rule, and
 //! where the profile blocks what the capability allows.
 
-use super::experiment::Side;
+use super::probe::Side;
 use crate::capability::CapSet;
 use crate::capability::names;
 use crate::seccomp;
@@ -160,7 +160,7 @@ pub fn explain_line(cap: u8) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::experiment::Probe;
+    use super::super::probe::Probe;
     use super::*;
 
     fn side(result: &str) -> Side {
