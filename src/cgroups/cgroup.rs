@@ -611,8 +611,14 @@ fn mkdir_chain(dir: &Path, cpuset: bool) -> Result<()> {
         for d in missing.iter().rev() {
             match std::fs::create_dir(d) {
                 Ok(()) => {
-                    if cpuset {
-                        inherit_cpuset(d)?;
+                    // A concurrent `remove` may take an empty parent between its mkdir and
+                    // the cpuset writes (ENOENT, or ENODEV from a dying cgroup): made again.
+                    if cpuset && let Err(e) = inherit_cpuset(d) {
+                        if d.exists() {
+                            return Err(e);
+                        }
+                        vanished = true;
+                        break;
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
@@ -630,11 +636,18 @@ fn mkdir_chain(dir: &Path, cpuset: bool) -> Result<()> {
     bail!("creating {}: its parent kept disappearing", dir.display())
 }
 
+/// A parent made by a concurrent launch may not have its own cpus and mems yet: it gets them
+/// first, from its parent, so no cgroup here is ever given an empty set.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
     let parent = dir.parent().context("a cgroup has a parent")?;
     for file in ["cpuset.cpus", "cpuset.mems"] {
         if read(&dir.join(file))?.trim().is_empty() {
-            write(&dir.join(file), read(&parent.join(file))?.trim())?;
+            let mut from = read(&parent.join(file))?;
+            if from.trim().is_empty() {
+                inherit_cpuset(parent)?;
+                from = read(&parent.join(file))?;
+            }
+            write(&dir.join(file), from.trim())?;
         }
     }
     Ok(())
