@@ -605,7 +605,7 @@ fn mkdir_chain(dir: &Path, cpuset: bool) -> Result<()> {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
     }
-    for _ in 0..5 {
+    for _ in 0..20 {
         let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
         let mut vanished = false;
         for d in missing.iter().rev() {
@@ -614,7 +614,7 @@ fn mkdir_chain(dir: &Path, cpuset: bool) -> Result<()> {
                     // A concurrent `remove` may take an empty parent between its mkdir and
                     // the cpuset writes (ENOENT, or ENODEV from a dying cgroup): made again.
                     if cpuset && let Err(e) = inherit_cpuset(d) {
-                        if d.exists() {
+                        if !gone(&e) {
                             return Err(e);
                         }
                         vanished = true;
@@ -634,6 +634,15 @@ fn mkdir_chain(dir: &Path, cpuset: bool) -> Result<()> {
         }
     }
     bail!("creating {}: its parent kept disappearing", dir.display())
+}
+
+/// Whether `e` says a cgroup went away under us (removed: ENOENT; being removed: ENODEV).
+fn gone(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.raw_os_error())
+            .is_some_and(|n| n == libc::ENOENT || n == libc::ENODEV)
+    })
 }
 
 /// A parent made by a concurrent launch may not have its own cpus and mems yet: it gets them
