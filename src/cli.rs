@@ -555,6 +555,13 @@ pub struct CreateArgs {
     /// Pass fds 3..3+N to the container
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    /// `run` in the foreground: show the kernel's capability checks for the container, then a
+    /// summary (Linux 6.14+); after `create`/`run -d` use `minirun trace-caps ID`
+    #[arg(long)]
+    pub trace_caps: bool,
+    /// With --trace-caps: also write the checks, summary and refusals as JSON to FILE
+    #[arg(long, value_name = "FILE", requires = "trace_caps")]
+    pub trace_caps_json: Option<PathBuf>,
     /// Container id
     pub id: String,
 }

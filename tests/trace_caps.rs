@@ -3,6 +3,7 @@
 //! refused each failed call.
 
 mod common;
+use common::bundles::{Reap, bundle, oci};
 use common::*;
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
@@ -309,4 +310,138 @@ fn no_tracer_fd_reaches_the_workload() {
     let fds: Vec<String> = ok(&out).split_whitespace().map(String::from).collect();
     // 0-2 and ls's own directory fd.
     assert_eq!(fds, ["0", "1", "2", "3"], "{}", stderr(&out));
+}
+
+/// `-d --trace-caps`: the monitor owns the tracer; the checks and the summary go to the
+/// container's log, the JSON to the file, when the container exits (the old code ignored the
+/// flag with -d: no JSON, nothing in the log).
+#[test]
+fn a_detached_container_is_traced_by_its_monitor() {
+    let sb = Sandbox::new("tc-detach");
+    let json = sb.scratch.join("detached.json");
+    let out = sb.run(
+        &[
+            "-d",
+            "--trace-caps",
+            "--trace-caps-json",
+            json.to_str().unwrap(),
+            "--tmpfs",
+            "/tmp",
+            "--cap-drop",
+            "chown",
+        ],
+        &CHOWN,
+    );
+    let id = ok(&out).trim().to_string();
+    let status = wait_for(10.0, || {
+        std::fs::read_to_string(sb.root.join(&id).join("exit-status")).ok()
+    });
+    let logs = ok(&sb.cmd(&["logs", &id]).output().unwrap());
+    ok(&sb.cmd(&["rm", &id]).output().unwrap());
+    assert_eq!(status.as_deref(), Some("1\n"), "{logs}");
+    assert!(
+        logs.contains("chown checked CAP_CHOWN → denied")
+            || logs.contains("fchownat checked CAP_CHOWN → denied"),
+        "{logs}"
+    );
+    assert!(logs.contains("Operation not permitted"), "{logs}");
+    assert!(
+        logs.contains("minirun: capability checks by the container:"),
+        "{logs}"
+    );
+    assert!(logs.contains("minirun: refused: chown"), "{logs}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        tally(&doc, "CAP_CHOWN").unwrap()["denied"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert!(refusal(&doc, "chown").is_some(), "{doc}");
+}
+
+/// Without a cgroup v2 a detached launch is refused as the foreground one is: one line, 125,
+/// no record and no monitor left.
+#[test]
+fn a_detached_launch_the_tracer_cannot_follow_is_refused_whole() {
+    let sb = Sandbox::new("tc-detach-nocg");
+    let out = sb.run(
+        &["-d", "--cgroup-manager", "disabled", "--trace-caps"],
+        &["sleep", "30"],
+    );
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--trace-caps needs the container's cgroup v2"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(stdout(&out).is_empty());
+}
+
+/// OCI `run` in the foreground traces as the quick form does: the live lines and the summary
+/// on stderr, the JSON in the file.
+#[test]
+fn oci_run_in_the_foreground_is_traced() {
+    let sb = Sandbox::new("tc-oci-run");
+    let _reap = Reap(&sb);
+    // runc's default capabilities, which lack CAP_CHOWN.
+    let dir = bundle(&sb, "b", &["chown", "1", "/dev/shm"], |c| {
+        let runc = serde_json::json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set] = runc.clone();
+        }
+    });
+    let json = sb.scratch.join("oci.json");
+    let out = oci(
+        &sb,
+        &[
+            "run",
+            "--trace-caps",
+            "--trace-caps-json",
+            json.to_str().unwrap(),
+            "--bundle",
+            dir.to_str().unwrap(),
+            "tc1",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("chown checked CAP_CHOWN → denied")
+            || err.contains("fchownat checked CAP_CHOWN → denied"),
+        "{err}"
+    );
+    assert!(err.contains("minirun: refused: chown"), "{err}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(refusal(&doc, "chown").is_some(), "{doc}");
+    // Nothing of minirun's own setup in the container (its mounts, pivot_root, capset) shows:
+    // recording starts at the workload's execve.
+    let comms: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["syscall"] != "execve")
+        .map(|c| c["comm"].as_str().unwrap())
+        .collect();
+    assert!(comms.iter().all(|c| *c == "chown"), "{comms:?}");
+}
+
+/// `create` and `run -d` return while the container runs on, and the tracer would end with
+/// them: refused in one line that names what to use instead, nothing left behind.
+#[test]
+fn create_and_detached_run_point_to_trace_caps_id() {
+    let sb = Sandbox::new("tc-oci-create");
+    let _reap = Reap(&sb);
+    let dir = bundle(&sb, "b", &["sleep", "30"], |_| {});
+    for cmd in [&["create"][..], &["run", "-d"][..]] {
+        let mut args = cmd.to_vec();
+        args.extend_from_slice(&["--trace-caps", "--bundle", dir.to_str().unwrap(), "tc2"]);
+        let out = oci(&sb, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {err}");
+        assert!(err.contains("minirun trace-caps tc2"), "{cmd:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{cmd:?}: {err}");
+        assert!(stdout(&oci(&sb, &["list", "-q"])).trim().is_empty());
+    }
 }
