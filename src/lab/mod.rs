@@ -11,6 +11,7 @@
 pub mod experiment;
 pub mod explain;
 pub mod grid;
+pub mod kernel_answer;
 pub mod minimize;
 pub mod pscap;
 pub mod seccomp;
@@ -67,6 +68,14 @@ pub struct MinimizeArgs {
     /// Set no_new_privs in every trial
     #[arg(long)]
     pub no_new_privileges: bool,
+    /// seccomp=unconfined or seccomp=PROFILE.json for every trial (default: Docker's profile
+    /// for each trial's set)
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Find the set by trial alone, without first asking the kernel which capabilities it
+    /// checked and granted (one traced run; needs Linux 6.14+ and cgroup v2)
+    #[arg(long)]
+    pub trial_only: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
