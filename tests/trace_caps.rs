@@ -560,3 +560,59 @@ fn minimize_falls_back_to_trial_alone_without_the_tracer() {
         "{err}"
     );
 }
+
+/// Issue 23, item 3: `experiment` says which capabilities the kernel checked during each
+/// granted probe, so a probe that tests something else shows.
+#[test]
+fn experiment_shows_what_the_kernel_checked_during_each_probe() {
+    let sb = Sandbox::new("tc-experiment");
+    let fixture = fixture();
+    let out = sb
+        .cmd(&[
+            "experiment",
+            "--json",
+            "--cap",
+            "chown,setuid,net_raw,sys_module",
+            fixture.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = ok(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4, "{}", stderr(&out));
+    for r in &rows {
+        let name = r["capability"].as_str().unwrap();
+        let checked: Vec<&str> = r["kernel_checked"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{r}"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        match (name, r["granted"].as_str().unwrap()) {
+            // A kernel without module support answers ENOSYS before any capability check: the
+            // probe cannot test CAP_SYS_MODULE there, and the column says so.
+            ("sys_module", "ENOSYS") => assert!(checked.is_empty(), "{r}"),
+            _ => assert!(checked.contains(&name), "{r}"),
+        }
+    }
+    // The table: the column, and `!` on the probe that checked nothing of its own.
+    let out = sb
+        .cmd(&[
+            "experiment",
+            "--cap",
+            "chown,sys_module",
+            fixture.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.lines().next().unwrap().contains(" CHECKED "), "{text}");
+    let chown = text.lines().find(|l| l.starts_with("chown ")).unwrap();
+    assert!(chown.contains("  chown  "), "{text}");
+    let module = text.lines().find(|l| l.starts_with("sys_module ")).unwrap();
+    if module.contains("ENOSYS") {
+        assert!(module.contains("!none"), "{text}");
+    }
+}

@@ -21,6 +21,12 @@ use std::path::Path;
 /// that were granted a capability outside `start` are not the container's: overlayfs checks
 /// its mounter's during the container's lookups under `--volatile`; their checks are left out.
 pub fn granted(doc: &serde_json::Value, start: CapSet) -> CapSet {
+    checked(doc, start, true)
+}
+
+/// As `granted`, every capability the kernel checked for the container (granted or not, when
+/// `granted_only` is false): what an `experiment` probe really tested.
+pub fn checked(doc: &serde_json::Value, start: CapSet, granted_only: bool) -> CapSet {
     let checks: Vec<&serde_json::Value> = doc["checks"].as_array().into_iter().flatten().collect();
     let level = |c: &serde_json::Value| c["userns_level"].as_u64();
     let container = checks.iter().filter_map(|c| level(c)).min();
@@ -31,12 +37,14 @@ pub fn granted(doc: &serde_json::Value, start: CapSet) -> CapSet {
             .unwrap_or(CapSet::EMPTY)
     };
     let deciding = |c: &&&serde_json::Value| {
-        c["granted"] == true && c["advisory"] != true && level(c) == container
+        (c["granted"] == true || (!granted_only && c["granted"] == false))
+            && c["advisory"] != true
+            && level(c) == container
     };
     let foreign: Vec<&serde_json::Value> = checks
         .iter()
         .filter(deciding)
-        .filter(|c| !cap(c).minus(start).is_empty())
+        .filter(|c| c["granted"] == true && !cap(c).minus(start).is_empty())
         .map(|c| &c["cred"])
         .collect();
     checks
@@ -141,6 +149,7 @@ mod tests {
         let start = CapSet::of(&[0, 3, 6, 7, 21]);
         assert_eq!(granted(&doc, start), CapSet::of(&[6, 7]));
         assert_eq!(granted(&json!({}), start), CapSet::EMPTY);
+        assert_eq!(checked(&doc, start, false), CapSet::of(&[0, 6, 7]));
     }
 
     #[test]
