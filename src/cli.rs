@@ -485,6 +485,14 @@ pub struct MinimizeFlags {
     /// Set no_new_privs in every trial
     #[arg(long)]
     pub no_new_privileges: bool,
+    /// seccomp=unconfined or seccomp=PROFILE.json for every trial (default: Docker's profile
+    /// for each trial's set)
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Find the set by trial alone, without first asking the kernel which capabilities it
+    /// checked and granted (one traced run; needs Linux 6.14+ and cgroup v2)
+    #[arg(long)]
+    pub trial_only: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -528,6 +536,8 @@ impl MinimizeFlags {
             workdir: self.workdir.clone(),
             network: self.network,
             no_new_privileges: self.no_new_privileges,
+            security_opt: self.security_opt.clone(),
+            trial_only: self.trial_only,
             json: self.json,
             timeout: self.timeout,
             rootfs: self.rootfs.clone(),
@@ -649,6 +659,13 @@ pub struct CreateArgs {
     /// Pass fds 3..3+N to the container
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    /// `run` in the foreground: show the kernel's capability checks for the container, then a
+    /// summary (Linux 6.14+); after `create`/`run -d` use `minirun trace-caps ID`
+    #[arg(long)]
+    pub trace_caps: bool,
+    /// With --trace-caps: also write the checks, summary and refusals as JSON to FILE
+    #[arg(long, value_name = "FILE", requires = "trace_caps")]
+    pub trace_caps_json: Option<PathBuf>,
     /// Container id
     pub id: String,
 }

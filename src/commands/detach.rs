@@ -10,6 +10,10 @@
 //! container fill host disk (one fallocate through /proc/self/fd/1 allocated 256 MiB at once).
 //! The record stays after the container exits (for `logs` and `ps -a`) until `minirun rm ID`,
 //! unless `--rm` was given: then the monitor removes it at exit.
+//!
+//! With `--trace-caps` the monitor owns the capability tracer for the container's whole life:
+//! each check goes to the log as it comes, the summary when the container exits, and the JSON
+//! to `--trace-caps-json` then (the caller is long gone: nowhere else would hear it).
 
 use super::logfile;
 use crate::container::cgroup_launch;
@@ -23,6 +27,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::ForkResult;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
 
 /// The container's stdout and stderr, in its record.
 pub const OUTPUT: &str = "output.log";
@@ -31,6 +36,7 @@ pub const EXIT_STATUS: &str = "exit-status";
 
 /// Starts the container under a monitor and returns once the workload runs (exit status 0,
 /// the id printed), or with the reason it could not start (Docker's exit code kept).
+/// `trace_caps`: `--trace-caps`, with the `--trace-caps-json` file if any.
 pub fn run(
     store: &Store,
     id: &str,
@@ -38,14 +44,29 @@ pub fn run(
     cgroup: Option<cgroup_launch::Request>,
     remove_at_exit: bool,
     log_opts: logfile::Opts,
+    trace_caps: Option<Option<PathBuf>>,
 ) -> Result<i32> {
+    // The monitor writes it when the container exits, in whatever directory that is.
+    let trace_caps = match trace_caps {
+        Some(Some(json)) => {
+            Some(Some(std::path::absolute(&json).with_context(|| {
+                format!("--trace-caps-json \"{}\"", json.display())
+            })?))
+        }
+        other => other,
+    };
     let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
     // SAFETY: the quick form is single-threaded here (no thread has been started), so the
     // forked monitor may run ordinary Rust code; it ends in process::exit.
     match unsafe { nix::unistd::fork() }.context("forking the container monitor")? {
         ForkResult::Child => {
             drop(report_r);
-            monitor(store, id, plan, cgroup, remove_at_exit, log_opts, report_w)
+            let keep = Keep {
+                remove_at_exit,
+                log_opts,
+                trace_caps,
+            };
+            monitor(store, id, plan, cgroup, keep, report_w)
         }
         ForkResult::Parent { .. } => {
             drop(report_w);
@@ -74,6 +95,13 @@ fn dup2(from: RawFd, to: RawFd) {
     unsafe { libc::dup2(from, to) };
 }
 
+/// What the monitor does with the container's output, tracer and record.
+struct Keep {
+    remove_at_exit: bool,
+    log_opts: logfile::Opts,
+    trace_caps: Option<Option<PathBuf>>,
+}
+
 /// The monitor: never returns. Reports on `report` once the workload runs (or why it could
 /// not), then waits for it, records its exit status, removes its cgroup, and removes the
 /// record if asked to.
@@ -82,10 +110,14 @@ fn monitor(
     id: &str,
     plan: &Plan,
     cgroup: Option<cgroup_launch::Request>,
-    remove_at_exit: bool,
-    log_opts: logfile::Opts,
+    keep: Keep,
     report: OwnedFd,
 ) -> ! {
+    let Keep {
+        remove_at_exit,
+        log_opts,
+        trace_caps,
+    } = keep;
     // Out of the caller's session: ^C in the caller's terminal is not for a detached container.
     let _ = nix::unistd::setsid();
     type Opened = (OwnedFd, OwnedFd, OwnedFd, OwnedFd, logfile::Rotating);
@@ -102,6 +134,7 @@ fn monitor(
     })();
     let log = std::sync::Arc::new(std::sync::Mutex::new(None::<logfile::Rotating>));
     let mut copier = None;
+    let mut caps = None;
     let started = opened.and_then(|(caller_err, null, out_r, out_w, rotating)| {
         *log.lock().unwrap_or_else(|p| p.into_inner()) = Some(rotating);
         dup2(null.as_raw_fd(), 0);
@@ -111,6 +144,7 @@ fn monitor(
             // The monitor is the container's keeper: if it is killed, the container goes too.
             die_with_parent: true,
             cgroup,
+            trace_caps: trace_caps.is_some(),
             ..Options::default()
         };
         let spawned = launch::spawn(plan, &opts);
@@ -124,6 +158,10 @@ fn monitor(
         // Read from now on, so a workload that writes at once never waits on a full pipe. The
         // launch's fork is done: from here the monitor may have a thread.
         copier = Some(copy_output(out_r, log.clone()));
+        caps = child
+            .caps_tracer
+            .take()
+            .map(|t| t.start_to(Some(log_sink(log.clone()))));
         let ready = launch::wait_ready(&mut child);
         if let (Err(_), Some(cg)) = (&ready, &child.cgroup) {
             let _ = cgroup_launch::destroy(cg);
@@ -178,11 +216,30 @@ fn monitor(
         }
         let _ = cgroup_launch::destroy(cg);
     }
+    // After the workload's last output, before its exit status: whoever waits for that finds
+    // the summary in the log and the JSON written.
+    if let (Some(caps), Some(json)) = (caps, &trace_caps) {
+        let mut sink = log_sink(log.clone());
+        if let Err(e) = crate::trace_caps::report_at_exit_to(caps, json.as_deref(), &mut sink) {
+            sink(&format!("{e:#}"));
+        }
+    }
     let _ = std::fs::write(store.dir(id).join(EXIT_STATUS), format!("{status}\n"));
     if remove_at_exit {
         let _ = store.remove(id);
     }
     std::process::exit(0)
+}
+
+/// Lines of minirun's into the container's log, as `minirun: LINE`.
+fn log_sink(
+    log: std::sync::Arc<std::sync::Mutex<Option<logfile::Rotating>>>,
+) -> crate::trace_caps::Sink {
+    Box::new(move |line: &str| {
+        if let Some(w) = log.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            let _ = w.write(format!("minirun: {line}\n").as_bytes());
+        }
+    })
 }
 
 /// Copies the container's output pipe into the log until every writer has closed it; the

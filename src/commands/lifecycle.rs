@@ -91,6 +91,14 @@ fn create_container(
 ) -> Result<(Child, State)> {
     crate::container::privilege::require_root()?;
     state::validate_id(&a.id)?;
+    // The tracer lives in the runtime process; `create` and `run -d` return while the
+    // container runs on.
+    if a.trace_caps && !foreground {
+        bail!(
+            "--trace-caps needs `run` in the foreground (the tracer ends with this process); after start, `minirun trace-caps {}` attaches to the running container",
+            a.id
+        );
+    }
     let dir = match &a.bundle {
         Some(b) => b.clone(),
         None => std::env::current_dir().context("current directory")?,
@@ -178,7 +186,7 @@ fn create_container(
             console_size: None,
             hooks: Some(hooks.clone()),
             cgroup,
-            ..Options::default()
+            trace_caps: a.trace_caps,
         };
         let mut child = launch::spawn(&plan, &opts)?;
         made_cgroup = child.cgroup.clone();
@@ -332,6 +340,8 @@ fn hooks_of(
 
 pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
     let (mut child, st) = create_container(g, log, &a.create, !a.detach)?;
+    // Reading from here (create's clone3 is done); recording from the workload's execve.
+    let caps = child.caps_tracer.take().map(|t| t.start(true));
     let store = Store::new(&g.root);
     if let Err(e) = start(g, log, &st.id) {
         let _ = send_signal(child.pid, Signal::SIGKILL);
@@ -342,7 +352,12 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
-    let code = launch::wait_exit(&child)?;
+    let code = launch::wait_exit(&child);
+    let code = match caps {
+        Some(caps) => crate::trace_caps::report_at_exit(caps, a.create.trace_caps_json.as_deref())
+            .and(code)?,
+        None => code?,
+    };
     // An init that failed after `start` released it (a startContainer hook) left its reason on
     // the channel we still hold: that is the error, not its bare exit status. A workload that
     // ran closed the channel at execve (close-on-exec): end-of-file, nothing to report.

@@ -189,6 +189,10 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     let mut plan = plan_for(args, &id, &global.root)?;
     let cgroup = super::quick_cgroup::request(global, args, &id)?;
     if cgroup.is_none() {
+        // Refused before anything else is said about a launch that will not happen.
+        if args.trace_caps {
+            bail!(crate::trace_caps::NEEDS_V2);
+        }
         super::quick_cgroup::without_device_fence(&mut plan.caps, args);
     }
     if args.tty {
@@ -212,7 +216,8 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     }
     if args.detach {
         // The record outlives this process (see detach.rs); only a failed start removes it.
-        let r = super::detach::run(&store, &id, &plan, cgroup, args.rm, log_opts);
+        let trace_caps = args.trace_caps.then(|| args.trace_caps_json.clone());
+        let r = super::detach::run(&store, &id, &plan, cgroup, args.rm, log_opts, trace_caps);
         if r.is_err() {
             let _ = store.remove(&id);
         }

@@ -150,6 +150,9 @@ pub struct Row {
     pub granted: Side,
     pub dropped: Side,
     pub verdict: Verdict,
+    /// The capabilities the kernel checked during the granted probe (`--trace-caps`); None
+    /// where the tracer cannot run.
+    pub checked: Option<CapSet>,
 }
 
 impl Row {
@@ -167,6 +170,26 @@ impl Row {
             verdict: verdict(&granted, &dropped),
             granted,
             dropped,
+            checked: None,
+        }
+    }
+
+    /// The CHECKED column: the capabilities the kernel checked, `!` first when the probe's own
+    /// was not among them (the probe tests something else); `?` untraced, `-` no probe ran.
+    pub fn checked_text(&self) -> String {
+        if self.granted.probe().is_none() {
+            return "-".into();
+        }
+        match self.checked {
+            None => "?".into(),
+            Some(s) if s.is_empty() => "!none".into(),
+            Some(s) => {
+                let names = s.short_names().join(",");
+                match s.contains(self.number) {
+                    true => names,
+                    false => format!("!{names}"),
+                }
+            }
         }
     }
 }
@@ -183,6 +206,7 @@ struct JsonRow<'a> {
     dropped_note: Option<&'a str>,
     verdict: &'a str,
     why: Option<&'a str>,
+    kernel_checked: Option<Vec<String>>,
 }
 
 /// One JSON object: capability, number, docker_default, operation, granted, granted_note,
@@ -199,6 +223,7 @@ pub fn render_json(row: &Row) -> String {
         dropped_note: row.dropped.note(),
         verdict: row.verdict.kind(),
         why: row.verdict.why(),
+        kernel_checked: row.checked.map(|s| s.short_names()),
     })
     .unwrap_or_else(|e| format!("{{\"error\":\"serialising a row: {e}\"}}"))
 }
@@ -223,8 +248,14 @@ pub fn render_table(rows: &[Row]) -> String {
         .max()
         .unwrap_or(0)
         .max("DROPPED".len());
-    let line = |c: &str, d: &str, o: &str, g: &str, x: &str, v: &str| {
-        format!("{c:<cw$}  {d:<7}  {o:<ow$}  {g:<rw$}  {x:<rw$}  {v}")
+    let kw = rows
+        .iter()
+        .map(|r| r.checked_text().len())
+        .max()
+        .unwrap_or(0)
+        .max("CHECKED".len());
+    let line = |c: &str, d: &str, o: &str, g: &str, x: &str, k: &str, v: &str| {
+        format!("{c:<cw$}  {d:<7}  {o:<ow$}  {g:<rw$}  {x:<rw$}  {k:<kw$}  {v}")
             .trim_end()
             .to_string()
             + "\n"
@@ -235,6 +266,7 @@ pub fn render_table(rows: &[Row]) -> String {
         "OPERATION",
         "GRANTED",
         "DROPPED",
+        "CHECKED",
         "VERDICT",
     );
     for r in rows {
@@ -244,8 +276,15 @@ pub fn render_table(rows: &[Row]) -> String {
             &r.operation,
             r.granted.short(),
             r.dropped.short(),
+            &r.checked_text(),
             r.verdict.kind(),
         ));
+    }
+    if rows.iter().any(|r| r.checked.is_some()) {
+        text.push_str(
+            "\nCHECKED: the capabilities the kernel checked during the granted probe (--trace-caps);\n\
+             ! first: the probe's own capability was not among them, so it tests something else\n",
+        );
     }
     let notes: Vec<&Row> = rows.iter().filter(|r| r.verdict.why().is_some()).collect();
     if !notes.is_empty() {
@@ -385,6 +424,7 @@ pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
 
     // Profiles without one capability's rule, for the seccomp dimension.
     let scratch = scratch_dir()?;
+    let tracer_ok = std::sync::atomic::AtomicBool::new(true);
     let one = |c: u8| -> Result<Both> {
         let name = names::short_name(c);
         let run = |args: Vec<OsString>| -> Result<Side> {
@@ -399,7 +439,40 @@ pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
                 &container_args(flag, &name, user, &rootfs),
             )
         };
-        let granted = run(unconfined("--cap-add"))?;
+        // Granted, under the capability tracer: which capabilities the probe made the kernel
+        // check. Where the tracer cannot run (one line said so), untraced from then on.
+        let json = scratch.0.join(format!("checked-{name}.json"));
+        let (granted, checked) = match tracer_ok.load(Ordering::SeqCst) {
+            true => {
+                let mut a: Vec<OsString> = vec![
+                    "--trace-caps".into(),
+                    "--trace-caps-json".into(),
+                    json.clone().into(),
+                ];
+                a.extend(unconfined("--cap-add"));
+                let f = run_minirun(state_root, &a, timeout)
+                    .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
+                let doc = std::fs::read_to_string(&json)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+                let _ = std::fs::remove_file(&json);
+                match (doc, super::kernel_answer::tracer_unavailable(&f.stderr)) {
+                    (None, Some(why)) => {
+                        if tracer_ok.swap(false, Ordering::SeqCst) {
+                            eprintln!("minirun: experiment: {why}; no CHECKED column");
+                        }
+                        (run(unconfined("--cap-add"))?, None)
+                    }
+                    (doc, _) => {
+                        let mut start = DOCKER_DEFAULTS;
+                        start.insert(c);
+                        let checked = doc.map(|d| super::kernel_answer::checked(&d, start, false));
+                        (side_from(&f, c, held.contains(c)), checked)
+                    }
+                }
+            }
+            false => (run(unconfined("--cap-add"))?, None),
+        };
         let dropped = run(unconfined("--cap-drop"))?;
         // The seccomp dimension: granted again, under Docker's default profile, and under it
         // without the capability's rule when it has one.
@@ -425,7 +498,9 @@ pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
             without_rule,
             opens,
         };
-        Ok((Row::new(c, granted, dropped), sc))
+        let mut row = Row::new(c, granted, dropped);
+        row.checked = checked;
+        Ok((row, sc))
     };
 
     // A small pool: PARALLEL workers take the next capability until none is left.
@@ -637,6 +712,24 @@ mod tests {
         assert_eq!(j["docker_default"], false);
         assert_eq!(j["granted"], "withheld");
         assert_eq!(j["verdict"], "explained");
+    }
+
+    #[test]
+    fn the_checked_column_flags_a_probe_that_tests_something_else() {
+        let mut r = Row::new(0, probe("allowed", None, None), probe("EPERM", None, None));
+        assert_eq!(r.checked_text(), "?");
+        r.checked = Some(CapSet::of(&[0, 3]));
+        assert_eq!(r.checked_text(), "chown,fowner");
+        r.checked = Some(CapSet::of(&[3]));
+        assert_eq!(r.checked_text(), "!fowner");
+        r.checked = Some(CapSet::EMPTY);
+        assert_eq!(r.checked_text(), "!none");
+        let t = render_table(&[r.clone()]);
+        assert!(t.lines().nth(1).unwrap().contains("  !none  "), "{t}");
+        let j: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+        assert_eq!(j["kernel_checked"], serde_json::json!([]));
+        let withheld = Row::new(24, Side::Withheld("w".into()), probe("EPERM", None, None));
+        assert_eq!(withheld.checked_text(), "-");
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! The result is minimal one capability at a time: removing any single capability that remains
 //! makes the command fail (checked by the trial that kept it). A command that needs "one of two"
 //! capabilities keeps the later one in kernel order.
+//!
+//! Unless `--trial-only`, one traced run first narrows the capabilities to try to those the
+//! kernel checked and granted and those the seccomp profile opens syscalls for
+//! (`kernel_answer`); the baseline is then that narrower set.
 
 use super::{Finished, MinimizeArgs, network_name, out, progress, progress_wanted, rootfs_dir};
 use crate::capability::policy::DOCKER_DEFAULTS;
@@ -17,7 +21,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a trial was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +130,7 @@ pub struct RunOptions {
     pub workdir: Option<String>,
     pub network: Network,
     pub no_new_privileges: bool,
+    pub security_opt: Vec<String>,
 }
 
 impl RunOptions {
@@ -137,6 +142,7 @@ impl RunOptions {
             workdir: a.workdir.clone(),
             network: a.network,
             no_new_privileges: a.no_new_privileges,
+            security_opt: a.security_opt.clone(),
         }
     }
 
@@ -158,6 +164,11 @@ impl RunOptions {
         if self.no_new_privileges {
             a.push("--no-new-privileges".into());
         }
+        a.extend(
+            self.security_opt
+                .iter()
+                .map(|o| format!("--security-opt={o}")),
+        );
         a
     }
 }
@@ -323,9 +334,164 @@ pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
     let start = starting_set(&args.from, CapSet::all_up_to(last), cap::held_bounding())?;
     let opts = RunOptions::from_args(args);
     let timeout = Duration::from_secs(args.timeout.max(1));
+    let began = Instant::now();
+    let choice = crate::container::seccomp::choice_from(&args.security_opt);
+    let answer = match args.trial_only {
+        true => None,
+        false => ask_the_kernel(state_root, args, &rootfs, start, &opts, timeout)?,
+    };
+    let by_profile = match &answer {
+        Some(_) => super::kernel_answer::profile_caps(&choice, start)?,
+        None => CapSet::EMPTY,
+    };
+    let narrowed = answer
+        .as_ref()
+        .map(|granted| granted.union(by_profile).intersect(start));
+    let mut outcome = search(state_root, args, &rootfs, narrowed.unwrap_or(start), &opts)?;
+    let mut containers = outcome.0.trials.len() + usize::from(answer.is_some());
+    if narrowed.is_some() && outcome.0.status != SearchStatus::Found {
+        eprintln!(
+            "minirun: the capabilities the kernel checked were not enough on their own: trying every one of the starting set"
+        );
+        outcome = search(state_root, args, &rootfs, start, &opts)?;
+        containers += outcome.0.trials.len();
+    }
+    let (outcome, finished) = outcome;
+    let elapsed = began.elapsed();
+    if outcome.status == SearchStatus::BaselineFails {
+        let why = finished
+            .first()
+            .map(|f| format!("{}: {}", f.status_text(), f.first_error_line()))
+            .unwrap_or_default();
+        bail!(
+            "the command fails even with the starting set ({} capabilities), so there is nothing to minimise ({})",
+            start.len(),
+            why.trim_end_matches(": ")
+        );
+    }
+    let statuses: Vec<String> = finished.iter().map(Finished::status_text).collect();
+    let ready = ready_line(outcome.result, &opts, &rootfs_text, &args.command);
+    let granted = answer.unwrap_or(CapSet::EMPTY);
+    let labels: Vec<(u8, &'static str)> = outcome
+        .result
+        .iter()
+        .map(|c| match answer {
+            Some(_) => (c, super::kernel_answer::need(c, granted, by_profile).text()),
+            None => (c, "needed (by trial)"),
+        })
+        .collect();
+    let mode = match answer {
+        Some(_) => "traced",
+        None => "trial-only",
+    };
+    if args.json {
+        let mut j: serde_json::Value =
+            serde_json::from_str(&render_json(&outcome, &statuses, &args.command, &ready))?;
+        j["mode"] = serde_json::json!(mode);
+        j["kernel_granted"] = serde_json::json!(answer.map(|g| g.intersect(start).short_names()));
+        j["tried"] = serde_json::json!(outcome.start.short_names());
+        j["why"] = labels
+            .iter()
+            .map(|(c, l)| (names::short_name(*c), serde_json::json!(l)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        j["containers"] = serde_json::json!(containers);
+        j["elapsed_ms"] = serde_json::json!(elapsed.as_millis() as u64);
+        out(&(j.to_string() + "\n"));
+    } else {
+        let mut text = String::new();
+        if let Some(g) = answer {
+            let g = g.intersect(start);
+            text.push_str(&format!(
+                "traced run with {} capabilities: the kernel checked and granted {}{}\n",
+                start.len(),
+                if g.is_empty() {
+                    "none".into()
+                } else {
+                    g.names()
+                },
+                match by_profile.minus(g).is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        "; the profile opens syscalls for {}",
+                        by_profile.minus(g).names()
+                    ),
+                }
+            ));
+        }
+        let report = render_text(&outcome, &statuses, &ready);
+        // The ready line stays last, to paste.
+        let pasteable = format!("{ready}\n");
+        let (body, tail) = match report.strip_suffix(&pasteable) {
+            Some(body) => (body.to_string(), pasteable),
+            None => (report, String::new()),
+        };
+        text.push_str(&body);
+        for (c, l) in &labels {
+            text.push_str(&format!("  {}: {l}\n", names::short_name(*c)));
+        }
+        text.push_str(&format!(
+            "{mode}: {containers} containers in {:.1} s\n",
+            elapsed.as_secs_f64()
+        ));
+        text.push_str(&tail);
+        out(&text);
+    }
+    Ok(if outcome.status == SearchStatus::Found {
+        0
+    } else {
+        1
+    })
+}
+
+/// The traced run with the whole starting set: the capabilities the kernel granted, or None
+/// (with a one-line note) where the tracer cannot run. The command failing is the caller's
+/// baseline failure, found again by its first trial.
+fn ask_the_kernel(
+    state_root: &Path,
+    args: &MinimizeArgs,
+    rootfs: &Path,
+    start: CapSet,
+    opts: &RunOptions,
+    timeout: Duration,
+) -> Result<Option<CapSet>> {
+    let json = super::kernel_answer::json_path(state_root);
+    let mut a: Vec<OsString> = vec![
+        "--volatile".into(),
+        "--trace-caps".into(),
+        "--trace-caps-json".into(),
+        json.clone().into(),
+    ];
+    a.extend(cap_args(start).into_iter().map(OsString::from));
+    a.extend(opts.args().into_iter().map(OsString::from));
+    a.push(rootfs.into());
+    a.extend(args.command.iter().map(OsString::from));
+    let f = super::run_minirun(state_root, &a, timeout)?;
+    let doc = std::fs::read_to_string(&json).ok();
+    let _ = std::fs::remove_file(&json);
+    if let Some(why) = super::kernel_answer::tracer_unavailable(&f.stderr).filter(|_| doc.is_none())
+    {
+        eprintln!("minirun: minimize: {why}; finding the set by trial alone");
+        return Ok(None);
+    }
+    match doc.and_then(|d| serde_json::from_str(&d).ok()) {
+        Some(doc) if f.success() => Ok(Some(super::kernel_answer::granted(&doc, start))),
+        // The command failed: every capability is tried, and the baseline says so.
+        _ => Ok(None),
+    }
+}
+
+/// The trial-by-trial search from `start`, and what each trial's container did.
+fn search(
+    state_root: &Path,
+    args: &MinimizeArgs,
+    rootfs: &Path,
+    start: CapSet,
+    opts: &RunOptions,
+) -> Result<(Outcome, Vec<Finished>)> {
+    let timeout = Duration::from_secs(args.timeout.max(1));
     let show = progress_wanted();
     let total = trial_count(start);
-
     let mut finished: Vec<Finished> = Vec::new();
     let mut spawn_error: Option<anyhow::Error> = None;
     let outcome = minimize(start, |set| {
@@ -335,7 +501,7 @@ pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
         let mut a: Vec<OsString> = vec!["--volatile".into()];
         a.extend(cap_args(set).into_iter().map(OsString::from));
         a.extend(opts.args().into_iter().map(OsString::from));
-        a.push(rootfs.clone().into());
+        a.push(rootfs.into());
         a.extend(args.command.iter().map(OsString::from));
         if show {
             progress(
@@ -362,29 +528,7 @@ pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
     if let Some(e) = spawn_error {
         return Err(e);
     }
-    if outcome.status == SearchStatus::BaselineFails {
-        let why = finished
-            .first()
-            .map(|f| format!("{}: {}", f.status_text(), f.first_error_line()))
-            .unwrap_or_default();
-        bail!(
-            "the command fails even with the starting set ({} capabilities), so there is nothing to minimise ({})",
-            start.len(),
-            why.trim_end_matches(": ")
-        );
-    }
-    let statuses: Vec<String> = finished.iter().map(Finished::status_text).collect();
-    let ready = ready_line(outcome.result, &opts, &rootfs_text, &args.command);
-    if args.json {
-        out(&(render_json(&outcome, &statuses, &args.command, &ready) + "\n"));
-    } else {
-        out(&render_text(&outcome, &statuses, &ready));
-    }
-    Ok(if outcome.status == SearchStatus::Found {
-        0
-    } else {
-        1
-    })
+    Ok((outcome, finished))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 pub mod experiment;
 pub mod explain;
+pub mod kernel_answer;
 pub mod minimize;
 pub mod probe;
 pub mod pscap;
@@ -56,6 +57,12 @@ pub struct MinimizeArgs {
     pub network: Network,
     /// Set no_new_privs in every trial
     pub no_new_privileges: bool,
+    /// seccomp=unconfined or seccomp=PROFILE.json for every trial (default: Docker's profile
+    /// for each trial's set)
+    pub security_opt: Vec<String>,
+    /// Find the set by trial alone, without first asking the kernel which capabilities it
+    /// checked and granted (one traced run; needs Linux 6.14+ and cgroup v2)
+    pub trial_only: bool,
     /// Print the result as one JSON object
     pub json: bool,
     /// Seconds one trial may take before it is killed and counted as a failure

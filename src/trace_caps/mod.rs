@@ -195,11 +195,14 @@ pub fn cgroup_target(dir: &Path, mountpoint: &Path) -> Result<(u64, u32)> {
     Ok((id, rel.components().count() as u32))
 }
 
+/// The refusal for a container without a cgroup v2 to filter on.
+pub const NEEDS_V2: &str = "--trace-caps needs the container's cgroup v2 (the unified hierarchy, and no --cgroup-manager disabled)";
+
 /// The tracer for a container being launched into `cgroup`: armed at its first execve.
 pub fn for_cgroup(cgroup: Option<&crate::cgroups::Cgroup>) -> Result<Tracer> {
-    let v2 = cgroup.and_then(|c| c.paths().v2.as_ref()).context(
-        "--trace-caps needs the container's cgroup v2 (the unified hierarchy, and no --cgroup-manager disabled)",
-    )?;
+    let v2 = cgroup
+        .and_then(|c| c.paths().v2.as_ref())
+        .context(NEEDS_V2)?;
     Tracer::attach(&v2.dir, &v2.mountpoint, false)
 }
 
@@ -296,6 +299,15 @@ impl Tracer {
     /// as it comes. Called after clone3: a child cloned from a process with a second thread
     /// could inherit an allocator lock that thread holds.
     pub fn start(self, live: bool) -> Running {
+        let sink: Option<Sink> = match live {
+            true => Some(Box::new(|line: &str| eprintln!("minirun: {line}"))),
+            false => None,
+        };
+        self.start_to(sink)
+    }
+
+    /// As `start`, each event's line going to `sink` (a detached container's log) if any.
+    pub fn start_to(self, mut sink: Option<Sink>) -> Running {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let attach_time = self.attach_time;
@@ -317,8 +329,8 @@ impl Tracer {
                 }
                 tracer.ring.drain(|bytes| {
                     if let Some(e) = Event::parse(bytes, tracer.t0) {
-                        if live {
-                            eprintln!("minirun: {}", e.line());
+                        if let Some(sink) = sink.as_mut() {
+                            sink(&e.line());
                         }
                         events.push(e);
                     }
@@ -355,11 +367,23 @@ impl Running {
     }
 }
 
+/// Where the lines of a tracer go, one line at a time without "minirun: " or a newline.
+pub type Sink = Box<dyn FnMut(&str) + Send>;
+
 /// Stops the tracer of a run that ended: the summary on stderr, the JSON to `json`.
 pub fn report_at_exit(caps: Running, json: Option<&Path>) -> Result<()> {
+    report_at_exit_to(caps, json, &mut |line| eprintln!("minirun: {line}"))
+}
+
+/// As `report_at_exit`, the summary going to `sink`.
+pub fn report_at_exit_to(
+    caps: Running,
+    json: Option<&Path>,
+    sink: &mut dyn FnMut(&str),
+) -> Result<()> {
     let report = caps.finish();
     for line in report.summary() {
-        eprintln!("minirun: {line}");
+        sink(&line);
     }
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&report.json())?;

@@ -77,8 +77,10 @@ pub const KIND_FAILED: u32 = 2;
 /// 0 kind u32, 4 syscall i32 (-1: none known), 8 time ns (CLOCK_MONOTONIC), 16 pid_tgid,
 /// 24 comm [16], 40 cap i32 (KIND_FAILED: 1 if the call reached sys_enter, 0 if the seccomp
 /// filter refused it first), 44 ret i32, 48 target_ns, 56 cred_ns, 64 target level u32,
-/// 68 cred level u32 (u32::MAX: unknown), 72 when the syscall in progress entered (ns, 0: none).
-pub const EVENT_SIZE: i32 = 80;
+/// 68 cred level u32 (u32::MAX: unknown), 72 when the syscall in progress entered (ns, 0: none),
+/// 80 the checked credentials' address (KIND_CAP; 0 otherwise): overlayfs checks its mounter's
+/// credentials during the container's calls (`--volatile`), which harnesses tell apart by it.
+pub const EVENT_SIZE: i32 = 88;
 
 /// What the programs are built for.
 #[derive(Debug, Clone, Copy)]
@@ -289,6 +291,7 @@ pub fn sys_exit(t: &Target, m: &Maps) -> Vec<Insn> {
         .op(ST_DW, R9, 0, 48, 0)
         .op(ST_DW, R9, 0, 56, 0)
         .op(ST_DW, R9, 0, 64, -1)
+        .op(ST_DW, R9, 0, 80, 0)
         .submit(R9)
         .label("forget")
         .ld_map(R1, m.syscalls)
@@ -313,7 +316,7 @@ pub fn cap_capable(t: &Target, m: &Maps) -> Vec<Insn> {
     for (arg, at) in [(3, 40), (4, 44)] {
         a.op(LDX_DW, R1, R6, arg * 8, 0).op(STX_W, R9, R1, at, 0);
     }
-    for (arg, at) in [(1, 48), (2, 56)] {
+    for (arg, at) in [(0, 80), (1, 48), (2, 56)] {
         a.op(LDX_DW, R1, R6, arg * 8, 0).op(STX_DW, R9, R1, at, 0);
     }
     a.op(ST_DW, R9, 0, 64, -1);

@@ -31,6 +31,8 @@ pub struct Event {
     pub own_userns: bool,
     /// A check: the target user namespace's depth (0: the host's), when the kernel's BTF says.
     pub target_level: Option<u32>,
+    /// A check: the credentials' address (never shown: `Report::json` numbers them).
+    pub cred: u64,
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -73,6 +75,7 @@ impl Event {
             ran: failed && cap == 1,
             own_userns: !failed && u64_at(b, 48) == u64_at(b, 56),
             target_level: (!failed && level != u32::MAX).then_some(level),
+            cred: if failed { 0 } else { u64_at(b, 80) },
         })
     }
 
@@ -123,6 +126,10 @@ impl Event {
         } else {
             v["capability"] = json!(cap_name(self.cap));
             v["granted"] = json!(self.granted);
+            // For harnesses (`minimize`): a check whose answer never decides the call.
+            if advisory(self) {
+                v["advisory"] = json!(true);
+            }
             v["userns"] = json!(match (self.target_level, self.own_userns) {
                 (Some(0), _) => "host",
                 (_, true) => "own",
@@ -340,6 +347,25 @@ impl Report {
         out
     }
 
+    /// The checks, each with `cred`: which credentials were checked, numbered in order of
+    /// appearance (a kernel address is nobody's business).
+    fn checks_json(&self) -> Vec<Value> {
+        let mut creds: Vec<u64> = Vec::new();
+        self.checks()
+            .map(|e| {
+                let mut v = e.json();
+                if !e.failed {
+                    let n = creds.iter().position(|&c| c == e.cred).unwrap_or_else(|| {
+                        creds.push(e.cred);
+                        creds.len() - 1
+                    });
+                    v["cred"] = json!(n);
+                }
+                v
+            })
+            .collect()
+    }
+
     pub fn json(&self) -> Value {
         let summary: Vec<Value> = self
             .tally()
@@ -366,7 +392,7 @@ impl Report {
             .collect();
         json!({
             "attach_us": self.attach_time.as_micros() as u64,
-            "checks": self.checks().map(Event::json).collect::<Vec<_>>(),
+            "checks": self.checks_json(),
             "summary": summary,
             "refusals": refusals,
         })
