@@ -160,31 +160,56 @@ pub(crate) fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<i32> {
 /// Load the program for `rules`; the verifier's log comes back in the error.
 pub fn load(rules: &[Rule]) -> Result<OwnedFd> {
     let prog = build(rules);
-    let license = c"Apache";
-    let mut log = vec![0u8; 16 * 1024];
-    let mut name = [0u8; 16];
-    name[..12].copy_from_slice(b"minirun_devs");
+    load_program(
+        BPF_PROG_TYPE_CGROUP_DEVICE,
+        &prog,
+        c"Apache",
+        "minirun_devs",
+        &format!("the device eBPF program ({} instructions)", prog.len()),
+    )
+}
+
+/// bpf(BPF_PROG_LOAD) for every program minirun writes (the device program, the capability
+/// tracer's). Loaded first without the verifier's log, which costs verification time at every
+/// launch; only a refused program is loaded again with it, so the error can quote its end.
+pub(crate) fn load_program(
+    prog_type: u32,
+    prog: &[Insn],
+    license: &std::ffi::CStr,
+    name: &str,
+    what: &str,
+) -> Result<OwnedFd> {
+    let mut prog_name = [0u8; 16];
+    let n = name.len().min(15);
+    prog_name[..n].copy_from_slice(&name.as_bytes()[..n]);
     let mut attr = ProgLoadAttr {
-        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        prog_type,
         insn_cnt: prog.len() as u32,
         insns: prog.as_ptr() as u64,
         license: license.as_ptr() as u64,
-        log_level: 1,
-        log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
-        prog_name: name,
+        prog_name,
         ..Default::default()
     };
-    match bpf(BPF_PROG_LOAD, &mut attr) {
+    let owned = |fd: i32| {
         // SAFETY: BPF_PROG_LOAD returned a new file descriptor that nothing else owns.
-        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    };
+    if let Ok(fd) = bpf(BPF_PROG_LOAD, &mut attr) {
+        return Ok(owned(fd));
+    }
+    let mut log = vec![0u8; 64 * 1024];
+    attr.log_level = 1;
+    attr.log_size = log.len() as u32;
+    attr.log_buf = log.as_mut_ptr() as u64;
+    match bpf(BPF_PROG_LOAD, &mut attr) {
+        Ok(fd) => Ok(owned(fd)),
         Err(e) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let log = String::from_utf8_lossy(&log[..end]);
+            let tail: Vec<&str> = log.trim().lines().rev().take(6).collect();
             bail!(
-                "loading the device eBPF program ({} instructions): {e}; verifier: {}",
-                prog.len(),
-                log.trim()
+                "loading {what}: {e}; verifier: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
             )
         }
     }

@@ -15,7 +15,7 @@ pub mod report;
 mod ring;
 
 use crate::cgroups::bpf::{Insn, bpf};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -27,7 +27,6 @@ pub use report::{Event, Report};
 
 const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
-const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
@@ -58,21 +57,6 @@ struct MapElemAttr {
     key: u64,
     value: u64,
     flags: u64,
-}
-
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
 }
 
 #[repr(C)]
@@ -109,35 +93,13 @@ fn map(kind: u32, key: u32, value: u32, entries: u32, name: &str) -> std::io::Re
 
 fn load(prog: &[Insn], name: &str) -> Result<OwnedFd> {
     // GPL-compatible: bpf_probe_read_kernel is a GPL-only helper.
-    let license = c"Dual MIT/GPL";
-    let mut attr = ProgLoadAttr {
-        prog_type: BPF_PROG_TYPE_RAW_TRACEPOINT,
-        insn_cnt: prog.len() as u32,
-        insns: prog.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        prog_name: name16(name),
-        ..Default::default()
-    };
-    if let Ok(fd) = bpf(BPF_PROG_LOAD, &mut attr) {
-        return Ok(owned(fd));
-    }
-    // Again with the verifier's log, which costs time only when something is wrong.
-    let mut log = vec![0u8; 64 * 1024];
-    attr.log_level = 1;
-    attr.log_size = log.len() as u32;
-    attr.log_buf = log.as_mut_ptr() as u64;
-    match bpf(BPF_PROG_LOAD, &mut attr) {
-        Ok(fd) => Ok(owned(fd)),
-        Err(e) => {
-            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-            let log = String::from_utf8_lossy(&log[..end]);
-            let tail: Vec<&str> = log.trim().lines().rev().take(6).collect();
-            bail!(
-                "loading the capability tracer's {name} program: {e}; verifier: {}",
-                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-            )
-        }
-    }
+    crate::cgroups::bpf::load_program(
+        BPF_PROG_TYPE_RAW_TRACEPOINT,
+        prog,
+        c"Dual MIT/GPL",
+        name,
+        &format!("the capability tracer's {name} program"),
+    )
 }
 
 fn attach_raw(prog: &OwnedFd, tracepoint: &std::ffi::CStr) -> std::io::Result<OwnedFd> {
