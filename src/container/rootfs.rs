@@ -13,7 +13,7 @@ use nix::fcntl::OFlag;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::{Mode, SFlag, fchmodat, makedev, mknodat};
 use nix::unistd::{chdir, chroot, fchownat, pivot_root};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 fn mnt(
@@ -341,10 +341,12 @@ fn refuse_non_directory(root: &OwnedFd, m: &MountPlan) -> Result<()> {
     )
 }
 
-/// mount_setattr(2) with AT_RECURSIVE: read-only for the mount `fd` names and every mount
-/// below it.
-fn recursive_readonly(fd: &OwnedFd) -> Result<()> {
+/// mount_setattr(2): read-only for the mount `fd` names, and with `recursive` for every mount
+/// below it too. Shared with the sealed re-exec, which makes its private bind of the binary
+/// read-only the same way.
+pub(crate) fn set_read_only(fd: &impl AsRawFd, recursive: bool) -> std::io::Result<()> {
     const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    /// struct mount_attr (linux/mount.h).
     #[repr(C)]
     struct MountAttr {
         attr_set: u64,
@@ -358,21 +360,33 @@ fn recursive_readonly(fd: &OwnedFd) -> Result<()> {
         propagation: 0,
         userns_fd: 0,
     };
+    let mut flags = libc::AT_EMPTY_PATH;
+    if recursive {
+        flags |= libc::AT_RECURSIVE;
+    }
     // SAFETY: the path is a NUL-terminated empty string and `attr` a live struct of the size
     // passed; the kernel reads both only during the call.
     let r = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
-            std::os::fd::AsRawFd::as_raw_fd(fd),
+            fd.as_raw_fd(),
             c"".as_ptr(),
-            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            flags as libc::c_uint,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
-    match Errno::result(r) {
-        Ok(_) => Ok(()),
-        Err(Errno::ENOSYS) => anyhow::bail!(
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Read-only for the mount `fd` names and every mount below it.
+fn recursive_readonly(fd: &OwnedFd) -> Result<()> {
+    match set_read_only(fd, true) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => anyhow::bail!(
             "this kernel has no mount_setattr(2) (Linux 5.12 and later), which a recursive \
              read-only bind needs: use a non-recursive bind (`bind,ro`)"
         ),

@@ -16,17 +16,6 @@ use std::os::unix::ffi::OsStrExt;
 
 const SEALED_NAME: &str = "minirun-sealed";
 const OPEN_TREE_CLONE: libc::c_uint = 1;
-const MOUNT_ATTR_RDONLY: u64 = 1;
-
-/// struct mount_attr (linux/mount.h), the argument of mount_setattr(2).
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
 /// Re-executes this process from a read-only view of its binary, unless it already runs from
 /// one. Returns only when it already does or when neither protection is available (the run
 /// then goes on from the binary itself; non-dumpable still holds).
@@ -103,26 +92,7 @@ fn read_only_mount() -> std::io::Result<OwnedFd> {
     }
     // SAFETY: open_tree returned a fresh fd that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: `attr` and the empty path outlive the call; the size is the struct's.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    super::rootfs::set_read_only(&fd, false)?;
     Ok(fd)
 }
 
