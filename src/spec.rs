@@ -150,13 +150,7 @@ pub fn build(q: &QuickForm) -> Result<Spec> {
                 "additionalGids": q.identity.additional_gids,
             },
             "noNewPrivileges": q.no_new_privileges,
-            "capabilities": {
-                "bounding": c.bounding.oci_names(),
-                "effective": c.effective.oci_names(),
-                "permitted": c.permitted.oci_names(),
-                "inheritable": c.inheritable.oci_names(),
-                "ambient": c.ambient.oci_names(),
-            },
+            "capabilities": c.oci_json(),
         },
         "mounts": [
             mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),

@@ -109,6 +109,19 @@ pub struct CapSets {
     pub ambient: CapSet,
 }
 
+impl CapSets {
+    /// The five sets as config.json's `process.capabilities` spells them.
+    pub fn oci_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "bounding": self.bounding.oci_names(),
+            "effective": self.effective.oci_names(),
+            "permitted": self.permitted.oci_names(),
+            "inheritable": self.inheritable.oci_names(),
+            "ambient": self.ambient.oci_names(),
+        })
+    }
+}
+
 /// The running kernel's highest capability number (/proc/sys/kernel/cap_last_cap).
 ///
 /// Read once per process: a launch asks for it several times (policy, plan, the child's

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 
 /// Controllers a cgroup v1 mount can carry; of the other super options (`rw`,
 /// `clone_children`...) only `name=X` names a hierarchy (a named one, as `name=systemd`).
-const V1_CONTROLLERS: &[&str] = &[
+pub const V1_CONTROLLERS: &[&str] = &[
     "cpu",
     "cpuacct",
     "cpuset",

@@ -358,13 +358,7 @@ pub fn process_json(plan: &Plan) -> serde_json::Value {
         "args": plan.args,
         "env": plan.env,
         "cwd": plan.cwd,
-        "capabilities": {
-            "bounding": c.bounding.oci_names(),
-            "effective": c.effective.oci_names(),
-            "permitted": c.permitted.oci_names(),
-            "inheritable": c.inheritable.oci_names(),
-            "ambient": c.ambient.oci_names(),
-        },
+        "capabilities": c.oci_json(),
         "noNewPrivileges": plan.no_new_privs,
         "rlimits": plan.rlimits.iter().map(|r| serde_json::json!({
             "type": r.name, "soft": r.soft, "hard": r.hard,
