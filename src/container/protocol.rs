@@ -161,6 +161,11 @@ impl Channel {
                 MsgFlags::MSG_CMSG_CLOEXEC,
             ) {
                 Err(nix::errno::Errno::EINTR) => continue,
+                // The peer closed its end with a message of ours unread (a child that failed
+                // before reading CgroupsJoined). On a SOCK_SEQPACKET socket the kernel reports
+                // that once, before the packets the peer sent: read again to get its Failed,
+                // then end-of-file.
+                Err(nix::errno::Errno::ECONNRESET) => continue,
                 Err(e) => return Err(e).context("reading the parent/child channel"),
                 Ok(msg) => {
                     let mut fds = Vec::new();
@@ -278,5 +283,21 @@ mod tests {
         let e = child.expect("Proceed", |m| matches!(m, Message::Proceed { .. }));
         assert!(e.unwrap_err().to_string().contains("gone"));
         assert!(child.recv().unwrap().is_none());
+    }
+
+    /// A child that fails with a message of the parent's unread still gets its Failed read:
+    /// the kernel's ECONNRESET comes first and must not hide it (CI saw exactly this).
+    #[test]
+    fn a_failure_sent_before_an_unread_message_is_still_read() {
+        let (parent, child) = pair().unwrap();
+        let failed = Message::Failed {
+            code: 125,
+            message: "the host has no /dev/full2".into(),
+        };
+        child.send(&failed, &[]).unwrap();
+        parent.send(&Message::CgroupsJoined, &[]).unwrap();
+        drop(child);
+        assert_eq!(parent.recv().unwrap().unwrap().message, failed);
+        assert!(parent.recv().unwrap().is_none());
     }
 }
