@@ -231,9 +231,15 @@ pub struct QuickArgs {
     #[arg(long = "cap-drop", value_name = "CAP", value_parser = cap_names(), hide_possible_values = true)]
     pub cap_drop: Vec<String>,
     /// All capabilities, no masked or read-only paths, writable /sys
+    ///
+    /// Every capability minirun itself holds (its bounding set), no seccomp filter (as Docker),
+    /// and /proc and /sys as the host has them: no masked or read-only paths.
     #[arg(long)]
     pub privileged: bool,
     /// UID[:GID] or NAME[:GROUP], resolved in the rootfs's /etc/passwd and /etc/group
+    ///
+    /// Names are looked up in the container's own files, never the host's; HOME comes from the
+    /// passwd entry, as Docker sets it. A number that has no entry is used as it is.
     #[arg(short = 'u', long)]
     pub user: Option<String>,
     /// Extra supplementary group (name or number); repeatable
@@ -241,12 +247,17 @@ pub struct QuickArgs {
     pub group_add: Vec<String>,
     /// Security options: no-new-privileges[:true|:false], seccomp=unconfined|PROFILE.json
     /// (default: Docker's seccomp profile for the container's capabilities)
+    ///
+    /// A profile file is in Docker's format; its `includes` and `excludes` are resolved for the
+    /// container's capabilities, as Docker does. `--privileged` implies seccomp=unconfined.
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
     /// Set no_new_privs: setuid binaries and file capabilities grant nothing
     #[arg(long)]
     pub no_new_privileges: bool,
     /// none: own network namespace with lo up; host: the host's network
+    ///
+    /// No other network is set up: minirun has no bridge or port mapping.
     #[arg(long, value_parser = network_values(), default_value = "none")]
     pub network: Network,
     /// Container hostname (default: the container id)
@@ -256,6 +267,8 @@ pub struct QuickArgs {
     #[arg(long)]
     pub read_only: bool,
     /// Set an environment variable: KEY=VALUE, or KEY to pass the host's value
+    ///
+    /// PATH, HOSTNAME and HOME are set as Docker sets them unless given here.
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// Working directory inside the container (must exist)
@@ -265,6 +278,9 @@ pub struct QuickArgs {
     #[arg(long)]
     pub init: bool,
     /// Container id (default: generated)
+    ///
+    /// The generated id is 12 hex digits. A name a live container already has is refused; an id
+    /// may not start with a dot.
     #[arg(long)]
     pub name: Option<String>,
     /// chroot instead of pivot_root (weaker: only for roots that cannot be pivoted)
@@ -289,6 +305,10 @@ pub struct QuickArgs {
     pub rm: bool,
     /// Run in the background: return once the workload runs, print its id; output goes to
     /// `minirun logs ID`, `minirun kill ID` stops it, `minirun rm ID` removes it
+    ///
+    /// The workload has run its execve when this returns. Its stdin is /dev/null; its stdout and
+    /// stderr are a pipe that minirun's monitor copies into a capped log (--log-opt). The record
+    /// stays until `minirun rm ID` (`-f` to kill first), or until it exits with --rm.
     #[arg(short = 'd', long)]
     pub detach: bool,
     /// With -d: cap the output kept for `minirun logs`, as docker's json-file:
@@ -311,9 +331,16 @@ pub struct QuickArgs {
     pub interactive: bool,
     /// Give the workload a pty of the caller's window size (with -i: your terminal in raw
     /// mode, resizes followed, restored at exit)
+    ///
+    /// The pty is made inside the container and its master comes back to minirun. `-it` needs a
+    /// terminal on stdin (Docker's "the input device is not a TTY"); `-t` with `-d` is refused.
     #[arg(short = 't', long)]
     pub tty: bool,
     /// Bind a host directory or file: HOST:CONTAINER[:ro] (HOST absolute and existing)
+    ///
+    /// Named and anonymous volumes are refused by name. A mount point missing from the rootfs is
+    /// created there, as runc does, and stays. `--read-only --tmpfs /tmp` gives a read-only root
+    /// with a writable /tmp.
     #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]")]
     pub volume: Vec<String>,
     /// Docker's --mount: type=bind,source=HOST,target=PATH[,readonly] or type=tmpfs,target=PATH
@@ -734,15 +761,23 @@ pub struct ExecArgs {
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
     /// Add a capability to the process's bounding, effective and permitted sets; repeatable
+    ///
+    /// Also to its ambient set when the process has inheritable capabilities. Every other
+    /// capability stays as the container's process has it.
     #[arg(long, short = 'c', value_parser = cap_names(), hide_possible_values = true)]
     pub cap: Vec<String>,
     /// UID[:GID] (numbers)
+    ///
+    /// Without GID the gid is 0, as runc has it; the supplementary groups stay the
+    /// container process's.
     #[arg(long, short = 'u')]
     pub user: Option<String>,
     /// Extra supplementary gids; repeatable
     #[arg(long, short = 'g')]
     pub additional_gids: Vec<u32>,
     /// KEY=VALUE; repeatable
+    ///
+    /// Adds the variable, or replaces it, in the container process's environment.
     #[arg(long, short = 'e')]
     pub env: Vec<String>,
     /// Working directory inside the container (-w/--workdir as docker exec spells it)
@@ -762,6 +797,31 @@ pub struct ExecArgs {
 
 #[cfg(test)]
 mod tests {
+    /// What docs/quick-form.md and docs/exec.md said in their flag tables is now the flags'
+    /// long help: `--help` (and so the man pages) carries it, `-h` only the summaries.
+    #[test]
+    fn long_help_carries_what_the_flag_tables_said() {
+        use clap::CommandFactory;
+        let long = super::QuickCli::command().render_long_help().to_string();
+        for detail in [
+            "Its stdin is /dev/null",
+            "Named and anonymous volumes are refused",
+            "HOME comes from the",
+            "the input device is not a TTY",
+            "`includes` and `excludes`",
+        ] {
+            assert!(long.contains(detail), "--help lacks {detail:?}:\n{long}");
+        }
+        let short = super::QuickCli::command().render_help().to_string();
+        assert!(!short.contains("Its stdin is /dev/null"), "{short}");
+        let exec = super::full_command()
+            .find_subcommand_mut("exec")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(exec.contains("Without GID the gid is 0"), "{exec}");
+    }
+
     #[test]
     fn the_subcommand_list_is_clap_s() {
         use clap::CommandFactory;

@@ -157,3 +157,32 @@ fn the_design_page_maps_every_source_file() {
         );
     }
 }
+
+/// Flags are documented once, where clap reads them (`--help`, the man pages): no page of the
+/// README or docs/ keeps a table of minirun's flags and what they mean, which drifted from the
+/// binary before. A table may still name a flag in a row about something else (a device rule,
+/// an error), so the check is the header a flag table has.
+#[test]
+fn flags_are_documented_once_by_the_binary() {
+    let mut pages = vec![repo().join("README.md")];
+    for e in std::fs::read_dir(repo().join("docs")).unwrap() {
+        pages.push(e.unwrap().path());
+    }
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for line in text.lines() {
+            let first = line
+                .trim_start_matches('|')
+                .split('|')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_lowercase();
+            assert!(
+                !(line.starts_with('|') && (first == "flag" || first == "option")),
+                "{} has a flag table ({line}): say it in the flag's doc comment in src/cli.rs",
+                page.display()
+            );
+        }
+    }
+}
