@@ -92,7 +92,7 @@ fn first_word_at(args: &[std::ffi::OsString]) -> usize {
 }
 
 /// Whether argv names `run`, `create` or `exec`, whose processes live in a pid namespace others
-/// can share (CVE-2019-5736, container/sealed.rs): they always re-execute from a read-only view
+/// can share (CVE-2019-5736, container/readonly_reexec.rs): they always re-execute from a read-only view
 /// of the binary, and main asks before parsing, so the first start does nothing the second
 /// would redo. The quick form decides for itself (commands/quick.rs).
 pub fn enters_a_container(args: &[std::ffi::OsString]) -> bool {

@@ -12,7 +12,7 @@ fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // First of all: a re-execution starts the binary again, so nothing before it is wasted.
     if minirun::cli::enters_a_container(&args) {
-        minirun::container::sealed::reexec();
+        minirun::container::readonly_reexec::reexec();
     }
     let cli = match minirun::cli::parse(args) {
         Ok(c) => c,
@@ -23,8 +23,8 @@ fn main() {
                 std::process::exit(0);
             }
             // clap's message is several lines; cli_error keeps what they say in one.
-            use minirun::commands::voice;
-            let prefix = voice::prefix(tracing::Level::ERROR, voice::colour());
+            use minirun::commands::stderr_format;
+            let prefix = stderr_format::prefix(tracing::Level::ERROR, stderr_format::colour());
             eprintln!("{prefix}{}", minirun::cli_error::one_line(&e));
             std::process::exit(125);
         }
@@ -55,8 +55,8 @@ fn init_logging(cli: &Cli) {
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        // `minirun: warning: ...`, as every other warning reads (commands/voice.rs).
-        .event_format(minirun::commands::voice::Voice::new())
+        // `minirun: warning: ...`, as every other warning reads (commands/stderr_format.rs).
+        .event_format(minirun::commands::stderr_format::StderrFormat::new())
         .try_init();
 }
 /// Commands that read and print, and start nothing.

@@ -172,7 +172,7 @@ fn monitor(
         }
         // For `exec`: a quick-form container has no config.json to take its profile from.
         if let Some(p) = &plan.seccomp {
-            crate::container::seccomp::save(&store.dir(id), p)?;
+            crate::container::seccomp_step::save(&store.dir(id), p)?;
         }
         // Nor its process: `exec` starts from this one (state::PROCESS).
         state::save_process(&store.dir(id), plan)?;

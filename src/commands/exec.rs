@@ -15,8 +15,8 @@ use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
 use crate::capability::{self as cap, names};
 use crate::cli::ExecArgs;
-use crate::container::hygiene;
 use crate::container::launch::{self, Options};
+use crate::container::leak_guards;
 use crate::container::plan::Settings;
 use crate::container::procfs;
 use crate::container::state::{self, Status, Store};
@@ -156,15 +156,15 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
         // The container's own filter, as runc applies it to every exec'd process (a
         // quick-form container saved its compiled one).
         seccomp: match &saved {
-            Some(s) => crate::container::seccomp::for_spec(&g.root, s)?,
-            None => crate::container::seccomp::load(&store.dir(&a.id))?,
+            Some(s) => crate::container::seccomp_step::for_spec(&g.root, s)?,
+            None => crate::container::seccomp_step::load(&store.dir(&a.id))?,
         },
     };
     let plan = validate::plan(&spec, &inputs)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, !a.detach, log)?;
 
     // Before the clone: the child inherits it (see the module comment).
-    hygiene::set_non_dumpable()?;
+    leak_guards::set_non_dumpable()?;
     let opts = Options {
         die_with_parent: !a.detach,
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),

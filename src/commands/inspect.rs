@@ -219,6 +219,6 @@ fn explain_one(n: u8, json: bool, asked_by: Option<(&str, &str)>) -> Result<Stri
     Ok(format!(
         "{}{}",
         explain::render_one(n, false),
-        crate::lab::seccomp::explain_line(n)?
+        crate::lab::seccomp_rows::explain_line(n)?
     ))
 }

@@ -119,7 +119,7 @@ fn create_container(
     };
     let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
     // linux.seccomp becomes BPF here, in the parent, before any namespace exists.
-    inputs.seccomp = crate::container::seccomp::for_spec(&g.root, &b.spec)?;
+    inputs.seccomp = crate::container::seccomp_step::for_spec(&g.root, &b.spec)?;
     let plan = validate::plan(&b.spec, &inputs)?;
     refuse_host_sysctl_namespaces(&plan)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;

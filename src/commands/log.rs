@@ -2,7 +2,7 @@
 //! `--log-format json`), because conmon and the docker shim hand the runtime the container's
 //! own stdout and stderr, and a warning there would land in the container's output.
 
-use super::voice;
+use super::stderr_format;
 use crate::cli::Global;
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,10 +49,10 @@ impl Log {
             let _ = writeln!(
                 std::io::stderr(),
                 "{}{msg}",
-                voice::prefix(level, voice::colour())
+                stderr_format::prefix(level, stderr_format::colour())
             );
         } else {
-            self.to_file(name, msg, &voice::prefix(level, false));
+            self.to_file(name, msg, &stderr_format::prefix(level, false));
         }
     }
 
@@ -77,7 +77,7 @@ impl Log {
         } else {
             format!(
                 "{}{msg}",
-                voice::prefix(tracing::Level::ERROR, voice::colour())
+                stderr_format::prefix(tracing::Level::ERROR, stderr_format::colour())
             )
         };
         let _ = writeln!(std::io::stderr(), "{line}");

@@ -19,10 +19,10 @@ pub mod quick;
 pub mod quick_cgroup;
 pub mod refusals;
 pub mod spec;
+pub mod stderr_format;
 pub mod storage;
 pub mod trace_caps;
 pub mod tty;
-pub mod voice;
 
 use crate::cli::{Cli, Command, Global, LabCommand, OciCommand};
 use crate::container::program::ExecFailure;
@@ -66,7 +66,7 @@ pub fn exit_code(command: Option<&Command>, e: &anyhow::Error) -> i32 {
 fn lab(global: &Global, cmd: &LabCommand) -> Result<i32> {
     crate::container::privilege::require_root()?;
     match cmd {
-        LabCommand::Experiment(a) => crate::lab::experiment::prove(&global.root, &a.to_lab()),
+        LabCommand::Experiment(a) => crate::lab::experiment::run(&global.root, &a.to_lab()),
         LabCommand::Minimize(a) => crate::lab::minimize::least_set(&global.root, &a.to_lab()),
     }
 }

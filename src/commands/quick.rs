@@ -7,7 +7,7 @@ use crate::container::cgroup_launch;
 use crate::container::in_root;
 use crate::container::launch::{self, Options};
 use crate::container::plan::{Plan, Settings};
-use crate::container::seccomp;
+use crate::container::seccomp_step;
 use crate::container::state::{self, Store};
 use crate::container::user;
 use crate::container::validate::{self, Inputs};
@@ -21,12 +21,12 @@ use std::path::Path;
 /// A fresh container id: 12 hex digits, as Docker shows ids.
 pub fn new_id() -> Result<String> {
     let mut b = [0u8; 6];
-    crate::container::hygiene::random_bytes(&mut b).context("choosing a container id")?;
+    crate::container::leak_guards::random_bytes(&mut b).context("choosing a container id")?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// `--security-opt` values: no-new-privileges is honoured; seccomp=… is read by
-/// `container::seccomp::choice_from`; anything else is refused by name rather than silently
+/// `container::seccomp_step::choice_from`; anything else is refused by name rather than silently
 /// ignored.
 fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
     let mut nnp = flag;
@@ -149,9 +149,9 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
         join: None,
         // Docker's default profile for the resolved bounding set (or the named one), compiled
         // or read from the cache here in the parent.
-        seccomp: seccomp::for_quick_form(
+        seccomp: seccomp_step::for_quick_form(
             state_root,
-            &seccomp::choice_from(&args.security_opt),
+            &seccomp_step::choice_from(&args.security_opt),
             args.privileged,
             resolved.set,
         )?,
@@ -172,13 +172,13 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         None => new_id()?,
     };
     state::validate_id(&id).with_context(|| "--name".to_string())?;
-    // CVE-2019-5736 (container/sealed.rs): non-dumpable (hygiene.rs) keeps /proc/PID/exe of
+    // CVE-2019-5736 (container/readonly_reexec.rs): non-dumpable (leak_guards.rs) keeps /proc/PID/exe of
     // our processes closed to a workload without CAP_SYS_PTRACE. A container that may hold it,
     // or the `--init` reaper (minirun code running for the container's whole life), gets a
     // read-only view of the binary to look at. Decided from the flags before anything is
     // printed (the re-exec runs main again), and checked against the resolved bounding set.
     if args.init || may_hold_sys_ptrace(args) {
-        crate::container::sealed::reexec();
+        crate::container::readonly_reexec::reexec();
     }
     let log_opts = super::logfile::Opts::parse(&args.log_opt)?;
     if !args.log_opt.is_empty() && !args.detach {
@@ -203,7 +203,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         plan.terminal = true;
     }
     if plan.caps.bounding.contains(SYS_PTRACE) {
-        crate::container::sealed::reexec();
+        crate::container::readonly_reexec::reexec();
     }
     step!("plan built");
     let store = Store::new(&global.root);
@@ -307,7 +307,7 @@ fn wait_in_cgroup(
     }
     // For `exec`: a quick-form container has no config.json to take its profile from.
     if let Some(p) = &plan.seccomp {
-        seccomp::save(&store.dir(id), p)?;
+        seccomp_step::save(&store.dir(id), p)?;
     }
     // Nor its process: `exec` starts from this one (state::PROCESS).
     state::save_process(&store.dir(id), plan)?;

@@ -5,7 +5,7 @@
 use std::os::unix::fs::DirBuilderExt;
 
 use super::hooks::HookState;
-use super::hygiene;
+use super::leak_guards;
 use super::plan::Plan;
 use super::program::{self, ExecFailure};
 use super::protocol::{Channel, Message};
@@ -80,7 +80,7 @@ pub fn setup_failure(e: anyhow::Error) -> ExecFailure {
 /// turn non-dumpable.
 pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
     if ctx.die_with_parent {
-        hygiene::die_with_parent().map_err(setup_failure)?;
+        leak_guards::die_with_parent().map_err(setup_failure)?;
         // A runtime killed between clone3 and the prctl above sent no death signal: we would
         // live on, unowned. Its end of the channel closed with it.
         if ctx.channel.peer_gone() {
@@ -89,12 +89,12 @@ pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
         }
     }
     // Our own session, before anything of the container can run with the caller's terminal
-    // as its controlling tty (TIOCSTI; see hygiene::new_session).
-    hygiene::new_session().map_err(setup_failure)?;
+    // as its controlling tty (TIOCSTI; see leak_guards::new_session).
+    leak_guards::new_session().map_err(setup_failure)?;
     // Until execve this process is the runtime's own binary, visible in the container's pid
-    // namespace (CVE-2019-5736): see hygiene::set_non_dumpable. The `--init` reaper, which
+    // namespace (CVE-2019-5736): see leak_guards::set_non_dumpable. The `--init` reaper, which
     // never execs, stays protected.
-    hygiene::set_non_dumpable().map_err(setup_failure)
+    leak_guards::set_non_dumpable().map_err(setup_failure)
 }
 
 /// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid
@@ -234,7 +234,7 @@ pub fn exec_workload(
     program: &std::path::Path,
     keep: &[RawFd],
 ) -> Result<Infallible, ExecFailure> {
-    hygiene::close_fds_from(3 + plan.settings.preserve_fds, keep).map_err(setup_failure)?;
+    leak_guards::close_fds_from(3 + plan.settings.preserve_fds, keep).map_err(setup_failure)?;
     enter_cwd(plan)?;
     let cmd = &plan.args[0];
     let argv = cstrings(&plan.args)?;
@@ -242,7 +242,7 @@ pub fn exec_workload(
     let path = CString::new(program.as_os_str().as_encoded_bytes())
         .map_err(|_| program::failure(cmd, nix::errno::Errno::EINVAL))?;
     step!("execve {} {:?}", program.display(), plan.args);
-    hygiene::reset_signals();
+    leak_guards::reset_signals();
     let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
     Err(program::failure(cmd, errno))
 }

@@ -5,7 +5,7 @@
 
 use super::child::{self, ChildContext, setup_failure};
 use super::program::ExecFailure;
-use super::seccomp;
+use super::seccomp_step;
 use crate::step;
 use anyhow::{Context, Result};
 use nix::unistd::getpid;
@@ -49,19 +49,19 @@ fn join_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
     // profile lets the remaining setup calls through).
     if !plan.no_new_privs {
-        seccomp::install(ctx).map_err(setup_failure)?;
+        seccomp_step::install(ctx).map_err(setup_failure)?;
     }
 
     // Capabilities and identity, in crun's order (see capability::apply).
     child::capabilities_and_identity(plan)
-        .map_err(|e| setup_failure(seccomp::blame_for_setup(plan, e)))?;
+        .map_err(|e| setup_failure(seccomp_step::blame_for_setup(plan, e)))?;
 
     // Looked up as the process's user, after the identity switch.
     let program = child::lookup_program(plan)?;
 
     // With no_new_privs, the filter as the last step before execve (see init).
     if plan.no_new_privs {
-        seccomp::install(ctx).map_err(setup_failure)?;
+        seccomp_step::install(ctx).map_err(setup_failure)?;
     }
 
     // No fd of the runtime reaches the process (CVE-2024-21626); then cwd and execve.

@@ -10,7 +10,7 @@ use super::child::{self, ChildContext, setup_failure};
 use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::Message;
-use super::{hooks, hygiene, net, reaper, rootfs, seccomp};
+use super::{hooks, leak_guards, net, reaper, rootfs, seccomp_step};
 use crate::step;
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
@@ -151,12 +151,12 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
     // profile lets the remaining setup calls through).
     if !plan.no_new_privs {
-        seccomp::install(ctx).map_err(setup_failure)?;
+        seccomp_step::install(ctx).map_err(setup_failure)?;
     }
 
     // Capabilities and identity, in crun's order (see capability::apply).
     child::capabilities_and_identity(plan)
-        .map_err(|e| setup_failure(seccomp::blame_for_setup(plan, e)))?;
+        .map_err(|e| setup_failure(seccomp_step::blame_for_setup(plan, e)))?;
 
     // Look the program up as the workload's user, after the identity switch, so that
     // "permission denied" is what the workload itself would get; and before the start gate,
@@ -166,7 +166,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // With no_new_privs, the filter as late as it can go, so the fewest setup calls pass
     // through it: before the start gate, because a listener fd still goes to the parent.
     if plan.no_new_privs {
-        seccomp::install(ctx).map_err(setup_failure)?;
+        seccomp_step::install(ctx).map_err(setup_failure)?;
     }
 
     // OCI create: everything is ready; tell the parent (so `create` can return) and wait
@@ -179,7 +179,8 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
         // preserved fds, the channel and the fifo stay.
         let mut keep = vec![ctx.channel.raw_fd(), gate];
         keep.extend(own_fds.as_ref().map(|d| d.as_raw_fd()));
-        hygiene::close_fds_from(3 + plan.settings.preserve_fds, &keep).map_err(setup_failure)?;
+        leak_guards::close_fds_from(3 + plan.settings.preserve_fds, &keep)
+            .map_err(setup_failure)?;
         // A parent already gone is seen below (end-of-file instead of Recorded).
         let _ = ctx.channel.send(&Message::AtStartGate, &[]);
         await_recorded(ctx).map_err(setup_failure)?;

@@ -74,7 +74,7 @@ pub struct Child {
     /// Its cgroup (made by `spawn`, removed by whoever deletes the container).
     pub cgroup: Option<Cgroup>,
     /// Where a seccomp notify listener goes, and the identity its state JSON carries.
-    seccomp_listener: Option<(super::seccomp::Listener, HookState)>,
+    seccomp_listener: Option<(super::seccomp_step::Listener, HookState)>,
     /// Attached, not yet reading (its thread must not exist at clone3: see `Tracer::start`).
     pub caps_tracer: Option<crate::trace_caps::Tracer>,
 }
@@ -372,7 +372,7 @@ fn hand_seccomp_listener(child: &Child, fds: Vec<OwnedFd>) -> Result<()> {
         .next()
         .context("SeccompListener came without its fd")?;
     let pid = child.pid.as_raw();
-    super::seccomp::hand_listener(listener, fd, &who.state_json("creating", pid), pid)
+    super::seccomp_step::hand_listener(listener, fd, &who.state_json("creating", pid), pid)
 }
 
 /// Forwards signals to the child until it exits; returns its status as a shell would: the exit

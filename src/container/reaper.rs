@@ -29,7 +29,7 @@ pub fn fork_reaper(args: &[String]) {
                 let _ = kill(child, Signal::SIGKILL);
             }
             // The channel and every other fd belong to the workload, not the reaper.
-            if let Err(e) = super::hygiene::close_fds_from(3, &[]) {
+            if let Err(e) = super::leak_guards::close_fds_from(3, &[]) {
                 eprintln!("minirun: init: {e:#}");
                 let _ = kill(child, Signal::SIGKILL);
             }

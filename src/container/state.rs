@@ -78,7 +78,7 @@ pub fn validate_id(id: &str) -> Result<()> {
     if !well_formed(id) {
         bail!("invalid container id \"{id}\": use letters, digits and _ - . + only");
     }
-    if id == super::seccomp::CACHE_DIR {
+    if id == super::seccomp_step::CACHE_DIR {
         bail!("container id \"{id}\" is reserved: the state root keeps its seccomp cache there");
     }
     Ok(())
@@ -97,7 +97,7 @@ fn well_formed(id: &str) -> bool {
 /// seccomp cache among them) on every launch, and an anyhow error captures a backtrace when
 /// RUST_BACKTRACE is set (1.2 ms, 15 M instructions, measured).
 fn is_container_id(id: &str) -> bool {
-    well_formed(id) && id != super::seccomp::CACHE_DIR
+    well_formed(id) && id != super::seccomp_step::CACHE_DIR
 }
 
 /// The state record of a quick-form container (no bundle) whose init is `pid`.
@@ -410,7 +410,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn rand_suffix() -> Result<u64> {
     let mut b = [0u8; 8];
-    super::hygiene::random_bytes(&mut b).context("naming a work directory")?;
+    super::leak_guards::random_bytes(&mut b).context("naming a work directory")?;
     Ok(u64::from_le_bytes(b))
 }
 

@@ -24,8 +24,8 @@ pub struct Inputs {
     /// `exec`: join the running container whose init is this pid, instead of creating one.
     pub join: Option<i32>,
     /// The filter the caller compiled from `linux.seccomp` or the quick form's choice
-    /// (`container::seccomp`): compiling reads and writes the cache, an effect.
-    pub seccomp: Option<super::seccomp::Prepared>,
+    /// (`container::seccomp_step`): compiling reads and writes the cache, an effect.
+    pub seccomp: Option<super::seccomp_step::Prepared>,
 }
 
 impl Inputs {

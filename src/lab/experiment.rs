@@ -3,7 +3,7 @@
 //! operation is allowed in the first and refused in the second, the capability is shown to gate
 //! it; every other combination gets a verdict that says what happened. That pair runs with
 //! `seccomp=unconfined`, so the verdict is the kernel's capability check alone; the seccomp
-//! dimension (`lab::seccomp`) runs the granted probe again under Docker's profile.
+//! dimension (`lab::seccomp_rows`) runs the granted probe again under Docker's profile.
 
 use super::{Finished, out, progress, progress_wanted, rootfs_dir, run_minirun};
 use crate::capability::policy::DOCKER_DEFAULTS;
@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use super::ExperimentArgs;
 pub use super::probe::{Probe, Side};
-use super::seccomp::{SeccompRow, render_table as seccomp_table, with_opt, write_without_rule};
+use super::seccomp_rows::{
+    SeccompRow, render_table as seccomp_table, with_opt, write_without_rule,
+};
 
 /// One capability's experiment: the capability pair and the seccomp dimension.
 type Both = (Row, SeccompRow);
@@ -409,7 +411,7 @@ fn container_args(
     a
 }
 
-pub fn prove(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
+pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
     let rootfs = rootfs_dir(&args.rootfs)?;
     require_capprobe(&rootfs)?;
     let last = cap::kernel_last_cap();

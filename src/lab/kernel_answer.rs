@@ -10,7 +10,7 @@
 //! that behaves differently from run to run).
 
 use crate::capability::{CapSet, names};
-use crate::container::seccomp::Choice;
+use crate::container::seccomp_step::Choice;
 use anyhow::{Context, Result};
 use std::path::Path;
 

@@ -335,7 +335,7 @@ pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
     let opts = RunOptions::from_args(args);
     let timeout = Duration::from_secs(args.timeout.max(1));
     let began = Instant::now();
-    let choice = crate::container::seccomp::choice_from(&args.security_opt);
+    let choice = crate::container::seccomp_step::choice_from(&args.security_opt);
     let answer = match args.trial_only {
         true => None,
         false => ask_the_kernel(state_root, args, &rootfs, start, &opts, timeout)?,

@@ -14,7 +14,7 @@ pub mod kernel_answer;
 pub mod minimize;
 pub mod probe;
 pub mod pscap;
-pub mod seccomp;
+pub mod seccomp_rows;
 pub mod uses;
 
 use crate::spec::Network;

@@ -107,7 +107,7 @@ fn full_key_for(binary: &str, key: &[u8]) -> Vec<u8> {
 }
 
 /// This binary's identity: its GNU build id (the linker's hash of its contents), read from
-/// its own loaded notes, so no file is opened and a re-exec from a sealed copy (sealed.rs)
+/// its own loaded notes, so no file is opened and a re-exec from a sealed copy (readonly_reexec.rs)
 /// has the same one. A binary linked without one is hashed whole instead (once, a few ms).
 fn binary_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -31,23 +31,23 @@ pub fn colour() -> bool {
 }
 
 /// The tracing subscriber's event format: the prefix, then the message and its fields.
-pub struct Voice {
+pub struct StderrFormat {
     colour: bool,
 }
 
-impl Voice {
-    pub fn new() -> Voice {
-        Voice { colour: colour() }
+impl StderrFormat {
+    pub fn new() -> StderrFormat {
+        StderrFormat { colour: colour() }
     }
 }
 
-impl Default for Voice {
+impl Default for StderrFormat {
     fn default() -> Self {
-        Voice::new()
+        StderrFormat::new()
     }
 }
 
-impl<S, N> FormatEvent<S, N> for Voice
+impl<S, N> FormatEvent<S, N> for StderrFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
