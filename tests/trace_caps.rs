@@ -520,6 +520,41 @@ fn oci_run_in_the_foreground_is_traced() {
 
 /// `create` and `run -d` return while the container runs on, and the tracer would end with
 /// them: refused in one line that names what to use instead, nothing left behind.
+/// OCI `run` names the rule of config.json's linux.seccomp that refused a call.
+#[test]
+fn oci_run_names_the_rule_of_config_json() {
+    let sb = Sandbox::new("tc-oci-seccomp");
+    let _reap = Reap(&sb);
+    let dir = bundle(&sb, "b", &["chmod", "600", "/dev/shm"], |c| {
+        c["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["chmod", "fchmodat", "fchmodat2"],
+                          "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        });
+    });
+    let json = sb.scratch.join("oci-seccomp.json");
+    let out = oci(
+        &sb,
+        &[
+            "run",
+            "--trace-caps",
+            "--trace-caps-json",
+            json.to_str().unwrap(),
+            "--bundle",
+            dir.to_str().unwrap(),
+            "tc2",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let want = "refused by config.json's linux.seccomp: its rule syscalls[0] (errno: chmod, fchmodat, fchmodat2) answers EPERM";
+    assert!(err.contains(want), "{err}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let r = refusal_of(&doc, "chmod");
+    assert_eq!(r["fence"], "seccomp", "{r}");
+    assert!(r["explanation"].as_str().unwrap().ends_with(want), "{r}");
+}
+
 #[test]
 fn create_and_detached_run_point_to_trace_caps_id() {
     let sb = Sandbox::new("tc-oci-create");
