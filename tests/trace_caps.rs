@@ -44,6 +44,16 @@ fn refusal<'a>(doc: &'a Value, syscall: &str) -> Option<&'a Value> {
         .find(|r| r["syscall"] == syscall)
 }
 
+/// The refusal of the process named `comm` (its first, for one that fails once).
+fn refusal_of<'a>(doc: &'a Value, comm: &str) -> &'a Value {
+    doc["refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["comm"] == comm)
+        .unwrap_or_else(|| panic!("no refusal by {comm}: {doc}"))
+}
+
 const CHOWN: [&str; 3] = ["sh", "-c", "touch /tmp/f && chown 1 /tmp/f"];
 
 #[test]
@@ -60,12 +70,7 @@ fn chown_is_denied_cap_chown_with_the_drop_and_granted_without() {
     let t = tally(&doc, "CAP_CHOWN").expect("CAP_CHOWN in the summary");
     assert!(t["denied"].as_u64().unwrap() >= 1, "{t}");
     assert_eq!(t["granted"], 0, "{t}");
-    let refused = doc["refusals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["comm"] == "chown")
-        .expect("chown's refusal");
+    let refused = refusal_of(&doc, "chown");
     assert_eq!(refused["fence"], "capability:CAP_CHOWN", "{refused}");
     assert_eq!(refused["errno"], "EPERM");
     assert!(err.contains("--cap-add chown would grant it"), "{err}");
@@ -109,6 +114,14 @@ fn unshare_user_under_dockers_profile_is_refused_by_seccomp_not_a_capability() {
     assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
     let r = refusal(&doc, "unshare").expect("unshare's refusal");
     assert_eq!(r["fence"], "seccomp", "{r}");
+    // The rule is named: Docker's profile opens unshare only with CAP_SYS_ADMIN.
+    let why = r["explanation"].as_str().unwrap();
+    assert!(
+        why.contains("refused by Docker's default profile: no rule of it allows unshare here")
+            && why.contains("only with CAP_SYS_ADMIN (--cap-add sys_admin would open it)"),
+        "{why}"
+    );
+    assert!(stderr(&out).contains("refused: unshare: unshare → EPERM: the seccomp filter, before the call ran: refused by Docker's default profile"), "{}", stderr(&out));
     // The kernel was never asked: no capability check during unshare.
     assert!(
         doc["checks"]
@@ -126,6 +139,83 @@ fn unshare_user_under_dockers_profile_is_refused_by_seccomp_not_a_capability() {
     );
     ok(&out);
     assert!(refusal(&doc, "unshare").is_none(), "{doc}");
+}
+
+#[test]
+fn a_custom_profiles_errno_rule_is_named_with_its_file() {
+    let sb = Sandbox::new("tc-profile");
+    let profile = sb.scratch.join("no-chmod.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["getpid"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["chmod", "fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let (out, doc) = traced(
+        &sb,
+        &["--security-opt", &opt, "--tmpfs", "/tmp"],
+        &["sh", "-c", "touch /tmp/f && chmod 600 /tmp/f"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = refusal_of(&doc, "chmod");
+    assert_eq!(r["fence"], "seccomp", "{r}");
+    let want = format!(
+        "refused by the profile {}: its rule syscalls[1] (errno: chmod, fchmodat, fchmodat2) answers EPERM",
+        profile.display()
+    );
+    assert!(r["explanation"].as_str().unwrap().ends_with(&want), "{r}");
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+}
+
+#[test]
+fn a_device_the_device_rules_refuse_is_named() {
+    let sb = Sandbox::new("tc-device");
+    let (out, doc) = traced(
+        &sb,
+        &["--cap-add", "mknod"],
+        &["sh", "-c", "mknod /dev/loopX b 7 0 && head -c1 /dev/loopX"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Operation not permitted"), "{err}");
+    let r = refusal_of(&doc, "head");
+    assert_eq!(r["fence"], "device:b 7:0", "{r}");
+    assert!(
+        err.contains(
+            "the device rules refused b 7:0 (read): no device rule of the container allows it"
+        ),
+        "{err}"
+    );
+    // mknod itself was allowed (Docker's rules let any node be made, not used).
+    assert!(
+        doc["refusals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["syscall"] != "mknod" && r["syscall"] != "mknodat"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_write_to_a_read_only_mount_is_named() {
+    let sb = Sandbox::new("tc-erofs");
+    let (out, doc) = traced(&sb, &["--read-only"], &["touch", "/x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = refusal_of(&doc, "touch");
+    assert_eq!(
+        (&r["errno"], &r["fence"]),
+        (&"EROFS".into(), &"read-only".into()),
+        "{r}"
+    );
+    assert!(
+        stderr(&out)
+            .contains("→ EROFS: a read-only mount (--read-only, a :ro volume or a read-only bind)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -430,6 +520,41 @@ fn oci_run_in_the_foreground_is_traced() {
 
 /// `create` and `run -d` return while the container runs on, and the tracer would end with
 /// them: refused in one line that names what to use instead, nothing left behind.
+/// OCI `run` names the rule of config.json's linux.seccomp that refused a call.
+#[test]
+fn oci_run_names_the_rule_of_config_json() {
+    let sb = Sandbox::new("tc-oci-seccomp");
+    let _reap = Reap(&sb);
+    let dir = bundle(&sb, "b", &["chmod", "600", "/dev/shm"], |c| {
+        c["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["chmod", "fchmodat", "fchmodat2"],
+                          "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        });
+    });
+    let json = sb.scratch.join("oci-seccomp.json");
+    let out = oci(
+        &sb,
+        &[
+            "run",
+            "--trace-caps",
+            "--trace-caps-json",
+            json.to_str().unwrap(),
+            "--bundle",
+            dir.to_str().unwrap(),
+            "tc2",
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let want = "refused by config.json's linux.seccomp: its rule syscalls[0] (errno: chmod, fchmodat, fchmodat2) answers EPERM";
+    assert!(err.contains(want), "{err}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let r = refusal_of(&doc, "chmod");
+    assert_eq!(r["fence"], "seccomp", "{r}");
+    assert!(r["explanation"].as_str().unwrap().ends_with(want), "{r}");
+}
+
 #[test]
 fn create_and_detached_run_point_to_trace_caps_id() {
     let sb = Sandbox::new("tc-oci-create");

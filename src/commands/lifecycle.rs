@@ -341,8 +341,14 @@ fn hooks_of(
 pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
     let (mut child, st) = create_container(g, log, &a.create, !a.detach)?;
     // Reading from here (create's clone3 is done); recording from the workload's execve.
-    let caps = child.caps_tracer.take().map(|t| t.start(true));
     let store = Store::new(&g.root);
+    let caps = child.caps_tracer.take().map(|t| {
+        let profile = saved_spec(&store, &st.id);
+        let profile = profile
+            .as_ref()
+            .and_then(crate::container::seccomp_step::in_force_of_spec);
+        t.start(true).with_seccomp(profile)
+    });
     if let Err(e) = start(g, log, &st.id) {
         let _ = send_signal(child.pid, Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(child.pid, None);

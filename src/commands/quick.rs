@@ -223,7 +223,21 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         }
         return r;
     }
-    let trace_caps = args.trace_caps.then_some(args.trace_caps_json.as_deref());
+    let trace_caps = match args.trace_caps {
+        true => {
+            let choice = seccomp_step::choice_from(&args.security_opt);
+            // Read at launch already: failing now (a file changed since) only loses the rule's
+            // name, never the run.
+            let profile = choice
+                .in_force(args.privileged, plan.caps.bounding)
+                .unwrap_or_else(|e| {
+                    tracing::debug!("the seccomp rules are not named: {e:#}");
+                    None
+                });
+            Some((args.trace_caps_json.as_deref(), profile))
+        }
+        false => None,
+    };
     let result = launch_and_wait(&store, &id, &plan, cgroup, args.interactive, trace_caps);
     let removed = store.remove(&id);
     step!("state record removed");
@@ -252,7 +266,10 @@ fn launch_and_wait(
     plan: &Plan,
     cgroup: Option<cgroup_launch::Request>,
     interactive: bool,
-    trace_caps: Option<Option<&Path>>,
+    trace_caps: Option<(
+        Option<&Path>,
+        Option<crate::trace_caps::seccomp_verdict::InForce>,
+    )>,
 ) -> Result<i32> {
     // -t: the pty is made inside the container; its master comes back over this socket pair.
     let console = match plan.terminal {
@@ -268,9 +285,11 @@ fn launch_and_wait(
         ..Options::default()
     };
     let mut child = launch::spawn(plan, &opts)?;
+    let (json, profile) = trace_caps.unzip();
     let caps = child.caps_tracer.take().map(|t| t.start(true));
+    let caps = caps.map(|c| c.with_seccomp(profile.flatten()));
     let result = wait_in_cgroup(store, id, plan, &mut child, console, interactive);
-    let result = match (caps, trace_caps) {
+    let result = match (caps, json) {
         (Some(caps), Some(json)) => crate::trace_caps::report_at_exit(caps, json).and(result),
         _ => result,
     };

@@ -29,7 +29,12 @@ pub fn attach(global: &Global, args: &TraceCapsArgs) -> Result<i32> {
         args.id,
         tracer.attach_time.as_secs_f64() * 1000.0
     );
-    let running = tracer.start(true);
+    // An OCI container's config.json names its seccomp rules; a quick-form one has none saved.
+    let spec = super::lifecycle::saved_spec(&store, &args.id);
+    let profile = spec
+        .as_ref()
+        .and_then(crate::container::seccomp_step::in_force_of_spec);
+    let running = tracer.start(true).with_seccomp(profile);
     loop {
         let mut fds = [nix::poll::PollFd::new(
             sfd.as_fd(),

@@ -9,6 +9,7 @@ use super::protocol::Message;
 use crate::capability::CapSet;
 use crate::seccomp::{self, Cache, Filter, Origin};
 use crate::step;
+use crate::trace_caps::seccomp_verdict::InForce;
 use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, Spec};
 use std::io::IoSlice;
@@ -46,6 +47,50 @@ pub fn choice_from(opts: &[String]) -> Choice {
         };
     }
     c
+}
+
+impl Choice {
+    /// The Docker-format profile chosen, with its conditions (None: unconfined).
+    pub fn profile(&self) -> Result<Option<seccomp::Profile>> {
+        match self {
+            Choice::Unconfined => Ok(None),
+            Choice::Default => Ok(Some(seccomp::Profile::docker_default())),
+            Choice::File(path) => {
+                let what = || format!("seccomp profile {}", path.display());
+                let text = std::fs::read_to_string(path).with_context(what)?;
+                seccomp::Profile::from_json(&text)
+                    .with_context(what)
+                    .map(Some)
+            }
+        }
+    }
+
+    /// The profile a quick-form container with bounding set `caps` runs under, as the
+    /// capability tracer names it in a refusal (None: no filter, as `for_quick_form` decides).
+    pub fn in_force(&self, privileged: bool, caps: CapSet) -> Result<Option<InForce>> {
+        let Some(profile) = self.profile()?.filter(|_| !privileged) else {
+            return Ok(None);
+        };
+        let host = seccomp::Host {
+            caps,
+            kernel: seccomp::running_kernel()?,
+        };
+        Ok(Some(match self {
+            Choice::File(path) => InForce::docker(
+                &format!("the profile {}", path.display()),
+                &profile,
+                host,
+                true,
+            ),
+            _ => InForce::docker("Docker's default profile", &profile, host, false),
+        }))
+    }
+}
+
+/// The profile of a bundle's `linux.seccomp`, as the capability tracer names it in a refusal.
+pub fn in_force_of_spec(spec: &Spec) -> Option<InForce> {
+    let sc = spec.linux().as_ref()?.seccomp().as_ref()?;
+    Some(InForce::oci("config.json's linux.seccomp", sc))
 }
 
 /// The cache's directory under the state root (so no container may take this id).
@@ -97,11 +142,13 @@ pub fn for_quick_form(
 
 /// A Docker-format profile file resolved for `caps` on `kernel`.
 pub fn profile_file(path: &Path, caps: CapSet, kernel: (u32, u32)) -> Result<LinuxSeccomp> {
-    let what = || format!("seccomp profile {}", path.display());
-    let text = std::fs::read_to_string(path).with_context(what)?;
-    seccomp::Profile::from_json(&text)
-        .and_then(|p| p.resolve(seccomp::Host { caps, kernel }))
-        .with_context(what)
+    let choice = Choice::File(path.to_path_buf());
+    let profile = choice
+        .profile()?
+        .context("a profile file is never unconfined")?;
+    profile
+        .resolve(seccomp::Host { caps, kernel })
+        .with_context(|| format!("seccomp profile {}", path.display()))
 }
 
 /// A bundle's `linux.seccomp`, compiled (or found in the cache).

@@ -11,7 +11,7 @@
 
 use crate::capability::{CapSet, names};
 use crate::container::seccomp_step::Choice;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 /// Pure: the capabilities of `doc` (a `--trace-caps-json` document) the kernel granted in a
@@ -59,15 +59,8 @@ pub fn checked(doc: &serde_json::Value, start: CapSet, granted_only: bool) -> Ca
 /// or an `excludes.caps` refusal lifted).
 pub fn profile_caps(choice: &Choice, start: CapSet) -> Result<CapSet> {
     let kernel = crate::seccomp::running_kernel()?;
-    let profile = match choice {
-        Choice::Unconfined => return Ok(CapSet::EMPTY),
-        Choice::Default => crate::seccomp::Profile::docker_default(),
-        Choice::File(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("seccomp profile {}", path.display()))?;
-            crate::seccomp::Profile::from_json(&text)
-                .with_context(|| format!("seccomp profile {}", path.display()))?
-        }
+    let Some(profile) = choice.profile()? else {
+        return Ok(CapSet::EMPTY);
     };
     let resolved = |caps: CapSet| -> Result<serde_json::Value> {
         let r = profile.resolve(crate::seccomp::Host { caps, kernel })?;

@@ -510,7 +510,7 @@ fn search(
                 &format!("{} capabilities", set.len()),
             );
         }
-        match super::run_minirun(state_root, &a, timeout) {
+        match run_trial(|| super::run_minirun(state_root, &a, timeout)) {
             Ok(f) => {
                 let ok = f.success();
                 finished.push(f);
@@ -529,6 +529,24 @@ fn search(
         return Err(e);
     }
     Ok((outcome, finished))
+}
+
+/// minirun's own failure (Docker's 125): the launch failed, not the command.
+const LAUNCH_FAILED: i32 = 125;
+
+/// One trial, run once more when the launch itself failed (exit 125): a launch failing under
+/// load (seen once: one trial's 125 made CAP_SYS_CHROOT look needed for ping) is not the
+/// command needing the capability. A drop that makes every launch fail still fails.
+fn run_trial(mut run: impl FnMut() -> Result<Finished>) -> Result<Finished> {
+    let first = run()?;
+    if first.code != Some(LAUNCH_FAILED) {
+        return Ok(first);
+    }
+    tracing::debug!(
+        "minimize: a trial's launch failed ({}); running it again",
+        first.first_error_line()
+    );
+    run()
 }
 
 #[cfg(test)]
@@ -577,6 +595,30 @@ mod tests {
                 CapSet::of(&[CHOWN]),
             ]
         );
+    }
+
+    #[test]
+    fn a_failed_launch_is_tried_once_more_and_a_failed_command_is_not() {
+        let finished = |code| Finished {
+            code: Some(code),
+            stdout: String::new(),
+            stderr: "minirun: something\n".into(),
+            timed_out: false,
+        };
+        let runs = |codes: &[i32]| {
+            let mut it = codes.iter();
+            let mut n = 0;
+            let f = run_trial(|| {
+                n += 1;
+                Ok(finished(*it.next().unwrap()))
+            })
+            .unwrap();
+            (f.code, n)
+        };
+        assert_eq!(runs(&[125, 0]), (Some(0), 2));
+        assert_eq!(runs(&[125, 125]), (Some(125), 2));
+        assert_eq!(runs(&[1]), (Some(1), 1));
+        assert_eq!(runs(&[0]), (Some(0), 1));
     }
 
     #[test]

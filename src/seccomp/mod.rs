@@ -67,7 +67,7 @@ pub use cache::{Cache, Origin};
 pub use compile::{Layout, compile, compile_as};
 pub use filter::{Filter, Insn};
 pub use install::{InstallError, install};
-pub use profile::{Host, Profile, parse_kernel};
+pub use profile::{Host, Profile, Rule, parse_kernel};
 
 use anyhow::Result;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};

@@ -161,7 +161,7 @@ impl Profile {
 
 impl Rule {
     /// moby's rule: any excluded arch/cap/kernel drops the rule; every included one must hold.
-    fn applies(&self, host: Host) -> Result<bool> {
+    pub fn applies(&self, host: Host) -> Result<bool> {
         if let Some(ex) = &self.excludes
             && (ex.arches.iter().flatten().any(|a| a == NATIVE_GO_ARCH)
                 || ex.caps.iter().flatten().any(|c| holds(host.caps, c))

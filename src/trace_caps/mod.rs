@@ -13,6 +13,7 @@ pub mod btf;
 pub mod prog;
 pub mod report;
 mod ring;
+pub mod seccomp_verdict;
 
 use crate::cgroups::bpf::{Insn, bpf};
 use anyhow::{Context, Result};
@@ -109,6 +110,45 @@ fn attach_raw(prog: &OwnedFd, tracepoint: &std::ffi::CStr) -> std::io::Result<Ow
         _pad: 0,
     };
     bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr).map(owned)
+}
+
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+const BPF_CGROUP_DEVICE: u32 = 6;
+const BPF_LINK_CREATE: libc::c_long = 28;
+
+#[repr(C)]
+#[derive(Default)]
+struct LinkCreateAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+}
+
+/// `prog::device_access` linked to the cgroup at `dir`. A link, not BPF_PROG_ATTACH: the
+/// program leaves the cgroup when the tracer is dropped, even from a container that runs on
+/// (`minirun trace-caps ID` then Ctrl-C). Beside minirun's own device program, attached with
+/// BPF_F_ALLOW_MULTI, which a link joins.
+fn attach_device_watch(dir: &Path, m: &prog::Maps) -> Result<(OwnedFd, OwnedFd)> {
+    let p = crate::cgroups::bpf::load_program(
+        BPF_PROG_TYPE_CGROUP_DEVICE,
+        &prog::device_access(m),
+        c"Dual MIT/GPL",
+        "minirun_devwatch",
+        "the capability tracer's device program",
+    )?;
+    let cgroup = std::fs::File::open(dir)
+        .with_context(|| format!("opening the cgroup {}", dir.display()))?;
+    let mut attr = LinkCreateAttr {
+        prog_fd: p.as_raw_fd() as u32,
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        flags: 0,
+    };
+    let link = bpf(BPF_LINK_CREATE, &mut attr)
+        .map(owned)
+        .with_context(|| format!("linking a device program to {}", dir.display()))?;
+    Ok((p, link))
 }
 
 /// The one-line refusal for a kernel without the tracepoint, naming what is needed.
@@ -223,7 +263,7 @@ impl Tracer {
             syscalls: syscalls.as_raw_fd(),
             ring: ring_fd.as_raw_fd(),
         };
-        let progs = vec![
+        let mut progs = vec![
             load(&prog::cap_capable(&target, &maps), "minirun_caps")?,
             load(&prog::sys_enter(&target, &maps), "minirun_sysin")?,
             load(&prog::sys_exit(&target, &maps), "minirun_sysout")?,
@@ -241,6 +281,14 @@ impl Tracer {
                 )
             })?;
             links.push(link);
+        }
+        // The device accesses, which tell the device rules' refusals apart.
+        match attach_device_watch(dir, &maps) {
+            Ok((p, l)) => {
+                progs.push(p);
+                links.push(l);
+            }
+            Err(e) => tracing::debug!("device refusals not traced: {e:#}"),
         }
         let ring = ring::Ring::map(ring_fd, RING_SIZE as usize)?;
         let attach_time = started.elapsed();
@@ -291,7 +339,8 @@ impl Tracer {
                 }
                 tracer.ring.drain(|bytes| {
                     if let Some(e) = Event::parse(bytes, tracer.t0) {
-                        if let Some(sink) = sink.as_mut() {
+                        // Device accesses are many (/dev/null...): only a refusal names one.
+                        if let Some(sink) = sink.as_mut().filter(|_| e.device.is_none()) {
                             sink(&e.line());
                         }
                         events.push(e);
@@ -307,6 +356,7 @@ impl Tracer {
             waker,
             handle,
             attach_time,
+            seccomp: None,
         }
     }
 }
@@ -317,15 +367,24 @@ pub struct Running {
     waker: Option<OwnedFd>,
     handle: std::thread::JoinHandle<Vec<Event>>,
     attach_time: Duration,
+    seccomp: Option<seccomp_verdict::InForce>,
 }
 
 impl Running {
+    /// The seccomp profile the container runs under, so a refusal names its rule.
+    pub fn with_seccomp(mut self, profile: Option<seccomp_verdict::InForce>) -> Running {
+        self.seccomp = profile;
+        self
+    }
+
     /// Stops reading once what is in the ring buffer is read; detaches the programs.
     pub fn finish(self) -> Report {
         self.stop.store(true, Ordering::Release);
         drop(self.waker);
         let events = self.handle.join().unwrap_or_default();
-        Report::new(events, self.attach_time)
+        let mut report = Report::new(events, self.attach_time);
+        report.seccomp = self.seccomp;
+        report
     }
 }
 

@@ -9,14 +9,17 @@
 //!
 //! - `sys_enter`: remembers the syscall in progress per thread; an execve arms the tracer.
 //! - `cap_capable`: one `Event` per capability check, into the ring buffer.
-//! - `sys_exit`: one `Event` per syscall that failed with EPERM, EACCES or EAGAIN (the
+//! - `sys_exit`: one `Event` per syscall that failed with EPERM, EACCES, EAGAIN or EROFS (the
 //!   refusals the summary attributes), and forgets the thread's syscall.
+//! - `device_access`: one `Event` per device access, for the device rules' refusals.
 
 use crate::cgroups::bpf::{Insn, insn};
 
 // Opcodes (class | op | source), from linux/bpf.h and bpf_common.h.
 const MOV64_K: u8 = 0xb7;
 const MOV64_X: u8 = 0xbf;
+const AND64_K: u8 = 0x57;
+const RSH64_K: u8 = 0x77;
 const ADD64_K: u8 = 0x07;
 const LDX_DW: u8 = 0x79;
 const LDX_W: u8 = 0x61;
@@ -68,10 +71,14 @@ const NR_EXECVEAT: i32 = 322;
 pub const EPERM: i32 = 1;
 pub const EAGAIN: i32 = 11;
 pub const EACCES: i32 = 13;
+pub const EROFS: i32 = 30;
 
 /// `Event::kind`.
 pub const KIND_CAP: u32 = 1;
 pub const KIND_FAILED: u32 = 2;
+/// A device access the device rules decide: 40 type u32 (1 block, 2 char), 48 major u32,
+/// 52 minor u32, 56 access u32 (1 mknod, 2 read, 4 write); syscall and entry time as a check's.
+pub const KIND_DEVICE: u32 = 3;
 
 /// The ring buffer record both programs write (little-endian, see `Event::parse`):
 /// 0 kind u32, 4 syscall i32 (-1: none known), 8 time ns (CLOCK_MONOTONIC), 16 pid_tgid,
@@ -81,6 +88,13 @@ pub const KIND_FAILED: u32 = 2;
 /// 80 the checked credentials' address (KIND_CAP; 0 otherwise): overlayfs checks its mounter's
 /// credentials during the container's calls (`--volatile`), which harnesses tell apart by it.
 pub const EVENT_SIZE: i32 = 88;
+
+/// A KIND_FAILED record is longer: 88..152 holds bytes 56..120 of the call's `struct pt_regs`
+/// (r10 r9 r8 ax cx dx si di), so its six arguments (di si dx r10 r8 r9) are known even when the
+/// seccomp filter refused the call before sys_enter; the filter's rules test them.
+pub const FAILED_SIZE: i32 = EVENT_SIZE + 64;
+/// `offsetof(struct pt_regs, r10)`: the first byte copied.
+const PT_REGS_R10: i32 = 7 * 8;
 
 /// What the programs are built for.
 #[derive(Debug, Clone, Copy)]
@@ -211,9 +225,9 @@ impl Asm {
             .call(GET_CURRENT_COMM)
     }
 
-    fn reserve(&mut self, m: &Maps, into: u8, else_to: &'static str) -> &mut Self {
+    fn reserve(&mut self, m: &Maps, size: i32, into: u8, else_to: &'static str) -> &mut Self {
         self.ld_map(R1, m.ring)
-            .mov_k(R2, EVENT_SIZE)
+            .mov_k(R2, size)
             .mov_k(R3, 0)
             .call(RINGBUF_RESERVE)
             .jump(JEQ_K, R0, 0, 0, else_to)
@@ -265,11 +279,18 @@ pub fn sys_exit(t: &Target, m: &Maps) -> Vec<Insn> {
         .op(LDX_DW, R7, R6, 8, 0)
         .jump(JEQ_K, R7, 0, -EPERM, "refused")
         .jump(JEQ_K, R7, 0, -EACCES, "refused")
+        .jump(JEQ_K, R7, 0, -EROFS, "refused")
         .jump(JNE_K, R7, 0, -EAGAIN, "forget")
         .label("refused")
         .only_when_armed(m, "forget")
-        .reserve(m, R9, "forget")
+        .reserve(m, FAILED_SIZE, R9, "forget")
         .op(ST_W, R9, 0, 0, KIND_FAILED as i32)
+        .mov_x(R1, R9)
+        .op(ADD64_K, R1, 0, 0, EVENT_SIZE)
+        .mov_k(R2, FAILED_SIZE - EVENT_SIZE)
+        .op(LDX_DW, R3, R6, 0, 0)
+        .op(ADD64_K, R3, 0, 0, PT_REGS_R10)
+        .call(PROBE_READ_KERNEL)
         // The number from the registers: a call the seccomp filter refused never reached
         // sys_enter, so the map does not have it; that absence is what field 40 records.
         .mov_x(R1, R9)
@@ -308,7 +329,7 @@ pub fn cap_capable(t: &Target, m: &Maps) -> Vec<Insn> {
     let mut a = Asm::default();
     a.only_the_container(t)
         .only_when_armed(m, "out")
-        .reserve(m, R9, "out")
+        .reserve(m, EVENT_SIZE, R9, "out")
         .op(ST_W, R9, 0, 0, KIND_CAP as i32)
         .tid_at_fp8()
         .syscall_into(m, R9)
@@ -336,6 +357,42 @@ pub fn cap_capable(t: &Target, m: &Maps) -> Vec<Insn> {
     a.finish()
 }
 
+/// A device program (BPF_PROG_TYPE_CGROUP_DEVICE, ctx `struct bpf_cgroup_dev_ctx`:
+/// access_type = access << 16 | type, major, minor) attached beside the container's own: it
+/// allows everything (the cgroup's programs must all allow, so it changes no answer) and
+/// records each device access of the container's processes as a `KIND_DEVICE` event. No
+/// tracepoint fires when the device rules refuse, and kprobes or fexit on the device check are
+/// refused on a locked-down kernel; a call that then fails with EPERM was refused by them.
+pub fn device_access(m: &Maps) -> Vec<Insn> {
+    let mut a = Asm::default();
+    a.mov_x(R6, R1)
+        .only_when_armed(m, "out")
+        .reserve(m, EVENT_SIZE, R9, "out")
+        .op(ST_W, R9, 0, 0, KIND_DEVICE as i32)
+        .tid_at_fp8()
+        .syscall_into(m, R9)
+        .common_fields(R9)
+        .op(LDX_W, R1, R6, 0, 0)
+        .mov_x(R2, R1)
+        .op(AND64_K, R1, 0, 0, 0xffff)
+        .op(STX_W, R9, R1, 40, 0)
+        .op(RSH64_K, R2, 0, 0, 16)
+        .op(STX_W, R9, R2, 56, 0)
+        .op(LDX_W, R1, R6, 4, 0)
+        .op(STX_W, R9, R1, 48, 0)
+        .op(LDX_W, R1, R6, 8, 0)
+        .op(STX_W, R9, R1, 52, 0)
+        .op(ST_W, R9, 0, 44, 0)
+        .op(ST_W, R9, 0, 60, 0)
+        .op(ST_DW, R9, 0, 64, 0)
+        .op(ST_DW, R9, 0, 80, 0)
+        .submit(R9)
+        .label("out")
+        .mov_k(R0, 1)
+        .op(EXIT, 0, 0, 0, 0);
+    a.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,6 +417,7 @@ mod tests {
         for prog in [
             sys_enter(&target(), &MAPS),
             sys_exit(&target(), &MAPS),
+            device_access(&MAPS),
             cap_capable(&target(), &MAPS),
             cap_capable(
                 &Target {

@@ -1,7 +1,7 @@
 //! The tracer's events as people and harnesses read them (pure): one line per check, a summary
 //! per capability, and who refused each failed call.
 
-use super::prog::{EACCES, EAGAIN, EPERM, KIND_CAP, KIND_FAILED};
+use super::prog::{EACCES, EAGAIN, EPERM, EROFS, KIND_CAP, KIND_DEVICE, KIND_FAILED};
 use crate::capability::names;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use std::time::Duration;
 /// One ring buffer record, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// A capability check, or a call that failed with EPERM, EACCES or EAGAIN.
+    /// A capability check, or a call that failed with EPERM, EACCES, EAGAIN or EROFS.
     pub failed: bool,
     /// Since the tracer attached.
     pub micros: u64,
@@ -33,6 +33,39 @@ pub struct Event {
     pub target_level: Option<u32>,
     /// A check: the credentials' address (never shown: `Report::json` numbers them).
     pub cred: u64,
+    /// A failure: the call's six arguments as its registers held them at exit.
+    pub args: [u64; 6],
+    /// A device access the device rules decided during the call (neither a check nor a
+    /// failure: the failure that follows says whether they refused it).
+    pub device: Option<Device>,
+}
+
+/// A device the device rules refused, and for what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Device {
+    pub block: bool,
+    pub major: u32,
+    pub minor: u32,
+    /// DEVCG_ACC_*: 1 mknod, 2 read, 4 write.
+    pub access: u32,
+}
+
+impl Device {
+    /// "b 7:0 (read)", as a device rule spells the device.
+    pub fn text(&self) -> String {
+        let access: Vec<&str> = [(2, "read"), (4, "write"), (1, "mknod")]
+            .iter()
+            .filter(|(bit, _)| self.access & bit != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        format!(
+            "{} {}:{} ({})",
+            if self.block { 'b' } else { 'c' },
+            self.major,
+            self.minor,
+            access.join(", ")
+        )
+    }
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -50,9 +83,15 @@ impl Event {
             return None;
         }
         let kind = u32_at(b, 0);
-        if kind != KIND_CAP && kind != KIND_FAILED {
+        if kind != KIND_CAP && kind != KIND_FAILED && kind != KIND_DEVICE {
             return None;
         }
+        let device = (kind == KIND_DEVICE).then(|| Device {
+            block: u32_at(b, 40) == 1,
+            major: u32_at(b, 48),
+            minor: u32_at(b, 52),
+            access: u32_at(b, 56),
+        });
         let failed = kind == KIND_FAILED;
         let nr = u32_at(b, 4) as i32;
         let pid_tgid = u64_at(b, 16);
@@ -76,6 +115,12 @@ impl Event {
             own_userns: !failed && u64_at(b, 48) == u64_at(b, 56),
             target_level: (!failed && level != u32::MAX).then_some(level),
             cred: if failed { 0 } else { u64_at(b, 80) },
+            device,
+            args: match failed && b.len() >= super::prog::FAILED_SIZE as usize {
+                // pt_regs from r10 on: r10 r9 r8 ax cx dx si di; arguments di si dx r10 r8 r9.
+                true => [56, 48, 40, 0, 16, 8].map(|at| u64_at(b, 88 + at)),
+                false => [0; 6],
+            },
         })
     }
 
@@ -91,6 +136,14 @@ impl Event {
     pub fn line(&self) -> String {
         let t = format!("{}.{:06}", self.micros / 1_000_000, self.micros % 1_000_000);
         let call = syscall_name(self.syscall);
+        if let Some(d) = &self.device {
+            return format!(
+                "[{t}] pid {} {}: {call}: the device rules refused {}",
+                self.pid,
+                self.comm,
+                d.text()
+            );
+        }
         if self.failed {
             return format!(
                 "[{t}] pid {} {}: {call} failed with {}",
@@ -161,6 +214,7 @@ fn errno_name(e: i32) -> String {
         EPERM => "EPERM".into(),
         EACCES => "EACCES".into(),
         EAGAIN => "EAGAIN".into(),
+        EROFS => "EROFS".into(),
         n => format!("errno {n}"),
     }
 }
@@ -179,12 +233,17 @@ pub struct Tally {
 pub enum Fence {
     /// A capability check in that call was denied.
     Capability(u8),
-    /// The call never reached the kernel's code: the seccomp filter answered.
-    Seccomp,
+    /// The call never reached the kernel's code: the seccomp filter answered; which rule of
+    /// which profile, when the profile in force is known (`seccomp_verdict::InForce::explain`).
+    Seccomp(Option<String>),
+    /// The call accessed a device and failed with EPERM: the device rules refused it.
+    Device(Device),
     /// A fork or clone failed with EAGAIN and checked no capability.
     PidsLimit,
-    /// No capability was checked and the call ran: the file's mode, a read-only mount, the
-    /// device rules or another check that is not a capability.
+    /// A write to a read-only mount (EROFS): no capability lifts it.
+    ReadOnlyMount,
+    /// No capability was checked and the call ran: a noexec mount or a file no one may execute
+    /// (EACCES before any check), an immutable file, an LSM, another check.
     Other,
 }
 
@@ -196,16 +255,31 @@ impl Fence {
                 cap_name(*c),
                 names::short_name(*c)
             ),
-            Fence::Seccomp => "the seccomp filter refused the call before it ran (see the profile's rule; --security-opt seccomp=unconfined lifts it)".into(),
+            Fence::Seccomp(Some(rule)) => format!("the seccomp filter, before the call ran: {rule}"),
+            Fence::Seccomp(None) => "the seccomp filter refused the call before it ran (see the profile's rule; --security-opt seccomp=unconfined lifts it)".into(),
+            Fence::Device(d) => format!(
+                "the device rules refused {}: no device rule of the container allows it (--device, or a linux.resources.devices rule, would)",
+                d.text()
+            ),
+            Fence::ReadOnlyMount => {
+                "a read-only mount (--read-only, a :ro volume or a read-only bind)".into()
+            }
             Fence::PidsLimit => "no capability was checked: a fork refused for the cgroup's pids limit (--pids-limit)".into(),
-            Fence::Other => "no capability was checked and no filter refused it: the file's mode, a read-only mount, the device rules or another check".into(),
+            Fence::Other => "no capability was checked and no filter or device rule refused it: a noexec mount, a file no one may execute, an immutable file, or another check that is not a capability".into(),
         }
     }
     fn key(&self) -> String {
         match self {
             Fence::Capability(c) => format!("capability:{}", cap_name(*c)),
-            Fence::Seccomp => "seccomp".into(),
+            Fence::Seccomp(_) => "seccomp".into(),
+            Fence::Device(d) => format!(
+                "device:{} {}:{}",
+                if d.block { 'b' } else { 'c' },
+                d.major,
+                d.minor
+            ),
             Fence::PidsLimit => "pids".into(),
+            Fence::ReadOnlyMount => "read-only".into(),
             Fence::Other => "other".into(),
         }
     }
@@ -229,13 +303,24 @@ pub fn advisory(e: &Event) -> bool {
 /// Pure: the fence behind the failure `f`, from the checks made during the same call.
 pub fn fence(f: &Event, checks: &[Event]) -> Fence {
     if !f.ran {
-        return Fence::Seccomp;
+        return Fence::Seccomp(None);
+    }
+    if f.errno == EROFS {
+        return Fence::ReadOnlyMount;
+    }
+    let during =
+        |c: &&Event| !c.failed && c.tid == f.tid && f.entered != 0 && c.entered == f.entered;
+    // A device access during a call that failed with EPERM: the device rules refused it (the
+    // file's mode, decided before them, answers EACCES; no LSM confines a container here).
+    if f.errno == EPERM
+        && let Some(d) = checks.iter().filter(during).find_map(|c| c.device)
+    {
+        return Fence::Device(d);
     }
     let denied: Vec<&Event> = checks
         .iter()
-        .filter(|c| {
-            !c.failed && !c.granted && c.tid == f.tid && f.entered != 0 && c.entered == f.entered
-        })
+        .filter(during)
+        .filter(|c| !c.granted && c.device.is_none())
         .collect();
     let call = syscall_name(f.syscall);
     if f.errno == EAGAIN && FORKS.contains(&call.as_str()) {
@@ -258,6 +343,8 @@ pub fn fence(f: &Event, checks: &[Event]) -> Fence {
 pub struct Report {
     pub events: Vec<Event>,
     pub attach_time: Duration,
+    /// The seccomp profile the container ran under, when the launch said.
+    pub seccomp: Option<super::seccomp_verdict::InForce>,
 }
 
 impl Report {
@@ -265,11 +352,14 @@ impl Report {
         Report {
             events,
             attach_time,
+            seccomp: None,
         }
     }
 
     pub fn checks(&self) -> impl Iterator<Item = &Event> {
-        self.events.iter().filter(|e| !e.failed)
+        self.events
+            .iter()
+            .filter(|e| !e.failed && e.device.is_none())
     }
 
     pub fn tally(&self) -> BTreeMap<u8, Tally> {
@@ -292,11 +382,19 @@ impl Report {
 
     /// Each failed call with its fence, in order.
     pub fn refusals(&self) -> Vec<(&Event, Fence)> {
-        let checks: Vec<Event> = self.checks().cloned().collect();
+        let checks: Vec<Event> = self.events.iter().filter(|e| !e.failed).cloned().collect();
         self.events
             .iter()
             .filter(|e| e.failed)
-            .map(|e| (e, fence(e, &checks)))
+            .map(|e| {
+                let f = match (fence(e, &checks), &self.seccomp) {
+                    (Fence::Seccomp(None), Some(p)) => {
+                        Fence::Seccomp(Some(p.explain(&syscall_name(e.syscall), &e.args)))
+                    }
+                    (f, _) => f,
+                };
+                (e, f)
+            })
             .collect()
     }
 
@@ -446,7 +544,7 @@ mod tests {
     fn a_call_that_never_entered_was_refused_by_seccomp_and_a_failed_fork_by_pids() {
         let seccomp = Event::parse(&record(KIND_FAILED, 272, 0, -1, 0, false), 0).unwrap();
         assert!(!seccomp.ran);
-        assert_eq!(fence(&seccomp, &[]), Fence::Seccomp);
+        assert_eq!(fence(&seccomp, &[]), Fence::Seccomp(None));
         let fork = Event::parse(&record(KIND_FAILED, 56, 1, -11, 5, false), 0).unwrap();
         // The overcommit heuristic's CAP_SYS_ADMIN check during the fork is not the fence.
         let overcommit = Event::parse(&record(KIND_CAP, 56, 21, -1, 5, true), 0).unwrap();
@@ -454,6 +552,38 @@ mod tests {
         assert_eq!(fence(&fork, &[overcommit]), Fence::PidsLimit);
         let nproc = Event::parse(&record(KIND_CAP, 56, 24, -1, 5, true), 0).unwrap();
         assert_eq!(fence(&fork, &[nproc]), Fence::Capability(24));
+    }
+
+    #[test]
+    fn a_device_access_in_a_call_that_failed_eperm_names_the_device() {
+        // openat (257) of b 7:0 for reading, then the call fails with EPERM.
+        let mut dev = record(KIND_DEVICE, 257, 1, 0, 9, true);
+        dev[48..52].copy_from_slice(&7u32.to_le_bytes());
+        dev[52..56].copy_from_slice(&0u32.to_le_bytes());
+        dev[56..60].copy_from_slice(&2u32.to_le_bytes());
+        let dev = Event::parse(&dev, 0).unwrap();
+        let want = Device {
+            block: true,
+            major: 7,
+            minor: 0,
+            access: 2,
+        };
+        assert_eq!(dev.device, Some(want));
+        let failed = Event::parse(&record(KIND_FAILED, 257, 1, -EPERM, 9, false), 0).unwrap();
+        let f = fence(&failed, std::slice::from_ref(&dev));
+        assert_eq!(f, Fence::Device(want));
+        assert_eq!(f.key(), "device:b 7:0");
+        assert!(
+            f.text()
+                .starts_with("the device rules refused b 7:0 (read)")
+        );
+        // EACCES is the file's mode, decided before the device rules.
+        let eacces = Event::parse(&record(KIND_FAILED, 257, 1, -EACCES, 9, false), 0).unwrap();
+        assert_eq!(fence(&eacces, std::slice::from_ref(&dev)), Fence::Other);
+        // A device access is not a capability check.
+        let r = Report::new(vec![dev, failed], Duration::ZERO);
+        assert_eq!(r.checks().count(), 0);
+        assert_eq!(r.json()["refusals"][0]["fence"], "device:b 7:0");
     }
 
     #[test]
