@@ -1,6 +1,7 @@
-//! An OCI bundle: a directory with config.json and (usually) the rootfs. Loading it is pure
-//! apart from reading the file; every check that can be made before a namespace exists is
-//! made here, so a bad bundle is a one-line error and leaves nothing behind.
+//! An OCI bundle: a directory with config.json and (usually) the rootfs. Loading it reads the
+//! file and refuses what does not parse into a Spec; the config's rules are validate's named
+//! checks, whose host facts `inputs` reads here. A bad bundle is a one-line error and leaves
+//! nothing behind.
 
 use super::plan::Settings;
 use super::validate::{Facts, Inputs};
