@@ -367,6 +367,88 @@ fn bad_bundles_are_one_line_errors() {
     force_delete(&sb, "dup");
 }
 
+/// The refusals that moved into validate's list of named checks (issue 22): each is one line
+/// naming the field and its check, before anything exists (no record, no mount, no cgroup).
+#[test]
+fn config_refusals_name_their_check() {
+    let sb = Sandbox::new("oci-checks");
+    let _reap = Reap(&sb);
+    // The id names its cgroup (`id@hash` when default-placed), so a leftover one is found.
+    let id = "oci-checks-c";
+    // (the check, global flags, the config's change, what the line names)
+    type Case = (
+        &'static str,
+        Vec<&'static str>,
+        Box<dyn Fn(&mut Value)>,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "platform",
+            vec![],
+            Box::new(|c| c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 1}})),
+            "linux.timeOffsets cannot be honoured",
+        ),
+        (
+            "platform",
+            vec![],
+            Box::new(|c| c["windows"] = json!({"layerFolders": ["C:\\l"]})),
+            "windows cannot be honoured",
+        ),
+        (
+            "cgroups_path",
+            vec!["--systemd-cgroup"],
+            Box::new(|c| c["linux"]["cgroupsPath"] = json!("/oci-checks/x")),
+            "slice:prefix:name",
+        ),
+        (
+            "device_rules",
+            vec![],
+            Box::new(|c| {
+                c["linux"]["resources"] = json!({"devices": [
+                    {"allow": true, "type": "c", "major": 5, "access": "rx"}]})
+            }),
+            "linux.resources.devices",
+        ),
+        (
+            "sysctl_host_namespace",
+            vec![],
+            Box::new(|c| {
+                c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+                for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+                    if ns["type"] == "network" {
+                        ns["path"] = json!(format!("/proc/{}/ns/net", std::process::id()));
+                    }
+                }
+            }),
+            "would be set in the host's Network namespace",
+        ),
+    ];
+    for (i, (check, global, change, field)) in cases.iter().enumerate() {
+        let dir = bundle(&sb, &format!("b{i}"), &["true"], |c| change(c));
+        let mut args: Vec<&str> = global.clone();
+        args.extend(["run", "--bundle", dir.to_str().unwrap(), id]);
+        refused(&sb, &args, field);
+        let o = oci(&sb, &args);
+        let err = stderr(&o);
+        assert!(err.contains(&format!("(check \"{check}\")")), "{err}");
+    }
+    assert_eq!(cgroup_dirs_named(id), Vec::<PathBuf>::new());
+}
+
+/// Cgroup directories anywhere under /sys/fs/cgroup whose name contains `tag`.
+fn cgroup_dirs_named(tag: &str) -> Vec<PathBuf> {
+    let o = std::process::Command::new("find")
+        .args(["/sys/fs/cgroup", "-type", "d", "-name"])
+        .arg(format!("*{tag}*"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
 #[test]
 fn unhonoured_fields_warn_by_name_and_errors_reach_the_json_log() {
     let sb = Sandbox::new("oci-warn");

@@ -41,7 +41,6 @@ pub fn run(
     store: &Store,
     id: &str,
     plan: &Plan,
-    cgroup: Option<cgroup_launch::Request>,
     remove_at_exit: bool,
     log_opts: logfile::Opts,
     trace_caps: Option<Option<PathBuf>>,
@@ -66,7 +65,7 @@ pub fn run(
                 log_opts,
                 trace_caps,
             };
-            monitor(store, id, plan, cgroup, keep, report_w)
+            monitor(store, id, plan, keep, report_w)
         }
         ForkResult::Parent { .. } => {
             drop(report_w);
@@ -105,14 +104,7 @@ struct Keep {
 /// The monitor: never returns. Reports on `report` once the workload runs (or why it could
 /// not), then waits for it, records its exit status, removes its cgroup, and removes the
 /// record if asked to.
-fn monitor(
-    store: &Store,
-    id: &str,
-    plan: &Plan,
-    cgroup: Option<cgroup_launch::Request>,
-    keep: Keep,
-    report: OwnedFd,
-) -> ! {
+fn monitor(store: &Store, id: &str, plan: &Plan, keep: Keep, report: OwnedFd) -> ! {
     let Keep {
         remove_at_exit,
         log_opts,
@@ -143,7 +135,6 @@ fn monitor(
         let opts = Options {
             // The monitor is the container's keeper: if it is killed, the container goes too.
             die_with_parent: true,
-            cgroup,
             trace_caps: trace_caps.is_some(),
             ..Options::default()
         };

@@ -17,10 +17,10 @@ use crate::capability::{self as cap, names};
 use crate::cli::ExecArgs;
 use crate::container::launch::{self, Options};
 use crate::container::leak_guards;
-use crate::container::plan::Settings;
+use crate::container::plan::{CgroupRequest, Settings};
 use crate::container::procfs;
 use crate::container::state::{self, Status, Store};
-use crate::container::validate::{self, Inputs};
+use crate::container::validate::{self, Cgroups, Facts, Inputs};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::os::fd::AsRawFd;
@@ -152,12 +152,20 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
             preserve_fds: a.preserve_fds,
             ..Settings::default()
         },
-        join: Some(st.pid),
         // The container's own filter, as runc applies it to every exec'd process (a
         // quick-form container saved its compiled one).
         seccomp: match &saved {
             Some(s) => crate::container::seccomp_step::for_spec(&g.root, s)?,
             None => crate::container::seccomp_step::load(&store.dir(&a.id))?,
+        },
+        facts: Facts {
+            join: Some(st.pid),
+            // Into the container's cgroup: its limits count the process, `kill --all` finds it.
+            cgroups: match crate::container::cgroup_launch::load(&store.dir(&a.id))? {
+                Some(cg) => Cgroups::Given(CgroupRequest::Join(cg.paths().clone())),
+                None => Cgroups::None,
+            },
+            ..Facts::default()
         },
     };
     let plan = validate::plan(&spec, &inputs)?;
@@ -168,9 +176,6 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     let opts = Options {
         die_with_parent: !a.detach,
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
-        // Into the container's cgroup: its limits count the process, `kill --all` finds it.
-        cgroup: crate::container::cgroup_launch::load(&store.dir(&a.id))?
-            .map(|cg| crate::container::cgroup_launch::Request::Join(cg.paths().clone())),
         // The identity a seccomp listener's state names (the exec plan has no hooks to run).
         hooks: Some(crate::container::hooks::HookState {
             id: st.id.clone(),

@@ -118,18 +118,21 @@ fn create_container(
         preserve_fds: a.preserve_fds,
     };
     let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
+    inputs.facts.cgroups = validate::Cgroups::FromSpec {
+        manager: manager(g)?,
+        name: cgroup_launch::cgroup_name(&g.root, &a.id),
+    };
+    // Checked before the filter's cache is touched: a refused config leaves nothing.
+    validate::check(&b.spec, &inputs.facts)?;
     // linux.seccomp becomes BPF here, in the parent, before any namespace exists.
     inputs.seccomp = crate::container::seccomp_step::for_spec(&g.root, &b.spec)?;
     let plan = validate::plan(&b.spec, &inputs)?;
-    refuse_host_sysctl_namespaces(&plan)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
-    let name = cgroup_launch::cgroup_name(&g.root, &a.id);
-    let cgroup = cgroup_launch::request(&b.spec, manager(g)?, &name)?;
     let store = Store::new(&g.root);
     store.reserve(&a.id)?;
     // The cgroups a killed runtime left (their records are gone) go before we add ours; a
     // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
-    if cgroup.is_some() {
+    if plan.cgroup.is_some() {
         cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
     }
     let mut made_cgroup = None;
@@ -185,7 +188,6 @@ fn create_container(
             console_socket: console.as_ref().map(|s| s.as_raw_fd()),
             console_size: None,
             hooks: Some(hooks.clone()),
-            cgroup,
             trace_caps: a.trace_caps,
         };
         let mut child = launch::spawn(&plan, &opts)?;
@@ -235,37 +237,6 @@ fn create_container(
 /// The cgroup manager the global flags ask for.
 pub fn manager(g: &crate::cli::Global) -> Result<cgroup_launch::Manager> {
     cgroup_launch::Manager::from_flags(g.cgroup_manager.as_deref(), g.systemd_cgroup)
-}
-
-/// A sysctl whose namespace is joined by path must not name the runtime's own (the host's):
-/// the validation pass sees only that a namespace is listed (runc makes the same check).
-fn refuse_host_sysctl_namespaces(plan: &crate::container::plan::Plan) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let same =
-        |a: &std::fs::Metadata, b: &std::fs::Metadata| (a.dev(), a.ino()) == (b.dev(), b.ino());
-    for (key, _) in &plan.sysctl {
-        let Some(typ) = validate::sysctl_namespace(key) else {
-            continue;
-        };
-        let joined = plan.namespaces.iter().find(|n| n.typ == typ);
-        let Some(path) = joined.and_then(|n| n.path.as_ref()) else {
-            continue;
-        };
-        let ours = match typ {
-            LinuxNamespaceType::Network => "/proc/self/ns/net",
-            LinuxNamespaceType::Ipc => "/proc/self/ns/ipc",
-            _ => "/proc/self/ns/uts",
-        };
-        if let (Ok(theirs), Ok(ours)) = (std::fs::metadata(path), std::fs::metadata(ours))
-            && same(&theirs, &ours)
-        {
-            bail!(
-                "linux.sysctl: \"{key}\" would be set in the host's {typ:?} namespace ({} is the runtime's own)",
-                path.display()
-            );
-        }
-    }
-    Ok(())
 }
 
 pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<()> {

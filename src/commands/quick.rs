@@ -10,7 +10,7 @@ use crate::container::plan::{Plan, Settings};
 use crate::container::seccomp_step;
 use crate::container::state::{self, Store};
 use crate::container::user;
-use crate::container::validate::{self, Inputs};
+use crate::container::validate::{self, Cgroups, Facts, Inputs};
 use crate::spec::{self, QuickForm};
 use crate::step;
 use anyhow::{Context, Result, bail};
@@ -43,8 +43,9 @@ fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
     Ok(nnp)
 }
 
-/// Resolves the quick form's flags against the rootfs and the host into a Plan.
-pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
+/// Resolves the quick form's flags against the rootfs and the host into a Plan (its cgroup
+/// request included).
+pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
     super::refusals::check(args)?;
     let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
     let rootfs = std::fs::canonicalize(rootfs)
@@ -78,7 +79,8 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
             group.as_deref(),
         )?
     };
-    // An id the kernel reads as "unchanged" would keep the workload root (validate.rs).
+    // An id the kernel reads as "unchanged" would keep the workload root: the "user_ids" check
+    // refuses it too, but this line names the flag.
     for (what, id) in [("uid", identity.uid), ("gid", identity.gid)]
         .into_iter()
         .chain(identity.additional_gids.iter().map(|&g| ("group", g)))
@@ -111,6 +113,16 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
     for w in &resolved.warnings {
         tracing::warn!("{w}");
     }
+    let cgroup = super::quick_cgroup::request(global, args, id)?;
+    let mut caps = policy::sets_for(&resolved, identity.uid);
+    if cgroup.is_none() {
+        // Refused before anything else is said about a launch that will not happen.
+        if args.trace_caps {
+            bail!(crate::trace_caps::NEEDS_V2);
+        }
+        // Into the Spec, not the Plan: nothing changes the Plan after validation.
+        super::quick_cgroup::without_device_fence(&mut caps, args);
+    }
     let hostname = args
         .hostname
         .clone()
@@ -127,11 +139,15 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
         read_only: args.read_only,
         privileged: args.privileged,
         no_new_privileges: no_new_privs_from(&args.security_opt, args.no_new_privileges)?,
-        caps: policy::sets_for(&resolved, identity.uid),
+        caps,
         identity,
         mounts: super::storage::mounts(&args.volume, &args.mount, &args.tmpfs, Path::exists)?,
     };
-    let spec = spec::build(&quick)?;
+    let mut spec = spec::build(&quick)?;
+    // -t is the config's process.terminal, as in the config Docker hands runc.
+    if let Some(p) = spec.process_mut() {
+        p.set_terminal(Some(args.tty));
+    }
     let spec = super::quick_cgroup::adjust_spec(spec, args)?;
     let inputs = Inputs {
         base: "/".into(),
@@ -146,15 +162,18 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
             new_keyring: true,
             preserve_fds: 0,
         },
-        join: None,
         // Docker's default profile for the resolved bounding set (or the named one), compiled
         // or read from the cache here in the parent.
         seccomp: seccomp_step::for_quick_form(
-            state_root,
+            &global.root,
             &seccomp_step::choice_from(&args.security_opt),
             args.privileged,
             resolved.set,
         )?,
+        facts: Facts {
+            cgroups: cgroup.map_or(Cgroups::None, Cgroups::Given),
+            ..Facts::default()
+        },
     };
     validate::plan(&spec, &inputs)
 }
@@ -186,22 +205,13 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
             "--log-opt applies to the output of -d containers only (this one writes to your terminal)"
         );
     }
-    let mut plan = plan_for(args, &id, &global.root)?;
-    let cgroup = super::quick_cgroup::request(global, args, &id)?;
-    if cgroup.is_none() {
-        // Refused before anything else is said about a launch that will not happen.
-        if args.trace_caps {
-            bail!(crate::trace_caps::NEEDS_V2);
-        }
-        super::quick_cgroup::without_device_fence(&mut plan.caps, args);
-    }
     if args.tty {
         if args.detach {
             bail!("-t with -d is not supported: a detached container has no terminal to attach");
         }
         super::tty::check(args.interactive)?;
-        plan.terminal = true;
     }
+    let plan = plan_for(global, args, &id)?;
     if plan.caps.bounding.contains(SYS_PTRACE) {
         crate::container::readonly_reexec::reexec();
     }
@@ -211,13 +221,13 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     step!("state record {id} reserved");
     // The cgroups a killed runtime left (their records are gone) go before we add ours; a
     // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
-    if cgroup.is_some() {
+    if plan.cgroup.is_some() {
         cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
     }
     if args.detach {
         // The record outlives this process (see detach.rs); only a failed start removes it.
         let trace_caps = args.trace_caps.then(|| args.trace_caps_json.clone());
-        let r = super::detach::run(&store, &id, &plan, cgroup, args.rm, log_opts, trace_caps);
+        let r = super::detach::run(&store, &id, &plan, args.rm, log_opts, trace_caps);
         if r.is_err() {
             let _ = store.remove(&id);
         }
@@ -238,7 +248,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         }
         false => None,
     };
-    let result = launch_and_wait(&store, &id, &plan, cgroup, args.interactive, trace_caps);
+    let result = launch_and_wait(&store, &id, &plan, args.interactive, trace_caps);
     let removed = store.remove(&id);
     step!("state record removed");
     let code = result?;
@@ -264,7 +274,6 @@ fn launch_and_wait(
     store: &Store,
     id: &str,
     plan: &Plan,
-    cgroup: Option<cgroup_launch::Request>,
     interactive: bool,
     trace_caps: Option<(
         Option<&Path>,
@@ -278,7 +287,6 @@ fn launch_and_wait(
     };
     let opts = Options {
         die_with_parent: true,
-        cgroup,
         console_socket: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
         console_size: super::tty::caller_size(),
         trace_caps: trace_caps.is_some(),

@@ -1,5 +1,11 @@
 //! What `docker run` refuses, refused the same way by the quick form: one line, exit 125,
 //! before anything starts, instead of quietly doing something else.
+//!
+//! These stay here, apart from validate's named checks (container/validate/checks.rs), on
+//! purpose: Docker refuses them from its flags before it builds a config, some never reach a
+//! Spec (`--read-only --volatile` is one root either way), and the line names the flag the user
+//! typed. A rule about the Spec itself (an absolute cwd, ids in range) is a check there, so
+//! what the flags build is checked again by the same pass as any config.json.
 
 use crate::cli::QuickArgs;
 use anyhow::{Result, bail};

@@ -1,11 +1,12 @@
-//! An OCI bundle: a directory with config.json and (usually) the rootfs. Loading it is pure
-//! apart from reading the file; every check that can be made before a namespace exists is
-//! made here, so a bad bundle is a one-line error and leaves nothing behind.
+//! An OCI bundle: a directory with config.json and (usually) the rootfs. Loading it reads the
+//! file and refuses what does not parse into a Spec; the config's rules are validate's named
+//! checks, whose host facts `inputs` reads here. A bad bundle is a one-line error and leaves
+//! nothing behind.
 
 use super::plan::Settings;
-use super::validate::Inputs;
+use super::validate::{Facts, Inputs};
 use anyhow::{Context, Result, bail};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde_json::Value;
 use std::path::{Component, Path, PathBuf};
 
@@ -41,10 +42,7 @@ pub fn load(dir: &Path) -> Result<Bundle> {
     let raw: Value =
         serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
     check_namespace_types(&raw)?;
-    let (warnings, notes, errors) = unhonoured(&raw);
-    if let Some(e) = errors.first() {
-        bail!("{}: {e}", path.display());
-    }
+    let (warnings, notes) = unhonoured(&raw);
     let spec: Spec = serde_json::from_value(raw)
         .with_context(|| format!("{}: not a valid OCI runtime config", path.display()))?;
     Ok(Bundle {
@@ -80,11 +78,11 @@ fn present(v: &Value) -> bool {
     }
 }
 
-/// What minirun does not honour in a config, in three lists: warnings (the container runs
-/// without it, and the caller is told), notes (ignored on purpose, debug only) and errors
-/// (running without it would be unsafe or wrong, so the container is refused).
-pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let (mut warn, mut note, mut err) = (Vec::new(), Vec::new(), Vec::new());
+/// What minirun does not honour in a config but runs without, in two lists: warnings (the
+/// caller is told) and notes (ignored on purpose, debug only). What it refuses (running
+/// without it would be unsafe or wrong) is the "platform" check's (validate/checks.rs).
+pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>) {
+    let (mut warn, mut note) = (Vec::new(), Vec::new());
     let get = |path: &str| {
         path.split('.')
             .fold(raw, |v, k| v.get(k).unwrap_or(&Value::Null))
@@ -114,21 +112,7 @@ pub fn unhonoured(raw: &Value) -> (Vec<String>, Vec<String>, Vec<String>) {
             note.push(format!("{field} ignored: {why}"));
         }
     }
-    for (field, why) in [
-        (
-            "linux.timeOffsets",
-            "time namespace offsets are not supported",
-        ),
-        ("vm", "minirun runs containers, not virtual machines"),
-        ("windows", "this is not a Windows runtime"),
-        ("solaris", "this is not a Solaris runtime"),
-        ("zos", "this is not a z/OS runtime"),
-    ] {
-        if present(get(field)) {
-            err.push(format!("{field} cannot be honoured: {why}"));
-        }
-    }
-    (warn, note, err)
+    (warn, note)
 }
 
 /// root.path, taken relative to the bundle when relative. A relative path may not climb out
@@ -156,7 +140,8 @@ pub fn root_path(dir: &Path, root: &Path) -> Result<PathBuf> {
     Ok(dir.join(root))
 }
 
-/// The validation pass's inputs for a bundle: the rootfs checked and made canonical.
+/// The validation pass's inputs for a bundle: the rootfs checked and made canonical, and the
+/// host facts the checks need (the cgroup request's source is the caller's to set).
 pub fn inputs(b: &Bundle, last_cap: u8, settings: Settings) -> Result<Inputs> {
     let root = b.spec.root().as_ref().context("config has no \"root\"")?;
     let rootfs = root_path(&b.dir, root.path())?;
@@ -170,9 +155,44 @@ pub fn inputs(b: &Bundle, last_cap: u8, settings: Settings) -> Result<Inputs> {
         rootfs,
         last_cap,
         settings,
-        join: None,
         seccomp: None,
+        facts: Facts {
+            host_namespaces: host_namespaces(&b.spec),
+            ..Facts::default()
+        },
     })
+}
+
+/// The types of the namespaces `spec` joins by a path that is the runtime's own (same device
+/// and inode as /proc/self/ns/...): a sysctl of such a namespace would be set on the host.
+pub fn host_namespaces(spec: &Spec) -> Vec<LinuxNamespaceType> {
+    use std::os::unix::fs::MetadataExt;
+    let linux = spec.linux().clone().unwrap_or_default();
+    linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .filter_map(|n| {
+            let path = n.path().as_ref()?;
+            let ours = format!("/proc/self/ns/{}", proc_ns_name(n.typ()));
+            let (theirs, ours) = (std::fs::metadata(path).ok()?, std::fs::metadata(ours).ok()?);
+            ((theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino())).then_some(n.typ())
+        })
+        .collect()
+}
+
+/// The name of a namespace type under /proc/PID/ns.
+fn proc_ns_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Time => "time",
+    }
 }
 
 #[cfg(test)]
@@ -207,10 +227,10 @@ mod tests {
             r#"{"linux":{"resources":{"devices":[{"allow":false,"access":"rwm"}]},
                 "seccomp":{"defaultAction":"SCMP_ACT_ERRNO"},"cgroupsPath":"/x",
                 "intelRdt":{}, "timeOffsets":{"monotonic":{"secs":1}}},
-                "process":{"apparmorProfile":"docker-default"}}"#,
+                "process":{"apparmorProfile":"docker-default"}, "windows":{"layerFolders":["x"]}}"#,
         )
         .unwrap();
-        let (warn, note, err) = unhonoured(&raw);
+        let (warn, note) = unhonoured(&raw);
         // linux.resources (cgroups) and linux.seccomp are honoured.
         assert!(!warn.iter().any(|w| w.starts_with("linux.resources ")));
         assert!(!warn.iter().any(|w| w.starts_with("linux.seccomp ")));
@@ -221,10 +241,14 @@ mod tests {
         // An empty object says nothing.
         assert!(!warn.iter().any(|w| w.starts_with("linux.intelRdt")));
         assert!(!note.iter().any(|n| n.starts_with("linux.cgroupsPath")));
-        assert_eq!(err.len(), 1);
-        assert!(err[0].starts_with("linux.timeOffsets"));
-        let (w, n, e) = unhonoured(&serde_json::json!({"process": {"args": ["sh"]}}));
-        assert!(w.is_empty() && n.is_empty() && e.is_empty());
+        // Refusals (timeOffsets, windows) are the "platform" check's, not warnings.
+        assert!(
+            !warn
+                .iter()
+                .any(|w| w.starts_with("linux.timeOffsets") || w.starts_with("windows"))
+        );
+        let (w, n) = unhonoured(&serde_json::json!({"process": {"args": ["sh"]}}));
+        assert!(w.is_empty() && n.is_empty());
     }
 
     #[test]
@@ -233,5 +257,23 @@ mod tests {
             serde_json::json!({"linux": {"namespaces": [{"type": "pid"}, {"type": "bogus"}]}});
         let e = check_namespace_types(&raw).unwrap_err().to_string();
         assert!(e.contains("\"bogus\""), "{e}");
+    }
+
+    #[test]
+    fn the_runtimes_own_namespaces_are_found() {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "linux": {"namespaces": [
+                {"type": "network", "path": format!("/proc/{}/ns/net", std::process::id())},
+                {"type": "uts"},
+                {"type": "pid", "path": "/no/such/ns"}]}
+        }))
+        .unwrap();
+        let found = host_namespaces(&spec);
+        // Ours by another name (/proc/PID/ns of this process) is ours; no path, or a path that
+        // does not exist, is not.
+        assert!(found.contains(&LinuxNamespaceType::Network), "{found:?}");
+        assert!(!found.contains(&LinuxNamespaceType::Uts));
+        assert!(!found.contains(&LinuxNamespaceType::Pid));
     }
 }

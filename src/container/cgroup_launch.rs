@@ -1,4 +1,5 @@
-//! The container's cgroup around a launch: which one (the manager and `linux.cgroupsPath`),
+//! The container's cgroup around a launch: which one is the Plan's (`validate` computes the
+//! request from the manager and `linux.cgroupsPath`, and refuses a bad one); here it is
 //! made and limited before the child exists, the child born in it, its paths kept with the
 //! state record, the OOM verdict at exit, and its removal.
 //!
@@ -9,81 +10,16 @@
 //! workload (see `cgroups::joins`). A host without any cgroup filesystem gets no cgroup: a
 //! warning, or a refusal naming what needed one.
 
-use crate::cgroups::{Cgroup, CgroupPaths, Layout, Placement};
+use crate::cgroups::{Cgroup, CgroupPaths, Layout};
 use anyhow::{Context, Result, bail};
-use oci_spec::runtime::{LinuxResources, Spec};
 use std::path::Path;
 
 /// The file in a container's state directory that names its cgroup.
 pub const RECORD: &str = "cgroup.json";
 
-/// runc's and crun's `--cgroup-manager` (and `--systemd-cgroup`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Manager {
-    #[default]
-    Cgroupfs,
-    Systemd,
-    /// No cgroup at all: the container stays in the caller's, unlimited.
-    Disabled,
-}
-
-impl Manager {
-    /// Pure: the manager the global flags ask for.
-    pub fn from_flags(manager: Option<&str>, systemd_cgroup: bool) -> Result<Manager> {
-        let m = match manager {
-            None | Some("cgroupfs") => Manager::Cgroupfs,
-            Some("systemd") => Manager::Systemd,
-            Some("disabled") => Manager::Disabled,
-            Some(other) => {
-                bail!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
-            }
-        };
-        if systemd_cgroup && m == Manager::Disabled {
-            bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
-        }
-        Ok(if systemd_cgroup { Manager::Systemd } else { m })
-    }
-}
-
-/// What a launch does about cgroups.
-#[derive(Debug, Clone)]
-pub enum Request {
-    /// A new container: make its cgroup (`id` names it where the placement is the default:
-    /// see `cgroup_name`) and apply its limits.
-    Create {
-        id: String,
-        placement: Placement,
-        resources: Box<LinuxResources>,
-    },
-    /// A process joining a running container (`exec`): into the container's cgroup.
-    Join(CgroupPaths),
-}
-
-/// Pure: the request for container `id` from its spec (`linux.cgroupsPath`, `linux.resources`).
-/// Disabled: none. A bad cgroupsPath or device rule is an error here, before anything is made.
-pub fn request(spec: &Spec, manager: Manager, id: &str) -> Result<Option<Request>> {
-    if manager == Manager::Disabled {
-        return Ok(None);
-    }
-    let linux = spec.linux().as_ref();
-    let path = linux.and_then(|l| l.cgroups_path().as_ref());
-    let path = path.map(|p| p.to_string_lossy().into_owned());
-    let placement = Placement::parse(path.as_deref(), manager == Manager::Systemd)?;
-    let resources = linux
-        .and_then(|l| l.resources().clone())
-        .unwrap_or_default();
-    // As runc does: deny by default whatever the config says (absent rules included), the
-    // standard nodes and the config's linux.devices openable (see container_rules).
-    let listed = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-    let rules = crate::cgroups::devices::container_rules(resources.devices().as_deref(), &listed)?;
-    let mut resources = resources;
-    resources.set_devices(Some(rules));
-    Ok(Some(Request::Create {
-        id: id.to_string(),
-        placement,
-        resources: Box::new(resources),
-    }))
-}
+/// The request and the manager live with the Plan's types (validate computes the request);
+/// their names here stay.
+pub use super::plan::{CgroupRequest as Request, Manager};
 
 /// Effects, in the parent before clone3: the cgroup made and limited (or, for `Join`, opened).
 /// A failure leaves nothing behind. None: this host has no cgroup filesystem and nothing was
@@ -263,12 +199,6 @@ fn human(bytes: u64) -> String {
 mod tests {
     use super::*;
 
-    fn spec(linux: serde_json::Value) -> Spec {
-        let mut v = serde_json::to_value(Spec::default()).unwrap();
-        v["linux"] = linux;
-        serde_json::from_value(v).unwrap()
-    }
-
     #[test]
     fn managers() {
         assert_eq!(Manager::from_flags(None, false).unwrap(), Manager::Cgroupfs);
@@ -279,23 +209,6 @@ mod tests {
         assert_eq!(Manager::from_flags(None, true).unwrap(), Manager::Systemd);
         let e = Manager::from_flags(Some("cgroupv3"), false).unwrap_err();
         assert!(e.to_string().contains("\"cgroupv3\""));
-    }
-
-    #[test]
-    fn requests_follow_the_spec() {
-        let s = spec(serde_json::json!({"cgroupsPath": "/docker/abc"}));
-        match request(&s, Manager::Cgroupfs, "abc").unwrap() {
-            Some(Request::Create { placement, .. }) => {
-                assert_eq!(placement, Placement::Absolute("/docker/abc".into()))
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(request(&s, Manager::Disabled, "abc").unwrap().is_none());
-        let e = request(&s, Manager::Systemd, "abc").unwrap_err();
-        assert!(e.to_string().contains("slice:prefix:name"), "{e}");
-        let bad = spec(serde_json::json!({"resources": {"devices": [
-            {"allow": true, "type": "c", "major": 5, "access": "rx"}]}}));
-        assert!(request(&bad, Manager::Cgroupfs, "x").is_err());
     }
 
     #[test]

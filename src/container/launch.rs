@@ -48,8 +48,6 @@ pub struct Options {
     pub console_size: Option<(u16, u16)>,
     /// Run the config's hooks, with this container's identity in their state JSON.
     pub hooks: Option<HookState>,
-    /// The cgroup to make (or join) before the child exists; None: stay in ours.
-    pub cgroup: Option<cgroup_launch::Request>,
     /// `--trace-caps`: attach the capability tracer to the cgroup before the child exists.
     pub trace_caps: bool,
 }
@@ -98,7 +96,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None).context("blocking signals")?;
     let (parent_end, child_end) = protocol::pair()?;
     // Made and limited before the child exists: the workload never runs unconfined.
-    let cgroup = opts
+    let cgroup = plan
         .cgroup
         .as_ref()
         .map(cgroup_launch::prepare)
@@ -113,7 +111,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             Ok(t) => Some(t),
             Err(e) => {
                 if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) =
-                    (&cgroup, &opts.cgroup)
+                    (&cgroup, &plan.cgroup)
                 {
                     let _ = cg.remove();
                 }
@@ -123,7 +121,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         false => None,
     };
     // A new container's v1 joins come after clone3: their grace period starts now.
-    let join_helper = match (&cgroup, &opts.cgroup) {
+    let join_helper = match (&cgroup, &plan.cgroup) {
         (Some(cg), Some(cgroup_launch::Request::Create { .. })) => cg.start_join_grace_period(),
         _ => None,
     };
@@ -187,7 +185,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         Ok(pid) => pid,
         Err(e) => {
             crate::cgroups::reap_helper(join_helper);
-            if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) = (&cgroup, &opts.cgroup)
+            if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) = (&cgroup, &plan.cgroup)
             {
                 let _ = cg.remove();
             }
@@ -219,7 +217,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         let _ = kill(child.pid, Signal::SIGKILL);
         let _ = waitpid(child.pid, None);
         if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) =
-            (&child.cgroup, &opts.cgroup)
+            (&child.cgroup, &plan.cgroup)
         {
             let _ = cg.remove();
         }

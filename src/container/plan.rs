@@ -3,6 +3,7 @@
 
 use super::user::Identity;
 use crate::capability::CapSets;
+use anyhow::{Result, bail};
 use nix::mount::MsFlags;
 use oci_spec::runtime::LinuxNamespaceType;
 use std::path::PathBuf;
@@ -103,6 +104,50 @@ pub struct Plan {
     pub personality: Option<u64>,
     /// linux.memoryPolicy: set_mempolicy(2) before execve.
     pub memory_policy: Option<super::task::MemPolicy>,
+    /// The cgroup to make (or join) before the child exists; None: stay in ours.
+    pub cgroup: Option<CgroupRequest>,
+}
+
+/// runc's and crun's `--cgroup-manager` (and `--systemd-cgroup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Manager {
+    #[default]
+    Cgroupfs,
+    Systemd,
+    /// No cgroup at all: the container stays in the caller's, unlimited.
+    Disabled,
+}
+
+impl Manager {
+    /// Pure: the manager the global flags ask for.
+    pub fn from_flags(manager: Option<&str>, systemd_cgroup: bool) -> Result<Manager> {
+        let m = match manager {
+            None | Some("cgroupfs") => Manager::Cgroupfs,
+            Some("systemd") => Manager::Systemd,
+            Some("disabled") => Manager::Disabled,
+            Some(other) => {
+                bail!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
+            }
+        };
+        if systemd_cgroup && m == Manager::Disabled {
+            bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
+        }
+        Ok(if systemd_cgroup { Manager::Systemd } else { m })
+    }
+}
+
+/// What a launch does about cgroups (`cgroup_launch::prepare` carries it out).
+#[derive(Debug, Clone)]
+pub enum CgroupRequest {
+    /// A new container: make its cgroup (`id` names it where the placement is the default:
+    /// see `cgroup_launch::cgroup_name`) and apply its limits.
+    Create {
+        id: String,
+        placement: crate::cgroups::Placement,
+        resources: Box<oci_spec::runtime::LinuxResources>,
+    },
+    /// A process joining a running container (`exec`): into the container's cgroup.
+    Join(crate::cgroups::CgroupPaths),
 }
 
 /// Launch choices that come from the command line, not the Spec.

@@ -1,52 +1,18 @@
-//! The one validation pass: Spec (plus the facts the caller gathered) → Plan. Pure, no
-//! syscalls: every check that can run before clone3 lives here, so a config field minirun
-//! cannot honour is a one-line error in the parent before any namespace exists, never a
-//! half-set-up container; and the Plan leaves complete, nobody patches it afterwards.
+//! The translation: Spec + Inputs → Plan. It runs after the checks (`checks.rs`) and
+//! refuses only what the Plan cannot represent (an unknown capability or rlimit name, a mount
+//! propagation or personality it has no value for, a cgroupsPath or device rule that does not
+//! parse); every other refusal is a named check.
 
-use super::plan::{DevicePlan, IdMap, MountPlan, Namespace, Plan, Rlimit, Settings};
-use super::user::Identity;
+use super::{Cgroups, Inputs};
 use crate::capability::{CapSet, CapSets, names};
+use crate::container::plan::{
+    CgroupRequest, DevicePlan, IdMap, Manager, MountPlan, Namespace, Plan, Rlimit,
+};
+use crate::container::user::Identity;
 use anyhow::{Context, Result, bail};
 use nix::mount::MsFlags;
-use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Spec};
-use std::path::{Path, PathBuf};
-
-/// What the caller resolved before the pass (the effects: reading the bundle, canonicalising
-/// the rootfs, reading the kernel's last capability) and the command line's choices.
-#[derive(Debug, Clone)]
-pub struct Inputs {
-    /// Relative mount sources are taken from here: the bundle directory ("/" for the quick form).
-    pub base: PathBuf,
-    /// The root filesystem, resolved and checked by the caller.
-    pub rootfs: PathBuf,
-    pub last_cap: u8,
-    pub settings: Settings,
-    /// `exec`: join the running container whose init is this pid, instead of creating one.
-    pub join: Option<i32>,
-    /// The filter the caller compiled from `linux.seccomp` or the quick form's choice
-    /// (`container::seccomp_step`): compiling reads and writes the cache, an effect.
-    pub seccomp: Option<super::seccomp_step::Prepared>,
-}
-
-impl Inputs {
-    /// Inputs for a spec whose root is taken as it is (relative to `base`): tests and callers
-    /// without a filesystem to check.
-    pub fn lexical(spec: &Spec, base: &Path, last_cap: u8) -> Inputs {
-        let root = spec
-            .root()
-            .as_ref()
-            .map(|r| r.path().clone())
-            .unwrap_or_default();
-        Inputs {
-            base: base.to_path_buf(),
-            rootfs: base.join(root),
-            last_cap,
-            settings: Settings::default(),
-            join: None,
-            seccomp: None,
-        }
-    }
-}
+use oci_spec::runtime::{LinuxDeviceType, Spec};
+use std::path::PathBuf;
 
 /// Mount options: flags to set, flags to clear, propagation, or filesystem data.
 fn parse_mount_options(options: &[String]) -> Result<(MsFlags, String, Option<MsFlags>, bool)> {
@@ -196,24 +162,14 @@ fn cap_set(names_in: &Option<oci_spec::runtime::Capabilities>, last: u8) -> Resu
     Ok(names::parse_set(&list, last)?)
 }
 
-/// The pass itself.
-pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
+/// The translation itself (after `checks::run`: see `validate::plan`).
+pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
     let root = spec.root().as_ref().context("config has no \"root\"")?;
-    let (base, last_cap) = (inputs.base.as_path(), inputs.last_cap);
+    let (base, last_cap, join) = (inputs.base.as_path(), inputs.last_cap, inputs.facts.join);
     let process = spec
         .process()
         .as_ref()
         .context("config has no \"process\"")?;
-    let args = process.args().clone().unwrap_or_default();
-    if args.is_empty() {
-        bail!("config has no \"process.args\": nothing to run");
-    }
-    if !process.cwd().is_absolute() {
-        bail!(
-            "process.cwd \"{}\" must be an absolute path",
-            process.cwd().display()
-        );
-    }
     let user = process.user();
     let caps = match process.capabilities() {
         Some(c) => CapSets {
@@ -242,19 +198,15 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
     }
 
     let linux = spec.linux().clone().unwrap_or_default();
-    let mut namespaces: Vec<Namespace> = Vec::new();
-    for n in linux.namespaces().iter().flatten() {
-        if namespaces.iter().any(|m| m.typ == n.typ()) {
-            bail!("linux.namespaces: {:?} is listed twice", n.typ());
-        }
-        namespaces.push(Namespace {
+    let namespaces: Vec<Namespace> = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .map(|n| Namespace {
             typ: n.typ(),
             path: n.path().clone(),
-        });
-    }
-    let creates_user = namespaces
-        .iter()
-        .any(|n| n.typ == LinuxNamespaceType::User && n.path.is_none());
+        })
+        .collect();
     let id_maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
         m.iter()
             .flatten()
@@ -265,28 +217,9 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             })
             .collect()
     };
-    let uid_mappings = id_maps(linux.uid_mappings());
-    let gid_mappings = id_maps(linux.gid_mappings());
-    if creates_user && (uid_mappings.is_empty() || gid_mappings.is_empty()) {
-        bail!("linux.namespaces: a user namespace needs linux.uidMappings and linux.gidMappings");
-    }
-    if uid_mappings
-        .iter()
-        .chain(&gid_mappings)
-        .any(|m| m.size == 0)
-    {
-        bail!("linux.uidMappings/gidMappings: a mapping has size 0");
-    }
 
     let mut mounts = Vec::new();
     for m in spec.mounts().iter().flatten() {
-        let dest = m.destination();
-        if !dest.is_absolute() {
-            bail!(
-                "mounts: destination \"{}\" must be absolute",
-                dest.display()
-            );
-        }
         let (flags, data, propagation, bind_opt) =
             parse_mount_options(m.options().as_deref().unwrap_or_default())?;
         let typ = m.typ().clone().unwrap_or_else(|| "none".into());
@@ -297,7 +230,7 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             None => typ.clone(),
         };
         mounts.push(MountPlan {
-            destination: dest.clone(),
+            destination: m.destination().clone(),
             typ,
             source,
             flags: if bind {
@@ -311,17 +244,8 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         });
     }
 
-    // `exec` enters a container that exists: it must join every namespace, and creates no
-    // devices.
-    if let Some(pid) = inputs.join
-        && let Some(n) = namespaces.iter().find(|n| n.path.is_none())
-    {
-        bail!(
-            "exec into the container of pid {pid}: the {:?} namespace would be new",
-            n.typ
-        );
-    }
-    let mut devices = match inputs.join {
+    // `exec` enters a container that exists: it creates no devices.
+    let mut devices = match join {
         Some(_) => Vec::new(),
         None => default_devices(),
     };
@@ -330,10 +254,8 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
             LinuxDeviceType::B => libc::S_IFBLK,
             LinuxDeviceType::P => libc::S_IFIFO,
-            LinuxDeviceType::A => bail!(
-                "linux.devices: \"{}\" has type \"a\", which is only valid in cgroup rules",
-                d.path().display()
-            ),
+            // Refused by the "devices" check; no node has this type.
+            LinuxDeviceType::A => bail!("linux.devices: type \"a\" makes no node"),
         };
         devices.retain(|x| x.path != *d.path());
         devices.push(DevicePlan {
@@ -358,22 +280,9 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     sysctl.sort();
-    for (k, _) in &sysctl {
-        if k.contains("..") || k.starts_with('/') {
-            bail!("linux.sysctl: invalid key {k:?}");
-        }
-        check_sysctl(k, &namespaces)?;
-    }
-    check_ids(user)?;
-    if !namespaces
-        .iter()
-        .any(|n| n.typ == LinuxNamespaceType::Mount)
-    {
-        check_nothing_to_mount(spec, &mounts)?;
-    }
 
     Ok(Plan {
-        rootfs: match inputs.join {
+        rootfs: match join {
             Some(pid) => PathBuf::from(format!("/proc/{pid}/root")),
             None => inputs.rootfs.clone(),
         },
@@ -397,7 +306,7 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
         domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
         sysctl,
-        args,
+        args: process.args().clone().unwrap_or_default(),
         env: process.env().clone().unwrap_or_default(),
         cwd: process.cwd().clone(),
         identity: Identity {
@@ -414,112 +323,72 @@ pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         terminal: process.terminal().unwrap_or(false),
         settings: inputs.settings.clone(),
         last_cap,
-        uid_mappings,
-        gid_mappings,
+        uid_mappings: id_maps(linux.uid_mappings()),
+        gid_mappings: id_maps(linux.gid_mappings()),
         hooks: spec.hooks().clone().unwrap_or_default(),
-        exec_root: inputs
-            .join
-            .map(|pid| PathBuf::from(format!("/proc/{pid}/root"))),
+        exec_root: join.map(|pid| PathBuf::from(format!("/proc/{pid}/root"))),
         seccomp: inputs.seccomp.clone(),
-        personality: super::task::personality(linux.personality().as_ref())?,
-        memory_policy: super::task::memory_policy(linux.memory_policy().as_ref())?,
+        personality: crate::container::task::personality(linux.personality().as_ref())?,
+        memory_policy: crate::container::task::memory_policy(linux.memory_policy().as_ref())?,
+        cgroup: cgroup_request(spec, &inputs.facts.cgroups)?,
     })
 }
 
-/// The highest id the kernel takes as one: (uid_t)-1 means "leave unchanged" to setresuid and
-/// setgroups, so 4294967295 would keep the workload root (runc refuses the same range).
-const MAX_ID: u32 = 2_147_483_647;
-
-/// Refuses a uid or gid the kernel would not take as an id (see MAX_ID).
-pub fn check_id(what: &str, id: u32) -> Result<()> {
-    if id > MAX_ID {
-        bail!("{what} {id}: out of range (ids go from 0 to {MAX_ID})");
-    }
-    Ok(())
-}
-
-fn check_ids(user: &oci_spec::runtime::User) -> Result<()> {
-    check_id("process.user.uid", user.uid())?;
-    check_id("process.user.gid", user.gid())?;
-    for g in user.additional_gids().iter().flatten() {
-        check_id("process.user.additionalGids:", *g)?;
-    }
-    Ok(())
-}
-
-/// The namespace that scopes a sysctl (runc's validator's list), or None: not namespaced.
-pub fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
-    const IPC: &[&str] = &[
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
-    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
-        Some(LinuxNamespaceType::Ipc)
-    } else if key.starts_with("net.") {
-        Some(LinuxNamespaceType::Network)
-    } else if key == "kernel.hostname" || key == "kernel.domainname" {
-        Some(LinuxNamespaceType::Uts)
-    } else {
-        None
-    }
-}
-
-/// The sysctls a container may set: those its own namespaces scope. Any other is written to
-/// the host's kernel (kernel.core_pattern would give host root).
-fn check_sysctl(key: &str, namespaces: &[Namespace]) -> Result<()> {
-    let Some(typ) = sysctl_namespace(key) else {
-        bail!("linux.sysctl: \"{key}\" is not namespaced: setting it would change the host");
+/// The cgroup request: the caller's, or the spec's own (`linux.cgroupsPath` placed by the
+/// manager, `linux.resources` with the device rules runc gives every container: deny by
+/// default whatever the config says, the standard nodes and the config's linux.devices
+/// openable; see `cgroups::devices::container_rules`).
+pub fn cgroup_request(spec: &Spec, cgroups: &Cgroups) -> Result<Option<CgroupRequest>> {
+    let (manager, name) = match cgroups {
+        Cgroups::None => return Ok(None),
+        Cgroups::Given(r) => return Ok(Some(r.clone())),
+        Cgroups::FromSpec { manager, name } => (*manager, name),
     };
-    if !namespaces.iter().any(|n| n.typ == typ) {
-        bail!(
-            "linux.sysctl: \"{key}\" needs a {typ:?} namespace (linux.namespaces has none): \
-             setting it would change the host"
-        );
+    if manager == Manager::Disabled {
+        return Ok(None);
     }
-    Ok(())
+    let linux = spec.linux().as_ref();
+    let placement = placement(spec, manager)?;
+    let mut resources = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    let rules = device_rules(spec)?;
+    resources.set_devices(Some(rules));
+    Ok(Some(CgroupRequest::Create {
+        id: name.clone(),
+        placement,
+        resources: Box::new(resources),
+    }))
 }
 
-/// Without a mount namespace every mount would land in the host's mount table: refused, the
-/// first one named, rather than skipped (a container silently missing its /proc, its masked
-/// paths or its read-only root would be weaker than its config says).
-fn check_nothing_to_mount(spec: &Spec, mounts: &[MountPlan]) -> Result<()> {
-    const WHY: &str = "needs a mount namespace (linux.namespaces has none)";
-    if let Some(m) = mounts.first() {
-        bail!("mounts: \"{}\" {WHY}", m.destination.display());
-    }
-    let linux = spec.linux().clone().unwrap_or_default();
-    if let Some(p) = linux.masked_paths().iter().flatten().next() {
-        bail!("linux.maskedPaths: \"{p}\" {WHY}");
-    }
-    if let Some(p) = linux.readonly_paths().iter().flatten().next() {
-        bail!("linux.readonlyPaths: \"{p}\" {WHY}");
-    }
-    if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
-        bail!("root.readonly {WHY}");
-    }
-    if linux
-        .rootfs_propagation()
+/// `linux.cgroupsPath` as the manager reads it (the "cgroups_path" check shares it).
+pub fn placement(spec: &Spec, manager: Manager) -> Result<crate::cgroups::Placement> {
+    let path = spec
+        .linux()
         .as_ref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        bail!("linux.rootfsPropagation {WHY}");
-    }
-    Ok(())
+        .and_then(|l| l.cgroups_path().as_ref());
+    let path = path.map(|p| p.to_string_lossy().into_owned());
+    crate::cgroups::Placement::parse(path.as_deref(), manager == Manager::Systemd)
+}
+
+/// The device rules the container's cgroup gets (the "device_rules" check shares it).
+pub fn device_rules(spec: &Spec) -> Result<Vec<oci_spec::runtime::LinuxDeviceCgroup>> {
+    let linux = spec.linux().as_ref();
+    let config = linux
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.devices().clone());
+    let listed = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+    crate::cgroups::devices::container_rules(config.as_deref(), &listed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::spec::{QuickForm, build};
+    use std::path::Path;
 
     fn from_spec(spec: &Spec, base: &Path, last: u8) -> Result<Plan> {
-        plan(spec, &Inputs::lexical(spec, base, last))
+        crate::container::validate::plan(spec, &Inputs::lexical(spec, base, last))
     }
 
     #[test]
@@ -605,5 +474,68 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plan_root.rootfs, PathBuf::from("/b/rootfs"));
+    }
+
+    fn with_linux(linux: serde_json::Value) -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2", "root": {"path": "rootfs"},
+            "process": {"cwd": "/", "args": ["true"], "user": {"uid": 0, "gid": 0}},
+            "linux": linux}))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_cgroup_request_is_in_the_plan() {
+        use crate::cgroups::Placement;
+        let s = with_linux(serde_json::json!({"cgroupsPath": "/docker/abc",
+            "resources": {"pids": {"limit": 10}}}));
+        let from_spec = |manager| Cgroups::FromSpec {
+            manager,
+            name: "abc".into(),
+        };
+        match cgroup_request(&s, &from_spec(Manager::Cgroupfs)).unwrap() {
+            Some(CgroupRequest::Create {
+                id,
+                placement,
+                resources,
+            }) => {
+                assert_eq!(id, "abc");
+                assert_eq!(placement, Placement::Absolute("/docker/abc".into()));
+                assert_eq!(resources.pids().as_ref().map(|p| p.limit()), Some(10));
+                // Deny-all first, whatever the config says (runc's rules).
+                let rules = resources.devices().clone().unwrap();
+                assert!(!rules[0].allow(), "{rules:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            cgroup_request(&s, &from_spec(Manager::Disabled))
+                .unwrap()
+                .is_none()
+        );
+        assert!(cgroup_request(&s, &Cgroups::None).unwrap().is_none());
+        // The caller's request is taken as it is (the quick form's flags, exec's join).
+        let paths = crate::cgroups::CgroupPaths {
+            v1: Vec::new(),
+            v2: None,
+        };
+        let given = Cgroups::Given(CgroupRequest::Join(paths));
+        assert!(matches!(
+            cgroup_request(&s, &given).unwrap(),
+            Some(CgroupRequest::Join(_))
+        ));
+        // And the pass puts it in the Plan.
+        let mut inputs = Inputs::lexical(&s, Path::new("/b"), 40);
+        inputs.facts.cgroups = from_spec(Manager::Cgroupfs);
+        let plan = crate::container::validate::plan(&s, &inputs).unwrap();
+        assert!(matches!(plan.cgroup, Some(CgroupRequest::Create { .. })));
+    }
+
+    #[test]
+    fn process_terminal_is_the_plans() {
+        let mut s = with_linux(serde_json::json!({}));
+        s.process_mut().as_mut().unwrap().set_terminal(Some(true));
+        let plan = from_spec(&s, Path::new("/b"), 40).unwrap();
+        assert!(plan.terminal);
     }
 }
