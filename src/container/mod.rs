@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod hygiene;
 pub mod in_root;
 pub mod init;
+pub mod instance;
 pub mod launch;
 pub mod net;
 pub mod plan;
