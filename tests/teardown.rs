@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 /// be in, one per hierarchy mounted under /sys/fs/cgroup.
 fn candidates(rel: &str) -> Vec<PathBuf> {
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let owns: Vec<&str> = own
+    let mut owns: Vec<&str> = own
         .lines()
         .filter_map(|l| l.splitn(3, ':').nth(2))
         .collect();
+    owns.sort();
+    owns.dedup();
     let mut hierarchies: Vec<PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
         .unwrap()
         .flatten()
@@ -53,6 +55,34 @@ fn quick_cgroups(id: &str) -> Vec<PathBuf> {
 
 fn existing(rel: &str) -> Vec<PathBuf> {
     candidates(rel).into_iter().filter(|d| d.exists()).collect()
+}
+
+/// The parent of a test's `linux.cgroupsPath` (`<name>/c`). Removed when the test ends,
+/// whatever its outcome: minirun removes only the container's `c` (and `c` is removed here
+/// too when it failed to).
+struct Leaf(String);
+
+impl Leaf {
+    fn new(tag: &str) -> Leaf {
+        Leaf(format!(
+            "minirun-test-teardown-{tag}-{}",
+            std::process::id()
+        ))
+    }
+
+    /// The container cgroups left after a failed create.
+    fn left(&self) -> Vec<PathBuf> {
+        existing(&format!("{}/c", self.0))
+    }
+}
+
+impl Drop for Leaf {
+    fn drop(&mut self) {
+        for d in existing(&self.0) {
+            let _ = std::fs::remove_dir(d.join("c"));
+            let _ = std::fs::remove_dir(d);
+        }
+    }
 }
 
 /// Quick form: the program is looked up after the cgroup was made and joined (the trace
@@ -102,14 +132,14 @@ fn a_detached_launch_that_fails_late_leaves_no_cgroup() {
 #[test]
 fn a_create_whose_hook_fails_leaves_no_cgroup_and_no_init() {
     let sb = Sandbox::new("td-hook");
-    let leaf = format!("minirun-test-teardown-hook-{}", std::process::id());
+    let leaf = Leaf::new("hook");
     let seen = sb.scratch.join("seen");
     let script = format!(
         "pid=$(sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/'); cat /proc/$pid/cgroup > {}; exit 1",
         seen.display()
     );
     let dir = bundle(&sb, "b", &["true"], |c| {
-        c["linux"]["cgroupsPath"] = json!(format!("{leaf}/c"));
+        c["linux"]["cgroupsPath"] = json!(format!("{}/c", leaf.0));
         c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
     });
     let o = oci(&sb, &["create", "--bundle", dir.to_str().unwrap(), "h1"]);
@@ -119,15 +149,10 @@ fn a_create_whose_hook_fails_leaves_no_cgroup_and_no_init() {
     assert!(err.contains("createRuntime hook"), "{err}");
     let cgroups = std::fs::read_to_string(&seen).unwrap();
     assert!(
-        cgroups.contains(&format!("{leaf}/c")),
+        cgroups.contains(&format!("{}/c", leaf.0)),
         "the init was not in its cgroup when the hook ran: {cgroups}"
     );
-    let left = existing(&format!("{leaf}/c"));
-    for d in existing(&leaf) {
-        let _ = std::fs::remove_dir(d.join("c"));
-        let _ = std::fs::remove_dir(d);
-    }
-    assert_eq!(left, Vec::<PathBuf>::new());
+    assert_eq!(leaf.left(), Vec::<PathBuf>::new());
 }
 
 /// OCI create failing at its last step: the init waits at the start gate, the record is
@@ -136,9 +161,9 @@ fn a_create_whose_hook_fails_leaves_no_cgroup_and_no_init() {
 #[test]
 fn a_create_that_fails_after_recording_leaves_nothing() {
     let sb = Sandbox::new("td-pidfile");
-    let leaf = format!("minirun-test-teardown-pid-{}", std::process::id());
+    let leaf = Leaf::new("pid");
     let dir = bundle(&sb, "b", &["sleep", "30"], |c| {
-        c["linux"]["cgroupsPath"] = json!(format!("{leaf}/c"));
+        c["linux"]["cgroupsPath"] = json!(format!("{}/c", leaf.0));
     });
     let pid_file = sb.scratch.join("no-such-dir").join("pid");
     let o = oci(
@@ -156,11 +181,6 @@ fn a_create_that_fails_after_recording_leaves_nothing() {
     // runc's status for a failed OCI command.
     assert_eq!(code(&o), 1, "{err}");
     assert!(err.contains("pid file"), "{err}");
-    let left = existing(&format!("{leaf}/c"));
-    for d in existing(&leaf) {
-        let _ = std::fs::remove_dir(d.join("c"));
-        let _ = std::fs::remove_dir(d);
-    }
-    assert_eq!(left, Vec::<PathBuf>::new());
+    assert_eq!(leaf.left(), Vec::<PathBuf>::new());
     assert_eq!(records_in(&sb.root), Vec::<std::ffi::OsString>::new());
 }
