@@ -74,21 +74,23 @@ pub fn run(
             drop(monitors);
             // A failed launch the monitor has undone before it reported; dropping ours then
             // removes the record of one whose monitor died unheard (its cgroup is the sweep's).
-            let id = container.id().to_string();
-            let report = ours.recv();
-            match report?.map(|r| r.message) {
-                Some(Message::Running { .. }) => {
-                    container.release();
-                    println!("{id}");
-                    Ok(0)
-                }
-                Some(Message::Failed { code, message }) => {
-                    Err(anyhow::Error::new(ExecFailure { code, message }))
-                }
-                Some(other) => bail!("the container monitor sent {} out of turn", other.name()),
-                None => bail!("the container monitor exited before the container started"),
-            }
+            started(ours.recv()?.map(|r| r.message))?;
+            println!("{}", container.id());
+            container.release();
+            Ok(0)
         }
+    }
+}
+
+/// Pure: what the monitor's report (None: it closed its end unheard) says of the launch.
+fn started(report: Option<Message>) -> Result<()> {
+    match report {
+        Some(Message::Running { .. }) => Ok(()),
+        Some(Message::Failed { code, message }) => {
+            Err(anyhow::Error::new(ExecFailure { code, message }))
+        }
+        Some(other) => bail!("the container monitor sent {} out of turn", other.name()),
+        None => bail!("the container monitor exited before the container started"),
     }
 }
 
@@ -295,5 +297,26 @@ pub fn logs(store: &Store, id: &str) -> Result<()> {
             Err(e).context("printing the output")
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_monitors_report_decides_the_outcome() {
+        assert!(started(Some(Message::Running { pid: 7 })).is_ok());
+        let e = started(Some(Message::Failed {
+            code: 127,
+            message: "exec: \"x\": executable file not found in $PATH".into(),
+        }))
+        .unwrap_err();
+        assert_eq!(crate::commands::exit_code(None, &e), 127);
+        assert!(e.to_string().contains("\"x\""), "{e}");
+        let e = started(None).unwrap_err();
+        assert!(e.to_string().contains("exited before"), "{e}");
+        let e = started(Some(Message::AtStartGate)).unwrap_err();
+        assert!(e.to_string().contains("AtStartGate out of turn"), "{e}");
     }
 }
