@@ -9,6 +9,10 @@ use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
 
+/// The OCI runtime-spec version minirun writes (config.json, state, hook and listener state):
+/// the one place it is spelled (a test checks).
+pub const OCI_VERSION: &str = "1.0.2";
+
 /// Docker's PATH for containers whose image sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -136,7 +140,7 @@ pub fn build(q: &QuickForm) -> Result<Spec> {
     };
     let c = &q.caps;
     let mut spec = json!({
-        "ociVersion": "1.0.2",
+        "ociVersion": OCI_VERSION,
         "root": {"path": q.rootfs, "readonly": q.read_only},
         "hostname": q.hostname,
         "process": {
@@ -195,6 +199,35 @@ mod tests {
             privileged: false,
         };
         policy::sets_for(&policy::resolve(&req, env).unwrap(), uid)
+    }
+
+    /// The version is spelled once (OCI_VERSION) in the code the runtime runs; test data
+    /// (after `#[cfg(test)]`) may spell out whole configs.
+    #[test]
+    fn the_oci_version_is_written_in_one_place() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+                    for (n, line) in code.lines().enumerate() {
+                        if line.contains(OCI_VERSION) {
+                            out.push(format!("{}:{}", p.display(), n + 1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("src/spec.rs:"), "{found:?}");
     }
 
     fn quick() -> QuickForm {

@@ -17,10 +17,12 @@
 
 use super::logfile;
 use crate::container::cgroup_launch;
+use crate::container::instance::Container;
 use crate::container::launch::{self, Options};
 use crate::container::plan::Plan;
 use crate::container::procfs;
 use crate::container::program::ExecFailure;
+use crate::container::protocol::{self, Channel, Message};
 use crate::container::state::{self, Store};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
@@ -35,11 +37,11 @@ pub const OUTPUT: &str = "output.log";
 pub const EXIT_STATUS: &str = "exit-status";
 
 /// Starts the container under a monitor and returns once the workload runs (exit status 0,
-/// the id printed), or with the reason it could not start (Docker's exit code kept).
-/// `trace_caps`: `--trace-caps`, with the `--trace-caps-json` file if any.
+/// the id printed), or with the reason it could not start (Docker's exit code kept; the
+/// monitor has undone the launch by then). `trace_caps`: `--trace-caps`, with the
+/// `--trace-caps-json` file if any.
 pub fn run(
-    store: &Store,
-    id: &str,
+    container: Container,
     plan: &Plan,
     remove_at_exit: bool,
     log_opts: logfile::Opts,
@@ -54,38 +56,40 @@ pub fn run(
         }
         other => other,
     };
-    let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+    let (ours, monitors) = protocol::pair()?;
     // SAFETY: the quick form is single-threaded here (no thread has been started), so the
     // forked monitor may run ordinary Rust code; it ends in process::exit.
     match unsafe { nix::unistd::fork() }.context("forking the container monitor")? {
         ForkResult::Child => {
-            drop(report_r);
+            drop(ours);
             let keep = Keep {
                 remove_at_exit,
                 log_opts,
                 trace_caps,
             };
-            monitor(store, id, plan, keep, report_w)
+            monitor(container, plan, keep, monitors)
         }
         ForkResult::Parent { .. } => {
-            drop(report_w);
-            let mut report = String::new();
-            std::fs::File::from(report_r)
-                .read_to_string(&mut report)
-                .context("reading the container monitor's report")?;
-            let (head, message) = report.split_once('\n').unwrap_or((&report, ""));
-            match head.split_once(' ') {
-                None if head == "ok" => {
-                    println!("{id}");
-                    Ok(0)
-                }
-                Some(("failed", code)) => Err(anyhow::Error::new(ExecFailure {
-                    code: code.parse().unwrap_or(125),
-                    message: message.to_string(),
-                })),
-                _ => bail!("the container monitor exited before the container started"),
-            }
+            drop(monitors);
+            // A failed launch the monitor has undone before it reported; dropping ours then
+            // removes the record of one whose monitor died unheard (its cgroup is the sweep's).
+            started(ours.recv()?.map(|r| r.message))?;
+            println!("{}", container.id());
+            container.release();
+            Ok(0)
         }
+    }
+}
+
+/// Pure: what the monitor's report (None: it closed its end unheard) says of the launch.
+fn started(report: Option<Message>) -> Result<()> {
+    match report {
+        Some(Message::Running { .. }) => Ok(()),
+        Some(Message::Failed { code, message }) => {
+            Err(anyhow::Error::new(ExecFailure { code, message }))
+        }
+        Some(other) => bail!("the container monitor sent {} out of turn", other.name()),
+        None => bail!("the container monitor exited before the container started"),
     }
 }
 
@@ -101,10 +105,10 @@ struct Keep {
     trace_caps: Option<Option<PathBuf>>,
 }
 
-/// The monitor: never returns. Reports on `report` once the workload runs (or why it could
-/// not), then waits for it, records its exit status, removes its cgroup, and removes the
-/// record if asked to.
-fn monitor(store: &Store, id: &str, plan: &Plan, keep: Keep, report: OwnedFd) -> ! {
+/// The monitor: never returns. Reports on `report` once the workload runs (or, having undone
+/// the launch, why it could not), then waits for it, removes its cgroup, records its exit
+/// status, and removes the record if asked to.
+fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -> ! {
     let Keep {
         remove_at_exit,
         log_opts,
@@ -119,7 +123,7 @@ fn monitor(store: &Store, id: &str, plan: &Plan, keep: Keep, report: OwnedFd) ->
             .try_clone_to_owned()
             .context("dup stderr")?;
         let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-        let log = logfile::Rotating::open(&store.dir(id).join(OUTPUT), log_opts)
+        let log = logfile::Rotating::open(&container.dir().join(OUTPUT), log_opts)
             .context("creating the container's output file")?;
         let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
         Ok((caller_err, null.into(), out_r, out_w, log))
@@ -138,75 +142,70 @@ fn monitor(store: &Store, id: &str, plan: &Plan, keep: Keep, report: OwnedFd) ->
             trace_caps: trace_caps.is_some(),
             ..Options::default()
         };
-        let spawned = launch::spawn(plan, &opts);
+        let spawned = container.spawn(plan, &opts).map(drop);
         // The container has its own copy of the fd table now; --trace goes to the caller until
         // it returns.
         dup2(caller_err.as_raw_fd(), 2);
         // The monitor keeps no write end: the pipe ends when the container's processes do.
         dup2(null.as_raw_fd(), 1);
         drop(out_w);
-        let mut child = spawned?;
+        spawned?;
         // Read from now on, so a workload that writes at once never waits on a full pipe. The
         // launch's fork is done: from here the monitor may have a thread.
         copier = Some(copy_output(out_r, log.clone()));
-        caps = child
+        caps = container
+            .child()?
             .caps_tracer
             .take()
             .map(|t| t.start_to(Some(log_sink(log.clone()))));
-        let ready = launch::wait_ready(&mut child);
-        if let (Err(_), Some(cg)) = (&ready, &child.cgroup) {
-            let _ = cgroup_launch::destroy(cg);
-        }
-        ready?;
-        if let Some(cg) = &child.cgroup {
-            cgroup_launch::save(&store.dir(id), cg)?;
-        }
-        // For `exec`: a quick-form container has no config.json to take its profile from.
-        if let Some(p) = &plan.seccomp {
-            crate::container::seccomp_step::save(&store.dir(id), p)?;
-        }
-        // Nor its process: `exec` starts from this one (state::PROCESS).
-        state::save_process(&store.dir(id), plan)?;
-        let pid = child.pid.as_raw();
+        container.wait_ready()?;
+        let pid = container.child()?.pid.as_raw();
         procfs::wait_exec_done(pid);
         if crate::trace::enabled() {
             crate::container::cap_trace::trace_after_execve(pid, plan.caps);
         }
-        store.save(&state::quick_record(id, plan, pid))?;
+        container.record_quick(plan)?;
         if !remove_at_exit {
-            std::fs::write(store.dir(id).join(state::KEEP), "")
+            std::fs::write(container.dir().join(state::KEEP), "")
                 .context("marking the record to keep")?;
         }
         dup2(null.as_raw_fd(), 2);
-        Ok(child)
+        Ok(pid)
     });
-    let mut report = std::fs::File::from(report);
-    let child = match started {
-        Ok(c) => c,
+    let pid = match started {
+        Ok(pid) => pid,
         Err(e) => {
-            let code = crate::commands::exit_code(None, &e);
-            let _ = write!(report, "failed {code}\n{e:#}");
+            // Undone before the caller hears of it: when it returns, nothing is left.
+            if let Err(u) = container.remove() {
+                tracing::warn!("{u:#}");
+            }
+            let code = u8::try_from(crate::commands::exit_code(None, &e)).unwrap_or(125);
+            let message = format!("{e:#}");
+            let _ = report.send(&Message::Failed { code, message }, &[]);
             std::process::exit(1);
         }
     };
-    let _ = report.write_all(b"ok\n");
+    let _ = report.send(&Message::Running { pid }, &[]);
     drop(report);
-    let status = launch::wait_exit(&child).unwrap_or(-1);
+    let status = match container.child() {
+        Ok(child) => launch::wait_exit(child).unwrap_or(-1),
+        Err(_) => -1,
+    };
     // What the workload wrote before it exited is in the log before its exit status is
     // recorded. A process that escaped the container's end (none should: the pid namespace
     // ends with its init) and holds the pipe open is not waited for beyond a moment.
     if let Some(done) = copier {
         let _ = done.recv_timeout(std::time::Duration::from_secs(2));
     }
-    if let Some(cg) = &child.cgroup {
-        // The OOM verdict goes where the container's own output goes: `minirun logs`.
-        if let Some(line) = cgroup_launch::oom_verdict(cg, status)
-            && let Some(w) = log.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
-        {
-            let _ = w.write(format!("minirun: {line}\n").as_bytes());
-        }
-        let _ = cgroup_launch::destroy(cg);
+    // The OOM verdict goes where the container's own output goes: `minirun logs`.
+    if let Some(line) = container
+        .cgroup()
+        .and_then(|cg| cgroup_launch::oom_verdict(cg, status))
+        && let Some(w) = log.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
+    {
+        let _ = w.write(format!("minirun: {line}\n").as_bytes());
     }
+    let _ = container.remove_cgroup();
     // After the workload's last output, before its exit status: whoever waits for that finds
     // the summary in the log and the JSON written.
     if let (Some(caps), Some(json)) = (caps, &trace_caps) {
@@ -215,9 +214,11 @@ fn monitor(store: &Store, id: &str, plan: &Plan, keep: Keep, report: OwnedFd) ->
             sink(&format!("{e:#}"));
         }
     }
-    let _ = std::fs::write(store.dir(id).join(EXIT_STATUS), format!("{status}\n"));
+    let _ = std::fs::write(container.dir().join(EXIT_STATUS), format!("{status}\n"));
     if remove_at_exit {
-        let _ = store.remove(id);
+        let _ = container.remove();
+    } else {
+        container.release();
     }
     std::process::exit(0)
 }
@@ -288,5 +289,26 @@ pub fn logs(store: &Store, id: &str) -> Result<()> {
             Err(e).context("printing the output")
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_monitors_report_decides_the_outcome() {
+        assert!(started(Some(Message::Running { pid: 7 })).is_ok());
+        let e = started(Some(Message::Failed {
+            code: 127,
+            message: "exec: \"x\": executable file not found in $PATH".into(),
+        }))
+        .unwrap_err();
+        assert_eq!(crate::commands::exit_code(None, &e), 127);
+        assert!(e.to_string().contains("\"x\""), "{e}");
+        let e = started(None).unwrap_err();
+        assert!(e.to_string().contains("exited before"), "{e}");
+        let e = started(Some(Message::AtStartGate)).unwrap_err();
+        assert!(e.to_string().contains("AtStartGate out of turn"), "{e}");
     }
 }

@@ -137,7 +137,7 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     };
     let process = process_for(a, base, last)?;
     let spec = json!({
-        "ociVersion": "1.0.2",
+        "ociVersion": crate::spec::OCI_VERSION,
         "root": {"path": format!("/proc/{}/root", st.pid)},
         "process": process,
         "linux": {"namespaces": namespaces_of(st.pid)},

@@ -11,7 +11,8 @@ use super::Log;
 use crate::capability as cap;
 use crate::cli::{CreateArgs, DeleteArgs, KillArgs, ListArgs, OciRunArgs};
 use crate::container::hooks::HookState;
-use crate::container::launch::{self, Child, Options, Reached};
+use crate::container::instance::Container;
+use crate::container::launch::{self, Options, Reached};
 use crate::container::plan::IdMap;
 use crate::container::plan::Settings;
 use crate::container::state::{self, FIFO, State, Status, Store};
@@ -83,12 +84,13 @@ pub fn console_socket(
 }
 
 /// Everything `create` does; `foreground` (from `run`) keeps the init tied to this process.
+/// The container comes back unreleased: dropping it undoes the create.
 fn create_container(
     g: &crate::cli::Global,
     log: &Log,
     a: &CreateArgs,
     foreground: bool,
-) -> Result<(Child, State)> {
+) -> Result<(Container, State)> {
     crate::container::privilege::require_root()?;
     state::validate_id(&a.id)?;
     // The tracer lives in the runtime process; `create` and `run -d` return while the
@@ -129,109 +131,87 @@ fn create_container(
     let plan = validate::plan(&b.spec, &inputs)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
     let store = Store::new(&g.root);
-    store.reserve(&a.id)?;
+    // Dropped on any error below: the init killed and reaped, its cgroup and record removed.
+    let mut container = Container::reserve(&store, &a.id)?;
     // The cgroups a killed runtime left (their records are gone) go before we add ours; a
     // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
     if plan.cgroup.is_some() {
         cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
     }
-    let mut made_cgroup = None;
-    let result = (|| {
-        let sdir = store.dir(&a.id);
-        state::write_private(&sdir.join(CONFIG), b.text.as_bytes())
-            .context("saving config.json")?;
-        let fifo = sdir.join(FIFO);
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
-            .with_context(|| format!("creating {}", fifo.display()))?;
-        // 0622 whatever the umask (mkfifo applies it: 0600 under the usual 022): the init
-        // reopens the fifo for writing after it has become the workload's user, and a
-        // non-root user without CAP_DAC_OVERRIDE needs the write bit for others (runc clears
-        // its umask around mkfifo for the same reason).
-        std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o622))
-            .with_context(|| format!("setting the mode of {}", fifo.display()))?;
-        // In a user namespace the init is no longer the fifo's owner (host root is unmapped
-        // there): hand the fifo to the host ids the workload's own ids map to, as runc does.
-        if plan.creates(LinuxNamespaceType::User) {
-            let host = |maps: &[IdMap], id: u32| {
-                maps.iter()
-                    .find(|m| id >= m.container_id && id - m.container_id < m.size)
-                    .map(|m| m.host_id + (id - m.container_id))
-            };
-            let uid = host(&plan.uid_mappings, plan.identity.uid);
-            let gid = host(&plan.gid_mappings, plan.identity.gid);
-            nix::unistd::chown(&fifo, uid.map(Into::into), gid.map(Into::into))
-                .with_context(|| format!("handing {} to the container's user", fifo.display()))?;
-        }
-        // O_PATH: holding it does not count as a reader or writer; the init reopens it for
-        // writing through /proc/self/fd, which blocks until `start` opens it for reading.
-        let gate: OwnedFd = nix::fcntl::open(
-            &fifo,
-            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .with_context(|| format!("opening {}", fifo.display()))?;
-        let annotations = b
-            .spec
-            .annotations()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        let hooks = HookState {
-            id: a.id.clone(),
-            bundle: b.dir.to_string_lossy().into_owned(),
-            annotations,
+    let sdir = container.dir();
+    state::write_private(&sdir.join(CONFIG), b.text.as_bytes()).context("saving config.json")?;
+    let fifo = sdir.join(FIFO);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .with_context(|| format!("creating {}", fifo.display()))?;
+    // 0622 whatever the umask (mkfifo applies it: 0600 under the usual 022): the init
+    // reopens the fifo for writing after it has become the workload's user, and a
+    // non-root user without CAP_DAC_OVERRIDE needs the write bit for others (runc clears
+    // its umask around mkfifo for the same reason).
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o622))
+        .with_context(|| format!("setting the mode of {}", fifo.display()))?;
+    // In a user namespace the init is no longer the fifo's owner (host root is unmapped
+    // there): hand the fifo to the host ids the workload's own ids map to, as runc does.
+    if plan.creates(LinuxNamespaceType::User) {
+        let host = |maps: &[IdMap], id: u32| {
+            maps.iter()
+                .find(|m| id >= m.container_id && id - m.container_id < m.size)
+                .map(|m| m.host_id + (id - m.container_id))
         };
-        let opts = Options {
-            die_with_parent: foreground,
-            start_gate: Some(gate.as_raw_fd()),
-            console_socket: console.as_ref().map(|s| s.as_raw_fd()),
-            console_size: None,
-            hooks: Some(hooks.clone()),
-            trace_caps: a.trace_caps,
-        };
-        let mut child = launch::spawn(&plan, &opts)?;
-        made_cgroup = child.cgroup.clone();
-        if let Some(cg) = &child.cgroup {
-            cgroup_launch::save(&sdir, cg)?;
-        }
-        if launch::wait_ready(&mut child)? == Reached::Exec {
-            let _ = send_signal(child.pid, Signal::SIGKILL);
-            bail!("the container init exited before reaching the start gate")
-        }
-        let pid = child.pid.as_raw();
-        let st = State {
-            oci_version: "1.0.2".into(),
-            id: a.id.clone(),
-            pid,
-            bundle: hooks.bundle,
-            rootfs: plan.rootfs.to_string_lossy().into_owned(),
-            annotations: hooks.annotations,
-            created: state::rfc3339_now(),
-            start_time: procfs::start_time(pid).unwrap_or(0),
-        };
-        // Recorded releases the init to block on the fifo: until it comes, a create killed
-        // here makes the init exit instead of waiting where nobody can find it.
-        let saved = store
-            .save(&st)
-            .and_then(|_| match &a.pid_file {
-                Some(p) => write_pid_file(p, pid),
-                None => Ok(()),
-            })
-            .and_then(|_| child.recorded());
-        if let Err(e) = saved {
-            let _ = send_signal(child.pid, Signal::SIGKILL);
-            return Err(e);
-        }
-        Ok((child, st))
-    })();
-    if result.is_err() {
-        if let Some(cg) = &made_cgroup {
-            let _ = cgroup_launch::destroy(cg);
-        }
-        let _ = store.remove(&a.id);
+        let uid = host(&plan.uid_mappings, plan.identity.uid);
+        let gid = host(&plan.gid_mappings, plan.identity.gid);
+        nix::unistd::chown(&fifo, uid.map(Into::into), gid.map(Into::into))
+            .with_context(|| format!("handing {} to the container's user", fifo.display()))?;
     }
-    result
+    // O_PATH: holding it does not count as a reader or writer; the init reopens it for
+    // writing through /proc/self/fd, which blocks until `start` opens it for reading.
+    let gate: OwnedFd = nix::fcntl::open(
+        &fifo,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("opening {}", fifo.display()))?;
+    let annotations = b
+        .spec
+        .annotations()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let hooks = HookState {
+        id: a.id.clone(),
+        bundle: b.dir.to_string_lossy().into_owned(),
+        annotations,
+    };
+    let opts = Options {
+        die_with_parent: foreground,
+        start_gate: Some(gate.as_raw_fd()),
+        console_socket: console.as_ref().map(|s| s.as_raw_fd()),
+        console_size: None,
+        hooks: Some(hooks.clone()),
+        trace_caps: a.trace_caps,
+    };
+    let pid = container.spawn(&plan, &opts)?.pid.as_raw();
+    if container.wait_ready()? == Reached::Exec {
+        bail!("the container init exited before reaching the start gate")
+    }
+    let st = State {
+        oci_version: crate::spec::OCI_VERSION.into(),
+        id: a.id.clone(),
+        pid,
+        bundle: hooks.bundle,
+        rootfs: plan.rootfs.to_string_lossy().into_owned(),
+        annotations: hooks.annotations,
+        created: state::rfc3339_now(),
+        start_time: procfs::start_time(pid).unwrap_or(0),
+    };
+    // Recorded releases the init to block on the fifo: until it comes, a create killed
+    // here makes the init exit instead of waiting where nobody can find it.
+    container.record(&st)?;
+    if let Some(p) = &a.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    container.child()?.recorded()?;
+    Ok((container, st))
 }
 
 /// The cgroup manager the global flags ask for.
@@ -241,7 +221,9 @@ pub fn manager(g: &crate::cli::Global) -> Result<cgroup_launch::Manager> {
 
 pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<()> {
     // The init is not our child to wait for: it outlives us (conmon or the shim reaps it).
-    create_container(g, log, a, false).map(drop)
+    let (container, _) = create_container(g, log, a, false)?;
+    container.release();
+    Ok(())
 }
 
 /// Releases a created container's init through the fifo.
@@ -310,22 +292,21 @@ fn hooks_of(
 }
 
 pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
-    let (mut child, st) = create_container(g, log, &a.create, !a.detach)?;
+    let (mut container, st) = create_container(g, log, &a.create, !a.detach)?;
     // Reading from here (create's clone3 is done); recording from the workload's execve.
     let store = Store::new(&g.root);
-    let caps = child.caps_tracer.take().map(|t| {
+    let caps = container.child()?.caps_tracer.take().map(|t| {
         let profile = saved_spec(&store, &st.id);
         let profile = profile
             .as_ref()
             .and_then(crate::container::seccomp_step::in_force_of_spec);
         t.start(true).with_seccomp(profile)
     });
-    if let Err(e) = start(g, log, &st.id) {
-        let _ = send_signal(child.pid, Signal::SIGKILL);
-        let _ = nix::sys::wait::waitpid(child.pid, None);
-        let _ = store.remove(&st.id);
-        return Err(e);
-    }
+    // A start that fails drops the container: its init, cgroup and record go.
+    start(g, log, &st.id)?;
+    let Some(mut child) = container.release() else {
+        bail!("container \"{}\" has no init to wait for", st.id)
+    };
     if a.detach {
         return Ok(0);
     }
@@ -452,10 +433,7 @@ fn finish_delete(store: &Store, log: &Log, st: &State) -> Result<()> {
     ) {
         log.warn(&format!("{e:#}"));
     }
-    if let Some(cg) = cgroup_launch::load(&store.dir(&st.id))? {
-        cgroup_launch::destroy(&cg).with_context(|| format!("removing the cgroup of {}", st.id))?;
-    }
-    store.remove(&st.id)
+    Container::open(store, &st.id)?.remove()
 }
 
 pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
@@ -472,12 +450,12 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
                 if !store.orphaned(&a.id) {
                     bail!("container \"{}\" is still being created", a.id);
                 }
-                // Its init may be alive in its cgroup, unrecorded: the cgroup finds it.
-                if let Ok(Some(cg)) = cgroup_launch::load(&dir) {
-                    cgroup_launch::destroy(&cg)?;
-                }
-                store.remove(&a.id)?;
-                return Ok(());
+                // Its init may be alive in its cgroup, unrecorded: the cgroup finds it. A
+                // cgroup.json cut short (the runtime killed while writing it) names none.
+                return match Container::open(&store, &a.id) {
+                    Ok(c) => c.remove(),
+                    Err(_) => store.remove(&a.id),
+                };
             }
             if a.force && !dir.exists() {
                 return Ok(());

@@ -5,6 +5,7 @@ use crate::capability::{self as cap, CapSet, names};
 use crate::cli::{Global, QuickArgs};
 use crate::container::cgroup_launch;
 use crate::container::in_root;
+use crate::container::instance::Container;
 use crate::container::launch::{self, Options};
 use crate::container::plan::{Plan, Settings};
 use crate::container::seccomp_step;
@@ -217,7 +218,8 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     }
     step!("plan built");
     let store = Store::new(&global.root);
-    store.reserve(&id)?;
+    // Dropped on any error below: nothing of a failed launch stays.
+    let mut container = Container::reserve(&store, &id)?;
     step!("state record {id} reserved");
     // The cgroups a killed runtime left (their records are gone) go before we add ours; a
     // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
@@ -227,11 +229,7 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     if args.detach {
         // The record outlives this process (see detach.rs); only a failed start removes it.
         let trace_caps = args.trace_caps.then(|| args.trace_caps_json.clone());
-        let r = super::detach::run(&store, &id, &plan, args.rm, log_opts, trace_caps);
-        if r.is_err() {
-            let _ = store.remove(&id);
-        }
-        return r;
+        return super::detach::run(container, &plan, args.rm, log_opts, trace_caps);
     }
     let trace_caps = match args.trace_caps {
         true => {
@@ -248,8 +246,9 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         }
         false => None,
     };
-    let result = launch_and_wait(&store, &id, &plan, args.interactive, trace_caps);
-    let removed = store.remove(&id);
+    let result = launch_and_wait(&mut container, &plan, args.interactive, trace_caps);
+    // The workload is dead by now (or never ran): its cgroup and record go with it.
+    let removed = container.remove();
     step!("state record removed");
     let code = result?;
     removed?;
@@ -271,8 +270,7 @@ fn may_hold_sys_ptrace(args: &QuickArgs) -> bool {
 }
 
 fn launch_and_wait(
-    store: &Store,
-    id: &str,
+    container: &mut Container,
     plan: &Plan,
     interactive: bool,
     trace_caps: Option<(
@@ -292,33 +290,26 @@ fn launch_and_wait(
         trace_caps: trace_caps.is_some(),
         ..Options::default()
     };
-    let mut child = launch::spawn(plan, &opts)?;
     let (json, profile) = trace_caps.unzip();
-    let caps = child.caps_tracer.take().map(|t| t.start(true));
-    let caps = caps.map(|c| c.with_seccomp(profile.flatten()));
-    let result = wait_in_cgroup(store, id, plan, &mut child, console, interactive);
-    let result = match (caps, json) {
+    let caps = container
+        .spawn(plan, &opts)?
+        .caps_tracer
+        .take()
+        .map(|t| t.start(true).with_seccomp(profile.flatten()));
+    let result = wait_in_cgroup(container, plan, console, interactive);
+    match (caps, json) {
         (Some(caps), Some(json)) => crate::trace_caps::report_at_exit(caps, json).and(result),
         _ => result,
-    };
-    // The cgroup goes with the container, whatever happened (the workload is dead by now).
-    if let Some(cg) = &child.cgroup
-        && let Err(e) = cgroup_launch::destroy(cg)
-    {
-        tracing::warn!("removing the cgroup of {id}: {e:#}");
     }
-    result
 }
 
 fn wait_in_cgroup(
-    store: &Store,
-    id: &str,
+    container: &mut Container,
     plan: &Plan,
-    child: &mut launch::Child,
     console: Option<(OwnedFd, OwnedFd)>,
     interactive: bool,
 ) -> Result<i32> {
-    launch::wait_ready(child)?;
+    container.wait_ready()?;
     let master = match console {
         Some((ours, theirs)) => {
             drop(theirs);
@@ -327,19 +318,12 @@ fn wait_in_cgroup(
         None => None,
     };
     if crate::trace::enabled() {
-        crate::container::cap_trace::trace_after_execve(child.pid.as_raw(), plan.caps);
+        let pid = container.child()?.pid.as_raw();
+        crate::container::cap_trace::trace_after_execve(pid, plan.caps);
     }
-    if let Some(cg) = &child.cgroup {
-        cgroup_launch::save(&store.dir(id), cg)?;
-    }
-    // For `exec`: a quick-form container has no config.json to take its profile from.
-    if let Some(p) = &plan.seccomp {
-        seccomp_step::save(&store.dir(id), p)?;
-    }
-    // Nor its process: `exec` starts from this one (state::PROCESS).
-    state::save_process(&store.dir(id), plan)?;
-    store.save(&state::quick_record(id, plan, child.pid.as_raw()))?;
+    container.record_quick(plan)?;
     step!("state saved; waiting for the workload");
+    let child = container.child()?;
     let code = match master {
         Some(master) => {
             // -i: the caller's terminal in raw mode until the workload exits.

@@ -26,7 +26,7 @@ impl HookState {
     /// The OCI state a hook reads on stdin.
     pub fn state_json(&self, status: &str, pid: i32) -> Vec<u8> {
         serde_json::json!({
-            "ociVersion": "1.0.2",
+            "ociVersion": crate::spec::OCI_VERSION,
             "id": self.id,
             "status": status,
             "pid": pid,

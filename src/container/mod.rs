@@ -14,6 +14,7 @@ pub mod exec_init;
 pub mod hooks;
 pub mod in_root;
 pub mod init;
+pub mod instance;
 pub mod launch;
 pub mod leak_guards;
 pub mod net;

@@ -43,6 +43,20 @@
 //!                  ◀──────────────────────────────── Failed { code, message }, _exit(code)
 //! ```
 //!
+//! `minirun -d` (commands/detach.rs) adds one hop: the foreground minirun forks a monitor,
+//! which runs the parent's side above and reports over a pair of its own:
+//!
+//! ```text
+//!  foreground minirun                                monitor (the container's parent)
+//!  ------------------                                --------------------------------
+//!  pair(), fork ───────────────────────────────────▶ spawn, wait_ready, save the record
+//!                  ◀──────────────────────────────── Running { pid }   (the workload runs)
+//!  print the id, exit 0                              wait for the workload, its exit status
+//!
+//!  instead, once it has undone the launch:
+//!                  ◀──────────────────────────────── Failed { code, message }, exit
+//! ```
+//!
 //! Adding a step (joining a cgroup before Proceed, a seccomp listener fd coming back) is a
 //! variant here, a send on one side and a match arm on the other.
 
@@ -87,8 +101,12 @@ pub enum Message {
     /// child → parent, with one fd: the seccomp notify listener the filter's installation
     /// returned; the parent hands it to `linux.seccomp.listenerPath`.
     SeccompListener,
-    /// child → parent: setup failed; Docker's exit code (125 setup, 126 cannot execute,
-    /// 127 not found) and one line. The child exits with the same code.
+    /// monitor → foreground (`-d`): the container is recorded and its workload runs, as
+    /// `pid` on the host; the foreground prints the id and returns.
+    Running { pid: i32 },
+    /// child → parent (and monitor → foreground): setup failed; Docker's exit code (125
+    /// setup, 126 cannot execute, 127 not found) and one line. The child exits with the same
+    /// code.
     Failed { code: u8, message: String },
 }
 
@@ -228,6 +246,7 @@ impl Message {
             Message::AtStartGate => "AtStartGate",
             Message::Recorded => "Recorded",
             Message::SeccompListener => "SeccompListener",
+            Message::Running { .. } => "Running",
             Message::Failed { .. } => "Failed",
         }
     }

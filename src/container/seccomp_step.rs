@@ -297,7 +297,7 @@ pub fn hand_listener(l: &Listener, fd: OwnedFd, state_json: &[u8], pid: i32) -> 
     let state: serde_json::Value =
         serde_json::from_slice(state_json).context("the container state")?;
     let msg = serde_json::json!({
-        "ociVersion": "1.0.2",
+        "ociVersion": crate::spec::OCI_VERSION,
         "fds": ["seccompFd"],
         "pid": pid,
         "metadata": l.metadata,

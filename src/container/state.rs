@@ -103,7 +103,7 @@ fn is_container_id(id: &str) -> bool {
 /// The state record of a quick-form container (no bundle) whose init is `pid`.
 pub fn quick_record(id: &str, plan: &Plan, pid: i32) -> State {
     State {
-        oci_version: "1.0.2".into(),
+        oci_version: crate::spec::OCI_VERSION.into(),
         id: id.to_string(),
         pid,
         bundle: String::new(),
@@ -459,7 +459,7 @@ mod tests {
         assert!(store.reserve("c1").is_err());
         let me = std::process::id() as i32;
         let st = State {
-            oci_version: "1.0.2".into(),
+            oci_version: crate::spec::OCI_VERSION.into(),
             id: "c1".into(),
             pid: me,
             bundle: "/b".into(),
