@@ -17,6 +17,7 @@ pub mod in_root;
 pub mod init;
 pub mod launch;
 pub mod net;
+pub mod options;
 pub mod plan;
 pub mod privilege;
 pub mod procfs;
