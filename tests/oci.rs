@@ -878,3 +878,47 @@ fn a_bad_cwd_fails_create_and_a_missing_one_is_made() {
         "a failed create left a record"
     );
 }
+
+/// createContainer hooks are processes of the container: they run in its cgroups, inside the
+/// cgroup namespace its workload gets (rooted at its own cgroup in every hierarchy). The init
+/// waits for its cgroups as late as it can, but before these hooks, not only before the
+/// workload.
+#[test]
+fn create_container_hooks_run_in_the_container_cgroups() {
+    let sb = Sandbox::new("oci-hookcg");
+    let _reap = Reap(&sb);
+    let logdir = sb.scratch.join("hookcg");
+    std::fs::create_dir_all(&logdir).unwrap();
+    let hook_log = logdir.join("hook");
+    let record = "readlink /proc/self/ns/cgroup; cat /proc/self/cgroup";
+    let dir = bundle(
+        &sb,
+        "b",
+        &["sh", "-c", &format!("({record}) > /run/workload")],
+        |c| {
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"destination": "/run", "type": "bind",
+                "source": logdir, "options": ["rbind", "rw"]}));
+            // Before pivot_root: the host's sh, writing to the host's path.
+            c["hooks"] = json!({"createContainer": [{"path": "/bin/sh",
+            "args": ["sh", "-c", format!("({record}) > {}", hook_log.display())]}]});
+        },
+    );
+    create(&sb, &dir, "cg1");
+    ok(&oci(&sb, &["start", "cg1"]));
+    assert!(wait_for(5.0, || (status(&sb, "cg1") == "stopped").then_some(())).is_some());
+    ok(&oci(&sb, &["delete", "cg1"]));
+    let hook = std::fs::read_to_string(&hook_log).unwrap();
+    let workload = std::fs::read_to_string(logdir.join("workload")).unwrap();
+    assert_eq!(hook, workload, "the hook's cgroup namespace and cgroups");
+    let mut lines = hook.lines();
+    assert!(lines.next().unwrap().starts_with("cgroup:["), "{hook}");
+    for line in lines {
+        assert!(
+            line.ends_with(":/"),
+            "a cgroup above the container's: {line}\n{hook}"
+        );
+    }
+}

@@ -176,47 +176,6 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Starts the RCU grace period the first v1 join waits for (see `joins`), so that it runs
-    /// while the parent clones the child: a forked helper moves itself into the container's
-    /// cgroup of one v1 hierarchy (a named one or the freezer's: no limit counts it) and
-    /// exits. The joins that follow within one grace period of its move pay none of their
-    /// own. Returns the helper, for [`reap_helper`]; None: no v1 cgroup, or no fork (the
-    /// joins then just wait themselves).
-    pub fn start_join_grace_period(&self) -> Option<Pid> {
-        use std::os::unix::ffi::OsStrExt;
-        let v1 = &self.paths.v1;
-        let quiet = v1
-            .iter()
-            .find(|d| d.controllers.iter().all(|c| c.starts_with("name=")))
-            .or_else(|| {
-                v1.iter()
-                    .find(|d| d.controllers.iter().any(|c| c == "freezer"))
-            })
-            .or(v1.first())?;
-        let procs =
-            std::ffi::CString::new(quiet.dir.join("cgroup.procs").as_os_str().as_bytes()).ok()?;
-        // SAFETY: the child calls only async-signal-safe functions (prctl, open, write,
-        // _exit) on memory prepared before the fork, so a fork of a multi-threaded caller is
-        // sound too; it never returns into Rust code.
-        match unsafe { nix::unistd::fork() } {
-            // SAFETY: as above: raw libc calls on a C string made before the fork, then _exit.
-            Ok(nix::unistd::ForkResult::Child) => unsafe {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                if fd >= 0 {
-                    // "0": the writer itself, into a child cgroup minirun made.
-                    libc::write(fd, b"0".as_ptr().cast(), 1);
-                }
-                libc::_exit(0)
-            },
-            Ok(nix::unistd::ForkResult::Parent { child }) => Some(child),
-            Err(e) => {
-                tracing::debug!("no helper for the join's grace period: {e}");
-                None
-            }
-        }
-    }
-
     /// Move `pid` into the cgroup in every v1 hierarchy only: for a child that clone3 put into
     /// the v2 cgroup already (CLONE_INTO_CGROUP). Writing v2's `cgroup.procs` again, even for
     /// a process already in, would wait for an RCU grace period.
@@ -474,14 +433,6 @@ impl Cgroup {
             }
         }
         first_error.map_or(Ok(()), Err)
-    }
-}
-
-/// Waits for the helper [`Cgroup::start_join_grace_period`] forked (it is done once the
-/// joins are): a zombie would keep its cgroup busy.
-pub fn reap_helper(helper: Option<Pid>) {
-    if let Some(pid) = helper {
-        let _ = nix::sys::wait::waitpid(pid, None);
     }
 }
 

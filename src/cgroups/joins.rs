@@ -14,8 +14,15 @@
 //! waits for an RCU grace period, but only when no writer came within the last grace period
 //! (rcu_sync stays in writer mode for one more period after each exit). So a burst of joins
 //! pays about one grace period, not one per hierarchy; and the launch overlaps that one with
-//! the child's own setup (`launch::after_clone`: the child mounts its rootfs meanwhile and
-//! waits for `CgroupsJoined` only before it unshares its cgroup namespace).
+//! the child's own setup (`launch::after_clone`: the child mounts its rootfs and pivots into
+//! it meanwhile, and waits for `CgroupsJoined` only before its first step that must run in
+//! its cgroups: createContainer hooks, or else the pty and the confinement before execve).
+//!
+//! Nothing starts that grace period earlier without stalling the launch: the writer waits for
+//! it holding the global `cgroup_mutex`, which every cgroup mkdir and a clone3 with
+//! CLONE_INTO_CGROUP also take. A helper that joined a cgroup of the container right before
+//! clone3 (round 3) therefore held up clone3 itself whenever it won the race to its write,
+//! and the child's whole setup came after the grace period instead of beside it.
 
 use std::collections::BTreeSet;
 

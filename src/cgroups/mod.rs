@@ -44,7 +44,7 @@ pub mod placement;
 pub mod resources;
 pub mod stats;
 
-pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V2Dir, reap_helper, sweep};
+pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V2Dir, sweep};
 pub use layout::{Layout, Mode};
 pub use placement::Placement;
 pub use stats::Stats;

@@ -1,14 +1,17 @@
 //! What both child paths (`init` for a new container, `exec_init` for a process joining one)
-//! share: their context, how a failure is reported, and the steps they take alike. Each step
-//! here is called, with the reason it comes where it does, from those two files.
+//! share: their context, their error, the steps they take alike, and the tail both end in
+//! (`confine_and_exec`). Each step is called, with the reason it comes where it does, from
+//! those two files.
 
 use std::os::unix::fs::DirBuilderExt;
 
 use super::hooks::HookState;
 use super::leak_guards;
+use super::options::Options;
 use super::plan::Plan;
 use super::program::{self, ExecFailure};
 use super::protocol::{Channel, Message};
+use super::seccomp_step;
 use crate::capability::apply::{self, Kernel};
 use crate::capability::inspect;
 use crate::step;
@@ -17,35 +20,58 @@ use nix::sys::signal::Signal;
 use oci_spec::runtime::LinuxNamespaceType;
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::{AsFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
-/// What the parent hands the child besides the plan.
+/// What the parent hands the child: the plan and this launch's options, read in place.
 pub struct ChildContext<'a> {
     pub plan: &'a Plan,
+    pub opts: &'a Options,
     /// The child's end of the protocol channel (close-on-exec: execve closes it, which is
     /// the parent's "started").
     pub channel: Channel,
-    /// SIGKILL when the runtime dies.
-    pub die_with_parent: bool,
-    /// OCI create: the exec fifo to wait on before execve.
-    pub start_gate: Option<RawFd>,
-    /// Where the pty master goes (`--console-socket`).
-    pub console_socket: Option<RawFd>,
-    /// The pty's size (rows, columns), if the caller knows its window.
-    pub console_size: Option<(u16, u16)>,
+}
+
+impl ChildContext<'_> {
     /// Run the createContainer and startContainer hooks with this identity (only when the
     /// config has hooks).
-    pub hooks: Option<&'a HookState>,
+    pub fn hooks(&self) -> Option<&HookState> {
+        self.opts.hooks_for(self.plan)
+    }
+}
+
+/// Why the child stopped short of execve: Docker's exit code (125 setup, 126 cannot execute,
+/// 127 not found) and one line, which the parent prints. Every setup step's error converts
+/// to it, as 125 unless it carries its own code, so each step is a plain `step()?`.
+#[derive(Debug)]
+pub struct ChildError(pub ExecFailure);
+
+impl From<anyhow::Error> for ChildError {
+    fn from(e: anyhow::Error) -> Self {
+        let code = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<ExecFailure>())
+            .map_or(125, |f| f.code);
+        ChildError(ExecFailure {
+            code,
+            message: format!("{e:#}"),
+        })
+    }
+}
+
+impl From<ExecFailure> for ChildError {
+    fn from(f: ExecFailure) -> Self {
+        ChildError(f)
+    }
 }
 
 /// One child path: setup, then execve. Returns only by failing.
-pub type Path = fn(&mut ChildContext) -> Result<Infallible, ExecFailure>;
+pub type Path = fn(&mut ChildContext) -> Result<Infallible, ChildError>;
 
 /// Runs `path` in the child right after clone3; never returns. A failure is sent to the
 /// parent as `Failed` and the child exits with its code.
 pub fn run(mut ctx: ChildContext, path: Path) -> ! {
-    let failure = match path(&mut ctx) {
+    let ChildError(failure) = match path(&mut ctx) {
         Ok(never) => match never {},
         Err(f) => f,
     };
@@ -68,19 +94,11 @@ pub fn run(mut ctx: ChildContext, path: Path) -> ! {
     unsafe { libc::_exit(failure.code as i32) }
 }
 
-/// A setup step's error as the child reports it: exit code 125, one line.
-pub fn setup_failure(e: anyhow::Error) -> ExecFailure {
-    ExecFailure {
-        code: 125,
-        message: format!("{e:#}"),
-    }
-}
-
 /// The first steps: die with the runtime (before anything slow), a session of our own, and
 /// turn non-dumpable.
-pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
-    if ctx.die_with_parent {
-        leak_guards::die_with_parent().map_err(setup_failure)?;
+pub fn first_steps(ctx: &ChildContext) -> Result<()> {
+    if ctx.opts.die_with_parent {
+        leak_guards::die_with_parent()?;
         // A runtime killed between clone3 and the prctl above sent no death signal: we would
         // live on, unowned. Its end of the channel closed with it.
         if ctx.channel.peer_gone() {
@@ -90,21 +108,20 @@ pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
     }
     // Our own session, before anything of the container can run with the caller's terminal
     // as its controlling tty (TIOCSTI; see leak_guards::new_session).
-    leak_guards::new_session().map_err(setup_failure)?;
+    leak_guards::new_session()?;
     // Until execve this process is the runtime's own binary, visible in the container's pid
     // namespace (CVE-2019-5736): see leak_guards::set_non_dumpable. The `--init` reaper, which
     // never execs, stays protected.
-    leak_guards::set_non_dumpable().map_err(setup_failure)
+    leak_guards::set_non_dumpable()
 }
 
 /// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid
 /// and whether `CgroupsJoined` is still to come.
-pub fn await_proceed(ctx: &ChildContext) -> Result<(i32, bool), ExecFailure> {
+pub fn await_proceed(ctx: &ChildContext) -> Result<(i32, bool)> {
     match ctx
         .channel
         .expect("Proceed", |m| matches!(m, Message::Proceed { .. }))
-        .context("waiting for the runtime")
-        .map_err(setup_failure)?
+        .context("waiting for the runtime")?
     {
         Message::Proceed {
             host_pid,
@@ -115,12 +132,60 @@ pub fn await_proceed(ctx: &ChildContext) -> Result<(i32, bool), ExecFailure> {
 }
 
 /// Waits until the parent has moved us into every v1 cgroup of the container.
-pub fn await_cgroups(ctx: &ChildContext) -> Result<(), ExecFailure> {
+pub fn await_cgroups(ctx: &ChildContext) -> Result<()> {
     ctx.channel
         .expect("CgroupsJoined", |m| matches!(m, Message::CgroupsJoined))
-        .context("waiting for the runtime to place us in our cgroups")
-        .map_err(setup_failure)?;
+        .context("waiting for the runtime to place us in our cgroups")?;
     Ok(())
+}
+
+/// The tail both paths end in, once inside the container's root and cgroups: what confines
+/// the process, in the one order that works, then execve. `before_exec` runs between the
+/// last confinement and execve (`init`'s start gate) and returns an fd to hold open until
+/// execve closes it (close-on-exec).
+pub fn confine_and_exec(
+    ctx: &ChildContext,
+    before_exec: impl FnOnce(&ChildContext) -> Result<Option<OwnedFd>, ChildError>,
+) -> Result<Infallible, ChildError> {
+    let plan = ctx.plan;
+
+    // The pty comes from the container's own devpts, so after entering the root.
+    terminal(ctx)?;
+
+    // Process limits while we are still root with every capability: raising a hard limit or
+    // lowering oom_score_adj needs CAP_SYS_RESOURCE, which the capability step may drop.
+    limits(plan)?;
+
+    // The seccomp filter without no_new_privs: the kernel takes it only from a holder of
+    // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
+    // profile lets the remaining setup calls through).
+    if !plan.no_new_privs {
+        seccomp_step::install(plan, &ctx.channel)?;
+    }
+
+    // Capabilities and identity, in crun's order (see capability::apply).
+    capabilities_and_identity(plan)?;
+
+    // Look the program up as the workload's user, after the identity switch, so that
+    // "permission denied" is what the workload itself would get; and before the start gate,
+    // so that `create` reports it.
+    let program = lookup_program(plan)?;
+
+    // With no_new_privs, the filter as late as it can go, so the fewest setup calls pass
+    // through it: before the start gate, because a listener fd still goes to the parent.
+    if plan.no_new_privs {
+        seccomp_step::install(plan, &ctx.channel)?;
+    }
+
+    // The caller's last steps (OCI create's start gate), confined as the workload will be.
+    let held = before_exec(ctx)?;
+
+    // No fd of the runtime may reach the workload (CVE-2024-21626): all but 0-2, the
+    // preserved ones, the channel and what `before_exec` holds (both close-on-exec) are
+    // closed before the workload's cwd is chosen; then execve.
+    let mut keep: Vec<RawFd> = vec![ctx.channel.raw_fd()];
+    keep.extend(held.as_ref().map(AsRawFd::as_raw_fd));
+    exec_workload(plan, &program, &keep)
 }
 
 /// setns into every namespace the plan names by path (except pid, joined by the parent).
@@ -156,9 +221,9 @@ pub fn join_namespaces(plan: &Plan) -> Result<()> {
 /// A terminal: a pty from the container's own devpts (so the workload can reopen it by its
 /// /dev/pts name), made our controlling tty and stdio; the master goes to the caller.
 pub fn terminal(ctx: &ChildContext) -> Result<()> {
-    match ctx.console_socket {
+    match ctx.opts.console_socket {
         Some(sock) if ctx.plan.terminal => {
-            super::console::setup(sock, ctx.plan.identity.uid, ctx.console_size)
+            super::console::setup(sock, ctx.plan.identity.uid, ctx.opts.console_size)
         }
         _ => Ok(()),
     }
@@ -192,7 +257,7 @@ pub fn limits(plan: &Plan) -> Result<()> {
 }
 
 /// Capabilities and identity, in crun's order (see capability::apply).
-pub fn capabilities_and_identity(plan: &Plan) -> Result<()> {
+fn capabilities_and_identity(plan: &Plan) -> Result<()> {
     let mut kernel = Kernel {
         on_step: |s: &str| trace_sets(s),
     };
@@ -203,6 +268,7 @@ pub fn capabilities_and_identity(plan: &Plan) -> Result<()> {
         plan.no_new_privs,
         plan.last_cap,
     )
+    .map_err(|e| seccomp_step::blame_for_setup(plan, e))
 }
 
 fn trace_sets(stage: &str) {
@@ -223,18 +289,18 @@ fn trace_sets(stage: &str) {
 }
 
 /// The workload's program, looked up on its PATH.
-pub fn lookup_program(plan: &Plan) -> Result<PathBuf, ExecFailure> {
+fn lookup_program(plan: &Plan) -> Result<PathBuf, ExecFailure> {
     program::lookup(&plan.args[0], program::path_of(&plan.env))
 }
 
 /// The last steps: close every fd the workload must not have (CVE-2024-21626), choose the
 /// cwd, reset signal handling, execve. `keep` are close-on-exec fds still needed until then.
-pub fn exec_workload(
+fn exec_workload(
     plan: &Plan,
     program: &std::path::Path,
     keep: &[RawFd],
-) -> Result<Infallible, ExecFailure> {
-    leak_guards::close_fds_from(3 + plan.settings.preserve_fds, keep).map_err(setup_failure)?;
+) -> Result<Infallible, ChildError> {
+    leak_guards::close_fds_from(3 + plan.settings.preserve_fds, keep)?;
     enter_cwd(plan)?;
     let cmd = &plan.args[0];
     let argv = cstrings(&plan.args)?;
@@ -244,7 +310,7 @@ pub fn exec_workload(
     step!("execve {} {:?}", program.display(), plan.args);
     leak_guards::reset_signals();
     let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
-    Err(program::failure(cmd, errno))
+    Err(program::failure(cmd, errno).into())
 }
 
 /// Makes sure the workload's cwd is a directory before `create` reports ready, so a bad cwd
@@ -252,12 +318,10 @@ pub fn exec_workload(
 /// A missing one is created (0755, as runc does); the chdir itself waits for `enter_cwd`,
 /// after the fds are closed. Called inside the container's root: nothing here resolves on
 /// the host.
-pub fn prepare_cwd(plan: &Plan) -> Result<(), ExecFailure> {
+pub fn prepare_cwd(plan: &Plan) -> Result<()> {
     let cwd = &plan.cwd;
-    let failure = |what: String| ExecFailure {
-        code: 125,
-        message: format!("working directory {:?}: {what}", cwd.display().to_string()),
-    };
+    let failure =
+        |what: String| anyhow::anyhow!("working directory {:?}: {what}", cwd.display().to_string());
     match std::fs::metadata(cwd) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(failure("not a directory".into())),
@@ -276,36 +340,62 @@ pub fn prepare_cwd(plan: &Plan) -> Result<(), ExecFailure> {
 
 /// chdir to the workload's cwd, then check the result is inside the container's root: a cwd
 /// that resolves outside it (through an fd that should not exist) is refused.
-fn enter_cwd(plan: &Plan) -> Result<(), ExecFailure> {
+fn enter_cwd(plan: &Plan) -> Result<()> {
     let cwd = &plan.cwd;
-    nix::unistd::chdir(cwd).map_err(|e| ExecFailure {
-        code: 125,
-        message: format!(
+    if let Err(e) = nix::unistd::chdir(cwd) {
+        anyhow::bail!(
             "working directory {:?}: {}",
             cwd.display().to_string(),
             e.desc().to_lowercase()
-        ),
-    })?;
+        );
+    }
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),
-        _ => Err(ExecFailure {
-            code: 125,
-            message: format!(
-                "working directory {:?} is outside the container's root",
-                cwd.display().to_string()
-            ),
-        }),
+        _ => anyhow::bail!(
+            "working directory {:?} is outside the container's root",
+            cwd.display().to_string()
+        ),
     }
 }
 
-fn cstrings(items: &[String]) -> Result<Vec<CString>, ExecFailure> {
+fn cstrings(items: &[String]) -> Result<Vec<CString>> {
     items
         .iter()
         .map(|s| {
-            CString::new(s.as_bytes()).map_err(|_| ExecFailure {
-                code: 125,
-                message: format!("argument or environment value {s:?} contains a NUL byte"),
+            CString::new(s.as_bytes()).map_err(|_| {
+                anyhow::anyhow!("argument or environment value {s:?} contains a NUL byte")
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_error_exits_125_with_its_whole_chain_on_one_line() {
+        let e = anyhow::anyhow!("EPERM").context("sethostname \"x\"");
+        let ChildError(f) = e.into();
+        assert_eq!(f.code, 125);
+        assert_eq!(f.message, "sethostname \"x\": EPERM");
+    }
+
+    /// A step that failed to execute something keeps Docker's 126/127 through `?`, even
+    /// under context a caller added.
+    #[test]
+    fn an_exec_failure_keeps_its_code_through_anyhow_and_directly() {
+        let e = anyhow::Error::new(program::not_found("nope")).context("createContainer hook");
+        let ChildError(f) = e.into();
+        assert_eq!(f.code, 127);
+        assert!(
+            f.message
+                .starts_with("createContainer hook: exec: \"nope\"")
+        );
+        let ChildError(f) = program::failure("x", nix::errno::Errno::EACCES).into();
+        assert_eq!(
+            (f.code, f.message.as_str()),
+            (126, "exec: \"x\": permission denied")
+        );
+    }
 }

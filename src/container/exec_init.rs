@@ -3,9 +3,7 @@
 //! is joined, its root entered, and the process's own limits, capabilities and identity
 //! applied exactly as for an init (`child`).
 
-use super::child::{self, ChildContext, setup_failure};
-use super::program::ExecFailure;
-use super::seccomp_step;
+use super::child::{self, ChildContext, ChildError};
 use crate::step;
 use anyhow::{Context, Result};
 use nix::unistd::getpid;
@@ -17,7 +15,7 @@ pub fn run(ctx: ChildContext) -> ! {
     child::run(ctx, join_and_exec)
 }
 
-fn join_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
+fn join_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
     let plan = ctx.plan;
     step!("exec child: pid {}", getpid());
 
@@ -27,45 +25,22 @@ fn join_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
 
     // The container's root, opened while /proc is still the host's: joining the mount
     // namespace below changes what /proc/PID means.
-    let root = open_container_root(plan.exec_root.as_deref()).map_err(setup_failure)?;
+    let root = open_container_root(plan.exec_root.as_deref())?;
 
     // The parent's go-ahead (nothing to map: a joined user namespace has its maps).
     // An exec'd process is moved into its cgroups before Proceed: nothing is pending.
     child::await_proceed(ctx)?;
 
     // Every namespace of the container (the pid one was joined by the parent).
-    child::join_namespaces(plan).map_err(setup_failure)?;
+    child::join_namespaces(plan)?;
 
     // Its root, so nothing of the host's filesystem stays reachable.
-    enter_container_root(&root).map_err(setup_failure)?;
+    enter_container_root(&root)?;
 
-    // The pty comes from the container's own devpts, so after entering the root.
-    child::terminal(ctx).map_err(setup_failure)?;
-
-    // Limits while we still hold every capability (see init).
-    child::limits(plan).map_err(setup_failure)?;
-
-    // The seccomp filter without no_new_privs: the kernel takes it only from a holder of
-    // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
-    // profile lets the remaining setup calls through).
-    if !plan.no_new_privs {
-        seccomp_step::install(ctx).map_err(setup_failure)?;
-    }
-
-    // Capabilities and identity, in crun's order (see capability::apply).
-    child::capabilities_and_identity(plan)
-        .map_err(|e| setup_failure(seccomp_step::blame_for_setup(plan, e)))?;
-
-    // Looked up as the process's user, after the identity switch.
-    let program = child::lookup_program(plan)?;
-
-    // With no_new_privs, the filter as the last step before execve (see init).
-    if plan.no_new_privs {
-        seccomp_step::install(ctx).map_err(setup_failure)?;
-    }
-
-    // No fd of the runtime reaches the process (CVE-2024-21626); then cwd and execve.
-    child::exec_workload(plan, &program, &[ctx.channel.raw_fd()])
+    // The tail the container's init shares (`child::confine_and_exec`): the pty, limits, the
+    // seccomp filter, capabilities and identity in the order no_new_privs decides, the
+    // program's lookup, execve. Nothing waits between them: no start gate for exec.
+    child::confine_and_exec(ctx, |_| Ok(None))
 }
 
 fn open_container_root(path: Option<&std::path::Path>) -> Result<OwnedFd> {

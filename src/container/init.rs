@@ -6,11 +6,10 @@
 //! one line) and the child exits: the parent prints it and cleans up. `protocol` shows the
 //! parent's steps beside these.
 
-use super::child::{self, ChildContext, setup_failure};
+use super::child::{self, ChildContext, ChildError};
 use super::plan::Plan;
-use super::program::ExecFailure;
 use super::protocol::Message;
-use super::{hooks, leak_guards, net, reaper, rootfs, seccomp_step};
+use super::{hooks, leak_guards, net, reaper, rootfs};
 use crate::step;
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
@@ -25,7 +24,7 @@ pub fn run(ctx: ChildContext) -> ! {
     child::run(ctx, setup_and_exec)
 }
 
-fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
+fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
     let plan = ctx.plan;
     step!("child: pid {} in its new namespaces", getpid());
 
@@ -36,21 +35,25 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // The parent writes our uid/gid maps (a new user namespace has none, so we would own
     // nothing yet) and tells us our pid as the host sees it, for hook state.
     let (host_pid, cgroups_pending) = child::await_proceed(ctx)?;
+    let mut cgroups = OwnCgroups {
+        pending: cgroups_pending,
+        entered: false,
+    };
 
     // In a new user namespace we start as the overflow uid: become its root (mapped now), so
     // mounts and files we create belong to the container's root, not "nobody".
     if plan.creates(LinuxNamespaceType::User) {
-        become_ns_root().map_err(setup_failure)?;
+        become_ns_root()?;
     }
 
     // Joined namespaces (linux.namespaces[].path) before any mount: a joined mount namespace
     // replaces the one we would otherwise set up.
-    child::join_namespaces(plan).map_err(setup_failure)?;
+    child::join_namespaces(plan)?;
 
     // runc's default: a session keyring of the container's own, so keys the workload adds
     // are not shared with the host's session (`--no-new-keyring` skips it).
     if plan.settings.new_keyring {
-        join_session_keyring().map_err(setup_failure)?;
+        join_session_keyring()?;
     }
 
     // Mounts need the host's paths (rootfs, bind sources), so they come before pivot_root.
@@ -58,144 +61,87 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
         .namespaces
         .iter()
         .any(|n| n.typ == LinuxNamespaceType::Mount);
-    let root = if mount_ns {
-        Some(rootfs::prepare(plan).map_err(setup_failure)?)
-    } else {
-        None
+    let root = match mount_ns {
+        true => Some(rootfs::prepare(plan)?),
+        false => None,
     };
 
-    // Hostname: needs CAP_SYS_ADMIN in the new uts namespace, still held here.
-    if let Some(h) = &plan.hostname {
-        sethostname(h)
-            .with_context(|| format!("sethostname {h:?}"))
-            .map_err(setup_failure)?;
-        step!("sethostname {h}");
-    }
-    if let Some(d) = &plan.domainname {
-        set_domainname(d).map_err(setup_failure)?;
-    }
+    // Hostname and domain name: need CAP_SYS_ADMIN in the new uts namespace, still held here.
+    set_names(plan)?;
 
     // Loopback up in a network namespace of our own (needs CAP_NET_ADMIN, still held).
     if plan.creates(LinuxNamespaceType::Network) {
-        net::loopback_up().map_err(setup_failure)?;
+        net::loopback_up()?;
         step!("ip link set lo up");
-    }
-
-    // The parent moved us into our v1 cgroups while we mounted (see `cgroups::joins`): from
-    // here on we are in all of them, before anything of the workload runs.
-    if cgroups_pending {
-        child::await_cgroups(ctx)?;
-    }
-    // clone3 fixed our cgroup namespace's root where we were born, before the parent moved
-    // us into our v1 cgroups: a second one, rooted here, makes /proc/self/cgroup show `/`
-    // in every hierarchy (runc does the same), and a cgroupfs mounted inside shows no cgroup
-    // above ours. After the mounts: the cgroup view is binds of host paths, not affected.
-    if plan.creates(LinuxNamespaceType::Cgroup) {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-            .context("unshare(CLONE_NEWCGROUP) in the container's cgroup")
-            .map_err(setup_failure)?;
     }
 
     // OCI hooks at "created, before pivot_root": the parent runs prestart and createRuntime in
     // the runtime's namespaces (they may configure ours, e.g. the network), then we run
-    // createContainer in ours, while host paths still resolve.
-    if let Some(state) = ctx.hooks {
-        ask_for_create_hooks(ctx).map_err(setup_failure)?;
-        let list = plan.hooks.create_container().clone().unwrap_or_default();
-        hooks::run(
-            "createContainer",
-            &list,
-            &state.state_json("creating", host_pid),
-        )
-        .map_err(setup_failure)?;
+    // createContainer in ours, while host paths still resolve. Hooks are processes of the
+    // container: in its cgroups, so we enter ours first.
+    if let Some(state) = ctx.hooks() {
+        cgroups.enter(ctx)?;
+        create_hooks(ctx, &state.state_json("creating", host_pid))?;
     }
 
     // Into the rootfs; after this no host path is reachable.
-    let mut own_fds = None;
-    if let Some(root) = &root {
-        rootfs::enter(root, plan.settings.no_pivot).map_err(setup_failure)?;
+    let own_fds = if let Some(root) = &root {
+        rootfs::enter(root, plan.settings.no_pivot)?;
         // A bad cwd is a create-time error (runc's order): checked, or made, inside the
         // root and before `finish` may make it read-only.
         child::prepare_cwd(plan)?;
         // sysctls go through the container's /proc/sys before it is made read-only.
-        write_sysctls(plan).map_err(setup_failure)?;
-        rootfs::finish(plan).map_err(setup_failure)?;
+        write_sysctls(plan)?;
+        rootfs::finish(plan)?;
         // rootfsPropagation shared or unbindable: the setup ran under private propagation
         // (pivot_root refuses a shared parent); the requested one applies to / now.
-        rootfs::apply_root_propagation(plan).map_err(setup_failure)?;
+        rootfs::apply_root_propagation(plan)?;
+        None
     } else {
         // No mount namespace: nothing is mounted (validate refuses mounts then), but root.path
-        // still applies, as crun does: sysctls through the host's /proc first (each names the
-        // namespace of the writer), then chroot.
-        write_sysctls(plan).map_err(setup_failure)?;
-        // The exec fifo is reopened through /proc/self/fd, which the chroot leaves behind.
-        if ctx.start_gate.is_some() {
-            own_fds = Some(open_own_fd_dir().map_err(setup_failure)?);
-        }
-        rootfs::chroot_only(&plan.rootfs).map_err(setup_failure)?;
-        child::prepare_cwd(plan)?;
-    }
+        // still applies, as crun does.
+        chroot_without_mount_ns(ctx)?
+    };
 
-    // The pty comes from the container's own devpts, so after entering the root.
-    child::terminal(ctx).map_err(setup_failure)?;
-
-    // Process limits while we are still root with every capability: raising a hard limit or
-    // lowering oom_score_adj needs CAP_SYS_RESOURCE, which the capability step may drop.
-    child::limits(plan).map_err(setup_failure)?;
+    // Everything from here on is the workload's or opens what it will use (the pty): in our
+    // cgroups, so their limits and device rules apply. As late as that, so the setup above
+    // hides the v1 joins' RCU grace period (see `cgroups::joins`).
+    cgroups.enter(ctx)?;
 
     // The execution domain and NUMA policy the workload inherits: before the seccomp filter,
     // which may refuse personality(2) or set_mempolicy(2) to the workload itself.
-    super::task::apply(plan.personality, plan.memory_policy.as_ref()).map_err(setup_failure)?;
+    super::task::apply(plan.personality, plan.memory_policy.as_ref())?;
 
-    // The seccomp filter without no_new_privs: the kernel takes it only from a holder of
-    // CAP_SYS_ADMIN, which the capability step may drop; so now, as runc does (Docker's
-    // profile lets the remaining setup calls through).
-    if !plan.no_new_privs {
-        seccomp_step::install(ctx).map_err(setup_failure)?;
-    }
+    // The tail an exec'd process shares (`child::confine_and_exec`): the pty, limits, the
+    // seccomp filter, capabilities and identity in the order no_new_privs decides, the
+    // program's lookup; then `until_start`; then execve.
+    child::confine_and_exec(ctx, |ctx| until_start(ctx, host_pid, own_fds))
+}
 
-    // Capabilities and identity, in crun's order (see capability::apply).
-    child::capabilities_and_identity(plan)
-        .map_err(|e| setup_failure(seccomp_step::blame_for_setup(plan, e)))?;
-
-    // Look the program up as the workload's user, after the identity switch, so that
-    // "permission denied" is what the workload itself would get; and before the start gate,
-    // so that `create` reports it.
-    let program = child::lookup_program(plan)?;
-
-    // With no_new_privs, the filter as late as it can go, so the fewest setup calls pass
-    // through it: before the start gate, because a listener fd still goes to the parent.
-    if plan.no_new_privs {
-        seccomp_step::install(ctx).map_err(setup_failure)?;
-    }
-
+/// Between the last confinement and execve: OCI create's start gate, then what runs after
+/// `start` and before the workload. Returns the exec fifo, held open until execve.
+fn until_start(
+    ctx: &ChildContext,
+    host_pid: i32,
+    own_fds: Option<OwnedFd>,
+) -> Result<Option<OwnedFd>, ChildError> {
+    let plan = ctx.plan;
     // OCI create: everything is ready; tell the parent (so `create` can return) and wait
     // here until `start` opens the fifo. The fifo stays open (close-on-exec) until execve, so
     // `start` sees EOF exactly when the workload runs and its poststart hooks come after it.
-    let mut started_fifo = None;
-    if let Some(gate) = ctx.start_gate {
-        // Whatever the caller left open (a host directory, a socket) would stay reachable
-        // through /proc/1/fd by anything that joins us until `start`: only stdio, the
-        // preserved fds, the channel and the fifo stay.
-        let mut keep = vec![ctx.channel.raw_fd(), gate];
-        keep.extend(own_fds.as_ref().map(|d| d.as_raw_fd()));
-        leak_guards::close_fds_from(3 + plan.settings.preserve_fds, &keep)
-            .map_err(setup_failure)?;
-        // A parent already gone is seen below (end-of-file instead of Recorded).
-        let _ = ctx.channel.send(&Message::AtStartGate, &[]);
-        await_recorded(ctx).map_err(setup_failure)?;
-        started_fifo = Some(wait_for_start(gate, own_fds.take()).map_err(setup_failure)?);
-    }
+    let started_fifo = match ctx.opts.start_gate {
+        Some(gate) => Some(start_gate(ctx, gate, own_fds)?),
+        None => None,
+    };
 
     // startContainer hooks: after `start`, in the container, before the workload's execve.
-    if let Some(state) = ctx.hooks {
+    if let Some(state) = ctx.hooks() {
         let list = plan.hooks.start_container().clone().unwrap_or_default();
         hooks::run(
             "startContainer",
             &list,
             &state.state_json("created", host_pid),
-        )
-        .map_err(setup_failure)?;
+        )?;
     }
 
     // `--init`: PID 1 stays ours and reaps; the fork continues to execve. After every setup
@@ -203,13 +149,50 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     if plan.settings.reaper {
         reaper::fork_reaper(&plan.args);
     }
+    Ok(started_fifo)
+}
 
-    // No fd of the runtime may reach the workload (CVE-2024-21626): all but 0-2, the
-    // preserved ones, the channel and the exec fifo (both close-on-exec) are closed before
-    // the workload's cwd is chosen; then execve.
-    let mut keep: Vec<RawFd> = vec![ctx.channel.raw_fd()];
-    keep.extend(started_fifo.as_ref().map(|f| f.as_raw_fd()));
-    child::exec_workload(plan, &program, &keep)
+/// Reports the container ready and blocks until `start`; returns the exec fifo, opened.
+fn start_gate(ctx: &ChildContext, gate: RawFd, own_fds: Option<OwnedFd>) -> Result<OwnedFd> {
+    // Whatever the caller left open (a host directory, a socket) would stay reachable through
+    // /proc/1/fd by anything that joins us until `start`: only stdio, the preserved fds, the
+    // channel and the fifo stay.
+    let mut keep = vec![ctx.channel.raw_fd(), gate];
+    keep.extend(own_fds.as_ref().map(|d| d.as_raw_fd()));
+    leak_guards::close_fds_from(3 + ctx.plan.settings.preserve_fds, &keep)?;
+    // A parent already gone is seen below (end-of-file instead of Recorded).
+    let _ = ctx.channel.send(&Message::AtStartGate, &[]);
+    await_recorded(ctx)?;
+    Ok(wait_for_start(gate, own_fds)?.into())
+}
+
+/// Our cgroups, entered once: before the first step that must run inside them.
+struct OwnCgroups {
+    /// The parent is still moving us into our v1 cgroups (`CgroupsJoined` to come).
+    pending: bool,
+    entered: bool,
+}
+
+impl OwnCgroups {
+    /// Waits until the parent has moved us into our v1 cgroups, then roots a cgroup namespace
+    /// of our own where we stand. clone3 fixed the first one's root where we were born, before
+    /// those joins: the second makes /proc/self/cgroup show `/` in every hierarchy (runc does
+    /// the same), and a cgroupfs mounted inside shows no cgroup above ours. The mounts may
+    /// come before it: the cgroup view is binds of host paths, which no cgroup namespace
+    /// changes.
+    fn enter(&mut self, ctx: &ChildContext) -> Result<()> {
+        if std::mem::replace(&mut self.entered, true) {
+            return Ok(());
+        }
+        if self.pending {
+            child::await_cgroups(ctx)?;
+        }
+        if ctx.plan.creates(LinuxNamespaceType::Cgroup) {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .context("unshare(CLONE_NEWCGROUP) in the container's cgroup")?;
+        }
+        Ok(())
+    }
 }
 
 /// Waits until the runtime has saved our record. A runtime killed before that leaves nobody
@@ -221,15 +204,21 @@ fn await_recorded(ctx: &ChildContext) -> Result<()> {
     Ok(())
 }
 
-/// The hooks the parent runs: ask, and wait until they ran.
-fn ask_for_create_hooks(ctx: &ChildContext) -> Result<()> {
+/// The hooks the parent runs (ask, and wait until they ran), then createContainer, ours.
+fn create_hooks(ctx: &ChildContext, state_json: &[u8]) -> Result<()> {
     ctx.channel
         .send(&Message::RunCreateHooks, &[])
         .context("asking the runtime to run hooks")?;
     ctx.channel
         .expect("CreateHooksDone", |m| *m == Message::CreateHooksDone)
         .context("waiting for the runtime's hooks")?;
-    Ok(())
+    let list = ctx
+        .plan
+        .hooks
+        .create_container()
+        .clone()
+        .unwrap_or_default();
+    hooks::run("createContainer", &list, state_json)
 }
 
 fn become_ns_root() -> Result<()> {
@@ -260,6 +249,17 @@ fn join_session_keyring() -> Result<()> {
     }
 }
 
+fn set_names(plan: &Plan) -> Result<()> {
+    if let Some(h) = &plan.hostname {
+        sethostname(h).with_context(|| format!("sethostname {h:?}"))?;
+        step!("sethostname {h}");
+    }
+    if let Some(d) = &plan.domainname {
+        set_domainname(d)?;
+    }
+    Ok(())
+}
+
 fn set_domainname(name: &str) -> Result<()> {
     // SAFETY: the pointer and length describe `name`'s bytes for the duration of the call.
     let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
@@ -274,6 +274,20 @@ fn write_sysctls(plan: &Plan) -> Result<()> {
         step!("sysctl {k}={v}");
     }
     Ok(())
+}
+
+/// Sysctls through the host's /proc first (each names the namespace of the writer), then
+/// chroot. Returns what the start gate needs of /proc after the chroot.
+fn chroot_without_mount_ns(ctx: &ChildContext) -> Result<Option<OwnedFd>> {
+    write_sysctls(ctx.plan)?;
+    // The exec fifo is reopened through /proc/self/fd, which the chroot leaves behind.
+    let own_fds = match ctx.opts.start_gate {
+        Some(_) => Some(open_own_fd_dir()?),
+        None => None,
+    };
+    rootfs::chroot_only(&ctx.plan.rootfs)?;
+    child::prepare_cwd(ctx.plan)?;
+    Ok(own_fds)
 }
 
 /// /proc/self/fd of the host's /proc, for a chroot without a mount namespace (whose root has

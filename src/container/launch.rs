@@ -7,6 +7,7 @@
 
 use super::child::ChildContext;
 use super::hooks::{self, HookState};
+pub use super::options::Options;
 use super::plan::{Plan, id_map_text};
 use super::program::ExecFailure;
 use super::protocol::{self, Channel, Message};
@@ -33,24 +34,6 @@ pub const FORWARDED: [Signal; 7] = [
     Signal::SIGUSR2,
     Signal::SIGWINCH,
 ];
-
-/// What a launch needs besides the Plan: the fds and the identity of this one start.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// SIGKILL the child if this runtime dies (the quick form, `run`, a foreground `exec`).
-    pub die_with_parent: bool,
-    /// OCI create: an O_PATH fd of the exec fifo; the child waits on it before execve.
-    pub start_gate: Option<RawFd>,
-    /// A connected unix socket: the child sends its pty master over it (`--console-socket`).
-    pub console_socket: Option<RawFd>,
-    /// The pty's size (rows, columns), set before the workload runs so its first look at the
-    /// terminal sees the caller's window (the quick form's `-t`).
-    pub console_size: Option<(u16, u16)>,
-    /// Run the config's hooks, with this container's identity in their state JSON.
-    pub hooks: Option<HookState>,
-    /// `--trace-caps`: attach the capability tracer to the cgroup before the child exists.
-    pub trace_caps: bool,
-}
 
 /// How far a launched child got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +73,7 @@ pub fn forwarded_set() -> SigSet {
 /// container, `exec_init` to join one). Returns once the parent's post-clone steps are done;
 /// `wait_ready` then follows the child to execve or the start gate.
 pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
-    let hooks = opts.hooks.as_ref().filter(|_| hooks::any(&plan.hooks));
+    let hooks = opts.hooks_for(plan);
     // Blocked before clone3, so a signal that arrives while the child starts is queued for
     // the signalfd instead of killing the runtime and orphaning the container.
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None).context("blocking signals")?;
@@ -102,63 +85,18 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         .map(cgroup_launch::prepare)
         .transpose()?
         .flatten();
-    let cgroup_fd = match &cgroup {
-        Some(cg) => cg.v2_fd()?,
-        None => None,
-    };
-    let caps_tracer = match opts.trace_caps {
-        true => match crate::trace_caps::for_cgroup(cgroup.as_ref()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) =
-                    (&cgroup, &plan.cgroup)
-                {
-                    let _ = cg.remove();
-                }
-                return Err(e);
-            }
-        },
-        false => None,
-    };
-    // A new container's v1 joins come after clone3: their grace period starts now.
-    let join_helper = match (&cgroup, &plan.cgroup) {
-        (Some(cg), Some(cgroup_launch::Request::Create { .. })) => cg.start_join_grace_period(),
-        _ => None,
-    };
-
-    // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
-    for ns in &plan.namespaces {
-        if let (LinuxNamespaceType::Pid, Some(path)) = (ns.typ, &ns.path) {
-            let f = std::fs::File::open(path)
-                .with_context(|| format!("opening pid namespace {}", path.display()))?;
-            nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWPID)
-                .with_context(|| format!("joining pid namespace {}", path.display()))?;
+    let (cgroup_fd, caps_tracer) = match before_clone(plan, opts, cgroup.as_ref()) {
+        Ok(r) => r,
+        Err(e) => {
+            remove_made(cgroup.as_ref(), plan);
+            return Err(e);
         }
-    }
+    };
 
     let flags = plan.clone_flags();
     step!("clone3 flags {:#x} ({})", flags, flag_names(flags));
     let mut pidfd: RawFd = -1;
-    let mut clone = clone3::Clone3::default();
-    clone
-        .flag_pidfd(&mut pidfd)
-        .exit_signal(libc::SIGCHLD as u64);
-    // Born in its v2 cgroup: no instant of the child's life is spent in ours.
-    if let Some(fd) = &cgroup_fd {
-        clone.flag_into_cgroup(fd);
-    }
-    for ns in plan.namespaces.iter().filter(|n| n.path.is_none()) {
-        match ns.typ {
-            LinuxNamespaceType::Mount => clone.flag_newns(),
-            LinuxNamespaceType::Pid => clone.flag_newpid(),
-            LinuxNamespaceType::Uts => clone.flag_newuts(),
-            LinuxNamespaceType::Ipc => clone.flag_newipc(),
-            LinuxNamespaceType::Network => clone.flag_newnet(),
-            LinuxNamespaceType::Cgroup => clone.flag_newcgroup(),
-            LinuxNamespaceType::User => clone.flag_newuser(),
-            LinuxNamespaceType::Time => clone.flag_newtime(),
-        };
-    }
+    let mut clone = clone_args(plan, cgroup_fd.as_ref(), &mut pidfd);
     // SAFETY: without CLONE_VM the child gets a copy of this single-threaded process and runs
     // only `init::run` or `exec_init::run`, which end in execve or _exit.
     let pid = match unsafe { clone.call() } {
@@ -170,12 +108,8 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             }
             let ctx = ChildContext {
                 plan,
+                opts,
                 channel: child_end,
-                die_with_parent: opts.die_with_parent,
-                start_gate: opts.start_gate,
-                console_socket: opts.console_socket,
-                console_size: opts.console_size,
-                hooks,
             };
             match plan.exec_root {
                 Some(_) => exec_init::run(ctx),
@@ -184,11 +118,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         }
         Ok(pid) => pid,
         Err(e) => {
-            crate::cgroups::reap_helper(join_helper);
-            if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) = (&cgroup, &plan.cgroup)
-            {
-                let _ = cg.remove();
-            }
+            remove_made(cgroup.as_ref(), plan);
             return Err(anyhow::Error::new(std::io::Error::from_raw_os_error(e.0)))
                 .context("clone3 into new namespaces");
         }
@@ -210,20 +140,76 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             .map(|l| (l, opts.hooks.clone().unwrap_or_default())),
         caps_tracer,
     };
-    let joined = after_clone(plan, &child);
-    crate::cgroups::reap_helper(join_helper);
-    if let Err(e) = joined {
+    if let Err(e) = after_clone(plan, &child) {
         // The child is blocked waiting for us: kill and reap it.
         let _ = kill(child.pid, Signal::SIGKILL);
         let _ = waitpid(child.pid, None);
-        if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) =
-            (&child.cgroup, &plan.cgroup)
-        {
-            let _ = cg.remove();
-        }
+        remove_made(child.cgroup.as_ref(), plan);
         return Err(e);
     }
     Ok(child)
+}
+
+/// The parent's steps between the cgroup and clone3: the v2 cgroup's fd to be born in, the
+/// capability tracer, a joined pid namespace.
+fn before_clone(
+    plan: &Plan,
+    opts: &Options,
+    cgroup: Option<&Cgroup>,
+) -> Result<(Option<OwnedFd>, Option<crate::trace_caps::Tracer>)> {
+    let cgroup_fd = match cgroup {
+        Some(cg) => cg.v2_fd()?,
+        None => None,
+    };
+    let caps_tracer = match opts.trace_caps {
+        true => Some(crate::trace_caps::for_cgroup(cgroup)?),
+        false => None,
+    };
+    // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
+    for ns in &plan.namespaces {
+        if let (LinuxNamespaceType::Pid, Some(path)) = (ns.typ, &ns.path) {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("opening pid namespace {}", path.display()))?;
+            nix::sched::setns(f.as_fd(), nix::sched::CloneFlags::CLONE_NEWPID)
+                .with_context(|| format!("joining pid namespace {}", path.display()))?;
+        }
+    }
+    Ok((cgroup_fd, caps_tracer))
+}
+
+/// clone3's arguments: a pidfd, SIGCHLD at exit, the namespaces to create, and the v2 cgroup
+/// to be born in.
+fn clone_args<'a>(
+    plan: &Plan,
+    cgroup_fd: Option<&'a OwnedFd>,
+    pidfd: &'a mut RawFd,
+) -> clone3::Clone3<'a> {
+    let mut clone = clone3::Clone3::default();
+    clone.flag_pidfd(pidfd).exit_signal(libc::SIGCHLD as u64);
+    // Born in its v2 cgroup: no instant of the child's life is spent in ours.
+    if let Some(fd) = cgroup_fd {
+        clone.flag_into_cgroup(fd);
+    }
+    for ns in plan.namespaces.iter().filter(|n| n.path.is_none()) {
+        match ns.typ {
+            LinuxNamespaceType::Mount => clone.flag_newns(),
+            LinuxNamespaceType::Pid => clone.flag_newpid(),
+            LinuxNamespaceType::Uts => clone.flag_newuts(),
+            LinuxNamespaceType::Ipc => clone.flag_newipc(),
+            LinuxNamespaceType::Network => clone.flag_newnet(),
+            LinuxNamespaceType::Cgroup => clone.flag_newcgroup(),
+            LinuxNamespaceType::User => clone.flag_newuser(),
+            LinuxNamespaceType::Time => clone.flag_newtime(),
+        };
+    }
+    clone
+}
+
+/// Removes the cgroup this launch made (not one it joined) after a failure.
+fn remove_made(cgroup: Option<&Cgroup>, plan: &Plan) {
+    if let (Some(cg), Some(cgroup_launch::Request::Create { .. })) = (cgroup, &plan.cgroup) {
+        let _ = cg.remove();
+    }
 }
 
 /// The parent's steps between clone3 and `Proceed`.
@@ -242,9 +228,9 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
         }
     }
     // v1 has no CLONE_INTO_CGROUP. An exec'd process is moved while it still waits for
-    // Proceed; a new container's init while it mounts its rootfs (it waits for
-    // CgroupsJoined before it unshares its cgroup namespace): the joins wait for an RCU grace
-    // period, which its setup then hides (see `cgroups::joins`).
+    // Proceed; a new container's init while it sets up its root (it waits for CgroupsJoined
+    // only before the first step that must run in its cgroups): the joins wait for an RCU
+    // grace period, which its setup then hides (see `cgroups::joins`).
     let v1 = child.cgroup.as_ref().filter(|cg| !cg.paths().v1.is_empty());
     let overlap = v1.is_some() && plan.exec_root.is_none();
     if let (Some(cg), false) = (v1, overlap) {

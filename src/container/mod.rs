@@ -18,6 +18,7 @@ pub mod instance;
 pub mod launch;
 pub mod leak_guards;
 pub mod net;
+pub mod options;
 pub mod plan;
 pub mod privilege;
 pub mod procfs;

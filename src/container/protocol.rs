@@ -20,14 +20,19 @@
 //!  [exec: join the v1 cgroups]
 //!  Proceed { host_pid, cgroups_pending } ───────────▶ [become the user namespace's root]
 //!  [init: join the v1 cgroups, then                   join namespaces, [keyring], mounts,
-//!   CgroupsJoined] ─────────────────────────────────▶ hostname, loopback, [wait for
-//!                                                    CgroupsJoined], [unshare cgroupns]
+//!   CgroupsJoined] ─────────────────────────────────▶ hostname, loopback
+//!                                                    [hooks: wait for CgroupsJoined,
+//!                                                     unshare cgroupns]
 //!                  ◀──────────────────────────────── [RunCreateHooks]       (init only)
 //!  [prestart, createRuntime hooks]
 //!  [CreateHooksDone] ───────────────────────────────▶ [createContainer hooks], pivot_root,
-//!                                                    sysctls, [pty], limits, [seccomp
-//!                                                    filter], capabilities and identity,
-//!                                                    program lookup, [seccomp filter if
+//!                                                    sysctls, read-only and masked paths,
+//!                                                    [wait for CgroupsJoined, unshare
+//!                                                    cgroupns] (if not done for hooks),
+//!                                                    personality, then child::confine_and_exec:
+//!                                                    [pty], limits, [seccomp filter],
+//!                                                    capabilities and identity, program
+//!                                                    lookup, [seccomp filter if
 //!                                                    no_new_privs]
 //!                  ◀──────────────────────────────── [SeccompListener + fd] (notify only)
 //!  [hand the fd to linux.seccomp.listenerPath]       [close every fd it does not need]
@@ -83,8 +88,9 @@ pub enum Message {
     },
     /// parent → child, after `Proceed { cgroups_pending: true }`: the child is in every v1
     /// cgroup of its container. The child waits for it before it unshares its cgroup
-    /// namespace (rooted where it stands then) and so before anything of the workload runs;
-    /// its mounts overlap the joins' RCU grace period (see `cgroups::joins`).
+    /// namespace (rooted where it stands then), and so before its hooks, its pty and anything
+    /// of the workload; its mounts and pivot_root overlap the joins' RCU grace period (see
+    /// `cgroups::joins`).
     CgroupsJoined,
     /// child → parent: mounts are done, pivot_root is next: run the prestart and
     /// createRuntime hooks (in the runtime's namespaces) now.

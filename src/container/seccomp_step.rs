@@ -3,9 +3,8 @@
 //! child at its place in `init`/`exec_init`, and the notify listener handed to
 //! `linux.seccomp.listenerPath` as the OCI spec says.
 
-use super::child::ChildContext;
 use super::plan::Plan;
-use super::protocol::Message;
+use super::protocol::{Channel, Message};
 use crate::capability::CapSet;
 use crate::seccomp::{self, Cache, Filter, Origin};
 use crate::step;
@@ -260,8 +259,8 @@ pub fn load(state_dir: &Path) -> Result<Option<Prepared>> {
 
 /// The child's step: installs the plan's filter; a listener fd goes to the parent (over the
 /// channel, SCM_RIGHTS) and is closed here, so the workload never holds its own listener.
-pub fn install(ctx: &ChildContext) -> Result<()> {
-    let Some(p) = &ctx.plan.seccomp else {
+pub fn install(plan: &Plan, channel: &Channel) -> Result<()> {
+    let Some(p) = &plan.seccomp else {
         return Ok(());
     };
     let listener = seccomp::install(&p.filter).context("installing the seccomp filter")?;
@@ -271,7 +270,7 @@ pub fn install(ctx: &ChildContext) -> Result<()> {
         p.filter.flags
     );
     if let Some(fd) = listener {
-        ctx.channel
+        channel
             .send(&Message::SeccompListener, &[fd.as_raw_fd()])
             .context("sending the seccomp listener to the runtime")?;
     }
