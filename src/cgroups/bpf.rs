@@ -240,8 +240,13 @@ pub fn same_program(prog_type: u32, kernel: &[u8], prog: &[Insn]) -> bool {
 
 /// Makes sure PIN_DIR is a directory on bpffs that only root can write to: owned by root, no
 /// write bit for group or others, not a symbolic link. Anything else (someone made the directory
-/// first, or bpffs is not mounted) means no pinning. Err says why.
+/// first, bpffs is not mounted, we are not root) means no pinning. Err says why.
 fn pin_dir() -> std::result::Result<(), String> {
+    // Not as another user: a directory it made in the host's bpffs (mode 1777) would only keep
+    // root's launches from pinning.
+    if !nix::unistd::geteuid().is_root() {
+        return Err("not running as root".into());
+    }
     let parent = Path::new(PIN_DIR).parent().unwrap_or(Path::new("/"));
     let fs = nix::sys::statfs::statfs(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     if fs.filesystem_type().0 as i64 != BPF_FS_MAGIC {
