@@ -518,7 +518,11 @@ mod tests {
                 .set_modified(when)
                 .unwrap();
         };
-        put("older-build.bpf", &encode(&other, &f), SystemTime::UNIX_EPOCH);
+        put(
+            "older-build.bpf",
+            &encode(&other, &f),
+            SystemTime::UNIX_EPOCH,
+        );
         put("junk.bpf", b"junk", SystemTime::UNIX_EPOCH);
         put("side-by-side.bpf", &encode(&other, &f), SystemTime::now());
         put("notes.txt", b"not an entry", SystemTime::UNIX_EPOCH);
