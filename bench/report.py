@@ -5,7 +5,9 @@ Inputs: WORK/meta.tsv (key value), WORK/notes, WORK/skipped, WORK/leftovers, and
 directory per repeat of the whole bench, WORK/run1, WORK/run2, ..., each holding
   seq.tsv       name round wall_ns user_us sys_us maxrss_kb status   (start-up rounds)
   exec.tsv      the same, for the exec contestants
-  cgroups.tsv   the same, cgroups-on / cgroups-off (bench/cgroups.sh, host hierarchies)
+  cgroups.tsv   the same, the headline's rounds (bench/cgroups.sh, host hierarchies):
+                cgroups-on (the default), cgroups-off, trace-caps, floor, bwrap
+  tracer.tsv    attach-ms N MS / check-ns-off N NS / check-ns-on N NS RECORDED (bench/cgroups.sh)
   par.tsv       name total_wall_ns ok failed                         (throughput)
   seccomp.tsv   name "Seccomp: N Seccomp_filters: M" as its workload saw it
   commands.tsv  name command      (contestants that passed their check run)
@@ -20,8 +22,8 @@ import os
 import statistics
 import sys
 
-ORDER = ["minirun", "minirun-unconfined", "minirun-oci", "crun", "runc", "bwrap", "floor",
-         "minirun-exec", "crun-exec", "cgroups-on", "cgroups-off"]
+ORDER = ["cgroups-on", "trace-caps", "cgroups-off", "minirun", "minirun-unconfined", "minirun-oci", "crun", "runc", "bwrap", "floor",
+         "minirun-exec", "crun-exec"]
 LABEL = {
     "minirun": "minirun (quick form, Docker's seccomp profile)",
     "minirun-unconfined": "minirun --security-opt seccomp=unconfined",
@@ -32,6 +34,9 @@ LABEL = {
     "floor": "floor (C, clone+pivot_root+proc+caps)",
     "minirun-exec": "minirun exec ID /bin/true",
     "crun-exec": "crun exec ID /bin/true",
+    "cgroups-on": "**minirun, the default** (quick form, its cgroup, Docker's seccomp profile)",
+    "cgroups-off": "minirun --cgroup-manager disabled",
+    "trace-caps": "minirun --trace-caps (the default, capability tracer attached)",
 }
 MIB = 1048576
 
@@ -141,6 +146,51 @@ def timing_table(w, ss, base):
           f"{fmt(s.cpu())} | {fmt(s.rss(), '.1f')} | {fmt(med(rs))} | {listing(rs)} | {nf}/{n} |")
 
 
+def headline_table(w, ss, bases):
+    """Like timing_table, with a paired ratio column pair for each of `bases`."""
+    head = "".join(f"| × {b} | runs' × {b} " for b in bases)
+    w(f"| runtime | median ms | runs' medians | p10–p90 ms (all rounds) | CPU ms | peak RSS MB {head}| failed |")
+    w("|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(bases) + "---:|")
+    for name, s in ss.items():
+        nf, n = s.failed()
+        walls = s.pooled()
+        if not walls:
+            w(f"| {LABEL.get(name, name)} | – | | | | |" + " | |" * len(bases) + f" {nf}/{n} |")
+            continue
+        spread = f"{pct(walls, 10):.2f}–{pct(walls, 90):.2f}" if len(walls) > 1 else "n/a"
+        cols = ""
+        for b in bases:
+            rs = s.ratios(ss[b]) if b in ss else []
+            cols += f" {fmt(med(rs))} | {listing(rs)} |"
+        w(f"| {LABEL.get(name, name)} | {fmt(s.wall())} | {listing(s.medians())} | {spread} | "
+          f"{fmt(s.cpu())} | {fmt(s.rss(), '.1f')} |{cols} {nf}/{n} |")
+
+
+def paired_diffs(a, b):
+    """Per run: the median over its rounds of (a's wall − b's wall in the same round)."""
+    out = []
+    for x, y in zip(a.per_run, b.per_run):
+        g, h = good(x), good(y)
+        d = [g[r][0] - h[r][0] for r in g if r in h]
+        if d:
+            out.append(med(d))
+    return out
+
+
+def tracer_figures(runs):
+    """Per run: (median attach ms, median ns per check untraced, traced, checks recorded)."""
+    out = []
+    for d in runs:
+        rows = read_tsv(os.path.join(d, "tracer.tsv"))
+        att = [float(r[2]) for r in rows if r[0] == "attach-ms"]
+        off = [float(r[2]) for r in rows if r[0] == "check-ns-off"]
+        on = [float(r[2]) for r in rows if r[0] == "check-ns-on"]
+        seen = [int(r[3]) for r in rows if r[0] == "check-ns-on" and len(r) > 3]
+        if att or off:
+            out.append((med(att), med(off), med(on), med(seen)))
+    return out
+
+
 def main():
     work = sys.argv[1]
     runs = sorted(glob.glob(os.path.join(work, "run[0-9]*")), key=lambda d: int(d.rsplit("run", 1)[1]))
@@ -174,6 +224,18 @@ def main():
       "run's rounds of (contestant / crun in the same round).")
     w("")
 
+    head = {n: cg[n] for n in ("cgroups-on", "trace-caps", "cgroups-off", "floor", "bwrap") if n in cg}
+    if "cgroups-on" in head:
+        w("## Headline: the default configuration")
+        w("")
+        w("`minirun ROOTFS /bin/true` as it runs with no option: its cgroup (the cgroupfs manager on "
+          "this host's real hierarchies) and Docker's seccomp profile. Timed by bench/cgroups.sh in "
+          f"rounds of its own ({meta.get('cg_runs', '?')} per run, order shuffled), with the C floor "
+          "and bubblewrap (which make no cgroup) in the same rounds, so the ratios are paired. "
+          "The `--trace-caps` row is the same launch with the capability tracer attached.")
+        w("")
+        headline_table(w, head, ["floor", "bwrap"])
+        w("")
     w("## Build measured")
     w("")
     if "minirun" in meta:
@@ -224,12 +286,7 @@ def main():
         w(f"minirun quick form against the floor (paired): {fmt(med(rs))}× (runs: {listing(rs)}).")
         w("")
     if "minirun" in start and "minirun-unconfined" in start:
-        diffs = []
-        for sc, un in zip(start["minirun"].per_run, start["minirun-unconfined"].per_run):
-            g, u = good(sc), good(un)
-            d = [g[r][0] - u[r][0] for r in g if r in u]
-            if d:
-                diffs.append(med(d))
+        diffs = paired_diffs(start["minirun"], start["minirun-unconfined"])
         if diffs:
             d = med(diffs)
             w(f"seccomp cost (quick form, Docker's profile from the cache, minus unconfined, paired "
@@ -253,30 +310,42 @@ def main():
 
     if cg:
         on, off = cg.get("cgroups-on"), cg.get("cgroups-off")
-        w("## minirun with its cgroup (bench/cgroups.sh)")
+        w("## The cgroup's cost (bench/cgroups.sh)")
         w("")
-        w(f"crun cannot use this host's hybrid cgroup layout, so the table above has cgroups off "
-          f"for every runtime. Here minirun's quick form runs with the cgroupfs manager (a cgroup "
-          f"made in every hierarchy, Docker's device rules, CLONE_INTO_CGROUP, removal) against "
-          f"`--cgroup-manager disabled`, interleaved, {meta.get('cg_runs', '?')} rounds per run, on "
-          f"the host's real hierarchies.")
+        w("crun cannot use this host's hybrid cgroup layout, so the start-up table above has "
+          "cgroups off for every runtime. The headline's rounds also run the quick form with "
+          "`--cgroup-manager disabled`; the paired difference is what the cgroup costs (made in "
+          "every hierarchy, Docker's device rules, CLONE_INTO_CGROUP, the v1 joins, removal).")
         w("")
         if on and off:
-            diffs = [m_on - m_off for m_on, m_off in zip(on.medians(), off.medians())]
-            w(f"| | median ms | runs' medians |")
-            w("|---|---:|---:|")
-            w(f"| cgroups on | {fmt(on.wall())} | {listing(on.medians())} |")
-            w(f"| cgroups off | {fmt(off.wall())} | {listing(off.medians())} |")
-            w(f"| cost | {fmt(med(diffs), '.3f')} | {listing(diffs, '.3f')} |")
+            diffs = paired_diffs(on, off)
+            w(f"cgroup cost, paired median: {fmt(med(diffs), '.3f')} ms (runs: {listing(diffs, '.3f')}); "
+              f"budget 0.3 ms: {'within' if med(diffs) <= 0.3 else 'OVER'}.")
             w("")
-            if "minirun" in start and crun:
-                # Each run: (quick form's paired ratio) scaled by on/off of the same run.
-                est = [r * a / b for r, a, b in
-                       zip(start["minirun"].ratios(crun), on.medians(), off.medians())]
-                w(f"minirun with cgroups on against crun with them off, estimated per run as the "
-                  f"quick form's ratio × (on / off): {fmt(med(est))}× (runs: {listing(est)}); "
-                  f"budget for the cgroup: 0.3 ms, {'within' if med(diffs) <= 0.3 else 'OVER'}.")
-                w("")
+        tr = cg.get("trace-caps")
+        figs = tracer_figures(runs)
+        if tr and on or figs:
+            w("## The capability tracer (`--trace-caps`)")
+            w("")
+            if tr and on:
+                diffs = paired_diffs(tr, on)
+                w(f"- a launch with the tracer against the default, paired: +{fmt(med(diffs), '.3f')} ms "
+                  f"(runs: {listing(diffs, '.3f')})")
+            if figs:
+                att = [f[0] for f in figs if f[0] is not None]
+                w(f"- attaching (maps, three programs loaded and verified, three raw tracepoints), "
+                  f"as each traced launch reports it: median {fmt(med(att))} ms (runs: {listing(att)})")
+                pc = [(f[1], f[2], f[3]) for f in figs if f[1] is not None and f[2] is not None]
+                if pc:
+                    over = [b - a for a, b, _ in pc]
+                    w(f"- per checked call (bench/capcheck.c: {meta.get('checks', '?')} `setuid(0)` calls in "
+                      f"the default container, each one syscall and one CAP_SETUID check): "
+                      f"{fmt(med([a for a, _, _ in pc]), '.0f')} ns untraced, "
+                      f"{fmt(med([b for _, b, _ in pc]), '.0f')} ns traced, +{fmt(med(over), '.0f')} ns "
+                      f"per check (runs: {listing(over, '.0f')}); the tracer recorded "
+                      f"{fmt(med([c for _, _, c in pc if c is not None]), '.0f')} of the checks (the rest "
+                      f"were dropped when its ring buffer was full)")
+            w("")
 
     if execs:
         w("## exec into a running container")
@@ -309,35 +378,43 @@ def main():
     else:
         targets_rate = {}
 
-    # The issue's targets, from the figures above.
+    # The issue's targets (issue 25), from the figures above.
     rows = []
-    def target(what, value, ok, shown):
+
+    def target(what, ok, shown):
         rows.append(f"| {what} | {shown} | {'met' if ok else 'NOT met'} |")
-    if "minirun" in start and crun:
-        r = med(start["minirun"].ratios(crun))
-        target("quick form ≤ 0.5× crun", r, r is not None and r <= 0.5, f"{fmt(r)}×")
-    if "minirun" in start and "floor" in start:
-        r = med(start["minirun"].ratios(start["floor"]))
-        target("quick form ≤ 1.4× floor", r, r is not None and r <= 1.4, f"{fmt(r)}×")
-    if "minirun-oci" in start and crun:
-        r = med(start["minirun-oci"].ratios(crun))
-        target("OCI run ≤ 0.6× crun", r, r is not None and r <= 0.6, f"{fmt(r)}×")
-    if "minirun" in start:
-        r = start["minirun"].rss()
-        target("peak RSS ≤ 2.0 MB (quick form, largest round)", r, r is not None and r <= 2.0,
-               f"{fmt(r)} MiB")
-    if "minirun_size" in meta:
-        size = int(meta["minirun_size"]) / MIB
-        target("binary ≤ 2.5 MB", size, size <= 2.5, f"{size:.2f} MiB")
-    if "minirun" in targets_rate and "crun" in targets_rate:
-        x = med([a / b for a, b in zip(targets_rate["minirun"], targets_rate["crun"])])
-        target("throughput ≥ 2× crun, 0 failures", x, x >= 2 and bad.get("minirun", 1) == 0,
-               f"{x:.2f}×, {bad.get('minirun')} failed")
+
+    on = cg.get("cgroups-on")
+    for base, limit, what in (("floor", 1.5, "default (cgroups on) ≤ 1.5× floor"),
+                              ("bwrap", 1.0, "default (cgroups on) faster than bwrap")):
+        if on and base in cg:
+            r = med(on.ratios(cg[base]))
+            ok = r is not None and (r <= limit if base == "floor" else r < limit)
+            target(what, ok, f"{fmt(r)}×")
+    if on and "cgroups-off" in cg:
+        d = med(paired_diffs(on, cg["cgroups-off"]))
+        target("the cgroup's cost ≤ 0.3 ms", d is not None and d <= 0.3, f"{fmt(d, '.3f')} ms")
+    if "minirun" in start and "minirun-unconfined" in start:
+        d = med(paired_diffs(start["minirun"], start["minirun-unconfined"]))
+        target("the seccomp filter's cost ≤ 0.1 ms", d is not None and d <= 0.1, f"{fmt(d, '.3f')} ms")
     if "minirun-exec" in execs and "crun-exec" in execs:
         r = med(execs["minirun-exec"].ratios(execs["crun-exec"]))
-        target("exec ≤ 0.5× crun exec", r, r is not None and r <= 0.5, f"{fmt(r)}×")
+        target("exec ≤ 0.5× crun exec", r is not None and r <= 0.5, f"{fmt(r)}×")
+    if "minirun-oci" in start and crun:
+        r = med(start["minirun-oci"].ratios(crun))
+        target("OCI run ≤ 0.6× crun", r is not None and r <= 0.6, f"{fmt(r)}×")
+    if "minirun" in targets_rate and "crun" in targets_rate:
+        x = med([a / b for a, b in zip(targets_rate["minirun"], targets_rate["crun"])])
+        target("throughput ≥ 2× crun, 0 failures", x >= 2 and bad.get("minirun", 1) == 0,
+               f"{x:.2f}×, {bad.get('minirun')} failed")
+    rss = on.rss() if on else start["minirun"].rss() if "minirun" in start else None
+    if rss is not None:
+        target("peak RSS ≤ 2.0 MB (default, largest round)", rss <= 2.0, f"{fmt(rss)} MiB")
+    if "minirun_size" in meta:
+        size = int(meta["minirun_size"]) / MIB
+        target("binary ≤ 2.5 MB", size <= 2.5, f"{size:.2f} MiB")
     if rows:
-        w("## Targets (issue 16)")
+        w("## Targets (issue 25)")
         w("")
         w("| target | measured (median of the runs) | |")
         w("|---|---:|---|")

@@ -12,7 +12,9 @@
 #   TP_TOTAL  throughput: containers   (default 100)
 #   TP_CONC   throughput: concurrency  (default 4)
 #   REPEAT    whole bench this often   (default 1; make bench: 3), median of the runs' medians
-#   CG_RUNS   cgroups on/off rounds    (default 60, per repeat; bench/cgroups.sh)
+#   CG_RUNS   headline rounds          (default 60, per repeat; bench/cgroups.sh: the default
+#                                      with cgroups, off, --trace-caps, floor, bwrap)
+#   CHECKS    capability checks timed  (default 100000; the tracer's cost per check)
 #
 # Writes a markdown report to stdout and to bench/results.md.
 # See bench/README.md for what is measured and why the environment looks
@@ -210,11 +212,12 @@ MINIRUN=${MINIRUN:-${CARGO_TARGET_DIR:-target}/release/minirun}
 RUNS=${RUNS:-30}
 REPEAT=${REPEAT:-1}
 CG_RUNS=${CG_RUNS:-60}
+CHECKS=${CHECKS:-100000}
 TP_TOTAL=${TP_TOTAL:-100}
 TP_CONC=${TP_CONC:-4}
 ROOTFS_SET=${ROOTFS:+yes}
 ROOTFS=${ROOTFS:-rootfs-fixtures/build/busybox}
-for v in RUNS REPEAT CG_RUNS; do
+for v in RUNS REPEAT CG_RUNS CHECKS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
 
@@ -357,11 +360,12 @@ export WORK ROOTFS RUNS TP_TOTAL TP_CONC MINIRUN MINIRUN_OK MINIRUN_OCI
 for ((rep = 1; rep <= REPEAT; rep++)); do
 	log "run $rep of $REPEAT"
 	OUT=$WORK/run$rep unshare -m --propagation private bash "$BENCH/run.sh" --inner
-	# minirun's own cgroup (created, joined, removed per container) costs this much on top;
-	# measured on the host's real hierarchies, outside the read-only view above.
+	# The headline: the default quick form with its cgroup (created, joined, removed per
+	# container) against the floor and bwrap in the same rounds, its cgroup's and the capability
+	# tracer's cost; on the host's real hierarchies, outside the read-only view above.
 	if [[ -n $MINIRUN_OK ]]; then
-		MINIRUN=$MINIRUN ROOTFS=$ROOTFS RUNS=$CG_RUNS SEQ_OUT=$WORK/run$rep/cgroups.tsv \
-			bash "$BENCH/cgroups.sh" >&2 || echo "cgroups.sh failed in run $rep" >>"$WORK/notes"
+		MINIRUN=$MINIRUN ROOTFS=$ROOTFS RUNS=$CG_RUNS CHECKS=$CHECKS SEQ_OUT=$WORK/run$rep/cgroups.tsv \
+			TRACER_OUT=$WORK/run$rep/tracer.tsv bash "$BENCH/cgroups.sh" >&2 || echo "cgroups.sh failed in run $rep" >>"$WORK/notes"
 	fi
 done
 
@@ -395,6 +399,7 @@ printf '%s' "$left" >"$WORK/leftovers"
 	echo "cgview	$(cat "$WORK/run1/cgview.txt" 2>/dev/null || echo '?')"
 	echo "repeat	$REPEAT"
 	echo "cg_runs	$CG_RUNS"
+	echo "checks	$CHECKS"
 	echo "crun	$(crun --version | head -n1)"
 	echo "runc	$(runc --version | head -n1)"
 	echo "bwrap	$(bwrap --version | head -n1)"

@@ -58,8 +58,40 @@ impl Cache {
         let filter = super::compile(&build()?)?;
         if let Err(e) = self.store(&path, &key, &filter) {
             tracing::warn!("seccomp cache {}: not stored: {e}", path.display());
+        } else if let Ok(built) = fs::metadata("/proc/self/exe").and_then(|m| m.modified()) {
+            self.prune(&full_key(b""), built);
         }
         Ok((filter, Origin::Compiled))
+    }
+
+    /// Removes the entries an earlier build left: those whose key does not start with
+    /// `own_prefix` (this format, version, build id and libseccomp) and that were written before
+    /// this binary was built (`built`). Run after a store, so a launch that hits the cache pays
+    /// nothing. Two builds used side by side keep each other's entries (each rewrote its own
+    /// after both were built); one of them pruned at most once.
+    fn prune(&self, own_prefix: &[u8], built: std::time::SystemTime) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "bpf") {
+                continue;
+            }
+            let Ok(written) = entry.metadata().and_then(|m| m.modified()) else {
+                continue;
+            };
+            let bytes = fs::read(&path).unwrap_or_default();
+            if stale(key_of(&bytes), own_prefix, written, built) {
+                match fs::remove_file(&path) {
+                    Ok(()) => tracing::debug!(
+                        "seccomp cache: removed {} (an earlier build's)",
+                        path.display()
+                    ),
+                    Err(e) => tracing::debug!("seccomp cache: removing {}: {e}", path.display()),
+                }
+            }
+        }
     }
 
     fn store(&self, path: &Path, key: &[u8], filter: &Filter) -> std::io::Result<()> {
@@ -242,6 +274,26 @@ fn decode(bytes: &[u8], key: &[u8]) -> Option<Filter> {
     })
 }
 
+/// Pure: the key a cache file's bytes name, whatever its format, if its header is whole.
+fn key_of(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.get(..8)? != MAGIC {
+        return None;
+    }
+    let key_len = u32::from_ne_bytes(bytes.get(16..20)?.try_into().ok()?) as usize;
+    bytes.get(HEADER..HEADER.checked_add(key_len)?)
+}
+
+/// Pure: whether an entry whose key is `key` (None: unreadable), written at `written`, is left
+/// from a build this one (built at `built`, whose keys start with `own_prefix`) replaced.
+fn stale(
+    key: Option<&[u8]>,
+    own_prefix: &[u8],
+    written: std::time::SystemTime,
+    built: std::time::SystemTime,
+) -> bool {
+    key.is_none_or(|k| !k.starts_with(own_prefix)) && written < built
+}
+
 fn bad(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what)
 }
@@ -421,6 +473,73 @@ mod tests {
         assert_eq!(find_build_id(&n, 4), Some(&[1u8, 2, 3, 4, 5][..]));
         assert_eq!(find_build_id(&n[..n.len() - 4], 4), None);
         assert_eq!(find_build_id(&[], 4), None);
+    }
+
+    #[test]
+    fn an_earlier_builds_entries_are_removed_when_this_build_writes() {
+        use std::time::{Duration, SystemTime};
+        let f = Filter {
+            program: vec![libc::sock_filter {
+                code: 6,
+                jt: 0,
+                jf: 0,
+                k: 0x7fff0000,
+            }],
+            flags: 0,
+        };
+        let own = full_key(b"");
+        let (old, built, new) = (
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(2000),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(3000),
+        );
+        let other = full_key_for("another-build", b"k");
+        let ours = full_key(b"k");
+        assert_eq!(key_of(&encode(&other, &f)), Some(&other[..]));
+        assert_eq!(key_of(b"MRSECCMP"), None);
+        // Another build's, written before this one was built: gone. Written since (a build
+        // used side by side): kept. Ours, however old: kept. Unreadable and old: gone.
+        assert!(stale(Some(&other), &own, old, built));
+        assert!(!stale(Some(&other), &own, new, built));
+        assert!(!stale(Some(&ours), &own, old, built));
+        assert!(stale(None, &own, old, built));
+        assert!(!stale(None, &own, new, built));
+
+        // Through the cache: a miss that writes prunes what an earlier build left, nothing else.
+        let dir = scratch("prune");
+        fs::create_dir_all(&dir).unwrap();
+        let put = |name: &str, bytes: &[u8], when: SystemTime| {
+            let p = dir.join(name);
+            fs::write(&p, bytes).unwrap();
+            File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        };
+        put(
+            "older-build.bpf",
+            &encode(&other, &f),
+            SystemTime::UNIX_EPOCH,
+        );
+        put("junk.bpf", b"junk", SystemTime::UNIX_EPOCH);
+        put("side-by-side.bpf", &encode(&other, &f), SystemTime::now());
+        put("notes.txt", b"not an entry", SystemTime::UNIX_EPOCH);
+        let cache = Cache::new(&dir);
+        cache.get_or_compile(b"one", allow_all).unwrap();
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| !n.starts_with(|c: char| c.is_ascii_hexdigit()) || !n.ends_with(".bpf"))
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes.txt", "side-by-side.bpf"]);
+        // Our own entry from that miss is there, and a hit prunes nothing more.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 3);
+        let (_, o) = cache.get_or_compile(b"one", || panic!("a hit")).unwrap();
+        assert_eq!(o, Origin::Cache);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
