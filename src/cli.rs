@@ -481,6 +481,9 @@ pub struct ExperimentFlags {
     /// One JSON object per capability instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Run each probe as root of a fresh user namespace: which capabilities have power there
+    #[arg(long, conflicts_with = "user")]
+    pub userns: bool,
     /// Seconds one probe container may take before it is killed
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
@@ -548,6 +551,7 @@ impl ExperimentFlags {
             json: self.json,
             timeout: self.timeout,
             rootfs: self.rootfs.clone(),
+            userns: self.userns,
         }
     }
 }

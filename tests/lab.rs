@@ -453,3 +453,127 @@ fn capability_numbers_work_like_names() {
         );
     }
 }
+
+/// Issue 24 item 5: `experiment --userns` as root of a fresh user namespace, measured on this
+/// kernel: the capabilities checked against what the namespace owns work, those checked against
+/// the host's user namespace are refused even when held, audit answers ECONNREFUSED before any
+/// check; and the workshop's uid_map point.
+#[test]
+fn experiment_userns_measures_what_root_of_a_user_namespace_can_do() {
+    let sb = Sandbox::new("userns");
+    let fixture = fixture();
+    let caps = "chown,setuid,net_admin,sys_admin,mknod,sys_time,sys_module,audit_write";
+    let o = sub(
+        &sb,
+        "experiment",
+        &[
+            "--userns",
+            "--json",
+            "--cap",
+            caps,
+            fixture.to_str().unwrap(),
+        ],
+    );
+    let lines = json_lines(&ok(&o));
+    let row = |name: &str| {
+        lines
+            .iter()
+            .find(|r| r["capability"] == name)
+            .unwrap_or_else(|| panic!("no row for {name}: {lines:?}"))
+    };
+    // Checked against the container's own user namespace: works, and only with the capability.
+    for name in ["chown", "setuid", "net_admin", "sys_admin"] {
+        let r = row(name);
+        assert_eq!(r["power"], "works", "{r}");
+        assert_eq!(r["granted"], "allowed", "{r}");
+        assert_eq!(r["dropped"], "EPERM", "{r}");
+        assert_eq!(r["checked_in"], "own", "{r}");
+    }
+    // Checked against the host's user namespace: refused although root there holds it. A
+    // kernel without module support has no delete_module: ENOSYS before any check.
+    let modules = Path::new("/proc/modules").exists();
+    if !modules {
+        let r = row("sys_module");
+        assert_eq!(r["power"], "refused", "{r}");
+        assert_eq!(r["granted"], "ENOSYS", "{r}");
+        assert_eq!(r["checked_in"], "none", "{r}");
+    }
+    let host_checked: &[&str] = match modules {
+        true => &["mknod", "sys_time", "sys_module"],
+        false => &["mknod", "sys_time"],
+    };
+    for &name in host_checked {
+        let r = row(name);
+        assert_eq!(r["power"], "refused", "{r}");
+        assert_eq!(r["granted"], "EPERM", "{r}");
+        assert_eq!(r["checked_in"], "host", "{r}");
+        assert!(
+            r["why"].as_str().unwrap().contains("host's user namespace"),
+            "{r}"
+        );
+    }
+    // The audit socket refuses a user namespace before any capability check.
+    let r = row("audit_write");
+    assert_eq!(r["power"], "refused", "{r}");
+    assert_eq!(r["granted"], "ECONNREFUSED", "{r}");
+    assert_eq!(r["checked_in"], "none", "{r}");
+    // The uid_map of a child user namespace: an arbitrary mapping only with CAP_SETUID, the
+    // writer's own id without it.
+    // Mounts: the filesystems marked safe for user namespaces mount with CAP_SYS_ADMIN of
+    // the container's own namespace; a block filesystem and debugfs need the host's.
+    let fs = &lines.last().unwrap()["mounts"];
+    for t in ["tmpfs", "ramfs", "mqueue", "devpts", "cgroup2", "proc"] {
+        assert_eq!(fs[t], "allowed", "{t}: {fs}");
+    }
+    for t in ["ext4", "debugfs"] {
+        assert_eq!(fs[t], "refused", "{t}: {fs}");
+    }
+    let m = &lines[lines.len() - 2]["uid_map"];
+    assert_eq!(m["with_setuid"]["arbitrary"], "allowed", "{m}");
+    assert_eq!(m["with_setuid"]["own"], "allowed", "{m}");
+    assert_eq!(m["without_setuid"]["arbitrary"], "refused", "{m}");
+    assert_eq!(m["without_setuid"]["own"], "allowed", "{m}");
+
+    // The table says the same; --user makes no sense there.
+    let o = sub(
+        &sb,
+        "experiment",
+        &["--userns", "--cap", "mknod", fixture.to_str().unwrap()],
+    );
+    let t = ok(&o);
+    let mknod = t.lines().find(|l| l.starts_with("mknod ")).unwrap();
+    assert!(
+        mknod.contains(" host ") && mknod.ends_with(" refused"),
+        "{t}"
+    );
+    assert!(
+        t.contains("without CAP_SETUID: an arbitrary mapping (0 1000 1) refused"),
+        "{t}"
+    );
+    let o = sub(
+        &sb,
+        "experiment",
+        &["--userns", "-u", "1000", fixture.to_str().unwrap()],
+    );
+    assert_eq!(code(&o), 125, "{}", stderr(&o));
+}
+
+/// `explain CAP` says what the capability is worth inside a user namespace.
+#[test]
+fn explain_says_what_a_capability_means_inside_a_user_namespace() {
+    let sb = Sandbox::new("explain-userns");
+    for (cap, words) in [
+        ("mknod", "checked against the host's user namespace"),
+        ("net_admin", "only on the namespace's own network"),
+        ("setuid", "uid_map"),
+        ("audit_write", "ECONNREFUSED"),
+    ] {
+        let t = ok(&sub(&sb, "explain", &[cap]));
+        let line = t
+            .split("\n  inside a user namespace: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no user namespace line: {t}"));
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(line.contains(words), "{cap}: {t}");
+    }
+}

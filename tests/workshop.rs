@@ -252,6 +252,10 @@ fn caps_shows_the_grid() {
         "sys_admin           x   x   x   .   .            added"
     );
     assert!(text.contains("user namespace: the host's\n"), "{text}");
+    assert!(
+        text.contains("(the host's); uid map: every id to itself; gid map: every id to itself\n"),
+        "{text}"
+    );
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let mode = status
         .lines()
@@ -307,6 +311,11 @@ fn caps_names_another_user_namespace() {
     let pid = inner["pid"].as_i64().unwrap().to_string();
     let text = ok(&sb.cmd(&["caps", &pid]).output().unwrap());
     assert!(text.contains("user namespace: NOT the host's"), "{text}");
+    // Which namespace owns the sets, and its mapping: unshare -r mapped root to uid 1000.
+    assert!(
+        text.contains("(not the host's); uid map: 0 -> host 1000 (1 id); gid map: 0 -> host "),
+        "{text}"
+    );
     assert_eq!(
         grid_row(&text, "sys_admin"),
         "sys_admin           x   x   x   .   .            added"

@@ -136,12 +136,25 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
     let text = procfs::status_text(Some(pid)).with_context(|| format!("process {pid}"))?;
     let view = grid::View::from_status(&text, procfs::ns_differs(pid, "user"))
         .with_context(|| format!("parsing /proc/{pid}/status"))?;
+    // Which user namespace the sets belong to, and how its ids map to the host's.
+    let ns = procfs::ns_link(Some(pid), "user").map_or("?".into(), |l| l.display().to_string());
+    let map = |f: &str| std::fs::read_to_string(format!("/proc/{pid}/{f}")).unwrap_or_default();
+    let (uid_map, gid_map) = (map("uid_map"), map("gid_map"));
     if args.json {
-        println!("{}", grid::json(pid, &view));
+        let mut j = grid::json(pid, &view);
+        j["user_namespace_id"] = ns.into();
+        j["uid_map"] = crate::lab::userns::describe_map(&uid_map).into();
+        j["gid_map"] = crate::lab::userns::describe_map(&gid_map).into();
+        println!("{j}");
         return Ok(());
     }
     let name = procfs::command_name(pid).unwrap_or_default();
     println!("process {pid} ({name})");
+    let host = !view.other_userns;
+    println!(
+        "{}",
+        crate::lab::userns::owner_line(&ns, host, &uid_map, &gid_map)
+    );
     print!(
         "{}",
         grid::render(&view, cap::kernel_last_cap(), grid::use_colour(1))

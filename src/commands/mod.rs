@@ -66,6 +66,7 @@ pub fn exit_code(command: Option<&Command>, e: &anyhow::Error) -> i32 {
 fn lab(global: &Global, cmd: &LabCommand) -> Result<i32> {
     crate::container::privilege::require_root()?;
     match cmd {
+        LabCommand::Experiment(a) if a.userns => crate::lab::userns::run(&global.root, &a.to_lab()),
         LabCommand::Experiment(a) => crate::lab::experiment::run(&global.root, &a.to_lab()),
         LabCommand::Minimize(a) => crate::lab::minimize::least_set(&global.root, &a.to_lab()),
     }

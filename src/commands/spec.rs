@@ -29,27 +29,39 @@ pub fn default_config(rootless: bool, uid: u32, gid: u32, kernel: (u32, u32)) ->
     v["linux"]["seccomp"] = serde_json::to_value(seccomp::docker_default(DOCKER_DEFAULTS, kernel))?;
     in_kernel_order(&mut v)?;
     if rootless {
-        // runc's rootless changes: a user namespace mapping the current user to root, no
-        // gid=5 on devpts (that group is not mapped), the host's /sys bound read-only.
-        v["linux"]["namespaces"]
-            .as_array_mut()
-            .context("namespaces")?
-            .push(json!({"type": "user"}));
-        v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
-        v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
-        for m in v["mounts"].as_array_mut().context("mounts")? {
-            if m["destination"] == "/dev/pts"
-                && let Some(o) = m["options"].as_array_mut()
-            {
-                o.retain(|x| x != "gid=5");
-            }
-            if m["destination"] == "/sys" {
-                *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
-                    "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
-            }
-        }
+        to_rootless(&mut v, uid, gid)?;
     }
     Ok(v)
+}
+
+/// runc's `spec --rootless` changes (libcontainer/specconv ToRootless): a user namespace mapping
+/// the caller to root; no network namespace (an unprivileged user cannot set up a network
+/// there); /sys bound read-only from the host (sysfs refuses to mount without that network
+/// namespace); no `uid=`/`gid=` mount option (gid=5 on devpts names a group that is not mapped);
+/// no cgroup resources (an unprivileged user has no cgroup to write).
+fn to_rootless(v: &mut Value, uid: u32, gid: u32) -> Result<()> {
+    let ns = v["linux"]["namespaces"]
+        .as_array_mut()
+        .context("namespaces")?;
+    ns.retain(|n| n["type"] != "network" && n["type"] != "user");
+    ns.push(json!({"type": "user"}));
+    v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
+    v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+    if let Some(linux) = v["linux"].as_object_mut() {
+        linux.remove("resources");
+    }
+    for m in v["mounts"].as_array_mut().context("mounts")? {
+        if m["destination"] == "/sys" {
+            *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
+                "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+        } else if let Some(o) = m["options"].as_array_mut() {
+            o.retain(|x| {
+                x.as_str()
+                    .is_none_or(|x| !x.starts_with("uid=") && !x.starts_with("gid="))
+            });
+        }
+    }
+    Ok(())
 }
 
 /// oci-spec keeps each capability list in a hash set, so it serialises them in a new order on
@@ -107,6 +119,30 @@ mod tests {
             ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"]
         );
         assert_eq!(bounding.last(), Some(&"CAP_SETFCAP"));
+    }
+
+    #[test]
+    fn rootless_is_runcs_rootless() {
+        let v = default_config(true, 1000, 1001, (6, 18)).unwrap();
+        let types: Vec<&str> = v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["pid", "ipc", "uts", "mount", "cgroup", "user"]);
+        assert_eq!(v["linux"]["uidMappings"][0]["hostID"], 1000);
+        assert_eq!(v["linux"]["gidMappings"][0]["hostID"], 1001);
+        assert!(v["linux"].get("resources").is_none());
+        let text = v["mounts"].to_string();
+        assert!(!text.contains("gid=") && !text.contains("uid="), "{text}");
+        let sys = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/sys")
+            .unwrap();
+        assert_eq!(sys["options"][0], "rbind");
     }
 
     #[test]

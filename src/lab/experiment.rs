@@ -26,7 +26,7 @@ use super::seccomp_rows::{
 type Both = (Row, SeccompRow);
 
 /// A scratch directory removed when dropped.
-struct Scratch(std::path::PathBuf);
+pub(super) struct Scratch(pub(super) std::path::PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -34,7 +34,7 @@ impl Drop for Scratch {
     }
 }
 
-fn scratch_dir() -> Result<Scratch> {
+pub(super) fn scratch_dir() -> Result<Scratch> {
     let d = std::env::temp_dir().join(format!("minirun-experiment-{}", std::process::id()));
     std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
     Ok(Scratch(d))
@@ -159,11 +159,7 @@ pub struct Row {
 
 impl Row {
     pub fn new(number: u8, granted: Side, dropped: Side) -> Row {
-        let operation = [&granted, &dropped]
-            .iter()
-            .find_map(|s| s.probe().map(|p| p.operation.clone()))
-            .or_else(|| super::explain::info(number).map(|i| i.probe.to_string()))
-            .unwrap_or_else(|| "none".into());
+        let operation = super::probe::operation(number, &granted, &dropped);
         Row {
             number,
             name: names::short_name(number),
@@ -370,7 +366,7 @@ const CONTAINER_PATH: [&str; 6] = [
 
 /// Checked once, before 82 containers each fail to find it. Looked up as the container will
 /// (symlinks resolved inside the rootfs): a regular file with an execute bit.
-fn require_capprobe(rootfs: &Path) -> Result<()> {
+pub(super) fn require_capprobe(rootfs: &Path) -> Result<()> {
     use crate::container::in_root;
     use nix::fcntl::OFlag;
     let root = nix::fcntl::open(

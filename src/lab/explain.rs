@@ -432,6 +432,79 @@ static CAPS: [CapInfo; 41] = [
     ),
 ];
 
+/// Index = capability number: what the capability is worth to root of a user namespace that is
+/// not the host's (it holds every capability of its sets there). A capability counts only where
+/// the kernel checks it against a user namespace that owns the object: the namespace's own
+/// network, UTS, IPC and pid namespaces, mounts it made, files whose ids it maps. A check with
+/// `capable()` is against the host's user namespace and always fails. Measured on this kernel by
+/// `minirun experiment --userns` (docs/lab.md).
+static IN_USERNS: [&str; 41] = [
+    "works on files whose owner and group are mapped in the namespace, to ids mapped there; \
+     files of unmapped ids (the host's root shows as nobody) are out of reach",
+    "works on files whose owner and group are mapped in the namespace; files of unmapped ids \
+     keep their permission bits",
+    "reading past permission bits works on files of mapped ids; open_by_handle_at stays \
+     refused (checked against the host's user namespace)",
+    "works on files whose owner is mapped in the namespace",
+    "works on files whose owner and group are mapped in the namespace",
+    "works on processes of its own user namespace (and namespaces it created), never on the \
+     host's",
+    "setgid to any group mapped in the namespace; setgroups only when /proc/PID/setgroups allows \
+     it; writing an arbitrary gid_map for a child namespace",
+    "setuid to any user mapped in the namespace; writing an arbitrary uid_map for a child user \
+     namespace needs it (without it only the caller's own id can be mapped)",
+    "works: drops bounding-set capabilities and sets securebits for its own processes",
+    "refused: checked against the host's user namespace",
+    "works on the namespace's own network (ports below 1024 of its network namespace)",
+    "never checked by the kernel, in any namespace",
+    "works only on the namespace's own network: its interfaces, routes and firewall, never the \
+     host's",
+    "works on the namespace's own network: raw and packet sockets there",
+    "refused: mlock past RLIMIT_MEMLOCK is checked against the host's user namespace",
+    "works on SysV IPC objects of its own IPC namespace",
+    "refused: loading and removing modules is checked against the host's user namespace",
+    "refused: checked against the host's user namespace",
+    "works: chroot is checked against its own user namespace",
+    "works on processes of its own user namespace, never on the host's",
+    "refused: checked against the host's user namespace",
+    "works for what the namespace owns: its hostname, and mounts of the filesystems marked safe \
+     for user namespaces (tmpfs, ramfs, mqueue, devpts, cgroup2, proc, overlay, fuse) where it owns \
+     the matching namespace; others (ext4, debugfs...) are checked against the host's user \
+     namespace and refused",
+    "works on its own pid namespace only: reboot() there ends the namespace's init instead of \
+     restarting the machine",
+    "refused: raising priority past RLIMIT_NICE is checked against the host's user namespace",
+    "refused for the host's limits and quotas; a raised hard limit is checked against the host's \
+     user namespace",
+    "refused: the clocks are the host's (time namespaces offset only monotonic and boottime, set \
+     before the first process)",
+    "refused: checked against the host's user namespace",
+    "refused for devices even with it: mknod of a character or block device is checked against \
+     the host's user namespace (FIFOs and sockets need no capability)",
+    "refused: leases on other users' files are checked against the host's user namespace",
+    "refused before any check: the audit socket answers ECONNREFUSED outside the host's user \
+     namespace",
+    "refused: the audit configuration and loginuid are the host's",
+    "works on files of mapped ids: file capabilities written there are v3, valid only for that \
+     namespace's root",
+    "only an LSM checks it; none grants it inside a user namespace",
+    "only an LSM checks it; none grants it inside a user namespace",
+    "refused: the kernel log is the host's",
+    "refused: checked against the host's user namespace",
+    "refused: EPOLLWAKEUP is cleared silently, checked against the host's user namespace",
+    "refused: the audit log is the host's",
+    "refused: checked against the host's user namespace",
+    "refused unless the host delegated a BPF token to the namespace (bpffs mounted with \
+     delegate options); otherwise checked against the host's user namespace",
+    "works in its own pid namespace: choosing pids with clone3 set_tid",
+];
+
+/// What the capability is worth to root of a user namespace (the `explain` line "inside a user
+/// namespace").
+pub fn in_userns(cap: u8) -> Option<&'static str> {
+    IN_USERNS.get(cap as usize).copied()
+}
+
 /// The entry for capability `cap`, if minirun knows it.
 pub fn info(cap: u8) -> Option<&'static CapInfo> {
     CAPS.get(cap as usize)
@@ -447,6 +520,7 @@ struct Record<'a> {
     risk: Option<String>,
     risk_reason: Option<&'a str>,
     probe: Option<&'a str>,
+    in_userns: Option<&'a str>,
 }
 
 fn record(cap: u8) -> Record<'static> {
@@ -459,6 +533,7 @@ fn record(cap: u8) -> Record<'static> {
         risk: i.map(|i| i.risk.to_string()),
         risk_reason: i.map(|i| i.risk_reason),
         probe: i.map(|i| i.probe),
+        in_userns: in_userns(cap),
     }
 }
 
@@ -467,7 +542,8 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 /// One capability: a readable block, or one JSON object with the fields name, number,
-/// docker_default, permits, risk, risk_reason and probe (null for a number minirun does not know).
+/// docker_default, permits, risk, risk_reason, probe and in_userns (null for a number minirun does
+/// not know).
 pub fn render_one(cap: u8, json: bool) -> String {
     if json {
         return serde_json::to_string(&record(cap)).expect("a plain struct serialises");
@@ -494,6 +570,9 @@ pub fn render_one(cap: u8, json: bool) -> String {
         ("probe:", i.probe),
     ] {
         out.push_str(&wrap(&format!("  {label:<16}"), text, TABLE_WIDTH));
+    }
+    if let Some(u) = in_userns(cap) {
+        out.push_str(&wrap("  inside a user namespace: ", u, TABLE_WIDTH));
     }
     out
 }
@@ -703,6 +782,20 @@ mod tests {
             }
         }
         assert!(info(41).is_none());
+    }
+
+    #[test]
+    fn every_capability_says_what_it_is_worth_in_a_user_namespace() {
+        for n in 0u8..=40 {
+            assert!(!in_userns(n).unwrap().trim().is_empty(), "{n}");
+        }
+        assert!(in_userns(27).unwrap().starts_with("refused for devices"));
+        assert!(
+            render_one(12, false)
+                .contains("\n  inside a user namespace: works only on the namespace's own")
+        );
+        let j: serde_json::Value = serde_json::from_str(&render_one(7, true)).unwrap();
+        assert!(j["in_userns"].as_str().unwrap().contains("uid_map"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod minimize;
 pub mod probe;
 pub mod pscap;
 pub mod seccomp_rows;
+pub mod userns;
 pub mod uses;
 
 use crate::spec::Network;
@@ -38,6 +39,8 @@ pub struct ExperimentArgs {
     pub timeout: u64,
     /// A root filesystem with capprobe on its PATH (the fixture built by `make fixtures`)
     pub rootfs: PathBuf,
+    /// Run each probe as root of a fresh user namespace and say where the kernel checked it
+    pub userns: bool,
 }
 
 /// What `lab minimize` was asked (cli.rs's flags, as plain values).

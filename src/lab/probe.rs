@@ -53,3 +53,12 @@ impl Side {
         }
     }
 }
+
+/// The operation a row shows: capprobe's own words from either side, else `explain`'s.
+pub(super) fn operation(number: u8, granted: &Side, dropped: &Side) -> String {
+    [granted, dropped]
+        .iter()
+        .find_map(|s| s.probe().map(|p| p.operation.clone()))
+        .or_else(|| super::explain::info(number).map(|i| i.probe.to_string()))
+        .unwrap_or_else(|| "none".into())
+}

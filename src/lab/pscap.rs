@@ -65,21 +65,25 @@ the kernel knows; \"(none)\": an empty effective set.";
 /// The uid a process has inside its own user namespace: the host's `uid` mapped back through
 /// the lines of its /proc/PID/uid_map ("inside outside count"); unchanged when unmapped.
 pub fn uid_inside(uid_map: &str, uid: u32) -> u32 {
-    uid_map
-        .lines()
-        .find_map(|l| {
+    id_map(uid_map)
+        .into_iter()
+        .find_map(|[inside, outside, count]| {
+            (uid >= outside && uid - outside < count).then(|| inside + (uid - outside))
+        })
+        .unwrap_or(uid)
+}
+
+/// The well-formed lines of a /proc/PID/uid_map or gid_map: `[inside, outside, count]`.
+pub(super) fn id_map(text: &str) -> Vec<[u32; 3]> {
+    text.lines()
+        .filter_map(|l| {
             let f: Vec<u32> = l
                 .split_whitespace()
                 .filter_map(|x| x.parse().ok())
                 .collect();
-            match f[..] {
-                [inside, outside, count] if uid >= outside && uid - outside < count => {
-                    Some(inside + (uid - outside))
-                }
-                _ => None,
-            }
+            f.try_into().ok()
         })
-        .unwrap_or(uid)
+        .collect()
 }
 
 /// Reads a process from /proc; `users` maps uids to names (the host's /etc/passwd).
