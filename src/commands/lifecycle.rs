@@ -89,7 +89,6 @@ fn create_container(
     a: &CreateArgs,
     foreground: bool,
 ) -> Result<(Child, State)> {
-    crate::container::privilege::require_root()?;
     state::validate_id(&a.id)?;
     // The tracer lives in the runtime process; `create` and `run -d` return while the
     // container runs on.
@@ -124,7 +123,13 @@ fn create_container(
     refuse_host_sysctl_namespaces(&plan)?;
     let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
     let name = cgroup_launch::cgroup_name(&g.root, &a.id);
-    let cgroup = cgroup_launch::request(&b.spec, manager(g)?, &name)?;
+    let cgroup = match crate::container::privilege::is_root() {
+        true => cgroup_launch::request(&b.spec, manager(g)?, &name)?,
+        false => {
+            log.warn(crate::container::rootless::check_oci(&b.spec)?);
+            None
+        }
+    };
     let store = Store::new(&g.root);
     store.reserve(&a.id)?;
     // The cgroups a killed runtime left (their records are gone) go before we add ours; a

@@ -133,6 +133,7 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
     };
     let spec = spec::build(&quick)?;
     let spec = super::quick_cgroup::adjust_spec(spec, args)?;
+    let spec = super::quick_userns::adjust_spec(spec, args)?;
     let inputs = Inputs {
         base: "/".into(),
         rootfs,
@@ -161,7 +162,6 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
 
 /// Runs the quick form; returns the exit status minirun should exit with.
 pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
-    crate::container::privilege::require_root()?;
     if args.trace {
         crate::trace::enable();
         crate::container::cap_trace::remember_host_userns();
@@ -187,13 +187,19 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
         );
     }
     let mut plan = plan_for(args, &id, &global.root)?;
-    let cgroup = super::quick_cgroup::request(global, args, &id)?;
+    let cgroup = match crate::container::privilege::is_root() {
+        true => super::quick_cgroup::request(global, args, &id)?,
+        false => super::quick_userns::rootless_cgroup(args)?,
+    };
     if cgroup.is_none() {
         // Refused before anything else is said about a launch that will not happen.
         if args.trace_caps {
             bail!(crate::trace_caps::NEEDS_V2);
         }
-        super::quick_cgroup::without_device_fence(&mut plan.caps, args);
+        // In a user namespace the kernel refuses mknod of a device whatever the caps.
+        if !plan.creates(oci_spec::runtime::LinuxNamespaceType::User) {
+            super::quick_cgroup::without_device_fence(&mut plan.caps, args);
+        }
     }
     if args.tty {
         if args.detach {

@@ -93,8 +93,21 @@ pub fn first_steps(ctx: &ChildContext) -> Result<(), ExecFailure> {
     hygiene::new_session().map_err(setup_failure)?;
     // Until execve this process is the runtime's own binary, visible in the container's pid
     // namespace (CVE-2019-5736): see hygiene::set_non_dumpable. The `--init` reaper, which
-    // never execs, stays protected.
+    // never execs, stays protected. An unprivileged parent must still open our uid_map, which
+    // non-dumpable hands to host root: then it comes after Proceed (`after_maps`).
+    if super::rootless::parent_writes_maps_unprivileged(ctx.plan) {
+        return Ok(());
+    }
     hygiene::set_non_dumpable().map_err(setup_failure)
+}
+
+/// Non-dumpable, for a child whose maps an unprivileged parent wrote (see `first_steps`):
+/// nothing of the container has run yet.
+pub fn after_maps(ctx: &ChildContext) -> Result<(), ExecFailure> {
+    if super::rootless::parent_writes_maps_unprivileged(ctx.plan) {
+        hygiene::set_non_dumpable().map_err(setup_failure)?;
+    }
+    Ok(())
 }
 
 /// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid

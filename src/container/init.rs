@@ -36,6 +36,7 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ExecFailure> {
     // The parent writes our uid/gid maps (a new user namespace has none, so we would own
     // nothing yet) and tells us our pid as the host sees it, for hook state.
     let (host_pid, cgroups_pending) = child::await_proceed(ctx)?;
+    child::after_maps(ctx)?;
 
     // In a new user namespace we start as the overflow uid: become its root (mapped now), so
     // mounts and files we create belong to the container's root, not "nobody".

@@ -7,7 +7,7 @@
 
 use super::child::ChildContext;
 use super::hooks::{self, HookState};
-use super::plan::{Plan, id_map_text};
+use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::{self, Channel, Message};
 use super::{cgroup_launch, exec_init, init};
@@ -232,16 +232,8 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
 fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
     let pid = child.pid.as_raw();
     if plan.creates(LinuxNamespaceType::User) {
-        // gid_map before the child can call setgroups; as root in the parent namespace no
-        // "setgroups deny" is needed.
-        for (file, maps) in [
-            ("uid_map", &plan.uid_mappings),
-            ("gid_map", &plan.gid_mappings),
-        ] {
-            let path = format!("/proc/{pid}/{file}");
-            std::fs::write(&path, id_map_text(maps)).with_context(|| format!("writing {path}"))?;
-            step!("wrote {file} {:?}", id_map_text(maps));
-        }
+        // Root writes any mapping; an unprivileged caller its own id or through newuidmap.
+        super::rootless::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
     }
     // v1 has no CLONE_INTO_CGROUP. An exec'd process is moved while it still waits for
     // Proceed; a new container's init while it mounts its rootfs (it waits for

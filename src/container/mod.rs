@@ -24,6 +24,7 @@ pub mod program;
 pub mod protocol;
 pub mod reaper;
 pub mod rootfs;
+pub mod rootless;
 pub mod sealed;
 pub mod seccomp;
 pub mod state;
