@@ -90,6 +90,9 @@ fn create_container(
     foreground: bool,
 ) -> Result<(Child, State)> {
     state::validate_id(&a.id)?;
+    if !crate::container::privilege::is_root() {
+        crate::container::rootless::check_state_root(&g.root)?;
+    }
     // The tracer lives in the runtime process; `create` and `run -d` return while the
     // container runs on.
     if a.trace_caps && !foreground {

@@ -162,6 +162,9 @@ pub fn plan_for(args: &QuickArgs, id: &str, state_root: &Path) -> Result<Plan> {
 
 /// Runs the quick form; returns the exit status minirun should exit with.
 pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
+    if !crate::container::privilege::is_root() {
+        crate::container::rootless::check_state_root(&global.root)?;
+    }
     if args.trace {
         crate::trace::enable();
         crate::container::cap_trace::remember_host_userns();

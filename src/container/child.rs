@@ -145,6 +145,11 @@ pub fn join_namespaces(plan: &Plan) -> Result<()> {
         let (Some(path), false) = (&ns.path, ns.typ == LinuxNamespaceType::Pid) else {
             continue;
         };
+        // An unprivileged parent joined it already (`rootless::join_user_namespace_for_pid`),
+        // and setns into the namespace one is in is EINVAL.
+        if ns.typ == LinuxNamespaceType::User && super::rootless::is_current_user_ns(path) {
+            continue;
+        }
         let fd = nix::fcntl::open(
             path,
             nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,

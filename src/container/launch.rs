@@ -129,6 +129,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
     };
 
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
+    super::rootless::join_user_namespace_for_pid(plan)?;
     for ns in &plan.namespaces {
         if let (LinuxNamespaceType::Pid, Some(path)) = (ns.typ, &ns.path) {
             let f = std::fs::File::open(path)

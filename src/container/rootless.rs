@@ -180,6 +180,49 @@ pub fn parent_writes_maps_unprivileged(plan: &super::plan::Plan) -> bool {
     plan.creates(LinuxNamespaceType::User) && !nix::unistd::geteuid().is_root()
 }
 
+/// An unprivileged runtime joining a container's pid namespace (exec) must first be in the
+/// user namespace that owns it (the kernel wants CAP_SYS_ADMIN there and in ours): the
+/// parent joins it too. It loses nothing: it had no capabilities on the host, and keeps its
+/// host uid for the files it touches.
+pub fn join_user_namespace_for_pid(plan: &super::plan::Plan) -> Result<()> {
+    let path = |t| {
+        plan.namespaces
+            .iter()
+            .find(|n| n.typ == t)
+            .and_then(|n| n.path.as_ref())
+    };
+    let (Some(user), Some(_)) = (
+        path(LinuxNamespaceType::User),
+        path(LinuxNamespaceType::Pid),
+    ) else {
+        return Ok(());
+    };
+    if nix::unistd::geteuid().is_root() || is_current_user_ns(user) {
+        return Ok(());
+    }
+    let f = std::fs::File::open(user)
+        .with_context(|| format!("opening user namespace {}", user.display()))?;
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWUSER)
+        .with_context(|| format!("joining user namespace {}", user.display()))?;
+    step!(
+        "setns user {} (the parent, to join the pid namespace)",
+        user.display()
+    );
+    Ok(())
+}
+
+/// Whether the namespace file `path` is this process's user namespace.
+pub fn is_current_user_ns(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata(path),
+        std::fs::metadata("/proc/self/ns/user"),
+    ) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
 /// The helper's arguments after the pid: `ID HOST_ID SIZE` per mapping.
 fn helper_args(maps: &[IdMap]) -> Vec<String> {
     maps.iter()
@@ -383,6 +426,26 @@ pub fn default_root() -> PathBuf {
         nix::unistd::geteuid().as_raw(),
         std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
     )
+}
+
+/// An ordinary user's state root, made (0700, as `Store` makes it) and checked writable
+/// before anything is planned, so that a root it cannot use is the one line it reads.
+pub fn check_state_root(root: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let hint = "an ordinary user's containers keep their state in $XDG_RUNTIME_DIR/minirun: \
+                set XDG_RUNTIME_DIR to a directory of yours, or pass --root";
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .and_then(|_| {
+            nix::unistd::access(
+                root,
+                nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+            )
+            .map_err(std::io::Error::from)
+        })
+        .with_context(|| format!("state root {} ({hint})", root.display()))
 }
 
 /// Why an ordinary user's container has no cgroup, for the refusal of what needs one.
