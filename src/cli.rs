@@ -202,7 +202,7 @@ fn mistyped_subcommand(word: &str) -> Option<String> {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Directory for container state
-    #[arg(long, global = true, default_value_os_t = crate::container::rootless::default_root())]
+    #[arg(long, global = true, default_value_os_t = crate::container::state::default_root())]
     pub root: PathBuf,
     /// Write errors and warnings to this file too
     #[arg(long, global = true)]

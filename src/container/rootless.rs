@@ -409,23 +409,16 @@ fn adjust_mount(m: Mount, maps: &Mappings, own_net: bool) -> Result<Mount> {
     Ok(m)
 }
 
-/// The state root when `--root` is not given: /run/minirun for root, as before; for anyone
-/// else `$XDG_RUNTIME_DIR/minirun` (runc's convention), or /run/user/UID/minirun (where
-/// systemd puts that directory) when the variable is unset. Pure.
-pub fn default_root_for(euid: u32, xdg_runtime_dir: Option<&str>) -> PathBuf {
+/// The state root when `--root` is not given: `root_default` (/run/minirun) for root, as
+/// before; for anyone else `$XDG_RUNTIME_DIR/minirun` (runc's convention), or
+/// /run/user/UID/minirun (where systemd puts that directory) when the variable is unset or
+/// not absolute. Pure.
+pub fn default_root_for(euid: u32, xdg_runtime_dir: Option<&str>, root_default: &str) -> PathBuf {
     match xdg_runtime_dir {
-        _ if euid == 0 => PathBuf::from(super::state::DEFAULT_ROOT),
+        _ if euid == 0 => PathBuf::from(root_default),
         Some(d) if d.starts_with('/') => Path::new(d).join("minirun"),
         _ => PathBuf::from(format!("/run/user/{euid}/minirun")),
     }
-}
-
-/// [`default_root_for`] this process.
-pub fn default_root() -> PathBuf {
-    default_root_for(
-        nix::unistd::geteuid().as_raw(),
-        std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
-    )
 }
 
 /// An ordinary user's state root, made (0700, as `Store` makes it) and checked writable
@@ -601,23 +594,15 @@ mod tests {
 
     #[test]
     fn state_root_defaults() {
+        let root = |euid, xdg| default_root_for(euid, xdg, "/run/minirun");
+        assert_eq!(root(0, Some("/run/user/0")), Path::new("/run/minirun"));
         assert_eq!(
-            default_root_for(0, Some("/run/user/0")),
-            Path::new("/run/minirun")
-        );
-        assert_eq!(
-            default_root_for(1000, Some("/run/user/1000")),
+            root(1000, Some("/run/user/1000")),
             Path::new("/run/user/1000/minirun")
         );
-        assert_eq!(
-            default_root_for(1000, None),
-            Path::new("/run/user/1000/minirun")
-        );
+        assert_eq!(root(1000, None), Path::new("/run/user/1000/minirun"));
         // A relative value is ignored, as the XDG spec says.
-        assert_eq!(
-            default_root_for(1000, Some("tmp")),
-            Path::new("/run/user/1000/minirun")
-        );
+        assert_eq!(root(1000, Some("tmp")), Path::new("/run/user/1000/minirun"));
     }
 
     #[test]
