@@ -415,7 +415,8 @@ fn oci_run_and_create_start_delete() {
     refused(&o, 1, "config.json has no user namespace");
 }
 
-/// No cgroup for an ordinary user on this host: a flag that needs one is refused by name.
+/// No cgroup for an ordinary user on this host: a flag that needs one is refused by name;
+/// so is `--userns=host`.
 #[test]
 fn limit_flags_are_refused_by_name() {
     let u = User::new("limits", false);
@@ -423,6 +424,9 @@ fn limit_flags_are_refused_by_name() {
     refused(&o, 125, "--memory needs a cgroup");
     let o = u.run(&["--pids-limit", "10"], &["true"]);
     refused(&o, 125, "--pids-limit needs a cgroup");
+    // And the host's user namespace is root's to ask for.
+    let o = u.run(&["--userns", "host"], &["true"]);
+    refused(&o, 125, "--userns=host needs root");
 }
 
 /// mknod is the kernel's to refuse in a user namespace (EPERM); the devices the container
