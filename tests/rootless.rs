@@ -321,7 +321,7 @@ fn quick_form_full_mapping_through_newuidmap() {
     assert_eq!(st.st_uid, first + 999);
 }
 
-/// -d, exec into it, ps and caps see it, then kill and rm, all as the ordinary user.
+/// -d, exec into it, ps, logs and caps see it, then kill and rm, all as the ordinary user.
 #[test]
 fn detached_exec_ps_and_rm() {
     let u = User::new("detach", false);
@@ -346,6 +346,8 @@ fn detached_exec_ps_and_rm() {
     assert!(out.contains(&format!(" {} ", u.uid)), "{out}");
     let ps = ok(&u.cmd(&["ps"]).output().unwrap());
     assert!(ps.contains("rl1") && ps.contains("sleep"), "{ps}");
+    let logs = ok(&u.cmd(&["logs", "rl1"]).output().unwrap());
+    assert_eq!(logs, "");
     let caps = ok(&u.cmd(&["caps", "rl1"]).output().unwrap());
     assert!(caps.to_lowercase().contains("bounding"), "{caps}");
     let _ = u.cmd(&["kill", "rl1", "KILL"]).output().unwrap();

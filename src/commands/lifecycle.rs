@@ -129,7 +129,7 @@ fn create_container(
     let cgroup = match crate::container::privilege::is_root() {
         true => cgroup_launch::request(&b.spec, manager(g)?, &name)?,
         false => {
-            log.warn(crate::container::rootless::check_oci(&b.spec)?);
+            log.warn(&crate::container::rootless::check_oci(&b.spec)?);
             None
         }
     };

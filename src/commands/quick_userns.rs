@@ -40,6 +40,6 @@ pub fn rootless_cgroup(args: &QuickArgs) -> Result<Option<Request>> {
             rootless::NO_CGROUP_REASON
         );
     }
-    tracing::warn!("{}", rootless::NO_CGROUP);
+    tracing::warn!("{}", rootless::no_cgroup_warning());
     Ok(None)
 }

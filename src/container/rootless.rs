@@ -447,11 +447,38 @@ pub const NO_CGROUP_REASON: &str =
 /// The warning an ordinary user's launch gives once.
 pub const NO_CGROUP: &str = "running without a cgroup: the host delegates none to this user (no resource limits, no device rules; crun does the same)";
 
+/// The caller's own cgroup v2 directory when it owns it (systemd's `Delegate=`): from
+/// /proc/self/cgroup's `0::PATH` line and the cgroup2 mount in mountinfo. Pure.
+pub fn own_v2_cgroup(proc_cgroup: &str, mountinfo: &str) -> Option<PathBuf> {
+    let path = proc_cgroup.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let mount = mountinfo.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        (right.split(' ').next() == Some("cgroup2")).then(|| left.split(' ').nth(4))?
+    })?;
+    Some(Path::new(mount).join(path.trim_start_matches('/')))
+}
+
+/// The warning for a launch without a cgroup: minirun does not place an ordinary user's
+/// container in a delegated cgroup, and says so when there is one rather than claim none.
+pub fn no_cgroup_warning() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let read = |p| std::fs::read_to_string(p).unwrap_or_default();
+    let own = own_v2_cgroup(&read("/proc/self/cgroup"), &read("/proc/self/mountinfo"));
+    let euid = nix::unistd::geteuid().as_raw();
+    match own.filter(|d| std::fs::metadata(d).is_ok_and(|m| m.uid() == euid)) {
+        Some(d) => format!(
+            "running without a cgroup: {} is delegated to this user, but minirun does not place containers in delegated cgroups yet (no resource limits, no device rules)",
+            d.display()
+        ),
+        None => NO_CGROUP.to_string(),
+    }
+}
+
 /// An OCI config an ordinary user can run: one with a user namespace of its own, and no
 /// limits in `linux.resources` (there is no cgroup to put them in; device rules are left out
 /// as runc's rootless mode leaves them: the user namespace already keeps mknod out). Returns
 /// the warning to give.
-pub fn check_oci(spec: &Spec) -> Result<&'static str> {
+pub fn check_oci(spec: &Spec) -> Result<String> {
     let linux = spec.linux().clone().unwrap_or_default();
     let creates_user = linux
         .namespaces()
@@ -468,7 +495,7 @@ pub fn check_oci(spec: &Spec) -> Result<&'static str> {
     if let Some(key) = linux.resources().as_ref().and_then(limit_set) {
         bail!("linux.resources.{key} needs a cgroup, and {NO_CGROUP_REASON}");
     }
-    Ok(NO_CGROUP)
+    Ok(no_cgroup_warning())
 }
 
 /// The first field of `resources` that asks for a limit (anything but device rules).
@@ -590,6 +617,24 @@ mod tests {
         );
         let e = check_oci(&spec(true)).unwrap_err().to_string();
         assert!(e.contains("no user namespace"), "{e}");
+    }
+
+    #[test]
+    fn own_cgroup_from_proc_and_mountinfo() {
+        let mi = "30 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
+                  31 25 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
+        let cg = "4:memory:/process_api\n0::/user.slice/user-1000.slice/app.scope\n";
+        assert_eq!(
+            own_v2_cgroup(cg, mi),
+            Some(PathBuf::from(
+                "/sys/fs/cgroup/unified/user.slice/user-1000.slice/app.scope"
+            ))
+        );
+        assert_eq!(own_v2_cgroup("4:memory:/x\n", mi), None);
+        assert_eq!(
+            own_v2_cgroup(cg, "30 25 0:26 / /x rw - cgroup cgroup rw\n"),
+            None
+        );
     }
 
     #[test]
