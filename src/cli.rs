@@ -202,7 +202,7 @@ fn mistyped_subcommand(word: &str) -> Option<String> {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Directory for container state
-    #[arg(long, global = true, default_value = crate::container::state::DEFAULT_ROOT)]
+    #[arg(long, global = true, default_value_os_t = crate::container::state::default_root())]
     pub root: PathBuf,
     /// Write errors and warnings to this file too
     #[arg(long, global = true)]
@@ -325,6 +325,11 @@ pub struct QuickArgs {
     /// private: the container sees its own cgroup as `/`; host: the host's cgroup tree
     #[arg(long, value_enum, default_value_t = CgroupNs::Private)]
     pub cgroupns: CgroupNs,
+    /// host: the host's user namespace (root only); auto: a new one where container root is
+    /// an unprivileged host range (/etc/subuid's "minirun" entry, else 100000:65536). An
+    /// ordinary user always gets one mapping it to root (and its /etc/subuid range)
+    #[arg(long, value_enum)]
+    pub userns: Option<UserNs>,
     /// Keep stdin open and, with -t, pass what you type to the workload (minirun always
     /// passes stdin through; -i is accepted so `-it` reads as Docker's)
     #[arg(short = 'i', long)]
@@ -367,6 +372,14 @@ pub enum CgroupNs {
     #[default]
     Private,
     Host,
+}
+
+/// `--userns`, as podman spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum UserNs {
+    #[default]
+    Host,
+    Auto,
 }
 
 #[derive(Subcommand, Debug)]

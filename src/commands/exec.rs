@@ -121,7 +121,6 @@ pub fn process_for(a: &ExecArgs, base: Option<Value>, last: u8) -> Result<Value>
 }
 
 pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
-    crate::container::privilege::require_root()?;
     let store = Store::new(&g.root);
     let st = store.load(&a.id)?;
     if store.status(&st) == Status::Stopped {

@@ -91,8 +91,10 @@ fn create_container(
     a: &CreateArgs,
     foreground: bool,
 ) -> Result<(Container, State)> {
-    crate::container::privilege::require_root()?;
     state::validate_id(&a.id)?;
+    if !crate::container::privilege::is_root() {
+        crate::container::rootless::check_state_root(&g.root)?;
+    }
     // The tracer lives in the runtime process; `create` and `run -d` return while the
     // container runs on.
     if a.trace_caps && !foreground {
@@ -120,9 +122,16 @@ fn create_container(
         preserve_fds: a.preserve_fds,
     };
     let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
-    inputs.facts.cgroups = validate::Cgroups::FromSpec {
-        manager: manager(g)?,
-        name: cgroup_launch::cgroup_name(&g.root, &a.id),
+    inputs.facts.cgroups = match crate::container::privilege::is_root() {
+        true => validate::Cgroups::FromSpec {
+            manager: manager(g)?,
+            name: cgroup_launch::cgroup_name(&g.root, &a.id),
+        },
+        // An ordinary caller gets no cgroup (none is delegated to it): said once.
+        false => {
+            log.warn(&crate::container::rootless::check_oci(&b.spec)?);
+            validate::Cgroups::None
+        }
     };
     // Checked before the filter's cache is touched: a refused config leaves nothing.
     validate::check(&b.spec, &inputs.facts)?;

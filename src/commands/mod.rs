@@ -17,6 +17,7 @@ pub mod log;
 pub mod logfile;
 pub mod quick;
 pub mod quick_cgroup;
+pub mod quick_userns;
 pub mod refusals;
 pub mod spec;
 pub mod stderr_format;

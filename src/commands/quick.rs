@@ -114,15 +114,21 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
     for w in &resolved.warnings {
         tracing::warn!("{w}");
     }
-    let cgroup = super::quick_cgroup::request(global, args, id)?;
+    let cgroup = match crate::container::privilege::is_root() {
+        true => super::quick_cgroup::request(global, args, id)?,
+        false => super::quick_userns::rootless_cgroup(args)?,
+    };
     let mut caps = policy::sets_for(&resolved, identity.uid);
     if cgroup.is_none() {
         // Refused before anything else is said about a launch that will not happen.
         if args.trace_caps {
             bail!(crate::trace_caps::NEEDS_V2);
         }
-        // Into the Spec, not the Plan: nothing changes the Plan after validation.
-        super::quick_cgroup::without_device_fence(&mut caps, args);
+        // Into the Spec, not the Plan: nothing changes the Plan after validation. In a user
+        // namespace the kernel refuses mknod of a device whatever the capabilities.
+        if !super::quick_userns::creates_user_namespace(args) {
+            super::quick_cgroup::without_device_fence(&mut caps, args);
+        }
     }
     let hostname = args
         .hostname
@@ -150,6 +156,7 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
         p.set_terminal(Some(args.tty));
     }
     let spec = super::quick_cgroup::adjust_spec(spec, args)?;
+    let spec = super::quick_userns::adjust_spec(spec, args)?;
     let inputs = Inputs {
         base: "/".into(),
         rootfs,
@@ -181,7 +188,9 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
 
 /// Runs the quick form; returns the exit status minirun should exit with.
 pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
-    crate::container::privilege::require_root()?;
+    if !crate::container::privilege::is_root() {
+        crate::container::rootless::check_state_root(&global.root)?;
+    }
     if args.trace {
         crate::trace::enable();
         crate::container::cap_trace::remember_host_userns();

@@ -111,8 +111,21 @@ pub fn first_steps(ctx: &ChildContext) -> Result<()> {
     leak_guards::new_session()?;
     // Until execve this process is the runtime's own binary, visible in the container's pid
     // namespace (CVE-2019-5736): see leak_guards::set_non_dumpable. The `--init` reaper, which
-    // never execs, stays protected.
+    // never execs, stays protected. An unprivileged parent must still open our uid_map, which
+    // non-dumpable hands to host root: then it comes after Proceed (`after_maps`).
+    if super::rootless::parent_writes_maps_unprivileged(ctx.plan) {
+        return Ok(());
+    }
     leak_guards::set_non_dumpable()
+}
+
+/// Non-dumpable, for a child whose maps an unprivileged parent wrote (see `first_steps`):
+/// nothing of the container has run yet.
+pub fn after_maps(ctx: &ChildContext) -> Result<()> {
+    if super::rootless::parent_writes_maps_unprivileged(ctx.plan) {
+        leak_guards::set_non_dumpable()?;
+    }
+    Ok(())
 }
 
 /// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid
@@ -197,6 +210,11 @@ pub fn join_namespaces(plan: &Plan) -> Result<()> {
         let (Some(path), false) = (&ns.path, ns.typ == LinuxNamespaceType::Pid) else {
             continue;
         };
+        // An unprivileged parent joined it already (`rootless::join_user_namespace_for_pid`),
+        // and setns into the namespace one is in is EINVAL.
+        if ns.typ == LinuxNamespaceType::User && super::rootless::is_current_user_ns(path) {
+            continue;
+        }
         let fd = nix::fcntl::open(
             path,
             nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,

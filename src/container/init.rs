@@ -35,6 +35,8 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
     // The parent writes our uid/gid maps (a new user namespace has none, so we would own
     // nothing yet) and tells us our pid as the host sees it, for hook state.
     let (host_pid, cgroups_pending) = child::await_proceed(ctx)?;
+    // Non-dumpable now, if an unprivileged parent had to open our uid_map first.
+    child::after_maps(ctx)?;
     let mut cgroups = OwnCgroups {
         pending: cgroups_pending,
         entered: false,

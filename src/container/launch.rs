@@ -8,7 +8,7 @@
 use super::child::ChildContext;
 use super::hooks::{self, HookState};
 pub use super::options::Options;
-use super::plan::{Plan, id_map_text};
+use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::{self, Channel, Message};
 use super::{cgroup_launch, exec_init, init};
@@ -165,7 +165,9 @@ fn before_clone(
         true => Some(crate::trace_caps::for_cgroup(cgroup)?),
         false => None,
     };
-    // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only.
+    // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only
+    // (an unprivileged parent enters the container's user namespace first, as the kernel asks).
+    super::rootless::join_user_namespace_for_pid(plan)?;
     for ns in &plan.namespaces {
         if let (LinuxNamespaceType::Pid, Some(path)) = (ns.typ, &ns.path) {
             let f = std::fs::File::open(path)
@@ -216,16 +218,8 @@ fn remove_made(cgroup: Option<&Cgroup>, plan: &Plan) {
 fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
     let pid = child.pid.as_raw();
     if plan.creates(LinuxNamespaceType::User) {
-        // gid_map before the child can call setgroups; as root in the parent namespace no
-        // "setgroups deny" is needed.
-        for (file, maps) in [
-            ("uid_map", &plan.uid_mappings),
-            ("gid_map", &plan.gid_mappings),
-        ] {
-            let path = format!("/proc/{pid}/{file}");
-            std::fs::write(&path, id_map_text(maps)).with_context(|| format!("writing {path}"))?;
-            step!("wrote {file} {:?}", id_map_text(maps));
-        }
+        // Root writes any mapping; an unprivileged caller its own id or through newuidmap.
+        super::rootless::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
     }
     // v1 has no CLONE_INTO_CGROUP. An exec'd process is moved while it still waits for
     // Proceed; a new container's init while it sets up its root (it waits for CgroupsJoined

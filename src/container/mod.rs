@@ -27,6 +27,7 @@ pub mod protocol;
 pub mod readonly_reexec;
 pub mod reaper;
 pub mod rootfs;
+pub mod rootless;
 pub mod seccomp_step;
 pub mod state;
 pub mod subprocess;

@@ -282,13 +282,16 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
         let r = mnt(Some(&m.source), &tpath, Some(fstype), m.flags, data);
         match r {
             // sysfs cannot be mounted in a net namespace we did not create (network: host
-            // inside a user namespace, or joined): bind the host's /sys instead, as runc does.
-            Err(Errno::EPERM) if fstype == "sysfs" => mnt(
-                Some("/sys"),
-                &tpath,
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None,
+            // inside a user namespace, or joined): bind the host's /sys instead, as runc does,
+            // read-only when the mount asked for it.
+            Err(Errno::EPERM) if fstype == "sysfs" => bind_host_sys(root, m, &tpath),
+            // A user namespace gets a fresh procfs only if the host's /proc shows everything:
+            // a path covered by another mount (as runtimes mask /proc/kcore) makes the kernel
+            // refuse it. Binding the host's /proc instead would show the host's processes.
+            Err(Errno::EPERM) if fstype == "proc" => anyhow::bail!(
+                "mounting proc on {dest}: the kernel refused a fresh procfs (Operation not \
+                 permitted), as it does in a user namespace while the host's /proc has paths \
+                 covered by other mounts"
             ),
             // A v1 "cgroup" mount without controllers asks for all of them in one hierarchy,
             // which a hybrid host (v1 controllers already mounted separately) refuses. minirun
@@ -313,6 +316,29 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
         mnt(None, &in_root::proc_path(&mounted), None, p, None)
             .with_context(|| format!("setting propagation {p:?} on {dest}"))?;
     }
+    Ok(())
+}
+
+/// The host's /sys bound where a fresh sysfs was refused: recursively (a plain bind of a
+/// tree whose submounts the user namespace may not uncover is refused too), and read-only
+/// all the way down when the mount asked for `ro`.
+fn bind_host_sys(root: &OwnedFd, m: &MountPlan, target: &str) -> nix::Result<()> {
+    mnt(
+        Some("/sys"),
+        target,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )?;
+    if m.flags.contains(MsFlags::MS_RDONLY) {
+        let mounted = reopen_mounted(root, m).map_err(|_| Errno::ENOENT)?;
+        set_read_only(&mounted, true)
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    }
+    step!(
+        "bind host /sys on {} (a fresh sysfs was refused)",
+        m.destination.display()
+    );
     Ok(())
 }
 

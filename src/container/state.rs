@@ -15,6 +15,16 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_ROOT: &str = "/run/minirun";
+
+/// `--root`'s default for this caller: DEFAULT_ROOT for root, the caller's own directory for
+/// anyone else (`rootless::default_root_for`).
+pub fn default_root() -> PathBuf {
+    super::rootless::default_root_for(
+        nix::unistd::geteuid().as_raw(),
+        std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
+        DEFAULT_ROOT,
+    )
+}
 pub const FIFO: &str = "exec.fifo";
 /// Written by `reserve`: "PID START_TIME" of the runtime that claimed the id. Until state.json
 /// exists it is the only way to tell a record being created from one whose runtime was killed.

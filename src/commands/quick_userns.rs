@@ -1,0 +1,54 @@
+//! The quick form's user namespace: none for root unless `--userns=auto` asks (container
+//! root is then an unprivileged host range); always one for an ordinary user, who also goes
+//! without a cgroup (none is delegated on a host like this one: see `container::rootless`).
+
+use crate::cli::{QuickArgs, UserNs};
+use crate::container::cgroup_launch::Request;
+use crate::container::privilege;
+use crate::container::rootless;
+use anyhow::{Result, bail};
+use oci_spec::runtime::Spec;
+
+/// The Spec in the user namespace the caller and `--userns` call for.
+pub fn adjust_spec(spec: Spec, args: &QuickArgs) -> Result<Spec> {
+    match (privilege::is_root(), args.userns) {
+        (true, None | Some(UserNs::Host)) => Ok(spec),
+        (true, Some(UserNs::Auto)) => {
+            rootless::in_user_namespace(spec, &rootless::host_auto_mappings(), false)
+        }
+        (false, Some(UserNs::Host)) => bail!(
+            "--userns=host needs root: an ordinary user's containers always get a user namespace"
+        ),
+        (false, None | Some(UserNs::Auto)) => {
+            rootless::in_user_namespace(spec, &rootless::caller_mappings(), true)
+        }
+    }
+}
+
+/// Whether the container gets a user namespace of its own: always for an ordinary caller,
+/// for root only with `--userns=auto`.
+pub fn creates_user_namespace(args: &QuickArgs) -> bool {
+    !matches!(
+        (privilege::is_root(), args.userns),
+        (true, None | Some(UserNs::Host))
+    )
+}
+
+/// An ordinary user's cgroup: none. A flag that needs one is refused by name, rather than
+/// silently not applied; otherwise one warning says the container runs without (as crun
+/// says it when no cgroup is delegated).
+pub fn rootless_cgroup(args: &QuickArgs) -> Result<Option<Request>> {
+    let flags = args.resources.to_flags();
+    let parent = args.cgroup_parent.as_ref().map(|_| "--cgroup-parent");
+    if let Some(flag) = flags.first_set().or(parent) {
+        bail!("{flag} needs a cgroup, and {}", rootless::NO_CGROUP_REASON);
+    }
+    if args.trace_caps {
+        bail!(
+            "--trace-caps needs a cgroup, and {}",
+            rootless::NO_CGROUP_REASON
+        );
+    }
+    tracing::warn!("{}", rootless::no_cgroup_warning());
+    Ok(None)
+}
