@@ -80,7 +80,10 @@ fn cve_2019_5736_through_a_joined_pid_namespace() {
             i=$((i+1))
         done
         echo end >>/x/log; sleep 30"#;
+    // Its own rootfs: the bind makes /x, which the shared fixture lacks.
+    let rootfs = sb.own_rootfs();
     let a = bundle(&sb, "a", &["sh", "-c", attacker], |c| {
+        c["root"]["path"] = json!(rootfs);
         grant_sys_ptrace(c);
         bind(c, &x, "/x");
     });

@@ -34,19 +34,6 @@ impl Drop for HostMounts {
     }
 }
 
-/// A private copy of the fixture rootfs, for tests that plant symlinks in it.
-fn rootfs_copy(sb: &Sandbox) -> PathBuf {
-    let dst = sb.scratch.join("rootfs");
-    let o = Command::new("cp")
-        .arg("-a")
-        .arg(fixture())
-        .arg(&dst)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "cp: {}", stderr(&o));
-    dst
-}
-
 fn with_caps(c: &mut serde_json::Value, add: &str) {
     for set in ["bounding", "effective", "permitted"] {
         c["process"]["capabilities"][set]
@@ -73,6 +60,8 @@ fn bind_propagation_both_directions() {
             std::fs::create_dir(src.join(d)).unwrap();
         }
     }
+    // /b and /s are made in the rootfs: its own, not the shared fixture.
+    let rootfs = sb.own_rootfs();
     let script = "i=0; until [ -e /b/in/ready ] && [ -e /s/in/ready ]; do \
                     i=$((i+1)); [ $i -gt 500 ] && { echo timeout > /b/failed; exit 1; }; sleep 0.02; done; \
                   mount -t tmpfs ctr /b/out && touch /b/out/from-ctr && \
@@ -81,6 +70,7 @@ fn bind_propagation_both_directions() {
         let dir = bundle(&sb, &format!("b{n}"), &["sh", "-c", script], |c| {
             // Docker's profile lets mount(2) through only where it was made for a container
             // with CAP_SYS_ADMIN; the spec's was not.
+            c["root"]["path"] = json!(rootfs);
             with_caps(c, "CAP_SYS_ADMIN");
             c["linux"].as_object_mut().unwrap().remove("seccomp");
             let mounts = c["mounts"].as_array_mut().unwrap();
@@ -137,14 +127,23 @@ fn read_only_binds_are_recursive() {
     let vol = sb.scratch.join("vol");
     host.tmpfs(&vol.join("sub"));
     let script = "touch /v/sub/x 2>&1; touch /v/y 2>&1; true";
+    // /v is made in the rootfs: its own, not the shared fixture.
+    let rootfs = sb.own_rootfs();
     let v = format!("{}:/v:ro", vol.display());
-    let out = ok(&sb.run(&["-v", &v], &["sh", "-c", script]));
+    let o = sb
+        .cmd(&["-v", &v])
+        .arg(&rootfs)
+        .args(["sh", "-c", script])
+        .output()
+        .unwrap();
+    let out = ok(&o);
     assert_eq!(
         out.matches("Read-only file system").count(),
         2,
         "writable below a read-only volume: {out}"
     );
     let dir = bundle(&sb, "b", &["sh", "-c", script], |c| {
+        c["root"]["path"] = json!(rootfs);
         c["mounts"].as_array_mut().unwrap().push(
             json!({"destination": "/v", "type": "bind", "source": vol, "options": ["rbind", "ro"]}),
         );
@@ -158,6 +157,7 @@ fn read_only_binds_are_recursive() {
         "nr",
         &["sh", "-c", "touch /v/sub/x && echo wrote"],
         |c| {
+            c["root"]["path"] = json!(rootfs);
             c["mounts"].as_array_mut().unwrap().push(
             json!({"destination": "/v", "type": "bind", "source": vol, "options": ["bind", "ro"]}),
         );
@@ -177,7 +177,7 @@ fn read_only_binds_are_recursive() {
 #[test]
 fn volume_below_a_dangling_symlink() {
     let sb = Sandbox::new("mnt-dangling");
-    let rootfs = rootfs_copy(&sb);
+    let rootfs = sb.own_rootfs();
     std::os::unix::fs::symlink("/missing/dir", rootfs.join("link")).unwrap();
     let host = sb.scratch.join("data");
     std::fs::create_dir(&host).unwrap();
@@ -200,7 +200,7 @@ fn volume_below_a_dangling_symlink() {
 #[test]
 fn proc_on_a_symlink_is_refused() {
     let sb = Sandbox::new("mnt-procsym");
-    let rootfs = rootfs_copy(&sb);
+    let rootfs = sb.own_rootfs();
     std::fs::remove_dir(rootfs.join("proc")).unwrap();
     std::os::unix::fs::symlink("/", rootfs.join("proc")).unwrap();
     let o = sb.cmd(&[]).arg(&rootfs).args(["true"]).output().unwrap();

@@ -848,17 +848,18 @@ fn a_bad_cwd_fails_create_and_a_missing_one_is_made() {
         c["mounts"]
             .as_array_mut()
             .unwrap()
-            .push(json!({"destination": "/work", "type": "tmpfs", "source": "tmpfs"}));
+            .push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
     };
     let made = bundle(&sb, "made", &["pwd"], |c| {
         tmpfs(c);
-        c["process"]["cwd"] = json!("/work/a/b");
+        // Below a tmpfs on a directory the fixture has: the shared fixture gains nothing.
+        c["process"]["cwd"] = json!("/tmp/a/b");
     });
     let o = oci(
         &sb,
         &["run", "--bundle", made.to_str().unwrap(), "cwd-made"],
     );
-    assert_eq!(ok(&o).trim(), "/work/a/b");
+    assert_eq!(ok(&o).trim(), "/tmp/a/b");
 
     let file = bundle(&sb, "file", &["true"], |c| {
         c["process"]["cwd"] = json!("/etc/passwd");

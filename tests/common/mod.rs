@@ -30,6 +30,26 @@ pub fn fixture() -> PathBuf {
     p
 }
 
+/// The top-level names rootfs-fixtures/busybox.sh creates. The fixture is shared by every test,
+/// in parallel, and minirun makes a missing mount destination inside the rootfs (as runc does):
+/// a test that mounts where the fixture has no directory must use `Sandbox::own_rootfs`.
+pub const FIXTURE_TOP: &[&str] = &[
+    "bin", "dev", "etc", "home", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "var",
+];
+
+/// Names at the fixture's top level that its build does not make: something a test (this one
+/// or one running beside it) created in the shared rootfs.
+pub fn fixture_strays() -> Vec<String> {
+    let mut strays: Vec<String> = std::fs::read_dir(fixture())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !FIXTURE_TOP.contains(&n.as_str()))
+        .collect();
+    strays.sort();
+    strays
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A private state root (--root) and scratch dir for one test; on drop it checks that the
@@ -74,18 +94,35 @@ impl Sandbox {
     pub fn base(&self) -> PathBuf {
         self.root.parent().unwrap().to_path_buf()
     }
+
+    /// A private copy of the fixture in the scratch dir, for a test that mounts where the
+    /// fixture has no directory or plants files in the rootfs; removed with the sandbox.
+    pub fn own_rootfs(&self) -> PathBuf {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dst = self.scratch.join(format!("rootfs-{n}"));
+        let o = Command::new("cp")
+            .arg("-a")
+            .arg(fixture())
+            .arg(&dst)
+            .output()
+            .expect("spawning cp");
+        assert!(o.status.success(), "cp -a: {}", stderr(&o));
+        dst
+    }
 }
 
 impl Drop for Sandbox {
-    /// What a test leaves behind fails it: a state record, a mount, or a process whose command
+    /// What a test leaves behind fails it: a state record, a mount, a process whose command
     /// line names the sandbox (a runtime given its --root, a monitor, an init that never
-    /// exec'd). Processes get a few seconds to finish exiting first.
+    /// exec'd), or a new name at the shared fixture's top level. Processes get a few seconds to
+    /// finish exiting first.
     fn drop(&mut self) {
         let base = self.base();
         wait_for(5.0, || processes_mentioning(&base).is_empty().then_some(()));
         let processes = processes_mentioning(&base);
         let leftovers = records_in(&self.root);
         let mounts = host_mounts_under(&base);
+        let strays = fixture_strays();
         let _ = std::fs::remove_dir_all(&base);
         if !std::thread::panicking() {
             assert!(
@@ -94,6 +131,13 @@ impl Drop for Sandbox {
             );
             assert!(leftovers.is_empty(), "state left in --root: {leftovers:?}");
             assert!(mounts.is_empty(), "mounts leaked: {mounts:?}");
+            // Not removed here: a test beside this one may be mounting there right now.
+            assert!(
+                strays.is_empty(),
+                "the shared fixture {} gained {strays:?} (a mount destination it lacks? mount \
+                 where it has a directory, or on Sandbox::own_rootfs); remove them by hand",
+                fixture().display()
+            );
         }
     }
 }
