@@ -309,11 +309,12 @@ fn quick_form_full_mapping_through_newuidmap() {
     let vol = u.runtime_dir.join("vol");
     std::fs::create_dir(&vol).unwrap();
     nix::unistd::chown(&vol, Some(u.uid.into()), Some(u.gid.into())).unwrap();
-    // Onto /mnt: the rootfs is host root's, where container root may not make a directory.
-    let v = format!("{}:/mnt", vol.display());
+    // Onto /home, which the fixture has: the rootfs is host root's, where container root may
+    // not make a directory (a missing mount point would be EACCES).
+    let v = format!("{}:/home", vol.display());
     let o = u.run(
         &["-v", &v],
-        &["sh", "-c", "touch /mnt/f && chown 1000:1000 /mnt/f"],
+        &["sh", "-c", "touch /home/f && chown 1000:1000 /home/f"],
     );
     ok(&o);
     let st = nix::sys::stat::stat(&vol.join("f")).unwrap();

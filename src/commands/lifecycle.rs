@@ -127,14 +127,16 @@ fn create_container(
             manager: manager(g)?,
             name: cgroup_launch::cgroup_name(&g.root, &a.id),
         },
-        // An ordinary caller gets no cgroup (none is delegated to it): said once.
-        false => {
-            log.warn(&crate::container::rootless::check_oci(&b.spec)?);
-            validate::Cgroups::None
-        }
+        // An ordinary caller gets no cgroup (none is delegated to it): said once, after the
+        // "rootless" check has refused a config that asks for limits.
+        false => validate::Cgroups::None,
     };
+    inputs.facts.rootless = !crate::container::privilege::is_root();
     // Checked before the filter's cache is touched: a refused config leaves nothing.
     validate::check(&b.spec, &inputs.facts)?;
+    if inputs.facts.rootless {
+        log.warn(&crate::container::rootless::no_cgroup_warning());
+    }
     // linux.seccomp becomes BPF here, in the parent, before any namespace exists.
     inputs.seccomp = crate::container::seccomp_step::for_spec(&g.root, &b.spec)?;
     let plan = validate::plan(&b.spec, &inputs)?;

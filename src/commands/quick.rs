@@ -180,6 +180,7 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
         )?,
         facts: Facts {
             cgroups: cgroup.map_or(Cgroups::None, Cgroups::Given),
+            rootless: !crate::container::privilege::is_root(),
             ..Facts::default()
         },
     };

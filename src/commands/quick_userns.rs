@@ -16,14 +16,15 @@ pub fn adjust_spec(spec: Spec, args: &QuickArgs) -> Result<Spec> {
         (true, Some(UserNs::Auto)) => {
             rootless::in_user_namespace(spec, &rootless::host_auto_mappings(), false)
         }
-        (false, Some(UserNs::Host)) => bail!(
-            "--userns=host needs root: an ordinary user's containers always get a user namespace"
-        ),
+        (false, Some(UserNs::Host)) => bail!(HOST_NEEDS_ROOT),
         (false, None | Some(UserNs::Auto)) => {
             rootless::in_user_namespace(spec, &rootless::caller_mappings(), true)
         }
     }
 }
+
+const HOST_NEEDS_ROOT: &str =
+    "--userns=host needs root: an ordinary user's containers always get a user namespace";
 
 /// Whether the container gets a user namespace of its own: always for an ordinary caller,
 /// for root only with `--userns=auto`.
@@ -38,6 +39,10 @@ pub fn creates_user_namespace(args: &QuickArgs) -> bool {
 /// silently not applied; otherwise one warning says the container runs without (as crun
 /// says it when no cgroup is delegated).
 pub fn rootless_cgroup(args: &QuickArgs) -> Result<Option<Request>> {
+    // Refused before the warning below: a launch that will not happen says nothing else.
+    if args.userns == Some(UserNs::Host) {
+        bail!(HOST_NEEDS_ROOT);
+    }
     let flags = args.resources.to_flags();
     let parent = args.cgroup_parent.as_ref().map(|_| "--cgroup-parent");
     if let Some(flag) = flags.first_set().or(parent) {

@@ -474,11 +474,11 @@ pub fn no_cgroup_warning() -> String {
     }
 }
 
-/// An OCI config an ordinary user can run: one with a user namespace of its own, and no
-/// limits in `linux.resources` (there is no cgroup to put them in; device rules are left out
-/// as runc's rootless mode leaves them: the user namespace already keeps mknod out). Returns
-/// the warning to give.
-pub fn check_oci(spec: &Spec) -> Result<String> {
+/// Why an ordinary user cannot run this OCI config, if it cannot: it needs a user namespace
+/// of its own, and no limits in `linux.resources` (there is no cgroup to put them in; device
+/// rules are left out as runc's rootless mode leaves them: the user namespace already keeps
+/// mknod out). Pure: the validation pass's "rootless" check.
+pub fn oci_refusal(spec: &Spec) -> Option<String> {
     let linux = spec.linux().clone().unwrap_or_default();
     let creates_user = linux
         .namespaces()
@@ -486,16 +486,17 @@ pub fn check_oci(spec: &Spec) -> Result<String> {
         .flatten()
         .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
     if !creates_user {
-        bail!(
+        return Some(
             "config.json has no user namespace, which an ordinary user's container needs \
-             (linux.namespaces [{{\"type\": \"user\"}}] with uidMappings and gidMappings: \
+             (linux.namespaces [{\"type\": \"user\"}] with uidMappings and gidMappings: \
              `minirun spec --rootless` writes one)"
+                .into(),
         );
     }
-    if let Some(key) = linux.resources().as_ref().and_then(limit_set) {
-        bail!("linux.resources.{key} needs a cgroup, and {NO_CGROUP_REASON}");
-    }
-    Ok(no_cgroup_warning())
+    let key = linux.resources().as_ref().and_then(limit_set)?;
+    Some(format!(
+        "linux.resources.{key} needs a cgroup, and {NO_CGROUP_REASON}"
+    ))
 }
 
 /// The first field of `resources` that asks for a limit (anything but device rules).
@@ -606,16 +607,16 @@ mod tests {
             ))
             .unwrap()
         };
-        assert!(check_oci(&with_user("")).is_ok());
+        assert_eq!(oci_refusal(&with_user("")), None);
         let devices = r#","resources":{"devices":[{"allow":false,"access":"rwm"}]}"#;
-        assert!(check_oci(&with_user(devices)).is_ok());
+        assert_eq!(oci_refusal(&with_user(devices)), None);
         let memory = r#","resources":{"memory":{"limit":1000000}}"#;
-        let e = check_oci(&with_user(memory)).unwrap_err().to_string();
+        let e = oci_refusal(&with_user(memory)).unwrap();
         assert!(
             e.starts_with("linux.resources.memory needs a cgroup"),
             "{e}"
         );
-        let e = check_oci(&spec(true)).unwrap_err().to_string();
+        let e = oci_refusal(&spec(true)).unwrap();
         assert!(e.contains("no user namespace"), "{e}");
     }
 

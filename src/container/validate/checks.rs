@@ -22,6 +22,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     // User namespace: the mappings a new one needs. Rootless checks (mappings the caller may
     // write, its own ids mapped) belong here, with the facts they read in `Facts`.
     ("id_mappings", id_mappings),
+    ("rootless", rootless),
     ("mount_destinations", mount_destinations),
     ("mounts_need_mount_namespace", mounts_need_mount_namespace),
     ("devices", devices),
@@ -59,6 +60,15 @@ pub fn run(spec: &Spec, facts: &Facts) -> Result<(), Refusal> {
 
 fn linux(spec: &Spec) -> oci_spec::runtime::Linux {
     spec.linux().clone().unwrap_or_default()
+}
+
+/// An ordinary caller: a user namespace of the container's own, and no limit that would need
+/// a cgroup (none is delegated: docs/rootless.md).
+fn rootless(spec: &Spec, facts: &Facts) -> Result<(), String> {
+    match facts.rootless {
+        true => crate::container::rootless::oci_refusal(spec).map_or(Ok(()), Err),
+        false => Ok(()),
+    }
 }
 
 /// Whether an optional field says anything: present and not empty once serialized (an empty
@@ -426,6 +436,7 @@ mod tests {
                 "namespaces",
                 "exec_joins_all",
                 "id_mappings",
+                "rootless",
                 "mount_destinations",
                 "mounts_need_mount_namespace",
                 "devices",
@@ -483,6 +494,31 @@ mod tests {
                 .unwrap()
         });
         assert!(says(args, &s, &no_facts()).contains("nothing to run"));
+    }
+
+    #[test]
+    fn rootless_needs_a_user_namespace_and_no_limits_only_for_an_ordinary_caller() {
+        let root = no_facts();
+        let ordinary = Facts {
+            rootless: true,
+            ..no_facts()
+        };
+        let plain = spec(|_| {});
+        assert_eq!(says(rootless, &plain, &root), "");
+        assert!(says(rootless, &plain, &ordinary).contains("no user namespace"));
+        let userns = spec(|v| {
+            v["linux"]["namespaces"] = json!([{"type": "user"}]);
+            v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+            v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+        });
+        assert_eq!(says(rootless, &userns, &ordinary), "");
+        let mut limited = userns.clone();
+        let mut v = serde_json::to_value(&limited).unwrap();
+        v["linux"]["resources"] = json!({"pids": {"limit": 10}});
+        limited = serde_json::from_value(v).unwrap();
+        assert!(
+            says(rootless, &limited, &ordinary).starts_with("linux.resources.pids needs a cgroup")
+        );
     }
 
     #[test]

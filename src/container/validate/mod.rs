@@ -51,8 +51,9 @@ pub struct Facts {
     /// The namespace types whose `linux.namespaces` path is the runtime's own (the host's):
     /// `bundle::host_namespaces` reads them.
     pub host_namespaces: Vec<LinuxNamespaceType>,
-    // User-namespace facts (rootless: the caller's own ids, its subordinate id ranges) go
-    // here, beside the checks that read them (checks.rs, "user namespace" in CHECKS).
+    /// The caller is not root: the container must bring a user namespace of its own and may
+    /// ask for no limits (checks.rs, "rootless").
+    pub rootless: bool,
 }
 
 /// Where the cgroup request comes from.
