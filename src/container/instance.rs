@@ -42,8 +42,9 @@ enum Step {
 
 /// Pure: what tearing a container down takes. The init dies before its cgroup goes (a
 /// populated cgroup cannot be removed) and is reaped (when the command returns the process
-/// is gone, not a zombie left for whoever inherits it). The record goes last: whatever a teardown cut short leaves (a runtime killed
-/// in the middle of it) is still named by the record, where `delete` and the sweep find it.
+/// is gone, not a zombie left for whoever inherits it). The record goes last: whatever a
+/// teardown cut short leaves (a runtime killed in the middle of it) is still named by the
+/// record, where `delete` and the sweep find it.
 fn undo_steps(has_child: bool, has_cgroup: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     if has_child {
