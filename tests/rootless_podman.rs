@@ -214,7 +214,7 @@ fn rootless_podman_drives_minirun() {
     require("/usr/bin/pscap", "libcap-ng-utils");
     // conmon's OOM watch cannot reach the supervisor's memory cgroup as this user.
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    if let Some(p) = own.lines().find_map(|l| l.strip_prefix("4:memory:")) {
+    if let Some(p) = own.lines().find_map(|l| Some(l.split_once(":memory:")?.1)) {
         let f = PathBuf::from(format!("/sys/fs/cgroup/memory{p}/cgroup.event_control"));
         let m = std::fs::metadata(&f).unwrap();
         assert!(m.uid() == 0 && m.mode() & 0o022 == 0, "{}", f.display());
