@@ -298,7 +298,19 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             // manages no cgroups, so the container gets the unified (v2) view instead. So
             // does one in a cgroup namespace, where the kernel answers EPERM.
             Err(Errno::EBUSY | Errno::EPERM) if fstype == "cgroup" => {
-                mnt(Some("cgroup2"), &tpath, Some("cgroup2"), m.flags, None)
+                match mnt(Some("cgroup2"), &tpath, Some("cgroup2"), m.flags, None) {
+                    // A user namespace without a cgroup namespace of its own (rootless
+                    // podman's) may mount no cgroupfs: an empty read-only tmpfs, not the
+                    // host's tree (crun binds it), so no cgroup above the container's shows.
+                    Err(Errno::EPERM) => mnt(
+                        Some("tmpfs"),
+                        &tpath,
+                        Some("tmpfs"),
+                        m.flags | MsFlags::MS_RDONLY,
+                        Some("size=4k,mode=555"),
+                    ),
+                    r => r,
+                }
             }
             r => r,
         }

@@ -412,13 +412,28 @@ fn adjust_mount(m: Mount, maps: &Mappings, own_net: bool) -> Result<Mount> {
 /// The state root when `--root` is not given: `root_default` (/run/minirun) for root, as
 /// before; for anyone else `$XDG_RUNTIME_DIR/minirun` (runc's convention), or
 /// /run/user/UID/minirun (where systemd puts that directory) when the variable is unset or
-/// not absolute. Pure.
-pub fn default_root_for(euid: u32, xdg_runtime_dir: Option<&str>, root_default: &str) -> PathBuf {
+/// not absolute. `user_ns_root`: uid 0 is an ordinary user's root (see [`user_ns_root`]), which
+/// keeps its state where that user does, as runc does. Pure.
+pub fn default_root_for(
+    euid: u32,
+    user_ns_root: bool,
+    xdg_runtime_dir: Option<&str>,
+    root_default: &str,
+) -> PathBuf {
     match xdg_runtime_dir {
+        Some(d) if euid == 0 && user_ns_root && d.starts_with('/') => Path::new(d).join("minirun"),
         _ if euid == 0 => PathBuf::from(root_default),
         Some(d) if d.starts_with('/') => Path::new(d).join("minirun"),
         _ => PathBuf::from(format!("/run/user/{euid}/minirun")),
     }
+}
+
+/// Whether uid 0 here is an ordinary user's root: rootless podman runs its runtime as uid 0
+/// of a user namespace it made, where /run/minirun is not writable. runc's rule: a uid_map
+/// other than the initial namespace's identity map, and $USER not "root". Pure.
+pub fn user_ns_root(uid_map: &str, user: Option<&str>) -> bool {
+    let initial = uid_map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+    !initial && user != Some("root")
 }
 
 /// An ordinary user's state root, made (0700, as `Store` makes it) and checked writable
@@ -640,8 +655,16 @@ mod tests {
 
     #[test]
     fn state_root_defaults() {
-        let root = |euid, xdg| default_root_for(euid, xdg, "/run/minirun");
+        let root = |euid, xdg| default_root_for(euid, false, xdg, "/run/minirun");
         assert_eq!(root(0, Some("/run/user/0")), Path::new("/run/minirun"));
+        // Rootless podman's runtime: uid 0 of the user's namespace, its XDG_RUNTIME_DIR.
+        let nested = |xdg| default_root_for(0, true, xdg, "/run/minirun");
+        assert_eq!(
+            nested(Some("/run/user/1000")),
+            Path::new("/run/user/1000/minirun")
+        );
+        assert_eq!(nested(None), Path::new("/run/minirun"));
+        assert_eq!(nested(Some("tmp")), Path::new("/run/minirun"));
         assert_eq!(
             root(1000, Some("/run/user/1000")),
             Path::new("/run/user/1000/minirun")
@@ -649,6 +672,18 @@ mod tests {
         assert_eq!(root(1000, None), Path::new("/run/user/1000/minirun"));
         // A relative value is ignored, as the XDG spec says.
         assert_eq!(root(1000, Some("tmp")), Path::new("/run/user/1000/minirun"));
+    }
+
+    #[test]
+    fn root_of_a_user_namespace() {
+        let host = "         0          0 4294967295\n";
+        let podman = "         0       1000          1\n         1     100000      65536\n";
+        assert!(!user_ns_root(host, None));
+        assert!(!user_ns_root(host, Some("alice")));
+        assert!(user_ns_root(podman, None));
+        assert!(user_ns_root(podman, Some("alice")));
+        // runc's escape hatch: root of a user namespace that says it is root keeps /run.
+        assert!(!user_ns_root(podman, Some("root")));
     }
 
     #[test]

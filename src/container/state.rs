@@ -17,10 +17,14 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_ROOT: &str = "/run/minirun";
 
 /// `--root`'s default for this caller: DEFAULT_ROOT for root, the caller's own directory for
-/// anyone else (`rootless::default_root_for`).
+/// anyone else and for root of an ordinary user's namespace (`rootless::default_root_for`).
 pub fn default_root() -> PathBuf {
     super::rootless::default_root_for(
         nix::unistd::geteuid().as_raw(),
+        super::rootless::user_ns_root(
+            &std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default(),
+            std::env::var("USER").ok().as_deref(),
+        ),
         std::env::var("XDG_RUNTIME_DIR").ok().as_deref(),
         DEFAULT_ROOT,
     )
