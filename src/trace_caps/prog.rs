@@ -31,6 +31,9 @@ const LD_IMM64: u8 = 0x18;
 const JEQ_K: u8 = 0x15;
 const JNE_K: u8 = 0x55;
 const JNE_X: u8 = 0x5d;
+const JA: u8 = 0x05;
+/// BPF_STX | BPF_DW | BPF_ATOMIC, imm BPF_ADD: `*(u64 *)(dst + off) += src`, atomically.
+const ATOMIC_ADD_DW: u8 = 0xdb;
 const CALL: u8 = 0x85;
 const EXIT: u8 = 0x95;
 
@@ -114,7 +117,13 @@ pub struct Maps {
     pub syscalls: i32,
     /// BPF_MAP_TYPE_RINGBUF of `Event`s.
     pub ring: i32,
+    /// BPF_MAP_TYPE_ARRAY of `LOST_SLOTS` u64s: the events of each kind (index kind - 1) that
+    /// found the ring buffer full and were dropped, so the report can say its counts are short.
+    pub lost: i32,
 }
+
+/// The lost-event counters: one per `Event::kind`.
+pub const LOST_SLOTS: u32 = 3;
 
 /// An instruction list with forward jumps to named labels, patched by `finish`.
 #[derive(Default)]
@@ -225,12 +234,30 @@ impl Asm {
             .call(GET_CURRENT_COMM)
     }
 
-    fn reserve(&mut self, m: &Maps, size: i32, into: u8, else_to: &'static str) -> &mut Self {
+    /// `into` = a record of `size` bytes of `kind` in the ring buffer; when it is full, counts
+    /// the loss in the `lost` map and leaves for `else_to`. Uses fp-32.
+    fn reserve(
+        &mut self,
+        m: &Maps,
+        kind: u32,
+        size: i32,
+        into: u8,
+        else_to: &'static str,
+    ) -> &mut Self {
         self.ld_map(R1, m.ring)
             .mov_k(R2, size)
             .mov_k(R3, 0)
             .call(RINGBUF_RESERVE)
+            .jump(JNE_K, R0, 0, 0, "reserved")
+            .op(ST_W, FP, 0, -32, kind as i32 - 1)
+            .ld_map(R1, m.lost)
+            .stack_ptr(R2, -32)
+            .call(MAP_LOOKUP_ELEM)
             .jump(JEQ_K, R0, 0, 0, else_to)
+            .mov_k(R1, 1)
+            .op(ATOMIC_ADD_DW, R0, R1, 0, 0)
+            .jump(JA, 0, 0, 0, else_to)
+            .label("reserved")
             .mov_x(into, R0)
     }
 
@@ -283,7 +310,7 @@ pub fn sys_exit(t: &Target, m: &Maps) -> Vec<Insn> {
         .jump(JNE_K, R7, 0, -EAGAIN, "forget")
         .label("refused")
         .only_when_armed(m, "forget")
-        .reserve(m, FAILED_SIZE, R9, "forget")
+        .reserve(m, KIND_FAILED, FAILED_SIZE, R9, "forget")
         .op(ST_W, R9, 0, 0, KIND_FAILED as i32)
         .mov_x(R1, R9)
         .op(ADD64_K, R1, 0, 0, EVENT_SIZE)
@@ -329,7 +356,7 @@ pub fn cap_capable(t: &Target, m: &Maps) -> Vec<Insn> {
     let mut a = Asm::default();
     a.only_the_container(t)
         .only_when_armed(m, "out")
-        .reserve(m, EVENT_SIZE, R9, "out")
+        .reserve(m, KIND_CAP, EVENT_SIZE, R9, "out")
         .op(ST_W, R9, 0, 0, KIND_CAP as i32)
         .tid_at_fp8()
         .syscall_into(m, R9)
@@ -367,7 +394,7 @@ pub fn device_access(m: &Maps) -> Vec<Insn> {
     let mut a = Asm::default();
     a.mov_x(R6, R1)
         .only_when_armed(m, "out")
-        .reserve(m, EVENT_SIZE, R9, "out")
+        .reserve(m, KIND_DEVICE, EVENT_SIZE, R9, "out")
         .op(ST_W, R9, 0, 0, KIND_DEVICE as i32)
         .tid_at_fp8()
         .syscall_into(m, R9)
@@ -408,6 +435,7 @@ mod tests {
         armed: 3,
         syscalls: 4,
         ring: 5,
+        lost: 6,
     };
 
     /// Every jump lands inside the program, on an instruction (not the second half of an
@@ -434,13 +462,30 @@ mod tests {
                 .map(|(pc, _)| pc + 1)
                 .collect();
             for (pc, i) in prog.iter().enumerate() {
-                if matches!(i.code, JEQ_K | JNE_K | JNE_X) {
+                if matches!(i.code, JEQ_K | JNE_K | JNE_X | JA) {
                     let to = pc as isize + 1 + i.off as isize;
                     assert!(to > pc as isize && (to as usize) < prog.len(), "pc {pc}");
                     assert!(!halves.contains(&(to as usize)), "pc {pc} into an ld_imm64");
                 }
             }
             assert_eq!(prog.last().unwrap().code, EXIT);
+        }
+    }
+
+    /// A full ring buffer is counted, each kind in its own slot of the `lost` map.
+    #[test]
+    fn every_recording_program_counts_what_the_full_ring_buffer_drops() {
+        for (prog, kind) in [
+            (cap_capable(&target(), &MAPS), KIND_CAP),
+            (sys_exit(&target(), &MAPS), KIND_FAILED),
+            (device_access(&MAPS), KIND_DEVICE),
+        ] {
+            let at = prog.iter().position(|i| i.code == ATOMIC_ADD_DW).unwrap();
+            let map = prog[..at].iter().rposition(|i| i.code == LD_IMM64).unwrap();
+            assert_eq!(prog[map].imm, MAPS.lost);
+            let slot = prog[..map].iter().rposition(|i| i.code == ST_W).unwrap();
+            assert_eq!((prog[slot].off, prog[slot].imm), (-32, kind as i32 - 1));
+            assert!((kind - 1) < LOST_SLOTS);
         }
     }
 

@@ -338,11 +338,52 @@ pub fn fence(f: &Event, checks: &[Event]) -> Fence {
     }
 }
 
+/// The events the programs dropped because the ring buffer was full (the reader fell behind a
+/// flood of checks), per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lost {
+    pub checks: u64,
+    pub failed: u64,
+    pub devices: u64,
+}
+
+impl Lost {
+    pub fn total(&self) -> u64 {
+        self.checks + self.failed + self.devices
+    }
+}
+
+/// Pure: the warning for `lost` events, none when nothing was lost.
+pub fn lost_warning(lost: &Lost) -> Option<String> {
+    match lost.total() {
+        0 => None,
+        n => Some(format!(
+            "warning: the tracer lost {n} of its events (its ring buffer was full): the counts above are short"
+        )),
+    }
+}
+
+/// Pure: the note before the refusal lines when events were lost: a lost check or device
+/// access may have been a call's fence, and a lost failure is a refusal not shown.
+pub fn refusals_note(lost: &Lost) -> Option<String> {
+    (lost.total() > 0).then(|| {
+        format!(
+            "note: with {} events lost, the refusals below are the ones kept and their fences are a best guess: a lost check ({}) or device access ({}) may have been the fence, and {} failed calls are not shown",
+            lost.total(),
+            lost.checks,
+            lost.devices,
+            lost.failed
+        )
+    })
+}
+
 /// Everything one traced run saw.
 #[derive(Debug, Clone)]
 pub struct Report {
     pub events: Vec<Event>,
     pub attach_time: Duration,
+    /// What the ring buffer could not hold: the counts are short by this much.
+    pub lost: Lost,
     /// The seccomp profile the container ran under, when the launch said.
     pub seccomp: Option<super::seccomp_verdict::InForce>,
 }
@@ -352,6 +393,7 @@ impl Report {
         Report {
             events,
             attach_time,
+            lost: Lost::default(),
             seccomp: None,
         }
     }
@@ -421,6 +463,7 @@ impl Report {
                 }
             ));
         }
+        out.extend(lost_warning(&self.lost));
         // The same refusal again and again (a retry loop) is one line with a count.
         let mut seen: Vec<(String, usize)> = Vec::new();
         for (e, f) in self.refusals() {
@@ -435,6 +478,9 @@ impl Report {
                 Some((_, n)) => *n += 1,
                 None => seen.push((line, 1)),
             }
+        }
+        if !seen.is_empty() {
+            out.extend(refusals_note(&self.lost));
         }
         for (line, n) in seen {
             match n {
@@ -485,6 +531,10 @@ impl Report {
                 let mut v = e.json();
                 v["fence"] = json!(f.key());
                 v["explanation"] = json!(f.text());
+                if self.lost.total() > 0 {
+                    // A lost check or device access may have been the fence.
+                    v["uncertain"] = json!(true);
+                }
                 v
             })
             .collect();
@@ -493,6 +543,12 @@ impl Report {
             "checks": self.checks_json(),
             "summary": summary,
             "refusals": refusals,
+            "lost": self.lost.total(),
+            "lost_by_kind": {
+                "checks": self.lost.checks,
+                "failed_calls": self.lost.failed,
+                "device_accesses": self.lost.devices,
+            },
         })
     }
 }
@@ -605,5 +661,34 @@ mod tests {
         );
         assert_eq!(r.json()["summary"][0]["denied"], 2);
         assert!(r.summary()[0].contains("1.5 ms"));
+    }
+
+    #[test]
+    fn lost_events_are_said_and_make_the_refusals_uncertain() {
+        let check = Event::parse(&record(KIND_CAP, 260, 0, -1, 99, true), 0).unwrap();
+        let failed = Event::parse(&record(KIND_FAILED, 260, 1, -1, 99, false), 0).unwrap();
+        let mut r = Report::new(vec![check, failed], Duration::ZERO);
+        assert_eq!(r.json()["lost"], 0, "always present");
+        assert!(r.json()["refusals"][0].get("uncertain").is_none());
+        assert!(!r.summary().iter().any(|l| l.contains("lost")));
+
+        r.lost = Lost {
+            checks: 1000,
+            failed: 2,
+            devices: 0,
+        };
+        let lines = r.summary();
+        assert!(lines.contains(&"warning: the tracer lost 1002 of its events (its ring buffer was full): the counts above are short".to_string()), "{lines:?}");
+        let note = lines
+            .iter()
+            .position(|l| l.starts_with("note: with 1002 events lost"))
+            .unwrap();
+        let refused = lines.iter().position(|l| l.starts_with("refused")).unwrap();
+        assert!(note < refused, "{lines:?}");
+        let doc = r.json();
+        assert_eq!(doc["lost"], 1002);
+        assert_eq!(doc["lost_by_kind"]["checks"], 1000);
+        assert_eq!(doc["lost_by_kind"]["failed_calls"], 2);
+        assert_eq!(doc["refusals"][0]["uncertain"], true);
     }
 }
