@@ -9,6 +9,11 @@
 #                   cost; budget 0.3 ms)
 #      trace-caps   the default with `--trace-caps` (the tracer's cost on a launch; each launch's
 #                   summary on stderr says how long attaching took)
+#      rootless     the quick form run by an ordinary user this script makes (and removes): a
+#                   user namespace with the single mapping, no cgroup; through setpriv, which
+#                   adds one execve, so it is compared with bwrap run the same way
+#      bwrap-user   bubblewrap run by the same user through setpriv (it too makes a user
+#                   namespace): rootless's fair neighbour
 #      floor, bwrap the C floor and bubblewrap, which make no cgroup, in the same rounds: the
 #                   headline's × floor and × bwrap are paired against them
 # 2. The tracer's cost per capability check: bench/capcheck.c makes N checked setuid(0) calls in
@@ -38,14 +43,24 @@ for prog in measure floor capcheck; do
 	fi
 done
 WORK=$(mktemp -d /tmp/minirun-bench-cg.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-mkdir "$WORK/err" "$WORK/tools"
+chmod 755 "$WORK"
+# An ordinary user for the rootless rows, removed with the work directory at exit.
+BUSER=mr-bench-$$
+useradd --system --no-create-home --shell /usr/sbin/nologin "$BUSER"
+trap 'pkill -KILL -u "$BUSER" 2>/dev/null || true; userdel "$BUSER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+mkdir "$WORK/err" "$WORK/tools" "$WORK/xdg"
+chown "$BUSER:" "$WORK/xdg"
+cp "$MINIRUN" "$WORK/tools/minirun"
+chmod 755 "$WORK/tools" "$WORK/tools/minirun"
+AS_USER=("$(command -v setpriv)" --reuid="$BUSER" --regid="$BUSER" --clear-groups env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR="$WORK/xdg")
 # The container sees only capcheck, read-only, at /mnt (which the fixture has).
 cp "$BENCH/build/capcheck" "$WORK/tools/"
 "$BENCH/build/measure" seq "$RUNS" 5 "$WORK/err" \
 	cgroups-on "$MINIRUN" --root "$WORK/root" "$ROOTFS" /bin/true ::: \
 	cgroups-off "$MINIRUN" --root "$WORK/root" --cgroup-manager disabled "$ROOTFS" /bin/true ::: \
 	trace-caps "$MINIRUN" --root "$WORK/root" --trace-caps "$ROOTFS" /bin/true ::: \
+	rootless "${AS_USER[@]}" "$WORK/tools/minirun" "$ROOTFS" /bin/true ::: \
+	bwrap-user "${AS_USER[@]}" "$(command -v bwrap)" --unshare-all --bind "$ROOTFS" / --proc /proc --dev /dev /bin/true ::: \
 	floor "$BENCH/build/floor" "$ROOTFS" /bin/true ::: \
 	bwrap "$(command -v bwrap)" --unshare-all --bind "$ROOTFS" / --proc /proc --dev /dev /bin/true \
 	>"$WORK/seq.tsv"
@@ -79,7 +94,7 @@ python3 - "$WORK/seq.tsv" "$WORK/tracer.tsv" "$CHECKS" <<'PY'
 import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]) if l.strip()]
 walls = {}
-for name in ("cgroups-on", "cgroups-off", "trace-caps", "floor", "bwrap"):
+for name in ("cgroups-on", "cgroups-off", "trace-caps", "rootless", "bwrap-user", "floor", "bwrap"):
     w = {int(r[1]): int(r[2]) / 1e6 for r in rows if r[0] == name and r[6].strip() == "0"}
     bad = sum(1 for r in rows if r[0] == name and r[6].strip() != "0")
     if bad or not w:
@@ -96,6 +111,8 @@ for base, limit in (("floor", 1.5), ("bwrap", 1.0)):
     r = paired("cgroups-on", base, lambda x, y: x / y)
     print(f"default      {r:.2f}x {base} (paired; target {'<=' if base == 'floor' else '<'} {limit})")
 print(f"trace-caps   +{paired('trace-caps', 'cgroups-on', lambda x, y: x - y):.3f} ms per launch (paired)")
+print(f"rootless     {paired('rootless', 'bwrap-user', lambda x, y: x / y):.2f}x bwrap as the same user (paired), "
+      f"{paired('rootless', 'cgroups-on', lambda x, y: x / y):.2f}x the root default")
 t = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
 att = [float(r[2]) for r in t if r[0] == "attach-ms"]
 if att:

@@ -22,7 +22,7 @@ import os
 import statistics
 import sys
 
-ORDER = ["cgroups-on", "trace-caps", "cgroups-off", "minirun", "minirun-unconfined", "minirun-oci", "crun", "runc", "bwrap", "floor",
+ORDER = ["cgroups-on", "trace-caps", "cgroups-off", "rootless", "bwrap-user", "minirun", "minirun-unconfined", "minirun-oci", "crun", "runc", "bwrap", "floor",
          "minirun-exec", "crun-exec"]
 LABEL = {
     "minirun": "minirun (quick form, Docker's seccomp profile)",
@@ -37,6 +37,8 @@ LABEL = {
     "cgroups-on": "**minirun, the default** (quick form, its cgroup, Docker's seccomp profile)",
     "cgroups-off": "minirun --cgroup-manager disabled",
     "trace-caps": "minirun --trace-caps (the default, capability tracer attached)",
+    "rootless": "minirun as an ordinary user (user namespace, no cgroup; through setpriv)",
+    "bwrap-user": "bwrap as the same user (through setpriv)",
 }
 MIB = 1048576
 
@@ -224,7 +226,7 @@ def main():
       "run's rounds of (contestant / crun in the same round).")
     w("")
 
-    head = {n: cg[n] for n in ("cgroups-on", "trace-caps", "cgroups-off", "floor", "bwrap") if n in cg}
+    head = {n: cg[n] for n in ("cgroups-on", "trace-caps", "cgroups-off", "rootless", "bwrap-user", "floor", "bwrap") if n in cg}
     if "cgroups-on" in head:
         w("## Headline: the default configuration")
         w("")
@@ -232,7 +234,9 @@ def main():
           "this host's real hierarchies) and Docker's seccomp profile. Timed by bench/cgroups.sh in "
           f"rounds of its own ({meta.get('cg_runs', '?')} per run, order shuffled), with the C floor "
           "and bubblewrap (which make no cgroup) in the same rounds, so the ratios are paired. "
-          "The `--trace-caps` row is the same launch with the capability tracer attached.")
+          "The `--trace-caps` row is the same launch with the capability tracer attached; the rootless "
+          "row is the quick form run by an ordinary user (bench/cgroups.sh makes and removes it), "
+          "beside bwrap run by that user the same way.")
         w("")
         headline_table(w, head, ["floor", "bwrap"])
         w("")

@@ -214,7 +214,11 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
             sink(&format!("{e:#}"));
         }
     }
-    let _ = std::fs::write(container.dir().join(EXIT_STATUS), format!("{status}\n"));
+    // Whole or not at all (a temporary file renamed into place): `ps -a` and a caller polling
+    // for the file never read it empty, half written (tests/trace_caps saw that once).
+    let tmp = container.dir().join(".exit-status.tmp");
+    let _ = std::fs::write(&tmp, format!("{status}\n"))
+        .and_then(|_| std::fs::rename(&tmp, container.dir().join(EXIT_STATUS)));
     if remove_at_exit {
         let _ = container.remove();
     } else {
