@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// `script` under `sh -e` in a private mount namespace with cgroup2 alone at /sys/fs/cgroup and
 /// a fresh bpffs at /sys/fs/bpf (unless `bpffs` is false), with $M (minirun), $F (the fixture)
@@ -22,14 +22,7 @@ fn pure_v2(sb: &Sandbox, bpffs: bool, script: &str) -> Output {
     let full = format!(
         "umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && {mount_bpf} || exit 99\nset -e\n{script}"
     );
-    let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &full])
-        .env("M", minirun())
-        .env("F", fixture())
-        .env("R", &sb.root)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("running unshare (util-linux)");
+    let out = in_private_mount_ns(sb, &full);
     assert_ne!(code(&out), 99, "shaping the namespace: {}", stderr(&out));
     out
 }

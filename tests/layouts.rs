@@ -17,7 +17,7 @@ mod common;
 use common::bundles::*;
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -45,14 +45,7 @@ impl Layout {
 /// $F (the fixture) and $R (the sandbox's state root) set.
 fn in_layout(sb: &Sandbox, layout: Layout, script: &str) -> Output {
     let full = format!("{} || exit 99\nset -e\n{script}", layout.setup());
-    Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", &full])
-        .env("M", minirun())
-        .env("F", fixture())
-        .env("R", &sb.root)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("running unshare (util-linux)")
+    in_private_mount_ns(sb, &full)
 }
 
 /// The host's v1 mounts: (mountpoint, the options that name the hierarchy: `cpu`,

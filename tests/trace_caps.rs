@@ -667,14 +667,7 @@ fn minimize_falls_back_to_trial_alone_without_the_tracer() {
     let sb = Sandbox::new("tc-minimize-v1");
     let script = "umount /sys/fs/cgroup/unified || exit 99\n\
                   exec \"$M\" --root \"$R\" minimize --json \"$F\" chown 1000 /tmp/f";
-    let out = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", script])
-        .env("M", minirun())
-        .env("F", fixture())
-        .env("R", &sb.root)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("running unshare (util-linux)");
+    let out = in_private_mount_ns(&sb, script);
     let r: Value = serde_json::from_str(ok(&out).trim()).unwrap();
     assert_eq!(r["mode"], "trial-only", "{r}");
     assert_eq!(r["needed"], serde_json::json!(["chown"]), "{r}");

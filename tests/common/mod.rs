@@ -212,6 +212,20 @@ pub fn ok(o: &Output) -> String {
     stdout(o)
 }
 
+/// Runs `script` with sh in a private mount namespace (`unshare -m`), where a test shapes the
+/// host it wants (a cgroup layout, a bpffs) without touching the real one; $M is minirun, $F
+/// the fixture and $R the sandbox's state root.
+pub fn in_private_mount_ns(sb: &Sandbox, script: &str) -> Output {
+    Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script])
+        .env("M", minirun())
+        .env("F", fixture())
+        .env("R", &sb.root)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running unshare (util-linux)")
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status
         .code()
