@@ -48,13 +48,14 @@ chmod 755 "$WORK"
 BUSER=mr-bench-$$
 useradd --system --no-create-home --shell /usr/sbin/nologin "$BUSER"
 trap 'pkill -KILL -u "$BUSER" 2>/dev/null || true; userdel "$BUSER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-mkdir "$WORK/err" "$WORK/tools" "$WORK/xdg"
+mkdir "$WORK/err" "$WORK/tools" "$WORK/probe" "$WORK/xdg"
 chown "$BUSER:" "$WORK/xdg"
 cp "$MINIRUN" "$WORK/tools/minirun"
 chmod 755 "$WORK/tools" "$WORK/tools/minirun"
 AS_USER=("$(command -v setpriv)" --reuid="$BUSER" --regid="$BUSER" --clear-groups env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR="$WORK/xdg")
-# The container sees only capcheck, read-only, at /mnt (which the fixture has).
-cp "$BENCH/build/capcheck" "$WORK/tools/"
+# The container sees only capcheck, read-only, at /home: a directory the fixture has, since
+# a missing mount point would be made in the shared fixture and stay there.
+cp "$BENCH/build/capcheck" "$WORK/probe/"
 "$BENCH/build/measure" seq "$RUNS" 5 "$WORK/err" \
 	cgroups-on "$MINIRUN" --root "$WORK/root" "$ROOTFS" /bin/true ::: \
 	cgroups-off "$MINIRUN" --root "$WORK/root" --cgroup-manager disabled "$ROOTFS" /bin/true ::: \
@@ -73,9 +74,9 @@ cp "$BENCH/build/capcheck" "$WORK/tools/"
 	done
 	for ((i = 1; i <= PAIRS; i++)); do
 		for traced in no yes; do
-			flags=(--root "$WORK/root" -v "$WORK/tools:/mnt:ro")
+			flags=(--root "$WORK/root" -v "$WORK/probe:/home:ro")
 			[[ $traced == no ]] || flags+=(--trace-caps)
-			out=$("$MINIRUN" "${flags[@]}" "$ROOTFS" /mnt/capcheck "$CHECKS" 2>"$WORK/check.err") ||
+			out=$("$MINIRUN" "${flags[@]}" "$ROOTFS" /home/capcheck "$CHECKS" 2>"$WORK/check.err") ||
 				{ echo "cgroups.sh: capcheck (traced: $traced) failed: $(tail -n2 "$WORK/check.err")" >&2; exit 1; }
 			ns=$(awk '$1 == "capcheck" {print $3}' <<<"$out")
 			if [[ $traced == no ]]; then
