@@ -171,8 +171,54 @@ impl User {
             .expect("setpriv (util-linux) missing")
     }
 
+    /// The first of its subordinate uids (`User::new` with ranges).
+    fn subuid_start(&self) -> u32 {
+        let text = std::fs::read_to_string("/etc/subuid").unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{}:", self.name)))
+            .and_then(|r| r.split(':').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap()
+    }
+
     fn state_root(&self) -> PathBuf {
         self.runtime_dir.join("minirun")
+    }
+
+    /// An OCI bundle in the sandbox running `args` as container uid and gid `id`, in a user
+    /// namespace with these mappings (JSON arrays of OCI mappings): what `spec --rootless`
+    /// writes, pointed at the user's rootfs. Returns its directory and the config.
+    fn bundle(
+        &self,
+        args: &[&str],
+        id: u32,
+        uid_maps: serde_json::Value,
+        gid_maps: serde_json::Value,
+    ) -> (PathBuf, serde_json::Value) {
+        let bundle = self.sb.scratch.join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        let config = serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": self.rootfs},
+            "process": {
+                "cwd": "/", "args": args,
+                "env": ["PATH=/bin:/usr/bin"], "user": {"uid": id, "gid": id},
+            },
+            "mounts": [
+                {"destination": "/proc", "type": "proc", "source": "proc"},
+                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+                {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["newinstance", "ptmxmode=0666", "mode=0620"]},
+                {"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]},
+            ],
+            "linux": {
+                "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "user"}],
+                "uidMappings": uid_maps,
+                "gidMappings": gid_maps,
+            },
+        });
+        std::fs::write(bundle.join("config.json"), config.to_string()).unwrap();
+        std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (bundle, config)
     }
 }
 
@@ -275,13 +321,7 @@ fn quick_form_full_mapping_through_newuidmap() {
         );
     }
     let u = User::new("full", true);
-    let text = std::fs::read_to_string("/etc/subuid").unwrap();
-    let start = text
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{}:", u.name)))
-        .and_then(|r| r.split(':').next())
-        .unwrap()
-        .to_string();
+    let start = u.subuid_start().to_string();
     let o = u.run(
         &[],
         &[
@@ -365,29 +405,13 @@ fn detached_exec_ps_and_rm() {
 #[test]
 fn oci_run_and_create_start_delete() {
     let u = User::new("oci", false);
-    let bundle = u.sb.scratch.join("bundle");
-    std::fs::create_dir(&bundle).unwrap();
-    let config = serde_json::json!({
-        "ociVersion": "1.0.2",
-        "root": {"path": u.rootfs},
-        "process": {
-            "cwd": "/", "args": ["sh", "-c", "id -u; cat /proc/self/uid_map"],
-            "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0},
-        },
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["newinstance", "ptmxmode=0666", "mode=0620"]},
-            {"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]},
-        ],
-        "linux": {
-            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "user"}],
-            "uidMappings": [{"containerID": 0, "hostID": u.uid, "size": 1}],
-            "gidMappings": [{"containerID": 0, "hostID": u.gid, "size": 1}],
-        },
-    });
-    std::fs::write(bundle.join("config.json"), config.to_string()).unwrap();
-    std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let single = |id| serde_json::json!([{"containerID": 0, "hostID": id, "size": 1}]);
+    let (bundle, config) = u.bundle(
+        &["sh", "-c", "id -u; cat /proc/self/uid_map"],
+        0,
+        single(u.uid),
+        single(u.gid),
+    );
     let b = bundle.to_str().unwrap();
     let o = u.cmd(&["run", "-b", b, "oci1"]).output().unwrap();
     let out = ok(&o);
@@ -416,6 +440,55 @@ fn oci_run_and_create_start_delete() {
     let o = u.cmd(&["run", "-b", b, "oci3"]).output().unwrap();
     // 1, as runc exits for its own failures.
     refused(&o, 1, "config.json has no user namespace");
+}
+
+/// Under the full mapping, a bundle whose workload is container uid 1000 (a subordinate uid
+/// on the host): `create` hands exec.fifo to the container's root (the caller itself), not to
+/// that uid, which an ordinary caller may not chown to (the old code failed there with
+/// EPERM); the workload opens it through the mode's bit for others.
+#[test]
+fn create_start_with_a_subordinate_workload_uid() {
+    let u = User::new("fifo", true);
+    let start = u.subuid_start();
+    let full = |own: u32| {
+        serde_json::json!([
+            {"containerID": 0, "hostID": own, "size": 1},
+            {"containerID": 1, "hostID": start, "size": 65536},
+        ])
+    };
+    let (bundle, _) = u.bundle(&["sleep", "2"], 1000, full(u.uid), full(u.gid));
+    let b = bundle.to_str().unwrap();
+    ok(&common::bundles::output_via_files(
+        &mut u.cmd(&["create", "-b", b, "sub1"]),
+        &u.sb.scratch,
+    ));
+    let state = |key: &str| -> serde_json::Value {
+        let o = u.cmd(&["state", "sub1"]).output().unwrap();
+        serde_json::from_str::<serde_json::Value>(&ok(&o)).unwrap()[key].clone()
+    };
+    assert_eq!(state("status"), "created");
+    let pid = state("pid").as_i64().unwrap();
+    ok(&u.cmd(&["start", "sub1"]).output().unwrap());
+    // The workload runs as host uid START+999 (container uid 1 is START).
+    let uid_line = wait_for(5.0, || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.contains("Name:\tsleep").then_some(())?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .map(str::to_string)
+    });
+    let want = (start + 999).to_string();
+    assert!(
+        uid_line
+            .as_deref()
+            .is_some_and(|l| l.split_whitespace().all(|w| w == want)),
+        "workload uids {uid_line:?}, want {want}"
+    );
+    let stopped = wait_for(10.0, || (state("status") == "stopped").then_some(()));
+    assert!(stopped.is_some(), "sub1 did not stop");
+    ok(&u.cmd(&["delete", "sub1"]).output().unwrap());
+    assert!(records_in(&u.state_root()).is_empty());
 }
 
 /// No cgroup for an ordinary user on this host: a flag that needs one is refused by name;

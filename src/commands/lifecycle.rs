@@ -13,7 +13,6 @@ use crate::cli::{CreateArgs, DeleteArgs, KillArgs, ListArgs, OciRunArgs};
 use crate::container::hooks::HookState;
 use crate::container::instance::Container;
 use crate::container::launch::{self, Options, Reached};
-use crate::container::plan::IdMap;
 use crate::container::plan::Settings;
 use crate::container::state::{self, FIFO, State, Status, Store};
 use crate::container::{bundle, hooks, procfs};
@@ -161,17 +160,17 @@ fn create_container(
     std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o622))
         .with_context(|| format!("setting the mode of {}", fifo.display()))?;
     // In a user namespace the init is no longer the fifo's owner (host root is unmapped
-    // there): hand the fifo to the host ids the workload's own ids map to, as runc does.
+    // there): hand the fifo to the container's root, as runc does. An ordinary caller may
+    // chown only to itself, which its own root is; a workload of another uid (a subordinate
+    // one, under the full mapping) writes through the mode's bit for others.
     if plan.creates(LinuxNamespaceType::User) {
-        let host = |maps: &[IdMap], id: u32| {
-            maps.iter()
-                .find(|m| id >= m.container_id && id - m.container_id < m.size)
-                .map(|m| m.host_id + (id - m.container_id))
-        };
-        let uid = host(&plan.uid_mappings, plan.identity.uid);
-        let gid = host(&plan.gid_mappings, plan.identity.gid);
+        let (uid, gid) = crate::container::rootless::fifo_owner(
+            &plan.uid_mappings,
+            &plan.gid_mappings,
+            (plan.identity.uid, plan.identity.gid),
+        );
         nix::unistd::chown(&fifo, uid.map(Into::into), gid.map(Into::into))
-            .with_context(|| format!("handing {} to the container's user", fifo.display()))?;
+            .with_context(|| format!("handing {} to the container's root", fifo.display()))?;
     }
     // O_PATH: holding it does not count as a reader or writer; the init reopens it for
     // writing through /proc/self/fd, which blocks until `start` opens it for reading.

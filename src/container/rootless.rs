@@ -78,8 +78,29 @@ impl Mappings {
 }
 
 fn maps_id(maps: &[IdMap], id: u32) -> bool {
+    host_id(maps, id).is_some()
+}
+
+/// The host id container id `id` maps to.
+fn host_id(maps: &[IdMap], id: u32) -> Option<u32> {
     maps.iter()
-        .any(|m| id >= m.container_id && id - m.container_id < m.size)
+        .find(|m| id >= m.container_id && id - m.container_id < m.size)
+        .map(|m| m.host_id + (id - m.container_id))
+}
+
+/// Who owns `exec.fifo` in a container with a user namespace: its root's host ids, as runc
+/// chowns it (an ordinary caller can chown only to itself, which its container's root is);
+/// a workload of another uid opens it through the mode's write bit for others. Where root
+/// is unmapped, the workload's own (`workload`: uid, gid). Pure.
+pub fn fifo_owner(
+    uid: &[IdMap],
+    gid: &[IdMap],
+    workload: (u32, u32),
+) -> (Option<u32>, Option<u32>) {
+    (
+        host_id(uid, 0).or_else(|| host_id(uid, workload.0)),
+        host_id(gid, 0).or_else(|| host_id(gid, workload.1)),
+    )
 }
 
 /// podman's rootless default: the caller is root, its subordinate ranges follow from 1. The
@@ -546,6 +567,23 @@ mod tests {
             host_id: h,
             size: s,
         }
+    }
+
+    #[test]
+    fn the_fifo_goes_to_container_root_not_to_a_subordinate_workload_uid() {
+        let full = [map(0, 1000, 1), map(1, 300000, 65536)];
+        let gids = [map(0, 1001, 1), map(1, 300000, 65536)];
+        assert_eq!(
+            fifo_owner(&full, &gids, (1000, 1000)),
+            (Some(1000), Some(1001))
+        );
+        // Root unmapped: the workload's own host ids.
+        let no_root = [map(1000, 5000, 1)];
+        assert_eq!(
+            fifo_owner(&no_root, &no_root, (1000, 1000)),
+            (Some(5000), Some(5000))
+        );
+        assert_eq!(fifo_owner(&no_root, &no_root, (7, 7)), (None, None));
     }
 
     #[test]
