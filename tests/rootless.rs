@@ -655,3 +655,263 @@ fn root_with_userns_auto() {
     assert_eq!(lines[2], ["65534"], "{out}");
     assert_eq!(stderr(&o), "");
 }
+
+/// A cgroup v2 subtree delegated to a user as systemd's `Delegate=` makes one, on a simulated
+/// pure v2 host: in a private mount namespace (a holder process keeps it for the commands
+/// entered into it) cgroup2 is mounted on /sys/fs/cgroup; `<test>/user` and its leaf
+/// `user/session` belong to the user, and `<test>` gives `user` every controller cgroup2
+/// offers here. Everything goes on drop: the holder, the cgroups, and the controllers it had
+/// to enable at the root.
+struct Delegated {
+    /// `<test>` as the host sees it (below /sys/fs/cgroup/unified) and as the kernel names it.
+    host_top: PathBuf,
+    rel: String,
+    holder: std::process::Child,
+    /// The controllers cgroup2 offers here, and those the root had to enable for them.
+    offered: Vec<String>,
+    enabled_at_root: Vec<String>,
+}
+
+const UNIFIED: &str = "/sys/fs/cgroup/unified";
+
+impl Delegated {
+    fn new(u: &User) -> Delegated {
+        use std::io::BufRead;
+        let unified = Path::new(UNIFIED);
+        let words = |p: &Path| -> Vec<String> {
+            std::fs::read_to_string(p)
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "reading {}: {e} (this test needs cgroup2 at {UNIFIED})",
+                        p.display()
+                    )
+                })
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        };
+        let offered = words(&unified.join("cgroup.controllers"));
+        let at_root = words(&unified.join("cgroup.subtree_control"));
+        let rel = format!(
+            "minirun-test-deleg-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut d = Delegated {
+            host_top: unified.join(&rel),
+            rel,
+            holder: Command::new("true").spawn().unwrap(),
+            offered: offered.clone(),
+            enabled_at_root: vec![],
+        };
+        let _ = d.holder.wait();
+        let write = |p: &Path, v: &str| {
+            std::fs::write(p, v).unwrap_or_else(|e| panic!("writing {v} to {}: {e}", p.display()))
+        };
+        for c in offered.iter().filter(|c| !at_root.contains(c)) {
+            write(&unified.join("cgroup.subtree_control"), &format!("+{c}"));
+            d.enabled_at_root.push(c.clone());
+        }
+        std::fs::create_dir(&d.host_top).unwrap();
+        for c in &offered {
+            write(&d.host_top.join("cgroup.subtree_control"), &format!("+{c}"));
+        }
+        // systemd's delegation: the directory and the three files a delegatee writes.
+        for dir in [d.host_top.join("user"), d.host_top.join("user/session")] {
+            std::fs::create_dir(&dir).unwrap();
+            for p in [
+                "",
+                "cgroup.procs",
+                "cgroup.subtree_control",
+                "cgroup.threads",
+            ] {
+                nix::unistd::chown(&dir.join(p), Some(u.uid.into()), Some(u.gid.into())).unwrap();
+            }
+        }
+        d.holder = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg("umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && echo ready && exec sleep 600")
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare (util-linux) missing");
+        let mut line = String::new();
+        std::io::BufReader::new(d.holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n", "shaping the pure v2 host failed");
+        d
+    }
+
+    /// `minirun ARGS` as `u` in the holder's mount namespace, started in the user's leaf
+    /// cgroup as the user's own shell would be (root moves the process it started there).
+    fn cmd(&self, u: &User, args: &[&str]) -> Command {
+        let inner = u.cmd(args);
+        let mut c = Command::new("nsenter");
+        c.arg("-t")
+            .arg(self.holder.id().to_string())
+            .args(["-m", "--", "sh", "-c"])
+            .arg(r#"echo $$ > "/sys/fs/cgroup/$1/user/session/cgroup.procs" && shift && exec "$@""#)
+            .arg("sh")
+            .arg(&self.rel)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("XDG_RUNTIME_DIR", &u.runtime_dir)
+            .current_dir("/")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// The containers' cgroups: `<test>/user/minirun`, as the host sees it.
+    fn containers(&self) -> PathBuf {
+        self.host_top.join("user/minirun")
+    }
+
+    /// The cgroup of the container whose name starts with `id` (`id@<hash of the root>`).
+    fn cgroup_of(&self, id: &str) -> PathBuf {
+        let prefix = format!("{id}@");
+        std::fs::read_dir(self.containers())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no cgroup for {id} in {}", self.containers().display()))
+            .path()
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+        // Deepest first; a process left in one (a failed test's) is killed by pid first.
+        fn remove(dir: &Path) {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        remove(&e.path());
+                    }
+                }
+            }
+            let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+            wait_for(5.0, || std::fs::remove_dir(dir).ok());
+        }
+        remove(&self.host_top);
+        for c in &self.enabled_at_root {
+            let _ = std::fs::write(
+                Path::new(UNIFIED).join("cgroup.subtree_control"),
+                format!("-{c}"),
+            );
+        }
+        if !std::thread::panicking() {
+            assert!(!self.host_top.exists(), "{} left", self.host_top.display());
+        }
+    }
+}
+
+/// In a cgroup delegated to it, an ordinary user's container gets a cgroup there, beside the
+/// user's own leaf, and no warning: the container sees itself at the root of its cgroup
+/// namespace; ps, pause/resume (the freezer observed), exec, kill --all and delete work; a
+/// limit whose controller is not delegated is refused naming it, one that is is written.
+#[test]
+fn a_delegated_cgroup_is_used() {
+    let u = User::new("deleg", false);
+    let d = Delegated::new(&u);
+    let run =
+        |args: &[&str]| common::bundles::output_via_files(&mut d.cmd(&u, args), &u.sb.scratch);
+    let rootfs = u.rootfs.to_str().unwrap();
+
+    // The v2 line: the kernel still lists its v1 hierarchies (the simulation only unmounts
+    // them), where the container stays in the caller's cgroup, its namespace's root too.
+    let v2_line = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("0::"))
+            .map(str::to_string)
+    };
+    let o = run(&[rootfs, "cat", "/proc/self/cgroup"]);
+    assert_eq!(v2_line(&ok(&o)).as_deref(), Some("0::/"));
+    assert!(!stderr(&o).contains(NO_CGROUP), "{}", stderr(&o));
+
+    assert_eq!(
+        ok(&run(&["-d", "--name", "dl1", rootfs, "sleep", "60"])).trim(),
+        "dl1"
+    );
+    let st: serde_json::Value = serde_json::from_str(&ok(&run(&["state", "dl1"]))).unwrap();
+    let pid = st["pid"].as_i64().unwrap();
+    let cg = d.cgroup_of("dl1");
+    let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert_eq!(
+        v2_line(&host_view).unwrap_or_default(),
+        format!(
+            "0::/{}/user/minirun/{}",
+            d.rel,
+            cg.file_name().unwrap().to_string_lossy()
+        ),
+        "the container's cgroup lies in the delegation, beside the user's leaf"
+    );
+    let inside = ok(&run(&[
+        "exec",
+        "dl1",
+        "cat",
+        "/proc/1/cgroup",
+        "/proc/self/cgroup",
+    ]));
+    assert_eq!(inside.matches("0::/\n").count(), 2, "{inside}");
+    let pids = ok(&run(&["ps", "--format", "json", "dl1"]));
+    assert!(pids.contains(&pid.to_string()), "{pids}");
+
+    let frozen = || {
+        std::fs::read_to_string(cg.join("cgroup.events"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("frozen "))
+            .map(str::to_string)
+    };
+    let status = || {
+        serde_json::from_str::<serde_json::Value>(&ok(&run(&["state", "dl1"]))).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    ok(&run(&["pause", "dl1"]));
+    assert_eq!(frozen().as_deref(), Some("1"));
+    assert_eq!(status(), "paused");
+    ok(&run(&["resume", "dl1"]));
+    assert_eq!(frozen().as_deref(), Some("0"));
+    assert_eq!(status(), "running");
+    ok(&run(&["kill", "--all", "dl1", "KILL"]));
+    assert!(
+        wait_for(10.0, || (status() == "stopped").then_some(())).is_some(),
+        "dl1 did not stop"
+    );
+    ok(&run(&["delete", "dl1"]));
+    assert!(!cg.exists(), "{} left", cg.display());
+
+    // pids is bound to a v1 hierarchy on this kernel: not delegated, refused by name.
+    assert!(!d.offered.contains(&"pids".to_string()), "{:?}", d.offered);
+    let o = run(&["--pids-limit", "10", rootfs, "true"]);
+    refused(&o, 125, "a pids limit needs the pids controller");
+
+    // A hugetlb limit through an OCI bundle: written where cgroup2 offers hugetlb here.
+    let single = |id| serde_json::json!([{"containerID": 0, "hostID": id, "size": 1}]);
+    let (bundle, mut config) = u.bundle(&["sleep", "60"], 0, single(u.uid), single(u.gid));
+    config["linux"]["resources"] =
+        serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]});
+    std::fs::write(bundle.join("config.json"), config.to_string()).unwrap();
+    let o = run(&["create", "-b", bundle.to_str().unwrap(), "hp1"]);
+    if d.offered.contains(&"hugetlb".to_string()) {
+        ok(&o);
+        assert!(!stderr(&o).contains(NO_CGROUP), "{}", stderr(&o));
+        let limit = std::fs::read_to_string(d.cgroup_of("hp1").join("hugetlb.2MB.max")).unwrap();
+        assert_eq!(limit.trim(), "4194304");
+        ok(&run(&["delete", "--force", "hp1"]));
+    } else {
+        refused(&o, 1, "a hugetlb limit needs the hugetlb controller");
+    }
+    assert!(
+        !d.containers().exists(),
+        "{} left",
+        d.containers().display()
+    );
+}

@@ -121,20 +121,32 @@ fn create_container(
         preserve_fds: a.preserve_fds,
     };
     let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
+    let name = cgroup_launch::cgroup_name(&g.root, &a.id);
     inputs.facts.cgroups = match crate::container::privilege::is_root() {
         true => validate::Cgroups::FromSpec {
             manager: manager(g)?,
-            name: cgroup_launch::cgroup_name(&g.root, &a.id),
+            name,
         },
-        // An ordinary caller gets no cgroup (none is delegated to it): said once, after the
-        // "rootless" check has refused a config that asks for limits.
-        false => validate::Cgroups::None,
+        // An ordinary caller's cgroup lies in the subtree the host delegates to it; without
+        // one it gets none: said once, after the "rootless" check has refused a config that
+        // asks for limits.
+        false => match crate::container::rootless_cgroup::detect() {
+            Some(d) if manager(g)? != cgroup_launch::Manager::Disabled => {
+                let linux = b.spec.linux().clone().unwrap_or_default();
+                validate::Cgroups::Given(d.request(
+                    &name,
+                    linux.cgroups_path().as_ref().and_then(|p| p.to_str()),
+                    linux.resources().as_ref(),
+                )?)
+            }
+            _ => validate::Cgroups::None,
+        },
     };
     inputs.facts.rootless = !crate::container::privilege::is_root();
     // Checked before the filter's cache is touched: a refused config leaves nothing.
     validate::check(&b.spec, &inputs.facts)?;
-    if inputs.facts.rootless {
-        log.warn(&crate::container::rootless::no_cgroup_warning());
+    if inputs.facts.rootless && matches!(inputs.facts.cgroups, validate::Cgroups::None) {
+        log.warn(crate::container::rootless::NO_CGROUP);
     }
     // linux.seccomp becomes BPF here, in the parent, before any namespace exists.
     inputs.seccomp = crate::container::seccomp_step::for_spec(&g.root, &b.spec)?;

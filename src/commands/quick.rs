@@ -116,7 +116,7 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
     }
     let cgroup = match crate::container::privilege::is_root() {
         true => super::quick_cgroup::request(global, args, id)?,
-        false => super::quick_userns::rootless_cgroup(args)?,
+        false => super::quick_userns::rootless_cgroup(global, args, id)?,
     };
     let mut caps = policy::sets_for(&resolved, identity.uid);
     if cgroup.is_none() {

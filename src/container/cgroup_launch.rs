@@ -32,7 +32,12 @@ pub fn prepare(req: &Request) -> Result<Option<Cgroup>> {
             placement,
             resources,
         } => {
-            let layout = Layout::detect()?;
+            let mut layout = Layout::detect()?;
+            if !super::privilege::is_root() {
+                // An ordinary user's request lies in the v2 subtree delegated to it
+                // (`rootless_cgroup`): no v1 hierarchy is ever delegated to a user.
+                layout.v1.clear();
+            }
             if layout.is_empty() {
                 let needed = crate::cgroups::joins::needed(resources)?;
                 if !needed.is_empty() {

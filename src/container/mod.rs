@@ -28,6 +28,7 @@ pub mod readonly_reexec;
 pub mod reaper;
 pub mod rootfs;
 pub mod rootless;
+pub mod rootless_cgroup;
 pub mod seccomp_step;
 pub mod state;
 pub mod subprocess;

@@ -480,41 +480,15 @@ pub fn check_state_root(root: &Path) -> Result<()> {
 /// Why an ordinary user's container has no cgroup, for the refusal of what needs one.
 pub const NO_CGROUP_REASON: &str =
     "an ordinary user's container has none here (the host delegates no cgroup to the caller)";
-/// The warning an ordinary user's launch gives once.
+/// The warning an ordinary user's launch gives once when the host delegates no cgroup to it
+/// (with one, `rootless_cgroup` places the container there and nothing is said).
 pub const NO_CGROUP: &str = "running without a cgroup: the host delegates none to this user (no resource limits, no device rules; crun does the same)";
 
-/// The caller's own cgroup v2 directory when it owns it (systemd's `Delegate=`): from
-/// /proc/self/cgroup's `0::PATH` line and the cgroup2 mount in mountinfo. Pure.
-pub fn own_v2_cgroup(proc_cgroup: &str, mountinfo: &str) -> Option<PathBuf> {
-    let path = proc_cgroup.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let mount = mountinfo.lines().find_map(|l| {
-        let (left, right) = l.split_once(" - ")?;
-        (right.split(' ').next() == Some("cgroup2")).then(|| left.split(' ').nth(4))?
-    })?;
-    Some(Path::new(mount).join(path.trim_start_matches('/')))
-}
-
-/// The warning for a launch without a cgroup: minirun does not place an ordinary user's
-/// container in a delegated cgroup, and says so when there is one rather than claim none.
-pub fn no_cgroup_warning() -> String {
-    use std::os::unix::fs::MetadataExt;
-    let read = |p| std::fs::read_to_string(p).unwrap_or_default();
-    let own = own_v2_cgroup(&read("/proc/self/cgroup"), &read("/proc/self/mountinfo"));
-    let euid = nix::unistd::geteuid().as_raw();
-    match own.filter(|d| std::fs::metadata(d).is_ok_and(|m| m.uid() == euid)) {
-        Some(d) => format!(
-            "running without a cgroup: {} is delegated to this user, but minirun does not place containers in delegated cgroups yet (no resource limits, no device rules)",
-            d.display()
-        ),
-        None => NO_CGROUP.to_string(),
-    }
-}
-
 /// Why an ordinary user cannot run this OCI config, if it cannot: it needs a user namespace
-/// of its own, and no limits in `linux.resources` (there is no cgroup to put them in; device
-/// rules are left out as runc's rootless mode leaves them: the user namespace already keeps
-/// mknod out). Pure: the validation pass's "rootless" check.
-pub fn oci_refusal(spec: &Spec) -> Option<String> {
+/// of its own, and, without a cgroup (`has_cgroup`: none is delegated), no limits in
+/// `linux.resources` (device rules are left out as runc's rootless mode leaves them: the user
+/// namespace already keeps mknod out). Pure: the validation pass's "rootless" check.
+pub fn oci_refusal(spec: &Spec, has_cgroup: bool) -> Option<String> {
     let linux = spec.linux().clone().unwrap_or_default();
     let creates_user = linux
         .namespaces()
@@ -528,6 +502,9 @@ pub fn oci_refusal(spec: &Spec) -> Option<String> {
              `minirun spec --rootless` writes one)"
                 .into(),
         );
+    }
+    if has_cgroup {
+        return None;
     }
     let key = linux.resources().as_ref().and_then(limit_set)?;
     Some(format!(
@@ -660,35 +637,19 @@ mod tests {
             ))
             .unwrap()
         };
-        assert_eq!(oci_refusal(&with_user("")), None);
+        assert_eq!(oci_refusal(&with_user(""), false), None);
         let devices = r#","resources":{"devices":[{"allow":false,"access":"rwm"}]}"#;
-        assert_eq!(oci_refusal(&with_user(devices)), None);
+        assert_eq!(oci_refusal(&with_user(devices), false), None);
         let memory = r#","resources":{"memory":{"limit":1000000}}"#;
-        let e = oci_refusal(&with_user(memory)).unwrap();
+        let e = oci_refusal(&with_user(memory), false).unwrap();
         assert!(
             e.starts_with("linux.resources.memory needs a cgroup"),
             "{e}"
         );
-        let e = oci_refusal(&spec(true)).unwrap();
+        // In a delegated cgroup: its controllers decide (`rootless_cgroup`).
+        assert_eq!(oci_refusal(&with_user(memory), true), None);
+        let e = oci_refusal(&spec(true), true).unwrap();
         assert!(e.contains("no user namespace"), "{e}");
-    }
-
-    #[test]
-    fn own_cgroup_from_proc_and_mountinfo() {
-        let mi = "30 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n\
-                  31 25 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n";
-        let cg = "4:memory:/process_api\n0::/user.slice/user-1000.slice/app.scope\n";
-        assert_eq!(
-            own_v2_cgroup(cg, mi),
-            Some(PathBuf::from(
-                "/sys/fs/cgroup/unified/user.slice/user-1000.slice/app.scope"
-            ))
-        );
-        assert_eq!(own_v2_cgroup("4:memory:/x\n", mi), None);
-        assert_eq!(
-            own_v2_cgroup(cg, "30 25 0:26 / /x rw - cgroup cgroup rw\n"),
-            None
-        );
     }
 
     #[test]

@@ -63,10 +63,12 @@ fn linux(spec: &Spec) -> oci_spec::runtime::Linux {
 }
 
 /// An ordinary caller: a user namespace of the container's own, and no limit that would need
-/// a cgroup (none is delegated: docs/rootless.md).
+/// a cgroup unless the host delegates one (then the request was built and checked against
+/// its controllers: `rootless_cgroup`; docs/rootless.md).
 fn rootless(spec: &Spec, facts: &Facts) -> Result<(), String> {
+    let has_cgroup = !matches!(facts.cgroups, Cgroups::None);
     match facts.rootless {
-        true => crate::container::rootless::oci_refusal(spec).map_or(Ok(()), Err),
+        true => crate::container::rootless::oci_refusal(spec, has_cgroup).map_or(Ok(()), Err),
         false => Ok(()),
     }
 }

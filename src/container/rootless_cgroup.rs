@@ -1,0 +1,267 @@
+//! An ordinary user's cgroup: one in the cgroup v2 subtree the host delegates to the caller
+//! (systemd's `Delegate=`: user@UID.service, or a `systemd-run --user -p Delegate=yes` scope),
+//! else none (one warning, as crun gives; `rootless::NO_CGROUP`). v1 is never delegated to a
+//! user, so such a container has a v2 cgroup only.
+//!
+//! The kernel's rules decide the place. Moving a process (clone3's CLONE_INTO_CGROUP here)
+//! needs write access to `cgroup.procs` of the destination and of the common ancestor of
+//! source and destination; and a cgroup that holds processes can enable no controller for
+//! its children ("no internal processes"). The caller's own cgroup holds the caller, so:
+//! when its parent is writable too (systemd's layout: the user's processes sit in leaves
+//! such as `app.slice/x.scope` below the delegated unit) the container's cgroup is a sibling
+//! of the caller's, `<parent>/minirun/<name>`, and gets the controllers the parent may
+//! enable; otherwise it is `<own>/minirun/<name>`, with no controller (still a freezer,
+//! `cgroup.kill`, `cgroup.procs` and the usage files every v2 cgroup has).
+//!
+//! Policy ([`placement`], [`missing_controllers`]) is pure; [`detect`] reads the host.
+
+use crate::cgroups::{Layout, Placement};
+use crate::container::cgroup_launch::Request;
+use anyhow::{Result, bail};
+use oci_spec::runtime::LinuxResources;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A v2 subtree delegated to the caller, and where its containers go in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegation {
+    /// The cgroup2 mount point.
+    pub mountpoint: PathBuf,
+    /// The highest cgroup above (or at) the caller's own that it may write: the delegation,
+    /// as the kernel names it.
+    pub top: PathBuf,
+    /// Below which the containers' cgroups go (`<base>/minirun/<name>`), as the kernel names it.
+    pub base: PathBuf,
+    /// The controllers a container's cgroup can have there.
+    pub controllers: BTreeSet<String>,
+}
+
+/// What [`placement`] needs to know of one cgroup (named as the kernel names it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// The caller may write its directory (mkdir) and its `cgroup.procs` (move processes).
+    pub writable: bool,
+    /// The caller may write its `cgroup.subtree_control`.
+    pub subtree_writable: bool,
+    /// It holds processes of its own (then it can enable no controller).
+    pub populated: bool,
+    /// Its `cgroup.controllers`: what its parent enabled for it.
+    pub offered: BTreeSet<String>,
+    /// Its `cgroup.subtree_control`: what it enabled for its children.
+    pub enabled: BTreeSet<String>,
+}
+
+/// Pure: where an ordinary caller whose cgroup is `own` places its containers, given what
+/// `access` says of each cgroup (None: none delegated, the caller's own is not writable).
+pub fn placement(own: &Path, access: &dyn Fn(&Path) -> Access) -> Option<(PathBuf, PathBuf)> {
+    if !access(own).writable {
+        return None;
+    }
+    // The root cgroup is no one's to delegate: stop below it.
+    let top = own
+        .ancestors()
+        .take_while(|c| c.parent().is_some() && access(c).writable)
+        .last()?
+        .to_path_buf();
+    let base = match own.parent() {
+        Some(parent) if top != own => parent.to_path_buf(),
+        _ => own.to_path_buf(),
+    };
+    Some((top, base))
+}
+
+/// Pure: the controllers a container's cgroup below `base` can have: those `base` enabled
+/// already, and those offered to it if it holds no process and its caller may enable them.
+pub fn controllers(base: &Access) -> BTreeSet<String> {
+    let mut c = base.enabled.clone();
+    if base.subtree_writable && !base.populated {
+        c.extend(base.offered.iter().cloned());
+    }
+    c
+}
+
+/// Pure: the controllers `r` sets a limit for (by their v2 names) that `offered` lacks.
+pub fn missing_controllers(r: &LinuxResources, offered: &BTreeSet<String>) -> Result<Vec<String>> {
+    use crate::cgroups::resources::{Version, plan};
+    let writes = plan(r, &|_| Some(Version::V2), true)?;
+    let mut missing: Vec<String> = writes
+        .iter()
+        .filter_map(|w| w.controller)
+        .map(|c| c.v2_name().to_string())
+        .filter(|c| !offered.contains(c))
+        .collect();
+    missing.dedup();
+    Ok(missing)
+}
+
+/// The caller's delegated subtree, if the host gives it one.
+pub fn detect() -> Option<Delegation> {
+    let layout = Layout::detect().ok()?;
+    let h = layout.unified?;
+    let access = |c: &Path| read_access(&h.dir(c));
+    let (top, base) = placement(&h.own, &access)?;
+    let controllers = controllers(&access(&base));
+    Some(Delegation {
+        mountpoint: h.mountpoint,
+        top,
+        base,
+        controllers,
+    })
+}
+
+fn read_access(dir: &Path) -> Access {
+    use nix::unistd::{AccessFlags, access};
+    let w = |p: &Path| access(p, AccessFlags::W_OK).is_ok();
+    let words = |f: &str| -> BTreeSet<String> {
+        std::fs::read_to_string(dir.join(f))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    Access {
+        writable: w(dir) && w(&dir.join("cgroup.procs")),
+        subtree_writable: w(&dir.join("cgroup.subtree_control")),
+        populated: std::fs::read_to_string(dir.join("cgroup.procs"))
+            .is_ok_and(|p| !p.trim().is_empty()),
+        offered: words("cgroup.controllers"),
+        enabled: words("cgroup.subtree_control"),
+    }
+}
+
+impl Delegation {
+    /// The request for a container's cgroup named `name` (`cgroup_launch::cgroup_name`):
+    /// `cgroups_path` (OCI's, or the quick form's `--cgroup-parent`/id) placed within the
+    /// delegation as runc places it below its own cgroup, the limits of `r` (device rules
+    /// left out, as runc's rootless mode leaves them: the user namespace keeps mknod out, and
+    /// an eBPF device program is root's to load). A limit whose controller is not delegated
+    /// is refused naming it, rather than silently not applied.
+    pub fn request(
+        &self,
+        name: &str,
+        cgroups_path: Option<&str>,
+        r: Option<&LinuxResources>,
+    ) -> Result<Request> {
+        let mut r = r.cloned().unwrap_or_default();
+        r.set_devices(None);
+        let missing = missing_controllers(&r, &self.controllers)?;
+        if let Some(c) = missing.first() {
+            let offered: Vec<&str> = self.controllers.iter().map(String::as_str).collect();
+            bail!(
+                "a {c} limit needs the {c} controller, which the cgroup delegated to this user ({}) does not give its containers (they get: {})",
+                self.mountpoint
+                    .join(self.top.strip_prefix("/").unwrap_or(&self.top))
+                    .display(),
+                if offered.is_empty() {
+                    "none".to_string()
+                } else {
+                    offered.join(" ")
+                }
+            );
+        }
+        let path = Placement::parse(cgroups_path, false)?.resolve(&self.base, name, true)?;
+        Ok(Request::Create {
+            id: name.to_string(),
+            placement: Placement::Absolute(path),
+            resources: Box::new(r),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(words: &str) -> BTreeSet<String> {
+        words.split_whitespace().map(str::to_string).collect()
+    }
+
+    /// systemd's layout: user@1000.service delegated, the caller in a leaf scope below it.
+    fn systemd(c: &Path) -> Access {
+        let s = c.to_str().unwrap();
+        let delegated = s.starts_with("/user.slice/user-1000.slice/user@1000.service");
+        Access {
+            writable: delegated,
+            subtree_writable: delegated,
+            populated: s.ends_with(".scope"),
+            offered: set("cpu memory pids"),
+            enabled: set(if s.ends_with("app.slice") { "pids" } else { "" }),
+        }
+    }
+
+    #[test]
+    fn a_delegated_subtree_puts_containers_beside_the_callers_leaf() {
+        let own = Path::new("/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope");
+        let (top, base) = placement(own, &systemd).unwrap();
+        assert_eq!(
+            top,
+            Path::new("/user.slice/user-1000.slice/user@1000.service")
+        );
+        assert_eq!(base, own.parent().unwrap());
+        assert_eq!(controllers(&systemd(&base)), set("cpu memory pids"));
+    }
+
+    #[test]
+    fn a_writable_leaf_alone_gets_children_without_controllers() {
+        let own = Path::new("/user.slice/user-1000.slice/user@1000.service");
+        let (top, base) = placement(own, &systemd).unwrap();
+        assert_eq!((top.as_path(), base.as_path()), (own, own));
+        // It holds the caller: nothing can be enabled below it.
+        let here = Access {
+            populated: true,
+            ..systemd(own)
+        };
+        assert!(controllers(&here).is_empty());
+    }
+
+    #[test]
+    fn nothing_writable_or_the_root_is_no_delegation() {
+        let own = Path::new("/user.slice/user-1000.slice/session-1.scope");
+        assert_eq!(placement(own, &systemd), None);
+        // A root-owned host where the caller somehow writes everything: never the root.
+        let all = |_: &Path| Access {
+            writable: true,
+            ..Access::default()
+        };
+        assert_eq!(placement(Path::new("/"), &all), None);
+        assert_eq!(
+            placement(Path::new("/a/b"), &all),
+            Some((PathBuf::from("/a"), PathBuf::from("/a")))
+        );
+    }
+
+    #[test]
+    fn limits_are_checked_against_the_delegated_controllers() {
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"pids": {"limit": 5}, "hugepageLimits": [{"pageSize": "2MB", "limit": 0}]}"#,
+        )
+        .unwrap();
+        assert_eq!(missing_controllers(&r, &set("hugetlb")).unwrap(), ["pids"]);
+        assert!(
+            missing_controllers(&r, &set("hugetlb pids"))
+                .unwrap()
+                .is_empty()
+        );
+        let d = Delegation {
+            mountpoint: "/sys/fs/cgroup".into(),
+            top: "/t/user".into(),
+            base: "/t/user".into(),
+            controllers: set("hugetlb"),
+        };
+        let err = d.request("c1", None, Some(&r)).unwrap_err().to_string();
+        assert!(
+            err.contains("pids controller") && err.contains("/sys/fs/cgroup/t/user"),
+            "{err}"
+        );
+        let Request::Create { placement, .. } =
+            d.request("c1", Some("/elsewhere/x"), None).unwrap()
+        else {
+            panic!("a Create request");
+        };
+        assert_eq!(
+            placement,
+            Placement::Absolute("/t/user/elsewhere/x".into()),
+            "an absolute cgroupsPath stays within the delegation"
+        );
+    }
+}
