@@ -746,12 +746,22 @@ impl Delegated {
     /// `minirun ARGS` as `u` in the holder's mount namespace, started in the user's leaf
     /// cgroup as the user's own shell would be (root moves the process it started there).
     fn cmd(&self, u: &User, args: &[&str]) -> Command {
+        self.cmd_in(u, args, true)
+    }
+
+    /// The same, in the session (`in_session`) or left in the test's own cgroup, outside the
+    /// delegation (as a user's login shell is on a systemd host).
+    fn cmd_in(&self, u: &User, args: &[&str], in_session: bool) -> Command {
         let inner = u.cmd(args);
         let mut c = Command::new("nsenter");
         c.arg("-t")
             .arg(self.holder.id().to_string())
             .args(["-m", "--", "sh", "-c"])
-            .arg(r#"echo $$ > "/sys/fs/cgroup/$1/user/session/cgroup.procs" && shift && exec "$@""#)
+            .arg(if in_session {
+                r#"echo $$ > "/sys/fs/cgroup/$1/user/session/cgroup.procs" && shift && exec "$@""#
+            } else {
+                r#"shift && exec "$@""#
+            })
             .arg("sh")
             .arg(&self.rel)
             .arg(inner.get_program())
@@ -858,8 +868,26 @@ fn a_delegated_cgroup_is_used() {
         "/proc/self/cgroup",
     ]));
     assert_eq!(inside.matches("0::/\n").count(), 2, "{inside}");
+    // From outside the delegation the kernel refuses the move (EACCES on the common
+    // ancestor's cgroup.procs): the process runs beside the container's cgroup, with a warning.
+    let o = common::bundles::output_via_files(
+        &mut d.cmd_in(&u, &["exec", "dl1", "cat", "/proc/self/cgroup"], false),
+        &u.sb.scratch,
+    );
+    assert!(
+        !v2_line(&ok(&o)).is_some_and(|l| l == "0::/"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("runs outside the container's cgroup"),
+        "{}",
+        stderr(&o)
+    );
     let pids = ok(&run(&["ps", "--format", "json", "dl1"]));
     assert!(pids.contains(&pid.to_string()), "{pids}");
+    let stats = ok(&run(&["events", "--stats", "dl1"]));
+    assert!(stats.contains("\"type\":\"stats\""), "{stats}");
 
     let frozen = || {
         std::fs::read_to_string(cg.join("cgroup.events"))

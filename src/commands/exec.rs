@@ -120,6 +120,15 @@ pub fn process_for(a: &ExecArgs, base: Option<Value>, last: u8) -> Result<Value>
     Ok(p)
 }
 
+/// Whether an ordinary caller cannot join the container's cgroup (`rootless_cgroup`).
+fn outside_delegation(paths: &crate::cgroups::CgroupPaths) -> bool {
+    !crate::container::privilege::is_root()
+        && paths
+            .v2
+            .as_ref()
+            .is_some_and(|d| !crate::container::rootless_cgroup::joinable(&d.dir))
+}
+
 pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     let store = Store::new(&g.root);
     let st = store.load(&a.id)?;
@@ -161,7 +170,19 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
             join: Some(st.pid),
             // Into the container's cgroup: its limits count the process, `kill --all` finds it.
             cgroups: match crate::container::cgroup_launch::load(&store.dir(&a.id))? {
-                Some(cg) => Cgroups::Given(CgroupRequest::Join(cg.paths().clone())),
+                // An ordinary caller outside the container's delegated subtree may not move a
+                // process into it (EACCES): as runc and crun, the process runs outside it. It
+                // still dies with the container (its pid namespace).
+                Some(cg) if !outside_delegation(cg.paths()) => {
+                    Cgroups::Given(CgroupRequest::Join(cg.paths().clone()))
+                }
+                Some(cg) => {
+                    log.warn(&format!(
+                        "the process runs outside the container's cgroup {}: this process's own cgroup is outside the subtree delegated to this user, so it may not move a process there (no limits, `kill --all` does not see it)",
+                        cg.paths().v2.as_ref().map_or_else(String::new, |d| d.dir.display().to_string())
+                    ));
+                    Cgroups::None
+                }
                 None => Cgroups::None,
             },
             ..Facts::default()

@@ -94,6 +94,32 @@ pub fn missing_controllers(r: &LinuxResources, offered: &BTreeSet<String>) -> Re
     Ok(missing)
 }
 
+/// Pure: whether a caller in cgroup `own` may move a process into `target` (both as the
+/// kernel names them): write access to `target` and to the common ancestor of the two.
+pub fn can_join(own: &Path, target: &Path, access: &dyn Fn(&Path) -> Access) -> bool {
+    let common: PathBuf = own
+        .components()
+        .zip(target.components())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a)
+        .collect();
+    access(target).writable && access(&common).writable
+}
+
+/// Whether this (ordinary) process may join the v2 cgroup `dir` (a container's, from its
+/// record): `exec` from outside the delegation may not.
+pub fn joinable(dir: &Path) -> bool {
+    let Some(h) = Layout::detect().ok().and_then(|l| l.unified) else {
+        return false;
+    };
+    let Ok(rel) = dir.strip_prefix(&h.mountpoint) else {
+        return false;
+    };
+    can_join(&h.own, &Path::new("/").join(rel), &|c| {
+        read_access(&h.dir(c))
+    })
+}
+
 /// The caller's delegated subtree, if the host gives it one.
 pub fn detect() -> Option<Delegation> {
     let layout = Layout::detect().ok()?;
@@ -228,6 +254,23 @@ mod tests {
             placement(Path::new("/a/b"), &all),
             Some((PathBuf::from("/a"), PathBuf::from("/a")))
         );
+    }
+
+    #[test]
+    fn joining_needs_the_common_ancestor() {
+        let scope = "/user.slice/user-1000.slice/user@1000.service/app.slice";
+        let target = PathBuf::from(format!("{scope}/minirun/c1"));
+        assert!(can_join(
+            &Path::new(scope).join("x.scope"),
+            &target,
+            &systemd
+        ));
+        // From a login session: the common ancestor is the root-owned user-1000.slice.
+        assert!(!can_join(
+            Path::new("/user.slice/user-1000.slice/session-1.scope"),
+            &target,
+            &systemd
+        ));
     }
 
     #[test]
