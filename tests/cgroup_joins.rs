@@ -114,23 +114,20 @@ fn assert_rooted(out: &str) {
     }
 }
 
+/// With a user namespace too (`--userns=auto` as root): the child writes before it becomes
+/// the namespace's root, with the runtime's ids, which the kernel checks.
 #[test]
 fn the_init_moves_itself_into_every_v1_cgroup_by_writing_0_to_tasks() {
     let sb = Sandbox::new("v1join-init");
-    let (o, trace) = traced(
-        &sb,
-        &[],
-        "write,clone3",
-        &[
-            "--name",
-            "j1",
-            fixture().to_str().unwrap(),
-            "cat",
-            "/proc/self/cgroup",
-        ],
-    );
-    assert_rooted(&ok(&o));
-    assert_moved_itself(&trace, "j1");
+    let f = fixture();
+    for (name, userns) in [("j1", &[][..]), ("j1u", &["--userns", "auto"][..])] {
+        let mut args = vec!["--name", name];
+        args.extend_from_slice(userns);
+        args.extend([f.to_str().unwrap(), "cat", "/proc/self/cgroup"]);
+        let (o, trace) = traced(&sb, &[], "write,clone3", &args);
+        assert_rooted(&ok(&o));
+        assert_moved_itself(&trace, name);
+    }
 }
 
 /// A detached container's init, killed and removed on drop.
