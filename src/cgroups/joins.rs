@@ -17,10 +17,10 @@
 //! cost of a launch. The kernel skips that lock when one thread moves itself:
 //! `cgroup_procs_write_start()` (kernel/cgroup/cgroup.c) locks the thread group only for
 //! `pid || threadgroup`, and a v1 `tasks` write is not a thread-group write, so "0" (the
-//! writer) is neither (since "cgroup: Optimize single thread migration", Linux 5.11; on an
-//! older kernel the write waits as a pid write does, and nothing else changes). The child is
-//! single-threaded then, so moving its one thread moves the whole process. 15-30 µs a
-//! hierarchy here.
+//! writer) is neither (upstream commit 9a3284fad42f, "cgroup: Optimize single thread
+//! migration", backported as far as the 5.4 stable kernels; on a kernel without it the write
+//! waits as a pid write does, and nothing else changes). The child is single-threaded then,
+//! so moving its one thread moves the whole process. 15-30 µs a hierarchy here.
 //!
 //! Permission: `__cgroup1_procs_write()` lets the write through when the writer's euid is
 //! root's or the mover's own uid or suid. Since 5.16 it checks the credentials the file was
