@@ -250,8 +250,26 @@ impl Cgroup {
 
     fn apply_devices(&self, rules: &[Rule]) -> Result<()> {
         if let Some(dir) = self.v1("devices") {
+            // Each write(2) is one rule to the kernel: one open per file, not one per rule
+            // (Docker's defaults are a dozen).
+            let mut files: Vec<(&str, std::fs::File)> = Vec::with_capacity(2);
             for rule in rules {
-                write(&dir.join(rule.v1_file()), &rule.v1_line())?;
+                let name = rule.v1_file();
+                let path = dir.join(name);
+                let at = match files.iter().position(|(n, _)| *n == name) {
+                    Some(i) => i,
+                    None => {
+                        let f = std::fs::OpenOptions::new()
+                            .write(true)
+                            .open(&path)
+                            .with_context(|| format!("opening {}", path.display()))?;
+                        files.push((name, f));
+                        files.len() - 1
+                    }
+                };
+                let line = rule.v1_line();
+                std::io::Write::write_all(&mut files[at].1, line.as_bytes())
+                    .with_context(|| format!("writing {line:?} to {}", path.display()))?;
             }
             return Ok(());
         }
