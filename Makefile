@@ -27,9 +27,10 @@ FIXTURE := rootfs-fixtures/build/busybox
 #   test data);  script(1) for the -it tests: bsdutils;  unshare/nsenter: util-linux
 #   protoc for the k8s-cri dev-dependency's build script (tests/cri.rs): protobuf-compiler
 #   musl-gcc for build.rs's shim in the musl build: musl-tools
+#   tests/cgroup_joins.rs traces who joins the v1 cgroups: strace
 APT_PACKAGES := busybox-static file libcap-ng-utils iproute2 crun runc bubblewrap \
 	docker.io containerd podman conmon uidmap libseccomp-dev golang-github-containers-common \
-	bsdutils util-linux protobuf-compiler musl-tools
+	bsdutils util-linux protobuf-compiler musl-tools strace
 
 PREFIX ?= /usr/local
 DESTDIR ?=

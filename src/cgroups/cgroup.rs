@@ -167,20 +167,32 @@ impl Cgroup {
         Ok(Some(fd))
     }
 
-    /// Move `pid` (all its threads) into the cgroup in every hierarchy.
-    pub fn add_pid(&self, pid: i32) -> Result<()> {
-        self.join_v1(pid)?;
-        if let Some(dir) = self.v2() {
-            write(&dir.join("cgroup.procs"), &pid.to_string())?;
+    /// Its `tasks` file in every v1 hierarchy, opened for the child of a launch to move itself
+    /// in (see `V1Tasks`): by the parent, before clone3.
+    pub fn open_v1_tasks(&self) -> Result<V1Tasks> {
+        let mut files = Vec::with_capacity(self.paths.v1.len());
+        for d in &self.paths.v1 {
+            let path = d.dir.join("tasks");
+            let fd = nix::fcntl::open(
+                &path,
+                nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .with_context(|| format!("opening {}", path.display()))?;
+            files.push((path, fd));
         }
-        Ok(())
+        Ok(V1Tasks(files))
     }
 
-    /// Move `pid` into the cgroup in every v1 hierarchy only: for a child that clone3 put into
-    /// the v2 cgroup already (CLONE_INTO_CGROUP). Writing v2's `cgroup.procs` again, even for
-    /// a process already in, would wait for an RCU grace period.
-    pub fn join_v1(&self, pid: i32) -> Result<()> {
-        for dir in self.paths.v1.iter().map(|d| d.dir.as_path()) {
+    /// Move `pid` (all its threads) into the cgroup in every hierarchy.
+    pub fn add_pid(&self, pid: i32) -> Result<()> {
+        for dir in self
+            .paths
+            .v1
+            .iter()
+            .map(|d| d.dir.as_path())
+            .chain(self.v2())
+        {
             write(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
@@ -238,8 +250,26 @@ impl Cgroup {
 
     fn apply_devices(&self, rules: &[Rule]) -> Result<()> {
         if let Some(dir) = self.v1("devices") {
+            // Each write(2) is one rule to the kernel: one open per file, not one per rule
+            // (Docker's defaults are a dozen).
+            let mut files: Vec<(&str, std::fs::File)> = Vec::with_capacity(2);
             for rule in rules {
-                write(&dir.join(rule.v1_file()), &rule.v1_line())?;
+                let name = rule.v1_file();
+                let path = dir.join(name);
+                let at = match files.iter().position(|(n, _)| *n == name) {
+                    Some(i) => i,
+                    None => {
+                        let f = std::fs::OpenOptions::new()
+                            .write(true)
+                            .open(&path)
+                            .with_context(|| format!("opening {}", path.display()))?;
+                        files.push((name, f));
+                        files.len() - 1
+                    }
+                };
+                let line = rule.v1_line();
+                std::io::Write::write_all(&mut files[at].1, line.as_bytes())
+                    .with_context(|| format!("writing {line:?} to {}", path.display()))?;
             }
             return Ok(());
         }
@@ -490,6 +520,40 @@ fn words(path: &Path) -> Result<HashSet<String>> {
     Ok(read(path)?.split_whitespace().map(str::to_string).collect())
 }
 
+/// A container's v1 `tasks` files, opened by the runtime (`Cgroup::open_v1_tasks`) and
+/// inherited by the process it clones, which moves itself in with `join_self`: writing "0"
+/// there moves the calling thread alone, which the kernel does without the global lock whose
+/// writer side waits for an RCU grace period (`cgroups::joins` says why). Close-on-exec, and
+/// consumed by `join_self`: the workload never holds one.
+#[derive(Debug, Default)]
+pub struct V1Tasks(Vec<(PathBuf, OwnedFd)>);
+
+impl V1Tasks {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Moves the calling thread into every v1 cgroup, then closes the files. Only for a
+    /// single-threaded process: the other threads of a caller would stay behind.
+    pub fn join_self(self) -> Result<()> {
+        for (path, fd) in self.0 {
+            match nix::unistd::write(&fd, b"0") {
+                Ok(1) => {}
+                Ok(n) => bail!("writing \"0\" to {}: {n} bytes written", path.display()),
+                Err(e) => {
+                    return Err(std::io::Error::from(e))
+                        .with_context(|| format!("writing \"0\" to {}", path.display()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One write(2) of `value`, as cgroupfs wants it.
 fn write(path: &Path, value: &str) -> Result<()> {
     write_raw(path, value).map_err(|e| {
@@ -662,6 +726,56 @@ mod tests {
 
     fn content(dir: &Path, file: &str) -> String {
         std::fs::read_to_string(dir.join(file)).unwrap()
+    }
+
+    /// The child moves itself: "0" to each v1 `tasks` file (never a pid to `cgroup.procs`,
+    /// which waits for an RCU grace period), and a refused write names the file.
+    #[test]
+    fn the_child_joins_by_writing_0_to_each_v1_tasks_file() {
+        let fake = FakeDir::new();
+        let pids = fake.files("pids/c", &["tasks", "cgroup.procs"]);
+        let mem = fake.files("memory/c", &["tasks", "cgroup.procs"]);
+        let v1 = |dirs: &[&Path]| {
+            Cgroup::open(CgroupPaths {
+                v1: dirs
+                    .iter()
+                    .map(|d| V1Dir {
+                        controllers: vec![d.parent().unwrap().display().to_string()],
+                        dir: d.to_path_buf(),
+                    })
+                    .collect(),
+                v2: None,
+            })
+        };
+        let tasks = v1(&[&pids, &mem]).open_v1_tasks().unwrap();
+        assert_eq!(tasks.len(), 2);
+        tasks.join_self().unwrap();
+        for d in [&pids, &mem] {
+            assert_eq!(content(d, "tasks"), "0");
+            assert_eq!(content(d, "cgroup.procs"), "");
+        }
+        // The kernel's refusal (EINVAL for a real-time task, ENOSPC for an empty cpuset)
+        // stands in as /dev/full's ENOSPC.
+        let full = fake.path().join("cpuset/c");
+        std::fs::create_dir_all(&full).unwrap();
+        std::os::unix::fs::symlink("/dev/full", full.join("tasks")).unwrap();
+        let e = v1(&[&pids, &full])
+            .open_v1_tasks()
+            .unwrap()
+            .join_self()
+            .unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            format!(
+                "writing \"0\" to {}: No space left on device (os error 28)",
+                full.join("tasks").display()
+            )
+        );
+        let e = v1(&[&fake.path().join("gone")])
+            .open_v1_tasks()
+            .unwrap_err();
+        assert!(e.to_string().contains("gone/tasks"), "{e:#}");
+        assert!(V1Tasks::default().join_self().is_ok());
     }
 
     #[test]

@@ -9,20 +9,31 @@
 //! root's `release_agent`, which the kernel runs as root on the host. Joined everywhere,
 //! the same mount shows the container's own cgroup only.
 //!
-//! The cost (issue 12's reason to join fewer): each v1 join is a write to `cgroup.procs`,
-//! which takes the global `cgroup_threadgroup_rwsem` for writing; entering its writer side
-//! waits for an RCU grace period, but only when no writer came within the last grace period
-//! (rcu_sync stays in writer mode for one more period after each exit). So a burst of joins
-//! pays about one grace period, not one per hierarchy; and the launch overlaps that one with
-//! the child's own setup (`launch::after_clone`: the child mounts its rootfs and pivots into
-//! it meanwhile, and waits for `CgroupsJoined` only before its first step that must run in
-//! its cgroups: createContainer hooks, or else the pty and the confinement before execve).
+//! How (issue 25): the child moves itself in, by writing "0" to each hierarchy's `tasks` file
+//! through an fd the parent opened before clone3 (`Cgroup::open_v1_tasks`,
+//! `V1Tasks::join_self`). The obvious way, the parent writing the child's pid to
+//! `cgroup.procs`, takes the global `cgroup_threadgroup_rwsem` for writing, and entering its
+//! writer side waits for an RCU grace period: 3 to 7 ms on these machines, the whole cgroup
+//! cost of a launch. The kernel skips that lock when one thread moves itself:
+//! `cgroup_procs_write_start()` (kernel/cgroup/cgroup.c) locks the thread group only for
+//! `pid || threadgroup`, and a v1 `tasks` write is not a thread-group write, so "0" (the
+//! writer) is neither (upstream commit 9a3284fad42f, "cgroup: Optimize single thread
+//! migration", backported as far as the 5.4 stable kernels; on a kernel without it the write
+//! waits as a pid write does, and nothing else changes). The child is single-threaded then,
+//! so moving its one thread moves the whole process. 15-30 µs a hierarchy here.
 //!
-//! Nothing starts that grace period earlier without stalling the launch: the writer waits for
-//! it holding the global `cgroup_mutex`, which every cgroup mkdir and a clone3 with
-//! CLONE_INTO_CGROUP also take. A helper that joined a cgroup of the container right before
-//! clone3 (round 3) therefore held up clone3 itself whenever it won the race to its write,
-//! and the child's whole setup came after the grace period instead of beside it.
+//! Permission: `__cgroup1_procs_write()` lets the write through when the writer's euid is
+//! root's or the mover's own uid or suid. Since 5.16 it checks the credentials the file was
+//! opened with (`of->file->f_cred`: the parent's); before, the writer's: the child's own,
+//! and a process moving itself passes the uid test whoever it is (its euid is its uid). In a new user namespace the
+//! child writes before `become_ns_root`, still with the parent's ids, so `--userns` changes
+//! nothing either way: no fallback to a write by the parent is needed.
+//!
+//! Where: right after `Proceed` (a failure then reaches the parent as `Failed`, naming the
+//! file) and before anything else: the child unshares its cgroup namespace only once it is
+//! in every hierarchy (the namespace's root must be the container's cgroup everywhere, see
+//! above), and its hooks and the workload run in its cgroups. An `exec`'d process joins the
+//! same way before it enters the container's cgroup namespace.
 
 use std::collections::BTreeSet;
 
@@ -83,7 +94,7 @@ mod tests {
     fn every_hierarchy_is_joined_named_ones_too() {
         let r = resources(serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]}));
         assert!(needed(&r).unwrap().is_empty());
-        // What `Cgroup::create` makes a cgroup in, and `join_v1` moves the child into.
+        // What `Cgroup::create` makes a cgroup in, and the child moves itself into.
         let l = hybrid();
         assert_eq!(
             mounts(&l),

@@ -20,8 +20,9 @@
 //! 2. clone3 with `flag_into_cgroup(&cg.v2_fd()?)` where there is a v2 cgroup: the child is
 //!    born in it (v2 and hybrid).
 //!    A cgroup is made in every v1 hierarchy, named ones too ([`joins`] says why).
-//! 3. `cg.join_v1(child)` before the child runs anything of the workload: v1 has no
-//!    CLONE_INTO_CGROUP (the child mounts its rootfs meanwhile, see [`joins`]).
+//! 3. v1 has no CLONE_INTO_CGROUP: the parent opens `cg.open_v1_tasks()?` before clone3,
+//!    and the child, first thing after `Proceed`, moves itself in with `join_self()`
+//!    (writing "0" to each `tasks` file: [`joins`] says why the child, and why "0").
 //!    A host without any cgroup filesystem ([`Layout::is_empty`]) gets no cgroup at all.
 //! 4. On the child's exit, `cg.oom_kill_count()` tells an OOM kill from a SIGKILL.
 //! 5. delete: `Cgroup::open(paths).kill_all(SIGKILL)` if anything is left, then `remove()`;
@@ -44,7 +45,7 @@ pub mod placement;
 pub mod resources;
 pub mod stats;
 
-pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V2Dir, sweep};
+pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V1Tasks, V2Dir, sweep};
 pub use layout::{Layout, Mode};
 pub use placement::Placement;
 pub use stats::Stats;

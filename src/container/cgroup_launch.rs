@@ -5,10 +5,9 @@
 //!
 //! The order matters: the workload must never run unconfined, so `prepare` (create + every
 //! limit, devices included) runs before clone3; the child is cloned straight into the v2
-//! cgroup (CLONE_INTO_CGROUP) and moved into the v1 ones by `launch::after_clone` while it
-//! mounts its rootfs; it waits for that before its cgroup namespace and anything of the
-//! workload (see `cgroups::joins`). A host without any cgroup filesystem gets no cgroup: a
-//! warning, or a refusal naming what needed one.
+//! cgroup (CLONE_INTO_CGROUP) and moves itself into the v1 ones first thing after `Proceed`,
+//! through `tasks` files the parent opened (see `cgroups::joins`). A host without any cgroup
+//! filesystem gets no cgroup: a warning, or a refusal naming what needed one.
 
 use crate::cgroups::{Cgroup, CgroupPaths, Layout};
 use anyhow::{Context, Result, bail};

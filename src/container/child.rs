@@ -14,6 +14,7 @@ use super::protocol::{Channel, Message};
 use super::seccomp_step;
 use crate::capability::apply::{self, Kernel};
 use crate::capability::inspect;
+use crate::cgroups::V1Tasks;
 use crate::step;
 use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
@@ -30,6 +31,9 @@ pub struct ChildContext<'a> {
     /// The child's end of the protocol channel (close-on-exec: execve closes it, which is
     /// the parent's "started").
     pub channel: Channel,
+    /// The container's v1 `tasks` files, which the child moves itself in through
+    /// (`join_v1_cgroups`); empty once it has.
+    pub v1_tasks: V1Tasks,
 }
 
 impl ChildContext<'_> {
@@ -128,27 +132,31 @@ pub fn after_maps(ctx: &ChildContext) -> Result<()> {
     Ok(())
 }
 
-/// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid
-/// and whether `CgroupsJoined` is still to come.
-pub fn await_proceed(ctx: &ChildContext) -> Result<(i32, bool)> {
+/// Waits for the parent's `Proceed` (it writes our uid/gid maps first); returns our host pid.
+pub fn await_proceed(ctx: &ChildContext) -> Result<i32> {
     match ctx
         .channel
         .expect("Proceed", |m| matches!(m, Message::Proceed { .. }))
         .context("waiting for the runtime")?
     {
-        Message::Proceed {
-            host_pid,
-            cgroups_pending,
-        } => Ok((host_pid, cgroups_pending)),
+        Message::Proceed { host_pid } => Ok(host_pid),
         _ => unreachable!("expect() returned another message"),
     }
 }
 
-/// Waits until the parent has moved us into every v1 cgroup of the container.
-pub fn await_cgroups(ctx: &ChildContext) -> Result<()> {
-    ctx.channel
-        .expect("CgroupsJoined", |m| matches!(m, Message::CgroupsJoined))
-        .context("waiting for the runtime to place us in our cgroups")?;
+/// Into the container's v1 cgroups (clone3 put us in the v2 one): we write "0" to each
+/// `tasks` file the parent opened, which moves this one thread (all of us) without waiting
+/// for an RCU grace period (see `cgroups::joins`), and close them all.
+pub fn join_v1_cgroups(ctx: &mut ChildContext) -> Result<()> {
+    let tasks = std::mem::take(&mut ctx.v1_tasks);
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let n = tasks.len();
+    tasks
+        .join_self()
+        .context("moving into the container's cgroup")?;
+    step!("in its cgroup in {n} v1 hierarchies");
     Ok(())
 }
 

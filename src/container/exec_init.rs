@@ -28,8 +28,11 @@ fn join_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
     let root = open_container_root(plan.exec_root.as_deref())?;
 
     // The parent's go-ahead (nothing to map: a joined user namespace has its maps).
-    // An exec'd process is moved into its cgroups before Proceed: nothing is pending.
     child::await_proceed(ctx)?;
+
+    // The container's v1 cgroups (clone3 put us in its v2 one), joined as its init joined
+    // them (see `cgroups::joins`): before we enter its cgroup namespace, whose root they are.
+    child::join_v1_cgroups(ctx)?;
 
     // Every namespace of the container (the pid one was joined by the parent).
     child::join_namespaces(plan)?;

@@ -34,13 +34,14 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
 
     // The parent writes our uid/gid maps (a new user namespace has none, so we would own
     // nothing yet) and tells us our pid as the host sees it, for hook state.
-    let (host_pid, cgroups_pending) = child::await_proceed(ctx)?;
+    let host_pid = child::await_proceed(ctx)?;
     // Non-dumpable now, if an unprivileged parent had to open our uid_map first.
     child::after_maps(ctx)?;
-    let mut cgroups = OwnCgroups {
-        pending: cgroups_pending,
-        entered: false,
-    };
+
+    // Our v1 cgroups (clone3 put us in the v2 one): first, so that everything from here on
+    // (hooks included) runs inside them, and while we still have the parent's ids (see
+    // `cgroups::joins`).
+    child::join_v1_cgroups(ctx)?;
 
     // In a new user namespace we start as the overflow uid: become its root (mapped now), so
     // mounts and files we create belong to the container's root, not "nobody".
@@ -51,6 +52,10 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
     // Joined namespaces (linux.namespaces[].path) before any mount: a joined mount namespace
     // replaces the one we would otherwise set up.
     child::join_namespaces(plan)?;
+
+    // A cgroup namespace rooted in our cgroups, now that we are in every one; after a joined
+    // user namespace, which then owns it (a cgroupfs mount inside needs CAP_SYS_ADMIN there).
+    enter_cgroup_namespace(plan)?;
 
     // runc's default: a session keyring of the container's own, so keys the workload adds
     // are not shared with the host's session (`--no-new-keyring` skips it).
@@ -79,10 +84,8 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
 
     // OCI hooks at "created, before pivot_root": the parent runs prestart and createRuntime in
     // the runtime's namespaces (they may configure ours, e.g. the network), then we run
-    // createContainer in ours, while host paths still resolve. Hooks are processes of the
-    // container: in its cgroups, so we enter ours first.
+    // createContainer in ours, while host paths still resolve.
     if let Some(state) = ctx.hooks() {
-        cgroups.enter(ctx)?;
         create_hooks(ctx, &state.state_json("creating", host_pid))?;
     }
 
@@ -104,11 +107,6 @@ fn setup_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
         // still applies, as crun does.
         chroot_without_mount_ns(ctx)?
     };
-
-    // Everything from here on is the workload's or opens what it will use (the pty): in our
-    // cgroups, so their limits and device rules apply. As late as that, so the setup above
-    // hides the v1 joins' RCU grace period (see `cgroups::joins`).
-    cgroups.enter(ctx)?;
 
     // The execution domain and NUMA policy the workload inherits: before the seccomp filter,
     // which may refuse personality(2) or set_mempolicy(2) to the workload itself.
@@ -168,33 +166,16 @@ fn start_gate(ctx: &ChildContext, gate: RawFd, own_fds: Option<OwnedFd>) -> Resu
     Ok(wait_for_start(gate, own_fds)?.into())
 }
 
-/// Our cgroups, entered once: before the first step that must run inside them.
-struct OwnCgroups {
-    /// The parent is still moving us into our v1 cgroups (`CgroupsJoined` to come).
-    pending: bool,
-    entered: bool,
-}
-
-impl OwnCgroups {
-    /// Waits until the parent has moved us into our v1 cgroups, then roots a cgroup namespace
-    /// of our own where we stand. clone3 fixed the first one's root where we were born, before
-    /// those joins: the second makes /proc/self/cgroup show `/` in every hierarchy (runc does
-    /// the same), and a cgroupfs mounted inside shows no cgroup above ours. The mounts may
-    /// come before it: the cgroup view is binds of host paths, which no cgroup namespace
-    /// changes.
-    fn enter(&mut self, ctx: &ChildContext) -> Result<()> {
-        if std::mem::replace(&mut self.entered, true) {
-            return Ok(());
-        }
-        if self.pending {
-            child::await_cgroups(ctx)?;
-        }
-        if ctx.plan.creates(LinuxNamespaceType::Cgroup) {
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-                .context("unshare(CLONE_NEWCGROUP) in the container's cgroup")?;
-        }
-        Ok(())
+/// A cgroup namespace of our own, rooted where we stand now, in every hierarchy. clone3
+/// fixed the first one's root where we were born, before the v1 joins: this one makes
+/// /proc/self/cgroup show `/` in every hierarchy (runc does the same), and a cgroupfs mounted
+/// inside shows no cgroup above ours.
+fn enter_cgroup_namespace(plan: &Plan) -> Result<()> {
+    if plan.creates(LinuxNamespaceType::Cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .context("unshare(CLONE_NEWCGROUP) in the container's cgroup")?;
     }
+    Ok(())
 }
 
 /// Waits until the runtime has saved our record. A runtime killed before that leaves nobody

@@ -12,7 +12,7 @@ use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::{self, Channel, Message};
 use super::{cgroup_launch, exec_init, init};
-use crate::cgroups::Cgroup;
+use crate::cgroups::{Cgroup, V1Tasks};
 use crate::step;
 use anyhow::{Context, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -85,7 +85,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         .map(cgroup_launch::prepare)
         .transpose()?
         .flatten();
-    let (cgroup_fd, caps_tracer) = match before_clone(plan, opts, cgroup.as_ref()) {
+    let (cgroup_fd, v1_tasks, caps_tracer) = match before_clone(plan, opts, cgroup.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             remove_made(cgroup.as_ref(), plan);
@@ -110,13 +110,18 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
                 plan,
                 opts,
                 channel: child_end,
+                v1_tasks,
             };
             match plan.exec_root {
                 Some(_) => exec_init::run(ctx),
                 None => init::run(ctx),
             }
         }
-        Ok(pid) => pid,
+        Ok(pid) => {
+            // The child's copies are the ones it writes through.
+            drop(v1_tasks);
+            pid
+        }
         Err(e) => {
             remove_made(cgroup.as_ref(), plan);
             return Err(anyhow::Error::new(std::io::Error::from_raw_os_error(e.0)))
@@ -151,15 +156,16 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
 }
 
 /// The parent's steps between the cgroup and clone3: the v2 cgroup's fd to be born in, the
-/// capability tracer, a joined pid namespace.
+/// v1 `tasks` files the child moves itself in through (`cgroups::joins`), the capability
+/// tracer, a joined pid namespace.
 fn before_clone(
     plan: &Plan,
     opts: &Options,
     cgroup: Option<&Cgroup>,
-) -> Result<(Option<OwnedFd>, Option<crate::trace_caps::Tracer>)> {
-    let cgroup_fd = match cgroup {
-        Some(cg) => cg.v2_fd()?,
-        None => None,
+) -> Result<(Option<OwnedFd>, V1Tasks, Option<crate::trace_caps::Tracer>)> {
+    let (cgroup_fd, v1_tasks) = match cgroup {
+        Some(cg) => (cg.v2_fd()?, cg.open_v1_tasks()?),
+        None => (None, V1Tasks::default()),
     };
     let caps_tracer = match opts.trace_caps {
         true => Some(crate::trace_caps::for_cgroup(cgroup)?),
@@ -176,7 +182,7 @@ fn before_clone(
                 .with_context(|| format!("joining pid namespace {}", path.display()))?;
         }
     }
-    Ok((cgroup_fd, caps_tracer))
+    Ok((cgroup_fd, v1_tasks, caps_tracer))
 }
 
 /// clone3's arguments: a pidfd, SIGCHLD at exit, the namespaces to create, and the v2 cgroup
@@ -221,58 +227,11 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
         // Root writes any mapping; an unprivileged caller its own id or through newuidmap.
         super::rootless::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
     }
-    // v1 has no CLONE_INTO_CGROUP. An exec'd process is moved while it still waits for
-    // Proceed; a new container's init while it sets up its root (it waits for CgroupsJoined
-    // only before the first step that must run in its cgroups): the joins wait for an RCU
-    // grace period, which its setup then hides (see `cgroups::joins`).
-    let v1 = child.cgroup.as_ref().filter(|cg| !cg.paths().v1.is_empty());
-    let overlap = v1.is_some() && plan.exec_root.is_none();
-    if let (Some(cg), false) = (v1, overlap) {
-        cg.join_v1(pid)
-            .context("moving the process into its cgroup")?;
-        step!("in its cgroup");
-    }
     child
         .channel
-        .send(
-            &Message::Proceed {
-                host_pid: pid,
-                cgroups_pending: overlap,
-            },
-            &[],
-        )
+        .send(&Message::Proceed { host_pid: pid }, &[])
         .context("releasing the container init")?;
-    if let (Some(cg), true) = (v1, overlap) {
-        match cg.join_v1(pid) {
-            Ok(()) => {}
-            // The child failed and exited meanwhile: its Failed message says why.
-            Err(e) if is_esrch(&e) || exited(pid) => return Ok(()),
-            Err(e) => return Err(e.context("moving the container init into its cgroup")),
-        }
-        step!("in its cgroups");
-        // A send that fails means the child is gone: `wait_ready` reads why.
-        let _ = child.channel.send(&Message::CgroupsJoined, &[]);
-    }
     Ok(())
-}
-
-/// Our child `pid` has exited (a zombie until reaped, or gone).
-fn exited(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rfind(')')
-                .and_then(|i| s.get(i + 2..i + 3))
-                .is_some_and(|state| state == "Z" || state == "X")
-        })
-        .unwrap_or(true)
-}
-
-/// The process is gone (ESRCH from a write of its pid).
-fn is_esrch(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.raw_os_error() == Some(libc::ESRCH))
-    })
 }
 
 /// Follows the child until it has called execve (end-of-file on the channel) or reached the

@@ -15,20 +15,18 @@
 //!  ------------------                                ------------------------------
 //!  socketpair, block forwarded signals
 //!  [setns into a joined pid namespace]
-//!  clone3 ─────────────────────────────────────────▶ pdeathsig, non-dumpable
+//!  [create the cgroup, open its v1 tasks files]
+//!  clone3 (into the v2 cgroup) ────────────────────▶ pdeathsig, non-dumpable
 //!  [write uid_map, gid_map]                          waits for Proceed
-//!  [exec: join the v1 cgroups]
-//!  Proceed { host_pid, cgroups_pending } ───────────▶ [become the user namespace's root]
-//!  [init: join the v1 cgroups, then                   join namespaces, [keyring], mounts,
-//!   CgroupsJoined] ─────────────────────────────────▶ hostname, loopback
-//!                                                    [hooks: wait for CgroupsJoined,
-//!                                                     unshare cgroupns]
+//!  Proceed { host_pid } ────────────────────────────▶ [write "0" to each v1 tasks file: in
+//!                                                    its cgroups], [become the user
+//!                                                    namespace's root], join namespaces,
+//!                                                    [unshare cgroupns] (init only),
+//!                                                    [keyring], mounts, hostname, loopback
 //!                  ◀──────────────────────────────── [RunCreateHooks]       (init only)
 //!  [prestart, createRuntime hooks]
 //!  [CreateHooksDone] ───────────────────────────────▶ [createContainer hooks], pivot_root,
 //!                                                    sysctls, read-only and masked paths,
-//!                                                    [wait for CgroupsJoined, unshare
-//!                                                    cgroupns] (if not done for hooks),
 //!                                                    personality, then child::confine_and_exec:
 //!                                                    [pty], limits, [seccomp filter],
 //!                                                    capabilities and identity, program
@@ -62,8 +60,7 @@
 //!                  ◀──────────────────────────────── Failed { code, message }, exit
 //! ```
 //!
-//! Adding a step (joining a cgroup before Proceed, a seccomp listener fd coming back) is a
-//! variant here, a send on one side and a match arm on the other.
+//! Adding a step (a seccomp listener fd coming back) is a variant here, a send on one side and a match arm on the other.
 
 use anyhow::{Context, Result};
 use nix::sys::socket::{
@@ -79,19 +76,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub enum Message {
     /// parent → child, right after clone3: the parent's own steps for this child are done
     /// (its uid/gid maps are written when it has a new user namespace). Carries the child's
-    /// pid as the host sees it, which hook state reports. `cgroups_pending`: the parent is
-    /// moving the child into its v1 cgroups meanwhile; `CgroupsJoined` follows.
-    Proceed {
-        host_pid: i32,
-        #[serde(default)]
-        cgroups_pending: bool,
-    },
-    /// parent → child, after `Proceed { cgroups_pending: true }`: the child is in every v1
-    /// cgroup of its container. The child waits for it before it unshares its cgroup
-    /// namespace (rooted where it stands then), and so before its hooks, its pty and anything
-    /// of the workload; its mounts and pivot_root overlap the joins' RCU grace period (see
-    /// `cgroups::joins`).
-    CgroupsJoined,
+    /// pid as the host sees it, which hook state reports. The child then moves itself into
+    /// its v1 cgroups (`cgroups::joins`).
+    Proceed { host_pid: i32 },
     /// child → parent: mounts are done, pivot_root is next: run the prestart and
     /// createRuntime hooks (in the runtime's namespaces) now.
     RunCreateHooks,
@@ -186,7 +173,7 @@ impl Channel {
             ) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 // The peer closed its end with a message of ours unread (a child that failed
-                // before reading CgroupsJoined). On a SOCK_SEQPACKET socket the kernel reports
+                // before reading Proceed). On a SOCK_SEQPACKET socket the kernel reports
                 // that once, before the packets the peer sent: read again to get its Failed,
                 // then end-of-file.
                 Err(nix::errno::Errno::ECONNRESET) => continue,
@@ -246,7 +233,6 @@ impl Message {
     pub fn name(&self) -> &'static str {
         match self {
             Message::Proceed { .. } => "Proceed",
-            Message::CgroupsJoined => "CgroupsJoined",
             Message::RunCreateHooks => "RunCreateHooks",
             Message::CreateHooksDone => "CreateHooksDone",
             Message::AtStartGate => "AtStartGate",
@@ -266,22 +252,10 @@ mod tests {
     fn messages_round_trip_with_fds_and_end_of_file() {
         let (parent, child) = pair().unwrap();
         parent
-            .send(
-                &Message::Proceed {
-                    host_pid: 42,
-                    cgroups_pending: false,
-                },
-                &[],
-            )
+            .send(&Message::Proceed { host_pid: 42 }, &[])
             .unwrap();
         let r = child.recv().unwrap().unwrap();
-        assert_eq!(
-            r.message,
-            Message::Proceed {
-                host_pid: 42,
-                cgroups_pending: false
-            }
-        );
+        assert_eq!(r.message, Message::Proceed { host_pid: 42 });
         assert!(r.fds.is_empty());
         let failed = Message::Failed {
             code: 127,
@@ -320,7 +294,9 @@ mod tests {
             message: "the host has no /dev/full2".into(),
         };
         child.send(&failed, &[]).unwrap();
-        parent.send(&Message::CgroupsJoined, &[]).unwrap();
+        parent
+            .send(&Message::Proceed { host_pid: 42 }, &[])
+            .unwrap();
         drop(child);
         assert_eq!(parent.recv().unwrap().unwrap().message, failed);
         assert!(parent.recv().unwrap().is_none());
