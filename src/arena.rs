@@ -44,6 +44,31 @@ static HIGH: AtomicUsize = AtomicUsize::new(0);
 
 pub struct Arena;
 
+/// What the first block's arrival populates: a quick-form launch's parent reaches ≈ 250 KiB
+/// (62 pages at the time of writing, counted with `perf record -e page-faults -d`).
+const PREFAULT: usize = 256 * 1024;
+
+/// Makes the region's first pages present with one madvise(MADV_POPULATE_WRITE) instead of one
+/// zero-fill page fault each as the bump offset reaches them: in this VM a fault is an
+/// exception and a hypervisor exit (≈ 2 µs), the populate loop stays in the kernel. Measured
+/// (500 paired rounds, loaded machine): the launch's page faults 228 → 171 (parent 158 → 97),
+/// CPU −0.10 ms, wall −0.11 ms. Pages a process would never have touched cost resident memory,
+/// hence the bound. Older kernels (before 5.14) refuse the advice and the pages fault in as
+/// before.
+fn prefault() {
+    populate(base(), PREFAULT);
+}
+
+/// madvise(MADV_POPULATE_WRITE) over `len` bytes at page-aligned `addr`; the result is ignored
+/// (an older kernel's EINVAL leaves the pages to fault in).
+fn populate(addr: usize, len: usize) {
+    // SAFETY: madvise only asks the kernel to populate pages of a mapping the caller owns (the
+    // region lives as long as the process); it reads or writes no byte the program sees.
+    unsafe {
+        libc::madvise(addr as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE);
+    }
+}
+
 fn base() -> usize {
     REGION.0.get() as usize
 }
@@ -71,6 +96,9 @@ impl Arena {
                 // that takes them acquires) sees them below the mark.
                 Ok(_) => {
                     let high = HIGH.fetch_max(end, AcqRel);
+                    if high == 0 {
+                        prefault();
+                    }
                     let dirty = high.saturating_sub(start).min(layout.size());
                     return Some(((base() + start) as *mut u8, dirty));
                 }
@@ -160,6 +188,53 @@ mod tests {
 
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).unwrap()
+    }
+
+    /// Resident pages of `len` bytes at `addr`, by mincore(2).
+    fn resident(addr: usize, len: usize) -> usize {
+        let mut v = vec![0u8; len.div_ceil(PAGE)];
+        // SAFETY: `addr..addr+len` is a mapping of ours; `v` has one byte per page.
+        let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, v.as_mut_ptr()) };
+        assert_eq!(rc, 0, "mincore: {}", std::io::Error::last_os_error());
+        v.iter().filter(|&&b| b & 1 == 1).count()
+    }
+
+    #[test]
+    fn populate_makes_every_page_present_without_touching_them() {
+        let len = PREFAULT;
+        // SAFETY: a fresh private anonymous mapping, unmapped below; nothing else uses it.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(addr, libc::MAP_FAILED);
+        let addr = addr as usize;
+        assert_eq!(resident(addr, len), 0, "a fresh mapping has no page yet");
+        populate(addr, len);
+        assert_eq!(
+            resident(addr, len),
+            len / PAGE,
+            "every page populated (kernel 5.14+)"
+        );
+        // SAFETY: the mapping made above, no longer used.
+        unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+    }
+
+    #[test]
+    fn the_first_block_populates_the_regions_first_pages() {
+        let a = Arena;
+        // SAFETY: a non-zero size, freed with its layout.
+        unsafe {
+            let p = a.alloc(layout(8, 8));
+            a.dealloc(p, layout(8, 8));
+        }
+        assert_eq!(resident(base(), PREFAULT), PREFAULT / PAGE);
     }
 
     #[test]
