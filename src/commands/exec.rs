@@ -11,6 +11,7 @@
 //! child, which is visible inside the container from its first instruction, inherits that and
 //! nothing in the container can open the host's minirun binary through /proc/PID/exe.
 
+use super::Failure;
 use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
 use crate::capability::{self as cap, names};
@@ -21,7 +22,7 @@ use crate::container::plan::{CgroupRequest, Settings};
 use crate::container::procfs;
 use crate::container::state::{self, Status, Store};
 use crate::container::validate::{self, Cgroups, Facts, Inputs};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -129,11 +130,11 @@ fn outside_delegation(paths: &crate::cgroups::CgroupPaths) -> bool {
             .is_some_and(|d| !crate::container::rootless_cgroup::joinable(&d.dir))
 }
 
-pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
+pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32, Failure> {
     let store = Store::new(&g.root);
     let st = store.load(&a.id)?;
     if store.status(&st) == Status::Stopped {
-        bail!("cannot exec in a stopped container");
+        return Err(anyhow!("cannot exec in a stopped container").into());
     }
     let last = cap::kernel_last_cap();
     let saved = saved_spec(&store, &a.id);
@@ -212,7 +213,7 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
-    launch::wait_exit(&child)
+    Ok(launch::wait_exit(&child)?)
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ impl Container {
     }
 
     /// Follows the init to its execve or the start gate (see `launch::wait_ready`).
-    pub fn wait_ready(&mut self) -> Result<Reached> {
+    pub fn wait_ready(&mut self) -> Result<Reached, launch::StartError> {
         launch::wait_ready(self.child()?)
     }
 

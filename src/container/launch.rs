@@ -234,35 +234,71 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
     Ok(())
 }
 
+/// Why a launch did not reach execve or the start gate, and so the exit status it ends with.
+/// Not a `std::error::Error`, like the `ExecFailure` it may hold: `?` cannot fold it into
+/// an `anyhow` chain and lose the code (see `program::ExecFailure`).
+#[derive(Debug)]
+pub enum StartError {
+    /// The child stopped short of execve and said why, with Docker's exit code.
+    Child(ExecFailure),
+    /// The runtime's own side failed (the child, if any, is killed and reaped): 125.
+    Runtime(anyhow::Error),
+}
+
+impl StartError {
+    /// Docker's exit status: the child's own code, or 125 for the runtime's failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Child(f) => f.exit_code(),
+            StartError::Runtime(_) => 125,
+        }
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Child(e) => e.fmt(f),
+            StartError::Runtime(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(e: anyhow::Error) -> Self {
+        StartError::Runtime(e)
+    }
+}
+
 /// Follows the child until it has called execve (end-of-file on the channel) or reached the
 /// start gate, answering its requests on the way. On failure, the child is reaped and the
-/// error carries Docker's exit code (`ExecFailure`).
-pub fn wait_ready(child: &mut Child) -> Result<Reached> {
+/// error says whose failure it was (`StartError`).
+pub fn wait_ready(child: &mut Child) -> Result<Reached, StartError> {
     loop {
         let (msg, fds) = match child.channel.recv() {
             Ok(Some(r)) => (r.message, r.fds),
             Ok(None) => return Ok(Reached::Exec),
-            Err(e) => return Err(kill_and_reap(child, e)),
+            Err(e) => return Err(kill_and_reap(child, e).into()),
         };
         match msg {
             Message::AtStartGate => return Ok(Reached::Gate),
             Message::Failed { code, message } => {
                 let _ = waitpid(child.pid, None);
-                return Err(anyhow::Error::new(ExecFailure { code, message }));
+                return Err(StartError::Child(ExecFailure { code, message }));
             }
             Message::RunCreateHooks => {
                 if let Err(e) = run_create_hooks(child) {
-                    return Err(kill_and_reap(child, e));
+                    return Err(kill_and_reap(child, e).into());
                 }
             }
             Message::SeccompListener => {
                 if let Err(e) = hand_seccomp_listener(child, fds) {
-                    return Err(kill_and_reap(child, e));
+                    return Err(kill_and_reap(child, e).into());
                 }
             }
             other => {
                 let e = anyhow::anyhow!("the container init sent {} out of turn", other.name());
-                return Err(kill_and_reap(child, e));
+                return Err(kill_and_reap(child, e).into());
             }
         }
     }
