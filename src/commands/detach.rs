@@ -19,7 +19,7 @@ use super::Failure;
 use super::logfile;
 use crate::container::cgroup_launch;
 use crate::container::instance::Container;
-use crate::container::launch::{self, Options};
+use crate::container::launch::{self, Handles};
 use crate::container::plan::Plan;
 use crate::container::procfs;
 use crate::container::program::ExecFailure;
@@ -132,50 +132,44 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
     let log = std::sync::Arc::new(std::sync::Mutex::new(None::<logfile::Rotating>));
     let mut copier = None;
     let mut caps = None;
-    let started =
-        opened
-            .map_err(Failure::from)
-            .and_then(|(caller_err, null, out_r, out_w, rotating)| {
-                *log.lock().unwrap_or_else(|p| p.into_inner()) = Some(rotating);
-                dup2(null.as_raw_fd(), 0);
-                dup2(out_w.as_raw_fd(), 1);
-                dup2(out_w.as_raw_fd(), 2);
-                let opts = Options {
-                    // The monitor is the container's keeper: if it is killed, the container goes too.
-                    die_with_parent: true,
-                    trace_caps: trace_caps.is_some(),
-                    ..Options::default()
-                };
-                let spawned = container.spawn(plan, &opts).map(drop);
-                // The container has its own copy of the fd table now; --trace goes to the caller until
-                // it returns.
-                dup2(caller_err.as_raw_fd(), 2);
-                // The monitor keeps no write end: the pipe ends when the container's processes do.
-                dup2(null.as_raw_fd(), 1);
-                drop(out_w);
-                spawned?;
-                // Read from now on, so a workload that writes at once never waits on a full pipe. The
-                // launch's fork is done: from here the monitor may have a thread.
-                copier = Some(copy_output(out_r, log.clone()));
-                caps = container
-                    .child()?
-                    .caps_tracer
-                    .take()
-                    .map(|t| t.start_to(Some(log_sink(log.clone()))));
-                container.wait_ready()?;
-                let pid = container.child()?.pid.as_raw();
-                procfs::wait_exec_done(pid);
-                if crate::trace::enabled() {
-                    crate::container::cap_trace::trace_after_execve(pid, plan.caps);
-                }
-                container.record_quick(plan)?;
-                if !remove_at_exit {
-                    std::fs::write(container.dir().join(state::KEEP), "")
-                        .context("marking the record to keep")?;
-                }
-                dup2(null.as_raw_fd(), 2);
-                Ok(pid)
-            });
+    let opened = opened.map_err(Failure::from);
+    let started = opened.and_then(|(caller_err, null, out_r, out_w, rotating)| {
+        *log.lock().unwrap_or_else(|p| p.into_inner()) = Some(rotating);
+        dup2(null.as_raw_fd(), 0);
+        dup2(out_w.as_raw_fd(), 1);
+        dup2(out_w.as_raw_fd(), 2);
+        // The monitor is the container's keeper (the plan's die_with_parent): if it is killed,
+        // the container goes too.
+        let spawned = container.spawn(plan, &Handles::default()).map(drop);
+        // The container has its own copy of the fd table now; --trace goes to the caller until
+        // it returns.
+        dup2(caller_err.as_raw_fd(), 2);
+        // The monitor keeps no write end: the pipe ends when the container's processes do.
+        dup2(null.as_raw_fd(), 1);
+        drop(out_w);
+        spawned?;
+        // Read from now on, so a workload that writes at once never waits on a full pipe. The
+        // launch's fork is done: from here the monitor may have a thread.
+        copier = Some(copy_output(out_r, log.clone()));
+        caps = container
+            .child()?
+            .caps_tracer
+            .take()
+            .map(|t| t.start_to(Some(log_sink(log.clone()))));
+        container.wait_ready()?;
+        let pid = container.child()?.pid.as_raw();
+        procfs::wait_exec_done(pid);
+        if crate::trace::enabled() {
+            crate::container::cap_trace::trace_after_execve(pid, plan.caps);
+        }
+        container.record_quick(plan)?;
+        if !remove_at_exit {
+            std::fs::write(container.dir().join(state::KEEP), "")
+                .context("marking the record to keep")?;
+        }
+        dup2(null.as_raw_fd(), 2);
+        Ok(pid)
+    });
     let pid = match started {
         Ok(pid) => pid,
         Err(e) => {

@@ -16,7 +16,7 @@ use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
 use crate::capability::{self as cap, names};
 use crate::cli::ExecArgs;
-use crate::container::launch::{self, Options};
+use crate::container::launch::{self, Handles};
 use crate::container::leak_guards;
 use crate::container::plan::{CgroupRequest, Settings};
 use crate::container::procfs;
@@ -159,6 +159,7 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32, Fail
         last_cap: last,
         settings: Settings {
             preserve_fds: a.preserve_fds,
+            die_with_parent: !a.detach,
             ..Settings::default()
         },
         // The container's own filter, as runc applies it to every exec'd process (a
@@ -194,8 +195,7 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32, Fail
 
     // Before the clone: the child inherits it (see the module comment).
     leak_guards::set_non_dumpable()?;
-    let opts = Options {
-        die_with_parent: !a.detach,
+    let handles = Handles {
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
         // The identity a seccomp listener's state names (the exec plan has no hooks to run).
         hooks: Some(crate::container::hooks::HookState {
@@ -203,9 +203,9 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32, Fail
             bundle: st.bundle.clone(),
             annotations: st.annotations.clone(),
         }),
-        ..Options::default()
+        ..Handles::default()
     };
-    let mut child = launch::spawn(&plan, &opts)?;
+    let mut child = launch::spawn(&plan, &handles)?;
     launch::wait_ready(&mut child)?;
     if let Some(p) = &a.pid_file {
         write_pid_file(p, child.pid.as_raw())?;

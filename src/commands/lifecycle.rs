@@ -13,7 +13,7 @@ use crate::capability as cap;
 use crate::cli::{CreateArgs, DeleteArgs, KillArgs, ListArgs, OciRunArgs};
 use crate::container::hooks::HookState;
 use crate::container::instance::Container;
-use crate::container::launch::{self, Options, Reached};
+use crate::container::launch::{self, Handles, Reached};
 use crate::container::plan::Settings;
 use crate::container::state::{self, FIFO, State, Status, Store};
 use crate::container::{bundle, hooks, procfs};
@@ -120,6 +120,9 @@ fn create_container(
         volatile: false,
         new_keyring: !a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        // `create`'s init outlives this process; `run`'s is tied to it.
+        die_with_parent: foreground,
+        trace_caps: a.trace_caps,
     };
     let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
     let name = cgroup_launch::cgroup_name(&g.root, &a.id);
@@ -205,15 +208,13 @@ fn create_container(
         bundle: b.dir.to_string_lossy().into_owned(),
         annotations,
     };
-    let opts = Options {
-        die_with_parent: foreground,
+    let handles = Handles {
         start_gate: Some(gate.as_raw_fd()),
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
         console_size: None,
         hooks: Some(hooks.clone()),
-        trace_caps: a.trace_caps,
     };
-    let pid = container.spawn(&plan, &opts)?.pid.as_raw();
+    let pid = container.spawn(&plan, &handles)?.pid.as_raw();
     if container.wait_ready()? == Reached::Exec {
         return Err(anyhow!("the container init exited before reaching the start gate").into());
     }

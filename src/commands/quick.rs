@@ -7,7 +7,7 @@ use crate::cli::{Global, QuickArgs};
 use crate::container::cgroup_launch;
 use crate::container::in_root;
 use crate::container::instance::Container;
-use crate::container::launch::{self, Options};
+use crate::container::launch::{self, Handles};
 use crate::container::plan::{Plan, Settings};
 use crate::container::seccomp_step;
 use crate::container::state::{self, Store};
@@ -170,6 +170,9 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
             // session holds stay out of the container (issue 11, item 6).
             new_keyring: true,
             preserve_fds: 0,
+            // The runtime (or -d's monitor) is the container's keeper: the container dies with it.
+            die_with_parent: true,
+            trace_caps: args.trace_caps,
         },
         // Docker's default profile for the resolved bounding set (or the named one), compiled
         // or read from the cache here in the parent.
@@ -298,16 +301,14 @@ fn launch_and_wait(
         true => Some(super::tty::socket()?),
         false => None,
     };
-    let opts = Options {
-        die_with_parent: true,
+    let handles = Handles {
         console_socket: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
         console_size: super::tty::caller_size(),
-        trace_caps: trace_caps.is_some(),
-        ..Options::default()
+        ..Handles::default()
     };
     let (json, profile) = trace_caps.unzip();
     let caps = container
-        .spawn(plan, &opts)?
+        .spawn(plan, &handles)?
         .caps_tracer
         .take()
         .map(|t| t.start(true).with_seccomp(profile.flatten()));

@@ -5,9 +5,9 @@
 
 use std::os::unix::fs::DirBuilderExt;
 
+use super::handles::Handles;
 use super::hooks::HookState;
 use super::leak_guards;
-use super::options::Options;
 use super::plan::Plan;
 use super::program::{self, ExecFailure};
 use super::protocol::{Channel, Message};
@@ -27,7 +27,7 @@ use std::path::PathBuf;
 /// What the parent hands the child: the plan and this launch's options, read in place.
 pub struct ChildContext<'a> {
     pub plan: &'a Plan,
-    pub opts: &'a Options,
+    pub handles: &'a Handles,
     /// The child's end of the protocol channel (close-on-exec: execve closes it, which is
     /// the parent's "started").
     pub channel: Channel,
@@ -40,7 +40,7 @@ impl ChildContext<'_> {
     /// Run the createContainer and startContainer hooks with this identity (only when the
     /// config has hooks).
     pub fn hooks(&self) -> Option<&HookState> {
-        self.opts.hooks_for(self.plan)
+        self.handles.hooks_for(self.plan)
     }
 }
 
@@ -98,7 +98,7 @@ pub fn run(mut ctx: ChildContext, path: Path) -> ! {
 /// The first steps: die with the runtime (before anything slow), a session of our own, and
 /// turn non-dumpable.
 pub fn first_steps(ctx: &ChildContext) -> Result<()> {
-    if ctx.opts.die_with_parent {
+    if ctx.plan.settings.die_with_parent {
         leak_guards::die_with_parent()?;
         // A runtime killed between clone3 and the prctl above sent no death signal: we would
         // live on, unowned. Its end of the channel closed with it.
@@ -244,9 +244,9 @@ pub fn join_namespaces(plan: &Plan) -> Result<()> {
 /// A terminal: a pty from the container's own devpts (so the workload can reopen it by its
 /// /dev/pts name), made our controlling tty and stdio; the master goes to the caller.
 pub fn terminal(ctx: &ChildContext) -> Result<()> {
-    match ctx.opts.console_socket {
+    match ctx.handles.console_socket {
         Some(sock) if ctx.plan.terminal => {
-            super::console::setup(sock, ctx.plan.identity.uid, ctx.opts.console_size)
+            super::console::setup(sock, ctx.plan.identity.uid, ctx.handles.console_size)
         }
         _ => Ok(()),
     }

@@ -6,8 +6,8 @@
 //! in a race, however quickly the workload exits.
 
 use super::child::ChildContext;
+pub use super::handles::Handles;
 use super::hooks::{self, HookState};
-pub use super::options::Options;
 use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::{self, Channel, Message};
@@ -72,8 +72,8 @@ pub fn forwarded_set() -> SigSet {
 /// Clones the child into its namespaces and runs its side of the protocol (`init` for a new
 /// container, `exec_init` to join one). Returns once the parent's post-clone steps are done;
 /// `wait_ready` then follows the child to execve or the start gate.
-pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
-    let hooks = opts.hooks_for(plan);
+pub fn spawn(plan: &Plan, handles: &Handles) -> Result<Child> {
+    let hooks = handles.hooks_for(plan);
     // Blocked before clone3, so a signal that arrives while the child starts is queued for
     // the signalfd instead of killing the runtime and orphaning the container.
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None).context("blocking signals")?;
@@ -85,7 +85,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         .map(cgroup_launch::prepare)
         .transpose()?
         .flatten();
-    let (cgroup_fd, v1_tasks, caps_tracer) = match before_clone(plan, opts, cgroup.as_ref()) {
+    let (cgroup_fd, v1_tasks, caps_tracer) = match before_clone(plan, cgroup.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             remove_made(cgroup.as_ref(), plan);
@@ -108,7 +108,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             }
             let ctx = ChildContext {
                 plan,
-                opts,
+                handles,
                 channel: child_end,
                 v1_tasks,
             };
@@ -142,7 +142,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             .seccomp
             .as_ref()
             .and_then(|s| s.listener.clone())
-            .map(|l| (l, opts.hooks.clone().unwrap_or_default())),
+            .map(|l| (l, handles.hooks.clone().unwrap_or_default())),
         caps_tracer,
     };
     if let Err(e) = after_clone(plan, &child) {
@@ -160,14 +160,13 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
 /// tracer, a joined pid namespace.
 fn before_clone(
     plan: &Plan,
-    opts: &Options,
     cgroup: Option<&Cgroup>,
 ) -> Result<(Option<OwnedFd>, V1Tasks, Option<crate::trace_caps::Tracer>)> {
     let (cgroup_fd, v1_tasks) = match cgroup {
         Some(cg) => (cg.v2_fd()?, cg.open_v1_tasks()?),
         None => (None, V1Tasks::default()),
     };
-    let caps_tracer = match opts.trace_caps {
+    let caps_tracer = match plan.settings.trace_caps {
         true => Some(crate::trace_caps::for_cgroup(cgroup)?),
         false => None,
     };
