@@ -18,7 +18,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "cgroups/placement.rs",
     "cgroups/resources.rs",
     "cgroups/stats.rs",
-    "container/bundle.rs",
     "container/cgroup_launch.rs",
     "container/cgroup_view.rs",
     "container/child.rs",
@@ -48,7 +47,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "lab/mod.rs",
     "lab/seccomp_rows.rs",
     "lab/userns.rs",
-    "spec.rs",
     "trace_caps/mod.rs",
     "trace_caps/ring.rs",
 ];

@@ -97,7 +97,10 @@ macro_rules! runtime_failures {
         }
     )*};
 }
-runtime_failures!(crate::container::validate::Refusal);
+runtime_failures!(
+    crate::container::validate::Refusal,
+    crate::container::bundle::BundleError,
+);
 
 impl From<ExecFailure> for Failure {
     fn from(f: ExecFailure) -> Self {
