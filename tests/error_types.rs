@@ -34,6 +34,7 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/protocol.rs",
     "container/rootfs.rs",
     "container/rootless.rs",
+    "container/rootless_cgroup.rs",
     "container/seccomp_step.rs",
     "container/state.rs",
     "container/task.rs",
