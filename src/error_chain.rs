@@ -1,6 +1,6 @@
 //! An error and its sources on one line, joined by ": ", as the command layer prints an
 //! anyhow chain (`{:#}`): what a user sees of a library's typed error, for the library's tests
-//! of its messages.
+//! of its messages and for a line it logs itself.
 
 /// `e`, then each `source()` in turn, on one line.
 pub fn one_line(e: &dyn std::error::Error) -> String {

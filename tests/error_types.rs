@@ -48,8 +48,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "lab/mod.rs",
     "lab/seccomp_rows.rs",
     "lab/userns.rs",
-    "trace_caps/mod.rs",
-    "trace_caps/ring.rs",
 ];
 
 /// Where anyhow belongs: the command layer.

@@ -209,7 +209,7 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
     if let (Some(caps), Some(json)) = (caps, &trace_caps) {
         let mut sink = log_sink(log.clone());
         if let Err(e) = crate::trace_caps::report_at_exit_to(caps, json.as_deref(), &mut sink) {
-            sink(&format!("{e:#}"));
+            sink(&format!("{:#}", anyhow::Error::from(e)));
         }
     }
     // Whole or not at all (a temporary file renamed into place): `ps -a` and a caller polling

@@ -337,6 +337,7 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32, Fai
     let code = launch::wait_exit(&child);
     let code = match caps {
         Some(caps) => crate::trace_caps::report_at_exit(caps, a.create.trace_caps_json.as_deref())
+            .map_err(anyhow::Error::from)
             .and(code)?,
         None => code?,
     };

@@ -100,6 +100,7 @@ macro_rules! runtime_failures {
 runtime_failures!(
     crate::container::validate::Refusal,
     crate::container::bundle::BundleError,
+    crate::trace_caps::Error,
 );
 
 impl From<ExecFailure> for Failure {
