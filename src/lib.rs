@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cli_error;
 pub mod commands;
 pub mod container;
+pub mod error_chain;
 pub mod lab;
 pub mod seccomp;
 pub mod spec;

@@ -1,4 +1,4 @@
-//! Parse, dispatch, and turn every outcome into an exit status (`commands::exit_code`).
+//! Parse, dispatch, and turn every outcome into an exit status (`commands::Failure`).
 
 use minirun::cli::{Cli, Command, OciCommand};
 
@@ -40,8 +40,8 @@ fn main() {
     match minirun::commands::dispatch(&cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            minirun::commands::Log::new(&cli.global).error(&format!("{e:#}"));
-            std::process::exit(minirun::commands::exit_code(cli.command.as_ref(), &e));
+            minirun::commands::Log::new(&cli.global).error(&e.to_string());
+            std::process::exit(e.exit_code(cli.command.as_ref()));
         }
     }
 }

@@ -5,7 +5,6 @@
 
 use crate::capability::CapSets;
 use crate::capability::identity::Identity;
-use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
 
@@ -122,8 +121,14 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Value {
     json!({"destination": dest, "type": typ, "source": source, "options": options})
 }
 
+/// The quick form's choices did not make a valid Spec (a value the flags let through that
+/// the Spec's types refuse); serde's line is the source.
+#[derive(Debug, thiserror::Error)]
+#[error("building the container spec")]
+pub struct BuildError(#[source] serde_json::Error);
+
 /// The Spec for a quick-form run.
-pub fn build(q: &QuickForm) -> Result<Spec> {
+pub fn build(q: &QuickForm) -> Result<Spec, BuildError> {
     let mut namespaces = vec!["pid", "ipc", "uts", "mount", "cgroup"];
     if q.network == Network::None {
         namespaces.push("network");
@@ -178,7 +183,7 @@ pub fn build(q: &QuickForm) -> Result<Spec> {
     if let Some(list) = spec["mounts"].as_array_mut() {
         list.extend(q.mounts.iter().cloned());
     }
-    serde_json::from_value(spec).context("building the container spec")
+    serde_json::from_value(spec).map_err(BuildError)
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@
 //!
 //! The steps go through the `Sys` trait so a unit test can record and check the order.
 
+use super::Error;
 use super::identity::Identity;
 use super::{CapSet, CapSets, names};
-use anyhow::{Context, Result};
 
 /// The privileged operations, one method a syscall.
 pub trait Sys {
@@ -43,35 +43,52 @@ pub fn apply(
     identity: &Identity,
     no_new_privs: bool,
     last_cap: u8,
-) -> Result<()> {
+) -> Result<(), Error> {
     for cap in CapSet::all_up_to(last_cap).minus(sets.bounding).iter() {
-        sys.bounding_drop(cap)
-            .with_context(|| format!("dropping {} from the bounding set", names::oci_name(cap)))?;
+        sys.bounding_drop(cap).map_err(failed(|| {
+            format!("dropping {} from the bounding set", names::oci_name(cap))
+        }))?;
     }
     sys.traced("bounding set dropped");
-    sys.keep_caps(true).context("prctl(PR_SET_KEEPCAPS)")?;
+    sys.keep_caps(true)
+        .map_err(failed(|| "prctl(PR_SET_KEEPCAPS)".into()))?;
     sys.setgroups(&identity.additional_gids)
-        .with_context(|| format!("setgroups({:?})", identity.additional_gids))?;
+        .map_err(failed(|| {
+            format!("setgroups({:?})", identity.additional_gids)
+        }))?;
     sys.setresgid(identity.gid)
-        .with_context(|| format!("setresgid({})", identity.gid))?;
+        .map_err(failed(|| format!("setresgid({})", identity.gid)))?;
     sys.setresuid(identity.uid)
-        .with_context(|| format!("setresuid({})", identity.uid))?;
+        .map_err(failed(|| format!("setresuid({})", identity.uid)))?;
     sys.traced("identity switched");
     sys.capset(sets.effective, sets.permitted, sets.inheritable)
-        .context("capset")?;
+        .map_err(failed(|| "capset".into()))?;
     sys.traced("capset");
-    sys.ambient_clear().context("clearing the ambient set")?;
+    sys.ambient_clear()
+        .map_err(failed(|| "clearing the ambient set".into()))?;
     for cap in sets.ambient.iter() {
-        sys.ambient_raise(cap)
-            .with_context(|| format!("raising {} in the ambient set", names::oci_name(cap)))?;
+        sys.ambient_raise(cap).map_err(failed(|| {
+            format!("raising {} in the ambient set", names::oci_name(cap))
+        }))?;
     }
     sys.traced("ambient set");
-    sys.keep_caps(false).context("prctl(PR_SET_KEEPCAPS, 0)")?;
+    sys.keep_caps(false)
+        .map_err(failed(|| "prctl(PR_SET_KEEPCAPS, 0)".into()))?;
     if no_new_privs {
-        sys.no_new_privs().context("prctl(PR_SET_NO_NEW_PRIVS)")?;
+        sys.no_new_privs()
+            .map_err(failed(|| "prctl(PR_SET_NO_NEW_PRIVS)".into()))?;
         sys.traced("no_new_privs");
     }
     Ok(())
+}
+
+/// The error of the step `step()` says, for `map_err` (the line is made only on failure:
+/// the bounding-set walk runs for every launch).
+fn failed(step: impl FnOnce() -> String) -> impl FnOnce(nix::Error) -> Error {
+    move |source| Error::Apply {
+        step: step(),
+        source,
+    }
 }
 
 /// The real kernel.

@@ -1,27 +1,32 @@
 //! Reading a process's capability sets back from the kernel (/proc/PID/status).
 
-use super::{CapSet, CapSets};
-use anyhow::{Context, Result};
+use super::{CapSet, CapSets, Error, StatusError};
 
 /// The five sets of `pid` (None: this process).
-pub fn read_status(pid: Option<i32>) -> Result<CapSets> {
+pub fn read_status(pid: Option<i32>) -> Result<CapSets, Error> {
     let path = match pid {
         Some(p) => format!("/proc/{p}/status"),
         None => "/proc/self/status".to_string(),
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    parse_status(&text).with_context(|| format!("parsing {path}"))
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    parse_status(&text).map_err(|source| Error::Status { path, source })
 }
 
 /// Parses the `Cap*:` lines of a /proc/PID/status text.
-pub fn parse_status(text: &str) -> Result<CapSets> {
-    let field = |key: &str| -> Result<CapSet> {
+pub fn parse_status(text: &str) -> Result<CapSets, StatusError> {
+    let field = |key: &'static str| -> Result<CapSet, StatusError> {
         let line = text
             .lines()
             .find_map(|l| l.strip_prefix(key))
-            .with_context(|| format!("no {key} line"))?;
-        let v = u64::from_str_radix(line.trim(), 16)
-            .with_context(|| format!("bad {key} value {line:?}"))?;
+            .ok_or(StatusError::NoLine(key))?;
+        let v = u64::from_str_radix(line.trim(), 16).map_err(|source| StatusError::BadValue {
+            key,
+            line: line.to_string(),
+            source,
+        })?;
         Ok(CapSet(v))
     };
     Ok(CapSets {

@@ -12,6 +12,47 @@ pub mod policy;
 
 use std::fmt;
 
+/// What failed applying or reading capability sets (`apply`, `inspect`; names and policy
+/// have their own: `names::NameError`, `policy::PolicyError`). One line naming the step or
+/// the value; the OS error is the source.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A step of `apply` refused: the syscall and its arguments, as the step says.
+    #[error("{step}")]
+    Apply {
+        step: String,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("reading {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A /proc/PID/status text without the sets, with where it came from.
+    #[error("parsing {path}")]
+    Status {
+        path: String,
+        #[source]
+        source: StatusError,
+    },
+}
+
+/// What is wrong with a /proc/PID/status text.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("no {0} line")]
+    NoLine(&'static str),
+    #[error("bad {key} value {line:?}")]
+    BadValue {
+        key: &'static str,
+        line: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+}
+
 /// A set of capabilities, bit N = capability N.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct CapSet(pub u64);

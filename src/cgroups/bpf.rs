@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::devices::{DevType, RWM, Rule};
 
@@ -386,7 +386,7 @@ pub(crate) fn load_program(
     license: &std::ffi::CStr,
     name: &str,
     what: &str,
-) -> Result<OwnedFd> {
+) -> Result<OwnedFd, LoadError> {
     let mut prog_name = [0u8; 16];
     let n = name.len().min(15);
     prog_name[..n].copy_from_slice(&name.as_bytes()[..n]);
@@ -415,12 +415,23 @@ pub(crate) fn load_program(
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let log = String::from_utf8_lossy(&log[..end]);
             let tail: Vec<&str> = log.trim().lines().rev().take(6).collect();
-            bail!(
-                "loading {what}: {e}; verifier: {}",
-                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-            )
+            Err(LoadError {
+                what: what.to_string(),
+                os: e,
+                verifier: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+            })
         }
     }
+}
+
+/// BPF_PROG_LOAD refused a program: what it was, the kernel's answer, and the last lines of
+/// the verifier's log (the reason, when the verifier refused).
+#[derive(Debug, thiserror::Error)]
+#[error("loading {what}: {os}; verifier: {verifier}")]
+pub struct LoadError {
+    pub what: String,
+    pub os: std::io::Error,
+    pub verifier: String,
 }
 
 /// Attach `prog` to the cgroup open at `cgroup`. Multi mode, as runc does, so that a nested

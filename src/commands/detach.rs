@@ -15,16 +15,17 @@
 //! each check goes to the log as it comes, the summary when the container exits, and the JSON
 //! to `--trace-caps-json` then (the caller is long gone: nowhere else would hear it).
 
+use super::Failure;
 use super::logfile;
 use crate::container::cgroup_launch;
 use crate::container::instance::Container;
-use crate::container::launch::{self, Options};
+use crate::container::launch::{self, Handles};
 use crate::container::plan::Plan;
 use crate::container::procfs;
 use crate::container::program::ExecFailure;
 use crate::container::protocol::{self, Channel, Message};
 use crate::container::state::{self, Store};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use nix::fcntl::OFlag;
 use nix::unistd::ForkResult;
 use std::io::{Read, Write};
@@ -46,7 +47,7 @@ pub fn run(
     remove_at_exit: bool,
     log_opts: logfile::Opts,
     trace_caps: Option<Option<PathBuf>>,
-) -> Result<i32> {
+) -> Result<i32, Failure> {
     // The monitor writes it when the container exits, in whatever directory that is.
     let trace_caps = match trace_caps {
         Some(Some(json)) => {
@@ -82,14 +83,14 @@ pub fn run(
 }
 
 /// Pure: what the monitor's report (None: it closed its end unheard) says of the launch.
-fn started(report: Option<Message>) -> Result<()> {
+fn started(report: Option<Message>) -> Result<(), Failure> {
     match report {
         Some(Message::Running { .. }) => Ok(()),
-        Some(Message::Failed { code, message }) => {
-            Err(anyhow::Error::new(ExecFailure { code, message }))
+        Some(Message::Failed { code, message }) => Err(ExecFailure { code, message }.into()),
+        Some(other) => {
+            Err(anyhow!("the container monitor sent {} out of turn", other.name()).into())
         }
-        Some(other) => bail!("the container monitor sent {} out of turn", other.name()),
-        None => bail!("the container monitor exited before the container started"),
+        None => Err(anyhow!("the container monitor exited before the container started").into()),
     }
 }
 
@@ -131,18 +132,15 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
     let log = std::sync::Arc::new(std::sync::Mutex::new(None::<logfile::Rotating>));
     let mut copier = None;
     let mut caps = None;
+    let opened = opened.map_err(Failure::from);
     let started = opened.and_then(|(caller_err, null, out_r, out_w, rotating)| {
         *log.lock().unwrap_or_else(|p| p.into_inner()) = Some(rotating);
         dup2(null.as_raw_fd(), 0);
         dup2(out_w.as_raw_fd(), 1);
         dup2(out_w.as_raw_fd(), 2);
-        let opts = Options {
-            // The monitor is the container's keeper: if it is killed, the container goes too.
-            die_with_parent: true,
-            trace_caps: trace_caps.is_some(),
-            ..Options::default()
-        };
-        let spawned = container.spawn(plan, &opts).map(drop);
+        // The monitor is the container's keeper (the plan's die_with_parent): if it is killed,
+        // the container goes too.
+        let spawned = container.spawn(plan, &Handles::default()).map(drop);
         // The container has its own copy of the fd table now; --trace goes to the caller until
         // it returns.
         dup2(caller_err.as_raw_fd(), 2);
@@ -179,8 +177,8 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
             if let Err(u) = container.remove() {
                 tracing::warn!("{u:#}");
             }
-            let code = u8::try_from(crate::commands::exit_code(None, &e)).unwrap_or(125);
-            let message = format!("{e:#}");
+            let code = e.code;
+            let message = e.to_string();
             let _ = report.send(&Message::Failed { code, message }, &[]);
             std::process::exit(1);
         }
@@ -211,7 +209,7 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
     if let (Some(caps), Some(json)) = (caps, &trace_caps) {
         let mut sink = log_sink(log.clone());
         if let Err(e) = crate::trace_caps::report_at_exit_to(caps, json.as_deref(), &mut sink) {
-            sink(&format!("{e:#}"));
+            sink(&format!("{:#}", anyhow::Error::from(e)));
         }
     }
     // Whole or not at all (a temporary file renamed into place): `ps -a` and a caller polling
@@ -308,7 +306,7 @@ mod tests {
             message: "exec: \"x\": executable file not found in $PATH".into(),
         }))
         .unwrap_err();
-        assert_eq!(crate::commands::exit_code(None, &e), 127);
+        assert_eq!(e.exit_code(None), 127);
         assert!(e.to_string().contains("\"x\""), "{e}");
         let e = started(None).unwrap_err();
         assert!(e.to_string().contains("exited before"), "{e}");

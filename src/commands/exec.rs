@@ -11,17 +11,18 @@
 //! child, which is visible inside the container from its first instruction, inherits that and
 //! nothing in the container can open the host's minirun binary through /proc/PID/exe.
 
+use super::Failure;
 use super::Log;
 use super::lifecycle::{console_socket, saved_spec, write_pid_file};
 use crate::capability::{self as cap, names};
 use crate::cli::ExecArgs;
-use crate::container::launch::{self, Options};
+use crate::container::launch::{self, Handles};
 use crate::container::leak_guards;
 use crate::container::plan::{CgroupRequest, Settings};
 use crate::container::procfs;
 use crate::container::state::{self, Status, Store};
 use crate::container::validate::{self, Cgroups, Facts, Inputs};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -129,11 +130,11 @@ fn outside_delegation(paths: &crate::cgroups::CgroupPaths) -> bool {
             .is_some_and(|d| !crate::container::rootless_cgroup::joinable(&d.dir))
 }
 
-pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
+pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32, Failure> {
     let store = Store::new(&g.root);
     let st = store.load(&a.id)?;
     if store.status(&st) == Status::Stopped {
-        bail!("cannot exec in a stopped container");
+        return Err(anyhow!("cannot exec in a stopped container").into());
     }
     let last = cap::kernel_last_cap();
     let saved = saved_spec(&store, &a.id);
@@ -158,6 +159,7 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
         last_cap: last,
         settings: Settings {
             preserve_fds: a.preserve_fds,
+            die_with_parent: !a.detach,
             ..Settings::default()
         },
         // The container's own filter, as runc applies it to every exec'd process (a
@@ -193,8 +195,7 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
 
     // Before the clone: the child inherits it (see the module comment).
     leak_guards::set_non_dumpable()?;
-    let opts = Options {
-        die_with_parent: !a.detach,
+    let handles = Handles {
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
         // The identity a seccomp listener's state names (the exec plan has no hooks to run).
         hooks: Some(crate::container::hooks::HookState {
@@ -202,9 +203,9 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
             bundle: st.bundle.clone(),
             annotations: st.annotations.clone(),
         }),
-        ..Options::default()
+        ..Handles::default()
     };
-    let mut child = launch::spawn(&plan, &opts)?;
+    let mut child = launch::spawn(&plan, &handles)?;
     launch::wait_ready(&mut child)?;
     if let Some(p) = &a.pid_file {
         write_pid_file(p, child.pid.as_raw())?;
@@ -212,7 +213,7 @@ pub fn exec(g: &crate::cli::Global, log: &Log, a: &ExecArgs) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
-    launch::wait_exit(&child)
+    Ok(launch::wait_exit(&child)?)
 }
 
 #[cfg(test)]

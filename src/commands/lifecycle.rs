@@ -7,17 +7,18 @@
 //! derived: created while the fifo exists and the init lives, running after, stopped when the
 //! recorded pid (with its recorded start time) is gone.
 
+use super::Failure;
 use super::Log;
 use crate::capability as cap;
 use crate::cli::{CreateArgs, DeleteArgs, KillArgs, ListArgs, OciRunArgs};
 use crate::container::hooks::HookState;
 use crate::container::instance::Container;
-use crate::container::launch::{self, Options, Reached};
+use crate::container::launch::{self, Handles, Reached};
 use crate::container::plan::Settings;
 use crate::container::state::{self, FIFO, State, Status, Store};
 use crate::container::{bundle, hooks, procfs};
 use crate::container::{cgroup_launch, validate};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::{Signal, kill as send_signal};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Hook, LinuxNamespaceType, Spec};
@@ -89,7 +90,7 @@ fn create_container(
     log: &Log,
     a: &CreateArgs,
     foreground: bool,
-) -> Result<(Container, State)> {
+) -> Result<(Container, State), Failure> {
     state::validate_id(&a.id)?;
     if !crate::container::privilege::is_root() {
         crate::container::rootless::check_state_root(&g.root)?;
@@ -97,10 +98,10 @@ fn create_container(
     // The tracer lives in the runtime process; `create` and `run -d` return while the
     // container runs on.
     if a.trace_caps && !foreground {
-        bail!(
+        return Err(anyhow!(
             "--trace-caps needs `run` in the foreground (the tracer ends with this process); after start, `minirun trace-caps {}` attaches to the running container",
             a.id
-        );
+        ).into());
     }
     let dir = match &a.bundle {
         Some(b) => b.clone(),
@@ -119,6 +120,9 @@ fn create_container(
         volatile: false,
         new_keyring: !a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        // `create`'s init outlives this process; `run`'s is tied to it.
+        die_with_parent: foreground,
+        trace_caps: a.trace_caps,
     };
     let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
     let name = cgroup_launch::cgroup_name(&g.root, &a.id);
@@ -204,17 +208,15 @@ fn create_container(
         bundle: b.dir.to_string_lossy().into_owned(),
         annotations,
     };
-    let opts = Options {
-        die_with_parent: foreground,
+    let handles = Handles {
         start_gate: Some(gate.as_raw_fd()),
         console_socket: console.as_ref().map(|s| s.as_raw_fd()),
         console_size: None,
         hooks: Some(hooks.clone()),
-        trace_caps: a.trace_caps,
     };
-    let pid = container.spawn(&plan, &opts)?.pid.as_raw();
+    let pid = container.spawn(&plan, &handles)?.pid.as_raw();
     if container.wait_ready()? == Reached::Exec {
-        bail!("the container init exited before reaching the start gate")
+        return Err(anyhow!("the container init exited before reaching the start gate").into());
     }
     let st = State {
         oci_version: crate::spec::OCI_VERSION.into(),
@@ -241,7 +243,7 @@ pub fn manager(g: &crate::cli::Global) -> Result<cgroup_launch::Manager> {
     cgroup_launch::Manager::from_flags(g.cgroup_manager.as_deref(), g.systemd_cgroup)
 }
 
-pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<()> {
+pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<(), Failure> {
     // The init is not our child to wait for: it outlives us (conmon or the shim reaps it).
     let (container, _) = create_container(g, log, a, false)?;
     container.release();
@@ -313,7 +315,7 @@ fn hooks_of(
         .unwrap_or_default()
 }
 
-pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
+pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32, Failure> {
     let (mut container, st) = create_container(g, log, &a.create, !a.detach)?;
     // Reading from here (create's clone3 is done); recording from the workload's execve.
     let store = Store::new(&g.root);
@@ -327,7 +329,7 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
     // A start that fails drops the container: its init, cgroup and record go.
     start(g, log, &st.id)?;
     let Some(mut child) = container.release() else {
-        bail!("container \"{}\" has no init to wait for", st.id)
+        return Err(anyhow!("container \"{}\" has no init to wait for", st.id).into());
     };
     if a.detach {
         return Ok(0);
@@ -335,6 +337,7 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
     let code = launch::wait_exit(&child);
     let code = match caps {
         Some(caps) => crate::trace_caps::report_at_exit(caps, a.create.trace_caps_json.as_deref())
+            .map_err(anyhow::Error::from)
             .and(code)?,
         None => code?,
     };
@@ -342,14 +345,14 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32> {
     // the channel we still hold: that is the error, not its bare exit status. A workload that
     // ran closed the channel at execve (close-on-exec): end-of-file, nothing to report.
     let failed = match launch::wait_ready(&mut child) {
-        Err(e) if e.is::<crate::container::program::ExecFailure>() => Some(e),
+        Err(launch::StartError::Child(f)) => Some(f),
         _ => None,
     };
     if !a.keep {
         finish_delete(&store, log, &st)?;
     }
     match failed {
-        Some(e) => Err(e),
+        Some(f) => Err(f.into()),
         None => Ok(code),
     }
 }

@@ -1,12 +1,13 @@
 //! The quick form end to end: flags → policy → Spec → the one launch path → exit status.
 
+use super::Failure;
 use crate::capability::policy::{self, CapRequest, Environment};
 use crate::capability::{self as cap, CapSet, names};
 use crate::cli::{Global, QuickArgs};
 use crate::container::cgroup_launch;
 use crate::container::in_root;
 use crate::container::instance::Container;
-use crate::container::launch::{self, Options};
+use crate::container::launch::{self, Handles};
 use crate::container::plan::{Plan, Settings};
 use crate::container::seccomp_step;
 use crate::container::state::{self, Store};
@@ -14,7 +15,7 @@ use crate::container::user;
 use crate::container::validate::{self, Cgroups, Facts, Inputs};
 use crate::spec::{self, QuickForm};
 use crate::step;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use nix::fcntl::OFlag;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -169,6 +170,9 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
             // session holds stay out of the container (issue 11, item 6).
             new_keyring: true,
             preserve_fds: 0,
+            // The runtime (or -d's monitor) is the container's keeper: the container dies with it.
+            die_with_parent: true,
+            trace_caps: args.trace_caps,
         },
         // Docker's default profile for the resolved bounding set (or the named one), compiled
         // or read from the cache here in the parent.
@@ -188,7 +192,7 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
 }
 
 /// Runs the quick form; returns the exit status minirun should exit with.
-pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
+pub fn run(global: &Global, args: &QuickArgs) -> Result<i32, Failure> {
     if !crate::container::privilege::is_root() {
         crate::container::rootless::check_state_root(&global.root)?;
     }
@@ -212,13 +216,17 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32> {
     }
     let log_opts = super::logfile::Opts::parse(&args.log_opt)?;
     if !args.log_opt.is_empty() && !args.detach {
-        bail!(
+        return Err(anyhow!(
             "--log-opt applies to the output of -d containers only (this one writes to your terminal)"
-        );
+        )
+        .into());
     }
     if args.tty {
         if args.detach {
-            bail!("-t with -d is not supported: a detached container has no terminal to attach");
+            return Err(anyhow!(
+                "-t with -d is not supported: a detached container has no terminal to attach"
+            )
+            .into());
         }
         super::tty::check(args.interactive)?;
     }
@@ -287,28 +295,28 @@ fn launch_and_wait(
         Option<&Path>,
         Option<crate::trace_caps::seccomp_verdict::InForce>,
     )>,
-) -> Result<i32> {
+) -> Result<i32, Failure> {
     // -t: the pty is made inside the container; its master comes back over this socket pair.
     let console = match plan.terminal {
         true => Some(super::tty::socket()?),
         false => None,
     };
-    let opts = Options {
-        die_with_parent: true,
+    let handles = Handles {
         console_socket: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
         console_size: super::tty::caller_size(),
-        trace_caps: trace_caps.is_some(),
-        ..Options::default()
+        ..Handles::default()
     };
     let (json, profile) = trace_caps.unzip();
     let caps = container
-        .spawn(plan, &opts)?
+        .spawn(plan, &handles)?
         .caps_tracer
         .take()
         .map(|t| t.start(true).with_seccomp(profile.flatten()));
     let result = wait_in_cgroup(container, plan, console, interactive);
     match (caps, json) {
-        (Some(caps), Some(json)) => crate::trace_caps::report_at_exit(caps, json).and(result),
+        (Some(caps), Some(json)) => crate::trace_caps::report_at_exit(caps, json)
+            .map_err(Failure::from)
+            .and(result),
         _ => result,
     }
 }
@@ -318,7 +326,7 @@ fn wait_in_cgroup(
     plan: &Plan,
     console: Option<(OwnedFd, OwnedFd)>,
     interactive: bool,
-) -> Result<i32> {
+) -> Result<i32, Failure> {
     container.wait_ready()?;
     let master = match console {
         Some((ours, theirs)) => {

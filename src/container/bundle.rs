@@ -5,7 +5,54 @@
 
 use super::plan::Settings;
 use super::validate::{Facts, Inputs};
-use anyhow::{Context, Result, bail};
+
+/// What is wrong with a bundle: one line naming the path or the field; the OS's or serde's
+/// error is the source.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("bundle \"{}\" does not exist", .dir.display())]
+    NoBundle {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("bundle \"{}\" has no config.json", .0.display())]
+    NoConfig(PathBuf),
+    #[error("reading {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: invalid JSON", .path.display())]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}: not a valid OCI runtime config", .path.display())]
+    NotOci {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("linux.namespaces: unknown namespace type \"{0}\" (expected one of {list})", list = NAMESPACES.join(", "))]
+    NamespaceType(String),
+    #[error("config has no \"root\"")]
+    NoRoot,
+    #[error("root.path \"{}\" is outside the bundle {}", .root.display(), .dir.display())]
+    RootOutside { root: PathBuf, dir: PathBuf },
+    #[error("root.path \"{}\" does not exist", .root.display())]
+    NoRootfs {
+        root: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("root.path \"{}\" is not a directory", .0.display())]
+    RootNotDir(PathBuf),
+}
+
+type Result<T, E = BundleError> = std::result::Result<T, E>;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde_json::Value;
 use std::path::{Component, Path, PathBuf};
@@ -29,22 +76,28 @@ pub const NAMESPACES: &[&str] = &[
 
 /// Reads and checks `dir/config.json`.
 pub fn load(dir: &Path) -> Result<Bundle> {
-    let dir = std::fs::canonicalize(dir)
-        .with_context(|| format!("bundle \"{}\" does not exist", dir.display()))?;
+    let dir = std::fs::canonicalize(dir).map_err(|source| BundleError::NoBundle {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join("config.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("bundle \"{}\" has no config.json", dir.display())
+            return Err(BundleError::NoConfig(dir));
         }
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        Err(source) => return Err(BundleError::Read { path, source }),
     };
-    let raw: Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
+    let raw: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(source) => return Err(BundleError::Json { path, source }),
+    };
     check_namespace_types(&raw)?;
     let (warnings, notes) = unhonoured(&raw);
-    let spec: Spec = serde_json::from_value(raw)
-        .with_context(|| format!("{}: not a valid OCI runtime config", path.display()))?;
+    let spec: Spec = match serde_json::from_value(raw) {
+        Ok(s) => s,
+        Err(source) => return Err(BundleError::NotOci { path, source }),
+    };
     Ok(Bundle {
         dir,
         spec,
@@ -59,10 +112,7 @@ fn check_namespace_types(raw: &Value) -> Result<()> {
     for ns in raw["linux"]["namespaces"].as_array().into_iter().flatten() {
         let t = ns["type"].as_str().unwrap_or("");
         if !NAMESPACES.contains(&t) {
-            bail!(
-                "linux.namespaces: unknown namespace type \"{t}\" (expected one of {})",
-                NAMESPACES.join(", ")
-            );
+            return Err(BundleError::NamespaceType(t.to_string()));
         }
     }
     Ok(())
@@ -130,11 +180,10 @@ pub fn root_path(dir: &Path, root: &Path) -> Result<PathBuf> {
             _ => {}
         }
         if depth < 0 {
-            bail!(
-                "root.path \"{}\" is outside the bundle {}",
-                root.display(),
-                dir.display()
-            );
+            return Err(BundleError::RootOutside {
+                root: root.to_path_buf(),
+                dir: dir.to_path_buf(),
+            });
         }
     }
     Ok(dir.join(root))
@@ -143,12 +192,14 @@ pub fn root_path(dir: &Path, root: &Path) -> Result<PathBuf> {
 /// The validation pass's inputs for a bundle: the rootfs checked and made canonical, and the
 /// host facts the checks need (the cgroup request's source is the caller's to set).
 pub fn inputs(b: &Bundle, last_cap: u8, settings: Settings) -> Result<Inputs> {
-    let root = b.spec.root().as_ref().context("config has no \"root\"")?;
+    let root = b.spec.root().as_ref().ok_or(BundleError::NoRoot)?;
     let rootfs = root_path(&b.dir, root.path())?;
-    let rootfs = std::fs::canonicalize(&rootfs)
-        .with_context(|| format!("root.path \"{}\" does not exist", root.path().display()))?;
+    let rootfs = std::fs::canonicalize(&rootfs).map_err(|source| BundleError::NoRootfs {
+        root: root.path().clone(),
+        source,
+    })?;
     if !rootfs.is_dir() {
-        bail!("root.path \"{}\" is not a directory", root.path().display());
+        return Err(BundleError::RootNotDir(root.path().clone()));
     }
     Ok(Inputs {
         base: b.dir.clone(),

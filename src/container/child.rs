@@ -5,9 +5,9 @@
 
 use std::os::unix::fs::DirBuilderExt;
 
+use super::handles::Handles;
 use super::hooks::HookState;
 use super::leak_guards;
-use super::options::Options;
 use super::plan::Plan;
 use super::program::{self, ExecFailure};
 use super::protocol::{Channel, Message};
@@ -27,7 +27,7 @@ use std::path::PathBuf;
 /// What the parent hands the child: the plan and this launch's options, read in place.
 pub struct ChildContext<'a> {
     pub plan: &'a Plan,
-    pub opts: &'a Options,
+    pub handles: &'a Handles,
     /// The child's end of the protocol channel (close-on-exec: execve closes it, which is
     /// the parent's "started").
     pub channel: Channel,
@@ -40,24 +40,21 @@ impl ChildContext<'_> {
     /// Run the createContainer and startContainer hooks with this identity (only when the
     /// config has hooks).
     pub fn hooks(&self) -> Option<&HookState> {
-        self.opts.hooks_for(self.plan)
+        self.handles.hooks_for(self.plan)
     }
 }
 
 /// Why the child stopped short of execve: Docker's exit code (125 setup, 126 cannot execute,
 /// 127 not found) and one line, which the parent prints. Every setup step's error converts
-/// to it, as 125 unless it carries its own code, so each step is a plain `step()?`.
+/// to it, so each step is a plain `step()?`: an `anyhow` error is a setup failure (125), an
+/// `ExecFailure` keeps its own code (it cannot hide inside an `anyhow` chain: see its doc).
 #[derive(Debug)]
 pub struct ChildError(pub ExecFailure);
 
 impl From<anyhow::Error> for ChildError {
     fn from(e: anyhow::Error) -> Self {
-        let code = e
-            .chain()
-            .find_map(|c| c.downcast_ref::<ExecFailure>())
-            .map_or(125, |f| f.code);
         ChildError(ExecFailure {
-            code,
+            code: 125,
             message: format!("{e:#}"),
         })
     }
@@ -101,7 +98,7 @@ pub fn run(mut ctx: ChildContext, path: Path) -> ! {
 /// The first steps: die with the runtime (before anything slow), a session of our own, and
 /// turn non-dumpable.
 pub fn first_steps(ctx: &ChildContext) -> Result<()> {
-    if ctx.opts.die_with_parent {
+    if ctx.plan.settings.die_with_parent {
         leak_guards::die_with_parent()?;
         // A runtime killed between clone3 and the prctl above sent no death signal: we would
         // live on, unowned. Its end of the channel closed with it.
@@ -247,9 +244,9 @@ pub fn join_namespaces(plan: &Plan) -> Result<()> {
 /// A terminal: a pty from the container's own devpts (so the workload can reopen it by its
 /// /dev/pts name), made our controlling tty and stdio; the master goes to the caller.
 pub fn terminal(ctx: &ChildContext) -> Result<()> {
-    match ctx.opts.console_socket {
+    match ctx.handles.console_socket {
         Some(sock) if ctx.plan.terminal => {
-            super::console::setup(sock, ctx.plan.identity.uid, ctx.opts.console_size)
+            super::console::setup(sock, ctx.plan.identity.uid, ctx.handles.console_size)
         }
         _ => Ok(()),
     }
@@ -294,7 +291,7 @@ fn capabilities_and_identity(plan: &Plan) -> Result<()> {
         plan.no_new_privs,
         plan.last_cap,
     )
-    .map_err(|e| seccomp_step::blame_for_setup(plan, e))
+    .map_err(|e| seccomp_step::blame_for_setup(plan, e.into()))
 }
 
 fn trace_sets(stage: &str) {
@@ -407,17 +404,11 @@ mod tests {
         assert_eq!(f.message, "sethostname \"x\": EPERM");
     }
 
-    /// A step that failed to execute something keeps Docker's 126/127 through `?`, even
-    /// under context a caller added.
+    /// A step that failed to execute the workload keeps Docker's 126/127 through `?`.
     #[test]
-    fn an_exec_failure_keeps_its_code_through_anyhow_and_directly() {
-        let e = anyhow::Error::new(program::not_found("nope")).context("createContainer hook");
-        let ChildError(f) = e.into();
+    fn an_exec_failure_keeps_its_code() {
+        let ChildError(f) = program::not_found("nope").into();
         assert_eq!(f.code, 127);
-        assert!(
-            f.message
-                .starts_with("createContainer hook: exec: \"nope\"")
-        );
         let ChildError(f) = program::failure("x", nix::errno::Errno::EACCES).into();
         assert_eq!(
             (f.code, f.message.as_str()),

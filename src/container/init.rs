@@ -129,7 +129,7 @@ fn until_start(
     // OCI create: everything is ready; tell the parent (so `create` can return) and wait
     // here until `start` opens the fifo. The fifo stays open (close-on-exec) until execve, so
     // `start` sees EOF exactly when the workload runs and its poststart hooks come after it.
-    let started_fifo = match ctx.opts.start_gate {
+    let started_fifo = match ctx.handles.start_gate {
         Some(gate) => Some(start_gate(ctx, gate, own_fds)?),
         None => None,
     };
@@ -264,7 +264,7 @@ fn write_sysctls(plan: &Plan) -> Result<()> {
 fn chroot_without_mount_ns(ctx: &ChildContext) -> Result<Option<OwnedFd>> {
     write_sysctls(ctx.plan)?;
     // The exec fifo is reopened through /proc/self/fd, which the chroot leaves behind.
-    let own_fds = match ctx.opts.start_gate {
+    let own_fds = match ctx.handles.start_gate {
         Some(_) => Some(open_own_fd_dir()?),
         None => None,
     };

@@ -11,7 +11,7 @@
 //! form's workload exited, `--rm`, `delete` of a record `open` found), its error reported.
 
 use super::cgroup_launch;
-use super::launch::{self, Child, Options, Reached};
+use super::launch::{self, Child, Handles, Reached};
 use super::plan::Plan;
 use super::state::{self, State, Store};
 use crate::cgroups::Cgroup;
@@ -94,8 +94,8 @@ impl Container {
 
     /// Launches the container's init (see `launch::spawn`). Its cgroup is recorded at once:
     /// a record left half-made (this runtime killed) still names it for `delete`.
-    pub fn spawn(&mut self, plan: &Plan, opts: &Options) -> Result<&mut Child> {
-        let child = self.child.insert(launch::spawn(plan, opts)?);
+    pub fn spawn(&mut self, plan: &Plan, handles: &Handles) -> Result<&mut Child> {
+        let child = self.child.insert(launch::spawn(plan, handles)?);
         self.cgroup = child.cgroup.clone();
         if let Some(cg) = &self.cgroup {
             cgroup_launch::save(&self.store.dir(&self.id), cg)?;
@@ -117,7 +117,7 @@ impl Container {
     }
 
     /// Follows the init to its execve or the start gate (see `launch::wait_ready`).
-    pub fn wait_ready(&mut self) -> Result<Reached> {
+    pub fn wait_ready(&mut self) -> Result<Reached, launch::StartError> {
         launch::wait_ready(self.child()?)
     }
 

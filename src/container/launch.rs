@@ -6,8 +6,8 @@
 //! in a race, however quickly the workload exits.
 
 use super::child::ChildContext;
+pub use super::handles::Handles;
 use super::hooks::{self, HookState};
-pub use super::options::Options;
 use super::plan::Plan;
 use super::program::ExecFailure;
 use super::protocol::{self, Channel, Message};
@@ -72,8 +72,8 @@ pub fn forwarded_set() -> SigSet {
 /// Clones the child into its namespaces and runs its side of the protocol (`init` for a new
 /// container, `exec_init` to join one). Returns once the parent's post-clone steps are done;
 /// `wait_ready` then follows the child to execve or the start gate.
-pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
-    let hooks = opts.hooks_for(plan);
+pub fn spawn(plan: &Plan, handles: &Handles) -> Result<Child> {
+    let hooks = handles.hooks_for(plan);
     // Blocked before clone3, so a signal that arrives while the child starts is queued for
     // the signalfd instead of killing the runtime and orphaning the container.
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), None).context("blocking signals")?;
@@ -85,7 +85,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
         .map(cgroup_launch::prepare)
         .transpose()?
         .flatten();
-    let (cgroup_fd, v1_tasks, caps_tracer) = match before_clone(plan, opts, cgroup.as_ref()) {
+    let (cgroup_fd, v1_tasks, caps_tracer) = match before_clone(plan, cgroup.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             remove_made(cgroup.as_ref(), plan);
@@ -108,7 +108,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             }
             let ctx = ChildContext {
                 plan,
-                opts,
+                handles,
                 channel: child_end,
                 v1_tasks,
             };
@@ -142,7 +142,7 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
             .seccomp
             .as_ref()
             .and_then(|s| s.listener.clone())
-            .map(|l| (l, opts.hooks.clone().unwrap_or_default())),
+            .map(|l| (l, handles.hooks.clone().unwrap_or_default())),
         caps_tracer,
     };
     if let Err(e) = after_clone(plan, &child) {
@@ -160,14 +160,13 @@ pub fn spawn(plan: &Plan, opts: &Options) -> Result<Child> {
 /// tracer, a joined pid namespace.
 fn before_clone(
     plan: &Plan,
-    opts: &Options,
     cgroup: Option<&Cgroup>,
 ) -> Result<(Option<OwnedFd>, V1Tasks, Option<crate::trace_caps::Tracer>)> {
     let (cgroup_fd, v1_tasks) = match cgroup {
         Some(cg) => (cg.v2_fd()?, cg.open_v1_tasks()?),
         None => (None, V1Tasks::default()),
     };
-    let caps_tracer = match opts.trace_caps {
+    let caps_tracer = match plan.settings.trace_caps {
         true => Some(crate::trace_caps::for_cgroup(cgroup)?),
         false => None,
     };
@@ -234,35 +233,71 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
     Ok(())
 }
 
+/// Why a launch did not reach execve or the start gate, and so the exit status it ends with.
+/// Not a `std::error::Error`, like the `ExecFailure` it may hold: `?` cannot fold it into
+/// an `anyhow` chain and lose the code (see `program::ExecFailure`).
+#[derive(Debug)]
+pub enum StartError {
+    /// The child stopped short of execve and said why, with Docker's exit code.
+    Child(ExecFailure),
+    /// The runtime's own side failed (the child, if any, is killed and reaped): 125.
+    Runtime(anyhow::Error),
+}
+
+impl StartError {
+    /// Docker's exit status: the child's own code, or 125 for the runtime's failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Child(f) => f.exit_code(),
+            StartError::Runtime(_) => 125,
+        }
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Child(e) => e.fmt(f),
+            StartError::Runtime(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(e: anyhow::Error) -> Self {
+        StartError::Runtime(e)
+    }
+}
+
 /// Follows the child until it has called execve (end-of-file on the channel) or reached the
 /// start gate, answering its requests on the way. On failure, the child is reaped and the
-/// error carries Docker's exit code (`ExecFailure`).
-pub fn wait_ready(child: &mut Child) -> Result<Reached> {
+/// error says whose failure it was (`StartError`).
+pub fn wait_ready(child: &mut Child) -> Result<Reached, StartError> {
     loop {
         let (msg, fds) = match child.channel.recv() {
             Ok(Some(r)) => (r.message, r.fds),
             Ok(None) => return Ok(Reached::Exec),
-            Err(e) => return Err(kill_and_reap(child, e)),
+            Err(e) => return Err(kill_and_reap(child, e).into()),
         };
         match msg {
             Message::AtStartGate => return Ok(Reached::Gate),
             Message::Failed { code, message } => {
                 let _ = waitpid(child.pid, None);
-                return Err(anyhow::Error::new(ExecFailure { code, message }));
+                return Err(StartError::Child(ExecFailure { code, message }));
             }
             Message::RunCreateHooks => {
                 if let Err(e) = run_create_hooks(child) {
-                    return Err(kill_and_reap(child, e));
+                    return Err(kill_and_reap(child, e).into());
                 }
             }
             Message::SeccompListener => {
                 if let Err(e) = hand_seccomp_listener(child, fds) {
-                    return Err(kill_and_reap(child, e));
+                    return Err(kill_and_reap(child, e).into());
                 }
             }
             other => {
                 let e = anyhow::anyhow!("the container init sent {} out of turn", other.name());
-                return Err(kill_and_reap(child, e));
+                return Err(kill_and_reap(child, e).into());
             }
         }
     }

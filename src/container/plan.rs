@@ -163,6 +163,10 @@ pub struct Settings {
     pub new_keyring: bool,
     /// Pass fds 3..3+N on to the workload (`--preserve-fds`).
     pub preserve_fds: u32,
+    /// SIGKILL the child if this runtime dies (the quick form, `run`, a foreground `exec`).
+    pub die_with_parent: bool,
+    /// `--trace-caps`: attach the capability tracer to the cgroup before the child exists.
+    pub trace_caps: bool,
 }
 
 impl Plan {

@@ -5,13 +5,42 @@ use nix::errno::Errno;
 use nix::unistd::{AccessFlags, access};
 use std::path::{Path, PathBuf};
 
-/// Why the workload could not be started; carries Docker's exit code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+/// Why the workload could not be started; carries Docker's exit code (126 cannot execute,
+/// 127 not found; 125 when the child's setup failed before it could try).
+///
+/// Deliberately not a `std::error::Error`: `?` cannot fold it into an `anyhow` chain, where
+/// its code would be lost (finding it again meant downcasting the chain). It travels typed,
+/// in `launch::StartError` and then `commands::Failure`, to where the exit status is decided;
+/// the compiler finds every path that would drop it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecFailure {
     pub code: u8,
     pub message: String,
 }
+
+impl ExecFailure {
+    /// Docker's exit status for this failure.
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl std::fmt::Display for ExecFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+// What the doc above promises, checked at compile time: were `ExecFailure` an Error, the
+// call below would be ambiguous between the two impls and fail to compile.
+const _: fn() = || {
+    trait AmbiguousIfError<A> {
+        fn check() {}
+    }
+    impl<T: ?Sized> AmbiguousIfError<()> for T {}
+    impl<T: ?Sized + std::error::Error> AmbiguousIfError<u8> for T {}
+    <ExecFailure as AmbiguousIfError<_>>::check();
+};
 
 pub fn not_found(cmd: &str) -> ExecFailure {
     ExecFailure {

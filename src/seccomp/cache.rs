@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use super::Result;
 use oci_spec::runtime::LinuxSeccomp;
 
 use super::filter::Filter;

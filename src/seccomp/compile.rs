@@ -6,7 +6,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use anyhow::{Context, Result, anyhow, bail};
+use super::{Error, Result};
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
@@ -62,10 +62,10 @@ pub fn compile_as(spec: &LinuxSeccomp, layout: Layout) -> Result<Filter> {
         });
     }
     let default = action(spec.default_action(), spec.default_errno_ret())?;
-    let mut ctx = ScmpFilterContext::new(default).context("libseccomp: creating a filter")?;
+    let mut ctx = ScmpFilterContext::new(default).map_err(libseccomp_at("creating a filter"))?;
     if layout == Layout::Tree {
         ctx.set_ctl_optimize(2)
-            .context("libseccomp: binary tree layout")?;
+            .map_err(libseccomp_at("binary tree layout"))?;
     }
     let mut notify = spec.default_action() == LinuxSeccompAction::ScmpActNotify;
     let mut arches = Vec::new();
@@ -75,7 +75,7 @@ pub fn compile_as(spec: &LinuxSeccomp, layout: Layout) -> Result<Filter> {
         // The native architecture is in every new context already.
         if !ctx.is_arch_present(arch).unwrap_or(false) {
             ctx.add_arch(arch)
-                .with_context(|| format!("libseccomp: adding architecture {a}"))?;
+                .map_err(libseccomp_at(format!("adding architecture {a}")))?;
         }
     }
     for rule in spec.syscalls().iter().flatten() {
@@ -101,7 +101,7 @@ pub fn compile_as(spec: &LinuxSeccomp, layout: Layout) -> Result<Filter> {
             } else {
                 ctx.add_rule_conditional(act, nr, &conds)
             };
-            added.with_context(|| format!("libseccomp: adding the rule for \"{name}\""))?;
+            added.map_err(libseccomp_at(format!("adding the rule for \"{name}\"")))?;
         }
     }
     let mut flags = spec
@@ -123,31 +123,41 @@ pub fn compile_as(spec: &LinuxSeccomp, layout: Layout) -> Result<Filter> {
 }
 
 /// libseccomp 2.5 exports to a file descriptor only; a memfd keeps it off the disk.
+/// The error of libseccomp's `step`, for `map_err`.
+fn libseccomp_at(step: impl Into<String>) -> impl FnOnce(libseccomp::error::SeccompError) -> Error {
+    move |source| Error::Libseccomp {
+        step: step.into(),
+        source,
+    }
+}
+
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<filter::Insn>> {
     let fd = nix::sys::memfd::memfd_create(c"seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
-        .context("memfd_create for the BPF export")?;
+        .map_err(|e| Error::Export {
+            step: "memfd_create for the BPF export",
+            source: e.into(),
+        })?;
     let mut file = std::fs::File::from(fd);
-    ctx.export_bpf(&file).context("libseccomp: exporting BPF")?;
+    ctx.export_bpf(&file)
+        .map_err(libseccomp_at("exporting BPF"))?;
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_end(&mut bytes))
-        .context("reading the exported BPF")?;
-    Filter::program_from_bytes(&bytes).ok_or_else(|| {
-        anyhow!(
-            "libseccomp exported {} bytes, not whole instructions",
-            bytes.len()
-        )
-    })
+        .map_err(|source| Error::Export {
+            step: "reading the exported BPF",
+            source,
+        })?;
+    Filter::program_from_bytes(&bytes).ok_or(Error::TornExport(bytes.len()))
 }
 
 fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction> {
     use LinuxSeccompAction::*;
-    let ret = |what: &str| -> Result<i32> {
+    let ret = |what: &'static str| -> Result<i32> {
         match errno {
             None => Ok(EPERM),
             // SECCOMP_RET_DATA is 16 bits.
             Some(e) if e <= 0xffff => Ok(e as i32),
-            Some(e) => bail!("{what} {e} does not fit seccomp's 16-bit return value"),
+            Some(value) => Err(Error::ErrnoTooLarge { what, value }),
         }
     };
     Ok(match a {
@@ -207,10 +217,7 @@ fn conditions(args: &[LinuxSeccompArg]) -> Result<Vec<ScmpArgCompare>> {
     args.iter()
         .map(|a| {
             if a.index() > 5 {
-                bail!(
-                    "seccomp argument index {} (a syscall has 6, 0..=5)",
-                    a.index()
-                );
+                return Err(Error::ArgIndex(a.index()));
             }
             let op = match a.op() {
                 ScmpCmpNe => ScmpCompareOp::NotEqual,

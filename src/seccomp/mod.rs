@@ -69,10 +69,76 @@ pub use filter::{Filter, Insn};
 pub use install::{InstallError, install};
 pub use profile::{Host, Profile, Rule, parse_kernel};
 
-use anyhow::Result;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
 
 use crate::capability::CapSet;
+
+/// What failed in this folder: every public function but `install` (`InstallError`) returns
+/// it. The message is one line naming the bad value or the step; the library's or the OS's
+/// error is its source (printed after it, as `{:#}` of an anyhow chain prints).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// libseccomp refused a step of building the filter.
+    #[error("libseccomp: {step}")]
+    Libseccomp {
+        step: String,
+        #[source]
+        source: libseccomp::error::SeccompError,
+    },
+    /// The OS failed a step of exporting the BPF.
+    #[error("{step}")]
+    Export {
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("libseccomp exported {0} bytes, not whole instructions")]
+    TornExport(usize),
+    #[error("{what} {value} does not fit seccomp's 16-bit return value")]
+    ErrnoTooLarge { what: &'static str, value: u32 },
+    #[error("seccomp argument index {0} (a syscall has 6, 0..=5)")]
+    ArgIndex(usize),
+    /// A JSON profile (`--security-opt seccomp=FILE`) that does not parse.
+    #[error("parsing the seccomp profile")]
+    Json(#[source] serde_json::Error),
+    /// A profile's own fault, in a line naming the bad value.
+    #[error("{0}")]
+    Profile(String),
+    /// Where in a profile the fault (its source) is: a line of the text table, a condition.
+    #[error("{at}")]
+    At {
+        at: String,
+        #[source]
+        source: Box<Error>,
+    },
+    /// The OCI profile could not be written as the cache's key.
+    #[error("the seccomp profile as a cache key")]
+    Key(#[source] serde_json::Error),
+    #[error("uname")]
+    Uname(#[source] nix::Error),
+    /// A number in the text table that does not parse: `what` names it ("bad errno \"x\"").
+    #[error("{what}")]
+    Number {
+        what: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    /// An OCI builder's refusal (a required field missing).
+    #[error(transparent)]
+    Spec(#[from] oci_spec::OciSpecError),
+}
+
+impl Error {
+    /// `self`, said to be at `at` (a line of the table, a condition).
+    pub(crate) fn at(self, at: impl Into<String>) -> Error {
+        Error::At {
+            at: at.into(),
+            source: Box::new(self),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Docker's default profile for a container whose bounding set is `caps`, on kernel `kernel`.
 pub fn docker_default(caps: CapSet, kernel: (u32, u32)) -> LinuxSeccomp {
@@ -97,13 +163,13 @@ pub fn default_filter(cache: &Cache, caps: CapSet, kernel: (u32, u32)) -> Result
 
 /// Any OCI profile, from `cache` when it holds it (keyed by its JSON).
 pub fn oci_filter(cache: &Cache, spec: &LinuxSeccomp) -> Result<(Filter, Origin)> {
-    let key = serde_json::to_vec(spec)?;
+    let key = serde_json::to_vec(spec).map_err(Error::Key)?;
     cache.get_or_compile(&key, || Ok(spec.clone()))
 }
 
 /// The running kernel's (major, minor).
 pub fn running_kernel() -> Result<(u32, u32)> {
-    let uts = nix::sys::utsname::uname()?;
+    let uts = nix::sys::utsname::uname().map_err(Error::Uname)?;
     parse_kernel(&uts.release().to_string_lossy())
 }
 

@@ -2,7 +2,7 @@
 //! their resolution into an OCI `linux.seccomp` for one capability set and kernel, as moby's
 //! `setupSeccomp` does it. Pure: no syscalls.
 
-use anyhow::{Context, Result, anyhow, bail};
+use super::{Error, Result};
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompArgBuilder,
     LinuxSeccompBuilder, LinuxSeccompOperator, LinuxSyscall, LinuxSyscallBuilder,
@@ -116,7 +116,7 @@ pub struct Host {
 
 impl Profile {
     pub fn from_json(text: &str) -> Result<Profile> {
-        serde_json::from_str(text).context("parsing the seccomp profile")
+        serde_json::from_str(text).map_err(Error::Json)
     }
 
     /// Docker's default profile, parsed from our table.
@@ -132,7 +132,9 @@ impl Profile {
         let mut arches = self.architectures.clone().unwrap_or_default();
         if let Some(map) = &self.arch_map {
             if !arches.is_empty() {
-                bail!("the seccomp profile has both architectures and archMap");
+                return Err(Error::Profile(
+                    "the seccomp profile has both architectures and archMap".into(),
+                ));
             }
             if let Some(m) = map.iter().find(|m| m.architecture == NATIVE_ARCH) {
                 arches.push(m.architecture);
@@ -200,7 +202,7 @@ fn kernel_at_least(min: Option<&str>, kernel: (u32, u32)) -> Result<Option<bool>
 
 /// "X.Y" or "X.Y.Z-anything": only major and minor count, as in moby.
 pub fn parse_kernel(release: &str) -> Result<(u32, u32)> {
-    let bad = || anyhow!("bad kernel version \"{release}\"");
+    let bad = || Error::Profile(format!("bad kernel version \"{release}\""));
     let mut it = release.splitn(3, |c: char| !c.is_ascii_digit());
     let major = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
     let minor = it.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
@@ -227,25 +229,27 @@ pub fn parse_text(text: &str) -> Result<Profile> {
         if line.starts_with(char::is_whitespace) {
             let (_, names) = rules
                 .last_mut()
-                .ok_or_else(|| anyhow!("{}: continues nothing", at()))?;
+                .ok_or_else(|| Error::Profile(format!("{}: continues nothing", at())))?;
             names.extend(line.split_whitespace().map(str::to_string));
         } else if let Some(rest) = line.strip_prefix("default ") {
-            let (a, e) = parse_action(rest.trim()).with_context(at)?;
+            let (a, e) = parse_action(rest.trim()).map_err(|e| e.at(at()))?;
             p.default_action = a;
             p.default_errno_ret = e;
         } else if let Some(rest) = line.strip_prefix("archmap ") {
             let mut arches = rest.split_whitespace().map(parse_arch);
-            let architecture = arches.next().ok_or_else(|| anyhow!("{}: no arch", at()))?;
-            let sub: Vec<Arch> = arches.collect::<Result<_>>().with_context(at)?;
+            let architecture = arches
+                .next()
+                .ok_or_else(|| Error::Profile(format!("{}: no arch", at())))?;
+            let sub: Vec<Arch> = arches.collect::<Result<_>>().map_err(|e| e.at(at()))?;
             p.arch_map.get_or_insert_with(Vec::new).push(ArchMap {
-                architecture: architecture.with_context(at)?,
+                architecture: architecture.map_err(|e| e.at(at()))?,
                 sub_architectures: Some(sub),
             });
         } else {
             let (head, names) = line
                 .split_once(':')
-                .ok_or_else(|| anyhow!("{}: no ':'", at()))?;
-            let head = parse_head(head).with_context(at)?;
+                .ok_or_else(|| Error::Profile(format!("{}: no ':'", at())))?;
+            let head = parse_head(head).map_err(|e| e.at(at()))?;
             rules.push((head, names.split_whitespace().map(str::to_string).collect()));
         }
     }
@@ -278,7 +282,10 @@ struct RuleHead {
 
 fn parse_head(head: &str) -> Result<RuleHead> {
     let mut words = head.split_whitespace();
-    let (action, errno) = parse_action(words.next().ok_or_else(|| anyhow!("no action"))?)?;
+    let first = words
+        .next()
+        .ok_or_else(|| Error::Profile("no action".into()))?;
+    let (action, errno) = parse_action(first)?;
     let mut h = RuleHead {
         action,
         errno,
@@ -306,9 +313,9 @@ fn parse_head(head: &str) -> Result<RuleHead> {
             target.get_or_insert_with(Default::default).min_kernel = Some(v.to_string());
         } else if let (false, Some(v)) = (neg, cond.strip_prefix("arg")) {
             h.args
-                .push(parse_arg(v).with_context(|| format!("bad condition \"{w}\""))?);
+                .push(parse_arg(v).map_err(|e| e.at(format!("bad condition \"{w}\"")))?);
         } else {
-            bail!("unknown condition \"{w}\"");
+            return Err(Error::Profile(format!("unknown condition \"{w}\"")));
         }
     }
     Ok(h)
@@ -318,11 +325,16 @@ fn parse_head(head: &str) -> Result<RuleHead> {
 fn parse_arg(s: &str) -> Result<LinuxSeccompArg> {
     use LinuxSeccompOperator::*;
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let index: usize = s[..digits].parse()?;
+    let index: usize = s[..digits].parse().map_err(|source| Error::Number {
+        what: format!("bad argument index \"{}\"", &s[..digits]),
+        source,
+    })?;
     let rest = &s[digits..];
     let b = LinuxSeccompArgBuilder::default().index(index);
     if let Some(masked) = rest.strip_prefix('&') {
-        let (mask, value) = masked.split_once("==").ok_or_else(|| anyhow!("no =="))?;
+        let (mask, value) = masked
+            .split_once("==")
+            .ok_or_else(|| Error::Profile("no ==".into()))?;
         return Ok(b
             .op(ScmpCmpMaskedEq)
             .value(parse_u64(mask)?)
@@ -341,7 +353,7 @@ fn parse_arg(s: &str) -> Result<LinuxSeccompArg> {
     let (op, v) = OPS
         .iter()
         .find_map(|(t, op)| rest.strip_prefix(t).map(|v| (*op, v)))
-        .ok_or_else(|| anyhow!("no operator"))?;
+        .ok_or_else(|| Error::Profile("no operator".into()))?;
     Ok(b.op(op).value(parse_u64(v)?).build()?)
 }
 
@@ -350,7 +362,10 @@ fn parse_u64(s: &str) -> Result<u64> {
         Some(h) => u64::from_str_radix(h, 16),
         None => s.parse(),
     };
-    r.with_context(|| format!("bad number \"{s}\""))
+    r.map_err(|source| Error::Number {
+        what: format!("bad number \"{s}\""),
+        source,
+    })
 }
 
 fn parse_action(s: &str) -> Result<(LinuxSeccompAction, Option<u32>)> {
@@ -358,10 +373,10 @@ fn parse_action(s: &str) -> Result<(LinuxSeccompAction, Option<u32>)> {
     let (name, n) = match s.split_once('/') {
         Some((a, n)) => (
             a,
-            Some(
-                n.parse::<u32>()
-                    .with_context(|| format!("bad errno \"{n}\""))?,
-            ),
+            Some(n.parse::<u32>().map_err(|source| Error::Number {
+                what: format!("bad errno \"{n}\""),
+                source,
+            })?),
         ),
         None => (s, None),
     };
@@ -374,7 +389,7 @@ fn parse_action(s: &str) -> Result<(LinuxSeccompAction, Option<u32>)> {
         "trace" => ScmpActTrace,
         "log" => ScmpActLog,
         "notify" => ScmpActNotify,
-        _ => bail!("unknown action \"{s}\""),
+        _ => return Err(Error::Profile(format!("unknown action \"{s}\""))),
     };
     Ok((action, n))
 }
@@ -382,13 +397,14 @@ fn parse_action(s: &str) -> Result<(LinuxSeccompAction, Option<u32>)> {
 fn parse_arch(s: &str) -> Result<Arch> {
     format!("SCMP_ARCH_{}", s.to_ascii_uppercase())
         .parse()
-        .map_err(|_| anyhow!("unknown architecture \"{s}\""))
+        .map_err(|_| Error::Profile(format!("unknown architecture \"{s}\"")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::capability::policy::DOCKER_DEFAULTS;
+    use crate::error_chain::one_line;
 
     const SYS_ADMIN: u8 = 21;
     const K: (u32, u32) = (6, 18);
@@ -500,7 +516,7 @@ mod tests {
             ("allow kernel>=four : read", "bad kernel version \"four\""),
             ("    read", "continues nothing"),
         ] {
-            let e = format!("{:#}", parse_text(text).unwrap_err());
+            let e = one_line(&parse_text(text).unwrap_err());
             assert!(e.contains(needle), "{text}: {e}");
             assert!(e.contains("line 1"), "{text}: {e}");
         }
@@ -508,8 +524,8 @@ mod tests {
 
     #[test]
     fn json_profiles_parse_and_both_arch_forms_are_refused() {
-        let e = Profile::from_json(r#"{"defaultAction":"SCMP_ACT_FROB"}"#).unwrap_err();
-        assert!(format!("{e:#}").contains("SCMP_ACT_FROB"), "{e:#}");
+        let e = one_line(&Profile::from_json(r#"{"defaultAction":"SCMP_ACT_FROB"}"#).unwrap_err());
+        assert!(e.contains("SCMP_ACT_FROB"), "{e}");
         let both = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],
             "archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#;
         let host = Host {
@@ -548,7 +564,7 @@ mod tests {
             ),
         ] {
             let text = format!(r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{json}]}}"#);
-            let e = format!("{:#}", Profile::from_json(&text).unwrap_err());
+            let e = one_line(&Profile::from_json(&text).unwrap_err());
             assert!(e.contains(needle), "{e}");
         }
     }

@@ -717,7 +717,7 @@ fn bad_profiles_are_errors_naming_the_value() {
             "errnoRet 70000",
         ),
     ] {
-        let e = format!("{:#}", compile(&oci(json)).unwrap_err());
+        let e = crate::error_chain::one_line(&compile(&oci(json)).unwrap_err());
         assert!(e.contains(needle), "{e}");
     }
 }

@@ -16,10 +16,10 @@ mod ring;
 pub mod seccomp_verdict;
 
 use crate::cgroups::bpf::{Insn, bpf};
-use anyhow::{Context, Result};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -78,6 +78,47 @@ fn name16(name: &str) -> [u8; 16] {
     b
 }
 
+/// What failed attaching or reporting the tracer: one line naming the step or the path; the
+/// OS's error is the source.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The kernel cannot trace here, said as one line naming what is needed (`refusal`).
+    #[error("{0}")]
+    Refused(String),
+    /// No cgroup v2 to filter on (`NEEDS_V2`, or its wording for a running container).
+    #[error("{0}")]
+    NoCgroupV2(&'static str),
+    #[error(transparent)]
+    Load(#[from] crate::cgroups::bpf::LoadError),
+    /// A step on the container's cgroup or the tracer's own maps: what it was, the OS's answer.
+    #[error("{step}")]
+    Os {
+        step: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cgroup {} is not below {}", .dir.display(), .mountpoint.display())]
+    NotBelow { dir: PathBuf, mountpoint: PathBuf },
+    #[error("the report as JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("writing --trace-caps-json \"{}\"", .path.display())]
+    WriteJson {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The error of `step`, for `map_err` (the line is made only on failure).
+fn os(step: impl FnOnce() -> String) -> impl FnOnce(std::io::Error) -> Error {
+    move |source| Error::Os {
+        step: step(),
+        source,
+    }
+}
+
 /// bpf(2) returned a new fd.
 fn owned(fd: i32) -> OwnedFd {
     // SAFETY: the bpf command returned a new file descriptor (O_CLOEXEC) nothing else owns.
@@ -105,6 +146,7 @@ fn load(prog: &[Insn], name: &str) -> Result<OwnedFd> {
         name,
         &format!("the capability tracer's {name} program"),
     )
+    .map_err(Error::Load)
 }
 
 fn attach_raw(prog: &OwnedFd, tracepoint: &std::ffi::CStr) -> std::io::Result<OwnedFd> {
@@ -141,17 +183,17 @@ fn attach_device_watch(dir: &Path, m: &prog::Maps) -> Result<(OwnedFd, OwnedFd)>
         "minirun_devwatch",
         "the capability tracer's device program",
     )?;
-    let cgroup = std::fs::File::open(dir)
-        .with_context(|| format!("opening the cgroup {}", dir.display()))?;
+    let cgroup =
+        std::fs::File::open(dir).map_err(os(|| format!("opening the cgroup {}", dir.display())))?;
     let mut attr = LinkCreateAttr {
         prog_fd: p.as_raw_fd() as u32,
         target_fd: cgroup.as_raw_fd() as u32,
         attach_type: BPF_CGROUP_DEVICE,
         flags: 0,
     };
-    let link = bpf(BPF_LINK_CREATE, &mut attr)
-        .map(owned)
-        .with_context(|| format!("linking a device program to {}", dir.display()))?;
+    let link = bpf(BPF_LINK_CREATE, &mut attr).map(owned).map_err(os(|| {
+        format!("linking a device program to {}", dir.display())
+    }))?;
     Ok((p, link))
 }
 
@@ -165,18 +207,18 @@ pub fn too_old(release: &str) -> String {
 /// Pure: the one-line error for bpf(2) failing with `e` while doing `what` on kernel `release`.
 /// A kernel without the tracepoint (before 6.14) answers ENOENT to the attach; one without BPF,
 /// ENOSYS to anything.
-pub fn refusal(what: &str, e: &std::io::Error, release: &str) -> anyhow::Error {
-    match e.raw_os_error() {
-        Some(libc::ENOENT) if what.contains("cap_capable") => anyhow::anyhow!(too_old(release)),
-        Some(libc::ENOSYS) => anyhow::anyhow!(
+pub fn refusal(what: &str, e: &std::io::Error, release: &str) -> Error {
+    Error::Refused(match e.raw_os_error() {
+        Some(libc::ENOENT) if what.contains("cap_capable") => too_old(release),
+        Some(libc::ENOSYS) => format!(
             "{} (this kernel has no bpf(2): CONFIG_BPF_SYSCALL)",
             too_old(release)
         ),
-        Some(libc::EPERM) => anyhow::anyhow!(
+        Some(libc::EPERM) => format!(
             "--trace-caps: the kernel refused {what} (needs CAP_BPF and CAP_PERFMON, or root): {e}"
         ),
-        _ => anyhow::anyhow!("--trace-caps: {what}: {e}"),
-    }
+        _ => format!("--trace-caps: {what}: {e}"),
+    })
 }
 
 fn kernel_release() -> String {
@@ -189,14 +231,11 @@ fn kernel_release() -> String {
 /// returns) and level (0: the hierarchy's root), as the tracer filters on.
 pub fn cgroup_target(dir: &Path, mountpoint: &Path) -> Result<(u64, u32)> {
     let id = std::fs::metadata(dir)
-        .with_context(|| format!("reading the cgroup {}", dir.display()))?
+        .map_err(os(|| format!("reading the cgroup {}", dir.display())))?
         .ino();
-    let rel = dir.strip_prefix(mountpoint).with_context(|| {
-        format!(
-            "cgroup {} is not below {}",
-            dir.display(),
-            mountpoint.display()
-        )
+    let rel = dir.strip_prefix(mountpoint).map_err(|_| Error::NotBelow {
+        dir: dir.to_path_buf(),
+        mountpoint: mountpoint.to_path_buf(),
     })?;
     Ok((id, rel.components().count() as u32))
 }
@@ -208,15 +247,15 @@ pub const NEEDS_V2: &str = "--trace-caps needs the container's cgroup v2 (the un
 pub fn for_cgroup(cgroup: Option<&crate::cgroups::Cgroup>) -> Result<Tracer> {
     let v2 = cgroup
         .and_then(|c| c.paths().v2.as_ref())
-        .context(NEEDS_V2)?;
+        .ok_or(Error::NoCgroupV2(NEEDS_V2))?;
     Tracer::attach(&v2.dir, &v2.mountpoint, false)
 }
 
 /// The tracer for a running container's cgroup: armed at once.
 pub fn for_running(cgroup: &crate::cgroups::Cgroup) -> Result<Tracer> {
-    let v2 = cgroup.paths().v2.as_ref().context(
+    let v2 = cgroup.paths().v2.as_ref().ok_or(Error::NoCgroupV2(
         "the container has no cgroup v2 (the unified hierarchy), which the tracer filters on",
-    )?;
+    ))?;
     Tracer::attach(&v2.dir, &v2.mountpoint, true)
 }
 
@@ -259,7 +298,8 @@ impl Tracer {
                 value: &value as *const u64 as u64,
                 ..Default::default()
             };
-            bpf(BPF_MAP_UPDATE_ELEM, &mut attr).context("arming the capability tracer")?;
+            bpf(BPF_MAP_UPDATE_ELEM, &mut attr)
+                .map_err(os(|| "arming the capability tracer".into()))?;
         }
         let target = prog::Target {
             cgroup_id,
@@ -297,7 +337,10 @@ impl Tracer {
                 progs.push(p);
                 links.push(l);
             }
-            Err(e) => tracing::debug!("device refusals not traced: {e:#}"),
+            Err(e) => tracing::debug!(
+                "device refusals not traced: {}",
+                crate::error_chain::one_line(&e)
+            ),
         }
         let ring = ring::Ring::map(ring_fd, RING_SIZE as usize)?;
         let attach_time = started.elapsed();
@@ -441,9 +484,11 @@ pub fn report_at_exit_to(
         sink(&line);
     }
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report.json())?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("writing --trace-caps-json \"{}\"", path.display()))?;
+        let text = serde_json::to_string_pretty(&report.json()).map_err(Error::Json)?;
+        std::fs::write(path, text + "\n").map_err(|source| Error::WriteJson {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -470,19 +515,16 @@ mod tests {
             &enoent,
             "6.1.0-28-amd64",
         );
-        let text = format!("{e:#}");
+        let text = e.to_string();
         assert_eq!(
             text,
             "--trace-caps needs Linux 6.14 or later (the capability:cap_capable tracepoint); this kernel is 6.1.0-28-amd64"
         );
         let enosys = std::io::Error::from_raw_os_error(libc::ENOSYS);
-        let text = format!("{:#}", refusal("creating a BPF map", &enosys, "5.4.0"));
+        let text = refusal("creating a BPF map", &enosys, "5.4.0").to_string();
         assert!(text.contains("Linux 6.14") && text.contains("5.4.0") && !text.contains('\n'));
         // ENOENT elsewhere is not mistaken for the missing tracepoint.
-        let other = format!(
-            "{:#}",
-            refusal("attaching to the sys_enter tracepoint", &enoent, "6.1")
-        );
+        let other = refusal("attaching to the sys_enter tracepoint", &enoent, "6.1").to_string();
         assert!(!other.contains("6.14"), "{other}");
     }
 }

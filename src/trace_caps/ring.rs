@@ -4,7 +4,7 @@
 //! around the end reads as one slice. Each record is an 8-byte header (length with the BUSY and
 //! DISCARD bits, page offset) and its data, rounded up to 8 bytes.
 
-use anyhow::{Context, Result};
+use super::{Error, Result};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -42,8 +42,10 @@ impl Ring {
             )
         };
         if consumer == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error())
-                .context("mapping the BPF ring buffer's consumer page");
+            return Err(Error::Os {
+                step: "mapping the BPF ring buffer's consumer page".into(),
+                source: std::io::Error::last_os_error(),
+            });
         }
         // SAFETY: as above, read-only: the producer page and the data area twice.
         let producer = unsafe {
@@ -60,7 +62,10 @@ impl Ring {
             let e = std::io::Error::last_os_error();
             // SAFETY: unmapping exactly the mapping made above, used by nothing else.
             unsafe { libc::munmap(consumer, page) };
-            return Err(e).context("mapping the BPF ring buffer's data");
+            return Err(Error::Os {
+                step: "mapping the BPF ring buffer's data".into(),
+                source: e,
+            });
         }
         Ok(Ring {
             fd,

@@ -1,14 +1,13 @@
-//! What one launch needs besides the Plan: the fds and the identity of this one start. The
-//! parent reads all of it; its child reads it through `ChildContext`, never a copy.
+//! What one start holds besides its Plan: live fds and the identity of this one start, which
+//! a pure Plan cannot hold (every decision of the launch is in `Plan.settings`). The parent
+//! reads all of it; its child reads it through `ChildContext`, never a copy.
 
 use super::hooks::{self, HookState};
 use super::plan::Plan;
 use std::os::fd::RawFd;
 
 #[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// SIGKILL the child if this runtime dies (the quick form, `run`, a foreground `exec`).
-    pub die_with_parent: bool,
+pub struct Handles {
     /// OCI create: an O_PATH fd of the exec fifo; the child waits on it before execve.
     pub start_gate: Option<RawFd>,
     /// A connected unix socket: the child sends its pty master over it (`--console-socket`).
@@ -18,11 +17,9 @@ pub struct Options {
     pub console_size: Option<(u16, u16)>,
     /// Run the config's hooks, with this container's identity in their state JSON.
     pub hooks: Option<HookState>,
-    /// `--trace-caps`: attach the capability tracer to the cgroup before the child exists.
-    pub trace_caps: bool,
 }
 
-impl Options {
+impl Handles {
     /// The identity hooks run with, when `plan` has any hook to run.
     pub fn hooks_for(&self, plan: &Plan) -> Option<&HookState> {
         self.hooks.as_ref().filter(|_| hooks::any(&plan.hooks))

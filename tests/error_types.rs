@@ -1,0 +1,125 @@
+//! Errors at library boundaries are typed (issue 22, item 5): `anyhow` belongs to the command
+//! layer (`commands/`, `main.rs`, `cli*.rs`), which adds context and decides exit statuses
+//! (`commands::Failure`). This test measures it from the source, as tests/imports.rs does for
+//! the import graph: a library file that uses anyhow must be on the list below of files not
+//! yet converted, and every file on the list must still use it, so the list can only shrink.
+
+use std::path::{Path, PathBuf};
+
+/// The library files that still use anyhow, to be converted folder by folder (docs/design.md,
+/// "Errors"). Remove a file once it no longer names anyhow; never add one.
+const NOT_YET_TYPED: &[&str] = &[
+    "cgroups/bpf.rs",
+    "cgroups/cgroup.rs",
+    "cgroups/devices.rs",
+    "cgroups/flags.rs",
+    "cgroups/joins.rs",
+    "cgroups/layout.rs",
+    "cgroups/placement.rs",
+    "cgroups/resources.rs",
+    "cgroups/stats.rs",
+    "container/cgroup_launch.rs",
+    "container/cgroup_view.rs",
+    "container/child.rs",
+    "container/console.rs",
+    "container/exec_init.rs",
+    "container/hooks.rs",
+    "container/in_root.rs",
+    "container/init.rs",
+    "container/instance.rs",
+    "container/launch.rs",
+    "container/leak_guards.rs",
+    "container/net.rs",
+    "container/plan.rs",
+    "container/protocol.rs",
+    "container/rootfs.rs",
+    "container/rootless.rs",
+    "container/rootless_cgroup.rs",
+    "container/seccomp_step.rs",
+    "container/state.rs",
+    "container/task.rs",
+    "container/user.rs",
+    "container/validate/checks.rs",
+    "container/validate/mod.rs",
+    "container/validate/translate.rs",
+    "lab/experiment.rs",
+    "lab/kernel_answer.rs",
+    "lab/minimize.rs",
+    "lab/mod.rs",
+    "lab/seccomp_rows.rs",
+    "lab/userns.rs",
+];
+
+/// Where anyhow belongs: the command layer.
+fn command_layer(rel: &str) -> bool {
+    rel.starts_with("commands/") || rel == "main.rs" || rel.starts_with("cli")
+}
+
+fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rs_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Whether the code (comment lines aside: a doc may name anyhow) uses anyhow, tests included.
+fn uses_anyhow(text: &str) -> bool {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .any(|l| l.contains("anyhow::") || l.contains("anyhow!") || l.contains("use anyhow"))
+}
+
+/// Every library file that uses anyhow, relative to src/ (`a/b.rs`).
+fn library_files_using_anyhow() -> Vec<String> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rs_files(&src, &mut files);
+    let mut out: Vec<String> = files
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+            (rel, std::fs::read_to_string(p).unwrap())
+        })
+        .filter(|(rel, text)| !command_layer(rel) && uses_anyhow(text))
+        .map(|(rel, _)| rel)
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn anyhow_stays_in_the_command_layer_and_the_pinned_list_only_shrinks() {
+    let found = library_files_using_anyhow();
+    let new: Vec<&String> = found
+        .iter()
+        .filter(|f| !NOT_YET_TYPED.contains(&f.as_str()))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "library files use anyhow: give them their folder's typed error (thiserror) instead: {new:?}"
+    );
+    let converted: Vec<&&str> = NOT_YET_TYPED
+        .iter()
+        .filter(|f| !found.iter().any(|g| g == *f))
+        .collect();
+    assert!(
+        converted.is_empty(),
+        "these no longer use anyhow: remove them from NOT_YET_TYPED so they stay typed: {converted:?}"
+    );
+}
+
+/// The reader itself: a doc comment naming anyhow is not a use, code is.
+#[test]
+fn the_reader_tells_code_from_comments() {
+    assert!(!uses_anyhow(
+        "//! anyhow::Error stays in commands/\n/// see anyhow!\n"
+    ));
+    assert!(uses_anyhow("use anyhow::Result;\n"));
+    assert!(uses_anyhow("    .map_err(|e| anyhow!(\"{e}\"))\n"));
+    assert!(command_layer("commands/quick.rs") && command_layer("cli_error.rs"));
+    assert!(!command_layer("container/launch.rs"));
+}
