@@ -854,7 +854,7 @@ fn a_delegated_cgroup_is_used() {
     assert_eq!(
         v2_line(&host_view).unwrap_or_default(),
         format!(
-            "0::/{}/user/minirun/{}",
+            "0::/{}/user/minirun.{}",
             d.rel,
             cg.file_name().unwrap().to_string_lossy()
         ),
