@@ -102,7 +102,7 @@ pub fn require(dir: &Path, id: &str) -> Result<Cgroup> {
 
 /// Whatever is left in the cgroup is killed, then the cgroup goes.
 pub fn destroy(cg: &Cgroup) -> Result<()> {
-    if cg.pids().is_ok_and(|p| !p.is_empty()) {
+    if cg.populated().is_ok_and(|p| p) {
         let _ = cg.thaw();
         cg.kill_all(nix::sys::signal::Signal::SIGKILL)?;
     }
