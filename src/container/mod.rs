@@ -17,6 +17,7 @@ pub mod init;
 pub mod instance;
 pub mod launch;
 pub mod leak_guards;
+pub mod mount_attr;
 pub mod net;
 pub mod options;
 pub mod plan;
