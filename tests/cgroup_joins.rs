@@ -76,7 +76,7 @@ fn assert_moved_itself(trace: &str, cgroup: &str) {
         .map(|l| {
             let path = l.split_once('<').unwrap().1.split_once('>').unwrap().0;
             assert!(l.ends_with(", \"0\", 1) = 1"), "{l}");
-            assert!(path.contains(&format!("/minirun/{cgroup}@")), "{l}");
+            assert!(path.contains(&format!("/minirun.{cgroup}@")), "{l}");
             (pid_of(l), path)
         })
         .collect();
@@ -150,7 +150,7 @@ fn an_exec_moves_itself_into_the_containers_v1_cgroups_too() {
     // From the host: the init is in the container's own cgroup in every v1 hierarchy.
     let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     for l in host_view.lines().filter(|l| !l.starts_with("0::")) {
-        assert!(l.contains("/minirun/j2@"), "{l} (all: {host_view})");
+        assert!(l.contains("/minirun.j2@"), "{l} (all: {host_view})");
     }
     let (o, trace) = traced(
         &sb,
@@ -188,13 +188,13 @@ fn a_refused_join_names_the_tasks_file_and_undoes_the_launch() {
     }
     let err = refused(&o, 125, "/tasks: Invalid argument (os error 22)");
     let want =
-        format!("minirun: moving into the container's cgroup: writing \"0\" to {cpu}/minirun/j3@");
+        format!("minirun: moving into the container's cgroup: writing \"0\" to {cpu}/minirun.j3@");
     assert!(err.starts_with(&want), "{err}");
     let made: Vec<PathBuf> = trace
         .lines()
         .filter(|l| l.contains("mkdir") && l.ends_with("= 0"))
         .filter_map(|l| Some(PathBuf::from(l.split_once('"')?.1.split_once('"')?.0)))
-        .filter(|p| p.to_string_lossy().contains("/minirun/j3@"))
+        .filter(|p| p.to_string_lossy().contains("/minirun.j3@"))
         .collect();
     assert!(made.len() >= v1_mountpoints().len(), "{trace}");
     let left = wait_for(2.0, || {

@@ -362,7 +362,7 @@ fn proc_self_cgroup_shows_root() {
         assert!(line.ends_with(":/"), "{line} (all: {out})");
     }
     let out = ok(&sb.run(&["--cgroupns", "host"], &["cat", "/proc/self/cgroup"]));
-    assert!(out.contains("/minirun/"), "{out}");
+    assert!(out.contains("/minirun."), "{out}");
 }
 
 /// `--cgroup-manager disabled` makes no cgroup (and refuses limits it could not apply);
@@ -411,6 +411,36 @@ fn cgroups_of_a_killed_runtime_are_swept() {
     assert!(dirs.iter().all(|d| d.exists()));
     ok(&sb.run(&[], &["true"]));
     assert_gone(&dirs);
+}
+
+/// A cgroup an older runtime left in the shared parent (`<own>/minirun/<name>`, before the
+/// flat `minirun.<id>` leaves) is swept too, and the emptied parent with it.
+#[test]
+fn cgroups_of_an_older_runtime_are_swept() {
+    let sb = Sandbox::new("lim-sweep-old");
+    let name = minirun::container::cgroup_launch::cgroup_name(&sb.root, "old1");
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    // Our cgroup in the hierarchy whose controllers are `controllers` ("" for cgroup2).
+    let own_of = |controllers: &str| {
+        own.lines()
+            .find_map(|l| {
+                let mut f = l.splitn(3, ':');
+                let (_, c, path) = (f.next()?, f.next()?, f.next()?);
+                (c == controllers).then(|| path.trim_end_matches('/').to_string())
+            })
+            .unwrap_or_else(|| panic!("no {controllers:?} line in {own}"))
+    };
+    let parents = [
+        PathBuf::from(format!("/sys/fs/cgroup/unified{}/minirun", own_of(""))),
+        PathBuf::from(format!("/sys/fs/cgroup/pids{}/minirun", own_of("pids"))),
+    ];
+    let dirs: Vec<PathBuf> = parents.iter().map(|p| p.join(&name)).collect();
+    for d in &dirs {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    ok(&sb.run(&[], &["true"]));
+    assert_gone(&dirs);
+    assert_gone(&parents);
 }
 
 /// Item 6: pause/resume (state says paused), update (flags and -r), events --stats, ps,
@@ -578,7 +608,7 @@ fn every_hierarchy_is_joined_even_without_a_limit() {
         );
     }
     assert!(
-        host_view.lines().all(|l| l.contains("/minirun/")),
+        host_view.lines().all(|l| l.contains("/minirun.")),
         "{host_view}"
     );
     // The freezer is v2's where there is cgroup2: a paused container still dies of SIGKILL.

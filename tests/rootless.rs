@@ -774,14 +774,24 @@ impl Delegated {
         c
     }
 
-    /// The containers' cgroups: `<test>/user/minirun`, as the host sees it.
+    /// Where the containers' cgroups go: `<test>/user`, as the host sees it.
     fn containers(&self) -> PathBuf {
-        self.host_top.join("user/minirun")
+        self.host_top.join("user")
     }
 
-    /// The cgroup of the container whose name starts with `id` (`id@<hash of the root>`).
+    /// The containers' cgroups there (`minirun.<id>@<hash of the root>`).
+    fn leaves(&self) -> Vec<String> {
+        std::fs::read_dir(self.containers())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("minirun."))
+            .collect()
+    }
+
+    /// The cgroup of the container whose name starts with `id` (`minirun.id@<hash of the root>`).
     fn cgroup_of(&self, id: &str) -> PathBuf {
-        let prefix = format!("{id}@");
+        let prefix = format!("minirun.{id}@");
         std::fs::read_dir(self.containers())
             .unwrap()
             .filter_map(|e| e.ok())
@@ -854,7 +864,7 @@ fn a_delegated_cgroup_is_used() {
     assert_eq!(
         v2_line(&host_view).unwrap_or_default(),
         format!(
-            "0::/{}/user/minirun/{}",
+            "0::/{}/user/{}",
             d.rel,
             cg.file_name().unwrap().to_string_lossy()
         ),
@@ -937,9 +947,10 @@ fn a_delegated_cgroup_is_used() {
     } else {
         refused(&o, 1, "a hugetlb limit needs the hugetlb controller");
     }
-    assert!(
-        !d.containers().exists(),
-        "{} left",
+    assert_eq!(
+        d.leaves(),
+        Vec::<String>::new(),
+        "left in {}",
         d.containers().display()
     );
 }

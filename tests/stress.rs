@@ -60,10 +60,10 @@ fn leftovers(tag: &str, root: &Path) -> Vec<String> {
 #[derive(Debug, PartialEq, Eq)]
 struct HostState {
     mounts: Vec<String>,
-    /// Every cgroup two levels down, the shared `minirun` parent aside (it comes and goes with
-    /// whatever containers run at the time: the tests run two at once).
+    /// Every cgroup two levels down, the containers' own aside (they come and go with whatever
+    /// containers run at the time: the tests run two at once).
     cgroups: Vec<String>,
-    /// The containers' cgroups below the shared parents.
+    /// The containers' cgroups: `minirun.<id>`, or below an older runtime's `minirun` parent.
     leaves: Vec<String>,
 }
 
@@ -82,7 +82,9 @@ fn host_state() -> HostState {
                 if !s.path().is_dir() {
                     continue;
                 }
-                if s.file_name() == "minirun" {
+                if s.file_name().to_string_lossy().starts_with("minirun.") {
+                    leaves.push(s.path().display().to_string());
+                } else if s.file_name() == "minirun" {
                     for leaf in std::fs::read_dir(s.path()).into_iter().flatten().flatten() {
                         if leaf.path().is_dir() {
                             leaves.push(leaf.path().display().to_string());

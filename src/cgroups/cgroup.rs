@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::bpf;
 use super::devices::Rule;
 use super::layout::{Layout, Mode};
-use super::placement::{DEFAULT_PARENT, Placement};
+use super::placement::{DEFAULT_PARENT, Placement, default_id};
 use super::resources::{self, Controller, Version};
 use super::stats::{self, Stats};
 
@@ -80,7 +80,18 @@ impl Cgroup {
             },
             mode: Some(layout.mode()),
         };
+        // The v2 cgroup first (the first v1 one on a pure v1 host) and, in `remove`, last: a
+        // launch or removal killed half-way leaves at least that one, which is where `sweep`
+        // looks for leftovers.
         let result = (|| -> Result<()> {
+            if let Some(h) = &layout.unified {
+                let dir = h.dir(&placement.resolve(&h.own, id, false)?);
+                mkdir_chain(&dir, false)?;
+                made.paths.v2 = Some(V2Dir {
+                    mountpoint: h.mountpoint.clone(),
+                    dir,
+                });
+            }
             for h in &layout.v1 {
                 let confined = h
                     .controllers
@@ -90,14 +101,6 @@ impl Cgroup {
                 mkdir_chain(&dir, h.has("cpuset"))?;
                 made.paths.v1.push(V1Dir {
                     controllers: h.controllers.clone(),
-                    dir,
-                });
-            }
-            if let Some(h) = &layout.unified {
-                let dir = h.dir(&placement.resolve(&h.own, id, false)?);
-                mkdir_chain(&dir, false)?;
-                made.paths.v2 = Some(V2Dir {
-                    mountpoint: h.mountpoint.clone(),
                     dir,
                 });
             }
@@ -136,15 +139,6 @@ impl Cgroup {
             .iter()
             .find(|d| d.controllers.iter().any(|c| c == controller))
             .map(|d| d.dir.as_path())
-    }
-
-    /// Its directory in every hierarchy.
-    fn dirs(&self) -> impl Iterator<Item = &Path> {
-        self.paths
-            .v1
-            .iter()
-            .map(|d| d.dir.as_path())
-            .chain(self.v2())
     }
 
     fn v2(&self) -> Option<&Path> {
@@ -349,6 +343,16 @@ impl Cgroup {
         })
     }
 
+    /// Whether a process is left in the cgroup or its descendants. v2 keeps the answer in
+    /// `cgroup.events` (one read, no walk of the directories); v1 has only the walk.
+    pub fn populated(&self) -> Result<bool> {
+        if let Some(dir) = self.v2() {
+            let events = stats::keyed(&read(&dir.join("cgroup.events"))?);
+            return Ok(events.get("populated").is_some_and(|n| *n != 0));
+        }
+        Ok(!self.pids()?.is_empty())
+    }
+
     /// Every process in the cgroup and its descendants.
     pub fn pids(&self) -> Result<Vec<i32>> {
         let dir = self
@@ -444,12 +448,14 @@ impl Cgroup {
         text.trim().parse().ok().filter(|b| *b < 1 << 62)
     }
 
-    /// Remove the cgroup (sub-cgroups first) in every hierarchy, then the shared `minirun`
-    /// parent if it is left empty. A cgroup still busy after a short wait (its last process
-    /// exiting) is an error naming it.
+    /// Remove the cgroup (sub-cgroups first) in every hierarchy, in the reverse order of
+    /// `create`, then the shared `minirun` parent of a cgroup made before issue 25 if it is
+    /// left empty. A cgroup still busy after a short wait (its last process exiting) is an
+    /// error naming it.
     pub fn remove(&self) -> Result<()> {
         let mut first_error = None;
-        for dir in self.dirs() {
+        let v1 = self.paths.v1.iter().rev().map(|d| d.dir.as_path());
+        for dir in v1.chain(self.v2()) {
             if let Err(e) = remove_tree(dir) {
                 first_error.get_or_insert(e);
                 continue;
@@ -466,14 +472,65 @@ impl Cgroup {
     }
 }
 
-/// Remove the default-placed cgroups (`<own>/minirun/<id>`) of containers `is_live` does not
+/// Remove the default-placed cgroups (`<own>/minirun.<id>`) of containers `is_live` does not
 /// know: what a runtime killed before `delete` left. A process still in one (an init whose
 /// runtime was killed before it could record it) is killed first: with no record, nothing
 /// else could ever find it. Returns the ids removed.
+///
+/// Only the hierarchy `Cgroup::create` makes first and `remove` removes last is listed (one
+/// directory read per launch, not one per hierarchy); a cgroup made before issue 25, in the
+/// shared `minirun/` parent, is looked for in every hierarchy when that parent is there.
 pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<String>> {
     let mut removed = Vec::new();
-    let hierarchies = layout.v1.iter().chain(layout.unified.as_ref());
-    for h in hierarchies {
+    let Some(probe) = layout.unified.as_ref().or(layout.v1.first()) else {
+        return Ok(removed);
+    };
+    let hierarchies = || layout.v1.iter().chain(layout.unified.as_ref());
+    let own = probe.dir(&probe.own);
+    let entries = match std::fs::read_dir(&own) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", own.display())),
+    };
+    let mut old_parent = false;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", own.display()))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        old_parent |= name == DEFAULT_PARENT;
+        let Some(id) = default_id(name) else { continue };
+        if is_live(id) {
+            continue;
+        }
+        let mut left = false;
+        for h in hierarchies() {
+            let dir = h.dir(&h.own.join(name));
+            kill_tree(&dir);
+            if let Err(e) = remove_tree(&dir) {
+                tracing::warn!("leaving the cgroup of container {id}: {e:#}");
+                left = true;
+            }
+        }
+        if !left {
+            removed.push(id.to_string());
+        }
+    }
+    if old_parent {
+        sweep_old_parent(layout, is_live, &mut removed)?;
+    }
+    Ok(removed)
+}
+
+/// `sweep` for the cgroups of a runtime before issue 25: `<own>/minirun/<id>`.
+fn sweep_old_parent(
+    layout: &Layout,
+    is_live: &dyn Fn(&str) -> bool,
+    removed: &mut Vec<String>,
+) -> Result<()> {
+    for h in layout.v1.iter().chain(layout.unified.as_ref()) {
         let parent = h.dir(&h.own.join(DEFAULT_PARENT));
         let entries = match std::fs::read_dir(&parent) {
             Ok(e) => e,
@@ -497,7 +554,7 @@ pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<Stri
         }
         let _ = std::fs::remove_dir(&parent);
     }
-    Ok(removed)
+    Ok(())
 }
 
 /// SIGKILL to every process in `dir` and below (best effort: the sweep's last resort).
@@ -691,6 +748,14 @@ fn walk(dir: &Path, visit: &mut dyn FnMut(&Path) -> Result<()>) -> Result<()> {
 
 /// rmdir `dir` after its sub-cgroups; EBUSY (a process still leaving) is retried for 100 ms.
 fn remove_tree(dir: &Path) -> Result<()> {
+    // A container's cgroup usually has no sub-cgroup and no process left: one rmdir, without
+    // listing the directory's dozens of files (EBUSY says there is something below).
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+        Err(e) => return Err(e).with_context(|| format!("removing cgroup {}", dir.display())),
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),

@@ -4,12 +4,30 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-/// Parent of the default cgroups, below the runtime's own cgroup in each hierarchy.
+/// Parent of the default cgroups before issue 25: a record or leftover may still name it.
 pub const DEFAULT_PARENT: &str = "minirun";
+
+/// Prefix of a default cgroup's name, `<own cgroup>/minirun.<id>`: a flat leaf, so a launch
+/// makes and removes one directory per hierarchy, not a shared parent as well (which, kept,
+/// would sit empty in the supervisor's memory cgroup and block its removal). A '.', not a
+/// '-': `sweep` removes every leaf so named, and `minirun-...` is what people (and this
+/// repository's tests) call cgroups of their own.
+pub const DEFAULT_PREFIX: &str = "minirun.";
+
+/// Pure: the name of container `id`'s default cgroup.
+pub fn default_leaf(id: &str) -> String {
+    format!("{DEFAULT_PREFIX}{id}")
+}
+
+/// Pure: the container id a default cgroup's name holds (None: not one of ours).
+pub fn default_id(leaf: &str) -> Option<&str> {
+    leaf.strip_prefix(DEFAULT_PREFIX)
+        .filter(|id| !id.is_empty())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
-    /// `<own cgroup>/minirun/<id>`: nothing asked for.
+    /// `<own cgroup>/minirun.<id>`: nothing asked for.
     Default,
     /// From the hierarchy's root (`/docker/abc`).
     Absolute(PathBuf),
@@ -80,7 +98,7 @@ impl Placement {
             bail!("container id {id:?} cannot name a cgroup");
         }
         Ok(match self {
-            Placement::Default => own.join(DEFAULT_PARENT).join(id),
+            Placement::Default => own.join(default_leaf(id)),
             Placement::Relative(rel) => own.join(rel),
             Placement::Absolute(abs) if confined && !abs.starts_with(own) => {
                 own.join(abs.strip_prefix("/").unwrap_or(abs))
@@ -144,11 +162,15 @@ mod tests {
 
     #[test]
     fn runc_readings_of_cgroups_path() {
-        assert_eq!(resolve(None, "/", false), Path::new("/minirun/c1"));
+        assert_eq!(resolve(None, "/", false), Path::new("/minirun.c1"));
         assert_eq!(
             resolve(Some(""), "/user", false),
-            Path::new("/user/minirun/c1")
+            Path::new("/user/minirun.c1")
         );
+        assert_eq!(default_id("minirun.c1@0a1b2c3d"), Some("c1@0a1b2c3d"));
+        for other in ["minirun", "minirun.", "minirun-test-v1-7", "docker-c1"] {
+            assert_eq!(default_id(other), None, "{other}");
+        }
         assert_eq!(
             resolve(Some("/docker/abc"), "/user", false),
             Path::new("/docker/abc")
@@ -175,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             resolve(None, "/process_api/x", true),
-            Path::new("/process_api/x/minirun/c1")
+            Path::new("/process_api/x/minirun.c1")
         );
     }
 

@@ -102,7 +102,7 @@ pub fn require(dir: &Path, id: &str) -> Result<Cgroup> {
 
 /// Whatever is left in the cgroup is killed, then the cgroup goes.
 pub fn destroy(cg: &Cgroup) -> Result<()> {
-    if cg.pids().is_ok_and(|p| !p.is_empty()) {
+    if cg.populated().is_ok_and(|p| p) {
         let _ = cg.thaw();
         cg.kill_all(nix::sys::signal::Signal::SIGKILL)?;
     }
@@ -146,13 +146,14 @@ pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
         .unified
         .as_ref()
         .or(layout.v1.first())
-        .map(|h| h.dir(&h.own.join(crate::cgroups::placement::DEFAULT_PARENT)));
+        .map(|h| h.dir(&h.own));
     let ours_and_live = |name: &str| match (name.split_once('@'), &tag) {
         (None, None) => is_live(name),
         (Some((id, t)), Some(tag)) if t == tag => is_live(id),
-        _ => !probe
-            .as_ref()
-            .is_some_and(|p| empty_for_a_minute(&p.join(name))),
+        _ => !probe.as_ref().is_some_and(|p| {
+            empty_for_a_minute(&p.join(crate::cgroups::placement::default_leaf(name)))
+                || empty_for_a_minute(&p.join(crate::cgroups::placement::DEFAULT_PARENT).join(name))
+        }),
     };
     match crate::cgroups::sweep(&layout, &ours_and_live) {
         Ok(ids) if !ids.is_empty() => tracing::debug!("swept the cgroups of {ids:?}"),

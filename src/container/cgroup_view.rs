@@ -108,23 +108,59 @@ pub fn mount_view(root: &OwnedFd, m: &MountPlan) -> Result<bool> {
     )
     .with_context(|| format!("mounting the cgroup view's tmpfs on {}", dest.display()))?;
     // The fd above names the directory under the tmpfs: the tmpfs's own root, fresh and ours.
-    let top = in_root::open(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
+    let top_fd = in_root::open(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
         .with_context(|| format!("opening {} after mounting", dest.display()))?;
-    let top = PathBuf::from(in_root::proc_path(&top));
+    let top = PathBuf::from(in_root::proc_path(&top_fd));
+    // The flags of every bind and of the tmpfs in one mount_setattr over the tree, after the
+    // binds, rather than a remount per bind (10 on a hybrid host); a kernel without it
+    // (before 5.12) or a flag it cannot express gets the remounts.
+    let attrs = mount_attrs(m.flags | base);
+    let bind_flags = if attrs.is_some() {
+        MsFlags::empty()
+    } else {
+        m.flags | base
+    };
     for (name, host) in &view.binds {
         let at = top.join(name);
         std::fs::create_dir(&at).with_context(|| format!("making {}", at.display()))?;
-        bind(host, &at.to_string_lossy(), m.flags | base)?;
+        bind(host, &at.to_string_lossy(), bind_flags)?;
     }
     for (name, to) in &view.links {
         let at = top.join(name);
         std::os::unix::fs::symlink(to, &at).with_context(|| format!("linking {}", at.display()))?;
     }
-    if m.flags.contains(MsFlags::MS_RDONLY) {
+    let set = attrs.map(|a| super::mount_attr::set(&top_fd, a, true));
+    if let Some(Err(e)) = &set {
+        tracing::debug!("mount_setattr on the cgroup view: {e}: remounting each bind");
+        for (name, _) in &view.binds {
+            remount(&top.join(name).to_string_lossy(), m.flags | base, true)?;
+        }
+    }
+    if !matches!(set, Some(Ok(()))) && m.flags.contains(MsFlags::MS_RDONLY) {
         remount(&top.to_string_lossy(), base | MsFlags::MS_RDONLY, false)?;
     }
     step!("cgroup view on {}: {:?}", dest.display(), view.binds);
     Ok(true)
+}
+
+/// Pure: `flags` as MOUNT_ATTR_* bits; None when one of them has none (bind and rec aside).
+fn mount_attrs(flags: MsFlags) -> Option<u64> {
+    use super::mount_attr::{NODEV, NOEXEC, NOSUID, RDONLY};
+    let table = [
+        (MsFlags::MS_RDONLY, RDONLY),
+        (MsFlags::MS_NOSUID, NOSUID),
+        (MsFlags::MS_NODEV, NODEV),
+        (MsFlags::MS_NOEXEC, NOEXEC),
+    ];
+    let mut rest = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+    let mut attrs = 0;
+    for (flag, attr) in table {
+        if rest.contains(flag) {
+            attrs |= attr;
+            rest.remove(flag);
+        }
+    }
+    rest.is_empty().then_some(attrs)
 }
 
 fn bind(host: &Path, at: &str, flags: MsFlags) -> Result<()> {
@@ -157,6 +193,14 @@ fn remount(at: &str, flags: MsFlags, is_bind: bool) -> Result<()> {
 mod tests {
     use super::*;
     use crate::cgroups::{V1Dir, V2Dir};
+
+    #[test]
+    fn mount_flags_as_mount_attrs() {
+        let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        assert_eq!(mount_attrs(ro | MsFlags::MS_BIND), Some(0xf));
+        assert_eq!(mount_attrs(MsFlags::MS_NOSUID), Some(0x2));
+        assert_eq!(mount_attrs(MsFlags::MS_RDONLY | MsFlags::MS_RELATIME), None);
+    }
 
     fn paths() -> CgroupPaths {
         CgroupPaths {

@@ -226,11 +226,29 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
         // Root writes any mapping; an unprivileged caller its own id or through newuidmap.
         super::rootless::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
     }
-    child
-        .channel
-        .send(&Message::Proceed { host_pid: pid }, &[])
-        .context("releasing the container init")?;
-    Ok(())
+    let Err(e) = child.channel.send(&Message::Proceed { host_pid: pid }, &[]) else {
+        return Ok(());
+    };
+    // EPIPE: the child failed before it read Proceed, and closed its end with its Failed
+    // unread; that says why, the EPIPE does not. (Only then: a live child sends nothing
+    // before Proceed, and the read would wait for it.)
+    if peer_closed(&e)
+        && let Ok(Some(protocol::Received {
+            message: Message::Failed { code, message },
+            ..
+        })) = child.channel.recv()
+    {
+        return Err(anyhow::Error::new(ExecFailure { code, message }));
+    }
+    Err(e.context("releasing the container init"))
+}
+
+/// Whether a send failed because the peer closed its end.
+fn peer_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<nix::errno::Errno>()
+            .is_some_and(|n| *n == nix::errno::Errno::EPIPE)
+    })
 }
 
 /// Why a launch did not reach execve or the start gate, and so the exit status it ends with.

@@ -18,6 +18,7 @@ pub mod init;
 pub mod instance;
 pub mod launch;
 pub mod leak_guards;
+pub mod mount_attr;
 pub mod net;
 pub mod plan;
 pub mod privilege;

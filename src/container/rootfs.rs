@@ -383,41 +383,7 @@ fn refuse_non_directory(root: &OwnedFd, m: &MountPlan) -> Result<()> {
 /// below it too. Shared with the sealed re-exec, which makes its private bind of the binary
 /// read-only the same way.
 pub(crate) fn set_read_only(fd: &impl AsRawFd, recursive: bool) -> std::io::Result<()> {
-    const MOUNT_ATTR_RDONLY: u64 = 0x1;
-    /// struct mount_attr (linux/mount.h).
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    let mut flags = libc::AT_EMPTY_PATH;
-    if recursive {
-        flags |= libc::AT_RECURSIVE;
-    }
-    // SAFETY: the path is a NUL-terminated empty string and `attr` a live struct of the size
-    // passed; the kernel reads both only during the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+    super::mount_attr::set(fd, super::mount_attr::RDONLY, recursive)
 }
 
 /// Read-only for the mount `fd` names and every mount below it.

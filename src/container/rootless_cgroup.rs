@@ -9,8 +9,8 @@
 //! its children ("no internal processes"). The caller's own cgroup holds the caller, so:
 //! when its parent is writable too (systemd's layout: the user's processes sit in leaves
 //! such as `app.slice/x.scope` below the delegated unit) the container's cgroup is a sibling
-//! of the caller's, `<parent>/minirun/<name>`, and gets the controllers the parent may
-//! enable; otherwise it is `<own>/minirun/<name>`, with no controller (still a freezer,
+//! of the caller's, `<parent>/minirun.<name>`, and gets the controllers the parent may
+//! enable; otherwise it is `<own>/minirun.<name>`, with no controller (still a freezer,
 //! `cgroup.kill`, `cgroup.procs` and the usage files every v2 cgroup has).
 //!
 //! Policy ([`placement`], [`missing_controllers`]) is pure; [`detect`] reads the host.
@@ -30,7 +30,7 @@ pub struct Delegation {
     /// The highest cgroup above (or at) the caller's own that it may write: the delegation,
     /// as the kernel names it.
     pub top: PathBuf,
-    /// Below which the containers' cgroups go (`<base>/minirun/<name>`), as the kernel names it.
+    /// Below which the containers' cgroups go (`<base>/minirun.<name>`), as the kernel names it.
     pub base: PathBuf,
     /// The controllers a container's cgroup can have there.
     pub controllers: BTreeSet<String>,
