@@ -11,7 +11,7 @@
 //! form's workload exited, `--rm`, `delete` of a record `open` found), its error reported.
 
 use super::cgroup_launch;
-use super::launch::{self, Child, Handles, Reached};
+use super::launch::{self, Child, Handles, Reached, StartError};
 use super::plan::Plan;
 use super::state::{self, State, Store};
 use crate::cgroups::Cgroup;
@@ -94,7 +94,7 @@ impl Container {
 
     /// Launches the container's init (see `launch::spawn`). Its cgroup is recorded at once:
     /// a record left half-made (this runtime killed) still names it for `delete`.
-    pub fn spawn(&mut self, plan: &Plan, handles: &Handles) -> Result<&mut Child> {
+    pub fn spawn(&mut self, plan: &Plan, handles: &Handles) -> Result<&mut Child, StartError> {
         let child = self.child.insert(launch::spawn(plan, handles)?);
         self.cgroup = child.cgroup.clone();
         if let Some(cg) = &self.cgroup {

@@ -72,7 +72,7 @@ pub fn forwarded_set() -> SigSet {
 /// Clones the child into its namespaces and runs its side of the protocol (`init` for a new
 /// container, `exec_init` to join one). Returns once the parent's post-clone steps are done;
 /// `wait_ready` then follows the child to execve or the start gate.
-pub fn spawn(plan: &Plan, handles: &Handles) -> Result<Child> {
+pub fn spawn(plan: &Plan, handles: &Handles) -> Result<Child, StartError> {
     let hooks = handles.hooks_for(plan);
     // Blocked before clone3, so a signal that arrives while the child starts is queued for
     // the signalfd instead of killing the runtime and orphaning the container.
@@ -89,7 +89,7 @@ pub fn spawn(plan: &Plan, handles: &Handles) -> Result<Child> {
         Ok(r) => r,
         Err(e) => {
             remove_made(cgroup.as_ref(), plan);
-            return Err(e);
+            return Err(e.into());
         }
     };
 
@@ -124,8 +124,8 @@ pub fn spawn(plan: &Plan, handles: &Handles) -> Result<Child> {
         }
         Err(e) => {
             remove_made(cgroup.as_ref(), plan);
-            return Err(anyhow::Error::new(std::io::Error::from_raw_os_error(e.0)))
-                .context("clone3 into new namespaces");
+            let e = anyhow::Error::new(std::io::Error::from_raw_os_error(e.0));
+            return Err(StartError::Runtime(e.context("clone3 into new namespaces")));
         }
     };
     // Ours closed, the child's end is the only one left: its execve (or death) is our EOF.
@@ -220,7 +220,7 @@ fn remove_made(cgroup: Option<&Cgroup>, plan: &Plan) {
 }
 
 /// The parent's steps between clone3 and `Proceed`.
-fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
+fn after_clone(plan: &Plan, child: &Child) -> Result<(), StartError> {
     let pid = child.pid.as_raw();
     if plan.creates(LinuxNamespaceType::User) {
         // Root writes any mapping; an unprivileged caller its own id or through newuidmap.
@@ -238,9 +238,9 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<()> {
             ..
         })) = child.channel.recv()
     {
-        return Err(anyhow::Error::new(ExecFailure { code, message }));
+        return Err(StartError::Child(ExecFailure { code, message }));
     }
-    Err(e.context("releasing the container init"))
+    Err(e.context("releasing the container init").into())
 }
 
 /// Whether a send failed because the peer closed its end.
