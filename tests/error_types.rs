@@ -42,12 +42,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/validate/checks.rs",
     "container/validate/mod.rs",
     "container/validate/translate.rs",
-    "lab/experiment.rs",
-    "lab/kernel_answer.rs",
-    "lab/minimize.rs",
-    "lab/mod.rs",
-    "lab/seccomp_rows.rs",
-    "lab/userns.rs",
 ];
 
 /// Where anyhow belongs: the command layer.

@@ -123,11 +123,11 @@ impl From<StartError> for Failure {
 
 fn lab(global: &Global, cmd: &LabCommand) -> Result<i32> {
     crate::container::privilege::require_root()?;
-    match cmd {
+    Ok(match cmd {
         LabCommand::Experiment(a) if a.userns => crate::lab::userns::run(&global.root, &a.to_lab()),
         LabCommand::Experiment(a) => crate::lab::experiment::run(&global.root, &a.to_lab()),
         LabCommand::Minimize(a) => crate::lab::minimize::least_set(&global.root, &a.to_lab()),
-    }
+    }?)
 }
 
 /// Runs one OCI command; returns the exit status. Errors are returned (main.rs writes them

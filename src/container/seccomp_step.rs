@@ -48,17 +48,39 @@ pub fn choice_from(opts: &[String]) -> Choice {
     c
 }
 
+/// A profile file that could not be read or parsed: the line names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("seccomp profile {}", .path.display())]
+pub struct ProfileFileError {
+    pub path: PathBuf,
+    #[source]
+    pub source: ProfileFileCause,
+}
+
+/// Why the profile file failed: the OS's answer to reading it, or the parser's.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileFileCause {
+    #[error(transparent)]
+    Read(std::io::Error),
+    #[error(transparent)]
+    Parse(seccomp::Error),
+}
+
 impl Choice {
     /// The Docker-format profile chosen, with its conditions (None: unconfined).
-    pub fn profile(&self) -> Result<Option<seccomp::Profile>> {
+    pub fn profile(&self) -> Result<Option<seccomp::Profile>, ProfileFileError> {
         match self {
             Choice::Unconfined => Ok(None),
             Choice::Default => Ok(Some(seccomp::Profile::docker_default())),
             Choice::File(path) => {
-                let what = || format!("seccomp profile {}", path.display());
-                let text = std::fs::read_to_string(path).with_context(what)?;
+                let failed = |source| ProfileFileError {
+                    path: path.clone(),
+                    source,
+                };
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| failed(ProfileFileCause::Read(e)))?;
                 seccomp::Profile::from_json(&text)
-                    .with_context(what)
+                    .map_err(|e| failed(ProfileFileCause::Parse(e)))
                     .map(Some)
             }
         }
@@ -321,6 +343,26 @@ pub fn hand_listener(l: &Listener, fd: OwnedFd, state_json: &[u8], pid: i32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A profile file's error names the file, then the OS's or the parser's answer.
+    #[test]
+    fn profile_file_errors_name_the_file() {
+        let missing = Choice::File("/nonexistent-minirun.json".into());
+        assert_eq!(
+            crate::error_chain::one_line(&missing.profile().unwrap_err()),
+            "seccomp profile /nonexistent-minirun.json: No such file or directory (os error 2)"
+        );
+        let dir = std::env::temp_dir().join(format!("minirun-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, "{").unwrap();
+        let e = Choice::File(bad.clone()).profile().unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(matches!(e.source, ProfileFileCause::Parse(_)), "{e:?}");
+        let line = crate::error_chain::one_line(&e);
+        let head = format!("seccomp profile {}: ", bad.display());
+        assert!(line.starts_with(&head) && line.len() > head.len(), "{line}");
+    }
 
     #[test]
     fn security_opt_values_choose_like_docker() {

@@ -5,10 +5,11 @@
 //! `seccomp=unconfined`, so the verdict is the kernel's capability check alone; the seccomp
 //! dimension (`lab::seccomp_rows`) runs the granted probe again under Docker's profile.
 
+use super::{Error, Result, within};
 use super::{Finished, out, progress, progress_wanted, rootfs_dir, run_minirun};
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::capability::{self as cap, CapSet, names};
-use anyhow::{Context, Result, bail};
+use crate::error_chain::step;
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
@@ -36,7 +37,7 @@ impl Drop for Scratch {
 
 pub(super) fn scratch_dir() -> Result<Scratch> {
     let d = std::env::temp_dir().join(format!("minirun-experiment-{}", std::process::id()));
-    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    std::fs::create_dir_all(&d).map_err(step(|| format!("creating {}", d.display())))?;
     Ok(Scratch(d))
 }
 
@@ -374,7 +375,7 @@ pub(super) fn require_capprobe(rootfs: &Path) -> Result<()> {
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .with_context(|| format!("opening rootfs {}", rootfs.display()))?;
+    .map_err(step(|| format!("opening rootfs {}", rootfs.display())))?;
     let found = CONTAINER_PATH.iter().any(|dir| {
         let path = Path::new(dir).join("capprobe");
         in_root::open(&root, &path, OFlag::O_PATH)
@@ -382,10 +383,10 @@ pub(super) fn require_capprobe(rootfs: &Path) -> Result<()> {
             .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_mode & 0o111 != 0)
     });
     if !found {
-        bail!(
+        return Err(Error::Refused(format!(
             "rootfs \"{}\" has no capprobe in its PATH: `make fixtures` builds rootfs-fixtures/build/busybox with it, or copy the static capprobe (`make build`) into its /usr/local/bin",
             rootfs.display()
-        );
+        )));
     }
     Ok(())
 }
@@ -413,7 +414,7 @@ pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
     let last = cap::kernel_last_cap();
     let caps: Vec<u8> = selection(&args.caps, last)?.iter().collect();
     if caps.is_empty() {
-        bail!("no capability to test");
+        return Err(Error::Refused("no capability to test".into()));
     }
     let held = cap::held_bounding();
     let timeout = Duration::from_secs(args.timeout.max(1));
@@ -427,7 +428,7 @@ pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
         let name = names::short_name(c);
         let run = |args: Vec<OsString>| -> Result<Side> {
             let f = run_minirun(state_root, &args, timeout)
-                .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
+                .map_err(within(|| format!("experiment on {}", names::oci_name(c))))?;
             Ok(side_from(&f, c, held.contains(c)))
         };
         // The capability pair runs unconfined: its verdict is the kernel's capability check.
@@ -449,7 +450,7 @@ pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
                 ];
                 a.extend(unconfined("--cap-add"));
                 let f = run_minirun(state_root, &a, timeout)
-                    .with_context(|| format!("experiment on {}", names::oci_name(c)))?;
+                    .map_err(within(|| format!("experiment on {}", names::oci_name(c))))?;
                 let doc = std::fs::read_to_string(&json)
                     .ok()
                     .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
@@ -526,11 +527,11 @@ pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
     });
     let results = results
         .into_inner()
-        .map_err(|_| anyhow::anyhow!("an experiment worker panicked"))?;
+        .map_err(|_| Error::Worker("an experiment worker panicked"))?;
     let mut rows = Vec::with_capacity(caps.len());
     let mut sc_rows = Vec::with_capacity(caps.len());
     for r in results {
-        let (row, sc) = r.context("an experiment did not run")??;
+        let (row, sc) = r.ok_or(Error::Worker("an experiment did not run"))??;
         rows.push(row);
         sc_rows.push(sc);
     }

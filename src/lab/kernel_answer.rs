@@ -9,9 +9,9 @@
 //! nothing of it), or by trial alone (neither: a check the tracer did not see, or a command
 //! that behaves differently from run to run).
 
+use super::Result;
 use crate::capability::{CapSet, names};
 use crate::container::seccomp_step::Choice;
-use anyhow::Result;
 use std::path::Path;
 
 /// Pure: the capabilities of `doc` (a `--trace-caps-json` document) the kernel granted in a

@@ -13,11 +13,11 @@
 //! kernel checked and granted and those the seccomp profile opens syscalls for
 //! (`kernel_answer`); the baseline is then that narrower set.
 
+use super::{Error, Result};
 use super::{Finished, MinimizeArgs, network_name, out, progress, progress_wanted, rootfs_dir};
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::capability::{self as cap, CapSet, names};
 use crate::spec::Network;
-use anyhow::{Result, bail};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
@@ -110,10 +110,10 @@ pub fn starting_set(from: &str, kernel: CapSet, held: CapSet) -> Result<CapSet> 
             let last = kernel.iter().last().unwrap_or(0);
             let s = names::parse_set(&[from], last)?;
             if let Some(c) = s.minus(held).iter().next() {
-                bail!(
+                return Err(Error::Refused(format!(
                     "--from names {}, which the environment withholds (minirun's own bounding set lacks it)",
                     names::oci_name(c)
-                );
+                )));
             }
             s
         }
@@ -363,11 +363,11 @@ pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
             .first()
             .map(|f| format!("{}: {}", f.status_text(), f.first_error_line()))
             .unwrap_or_default();
-        bail!(
+        return Err(Error::Refused(format!(
             "the command fails even with the starting set ({} capabilities), so there is nothing to minimise ({})",
             start.len(),
             why.trim_end_matches(": ")
-        );
+        )));
     }
     let statuses: Vec<String> = finished.iter().map(Finished::status_text).collect();
     let ready = ready_line(outcome.result, &opts, &rootfs_text, &args.command);
@@ -493,7 +493,7 @@ fn search(
     let show = progress_wanted();
     let total = trial_count(start);
     let mut finished: Vec<Finished> = Vec::new();
-    let mut spawn_error: Option<anyhow::Error> = None;
+    let mut spawn_error: Option<Error> = None;
     let outcome = minimize(start, |set| {
         if spawn_error.is_some() {
             return false;

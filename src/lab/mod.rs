@@ -18,13 +18,61 @@ pub mod seccomp_rows;
 pub mod userns;
 pub mod uses;
 
+use crate::error_chain::{Step, step};
 use crate::spec::Network;
-use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// What failed in a lab command: one line naming the value or the step; the OS's or a
+/// library's error is its source, so the command layer prints `line: source` as before.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request refused, said as one line (a bad value, nothing to test, no capprobe).
+    #[error("{0}")]
+    Refused(String),
+    /// A step on a file or a subprocess, and the OS's answer.
+    #[error(transparent)]
+    Os(#[from] Step),
+    /// A step through nix, and the OS's answer as nix words it.
+    #[error(transparent)]
+    Nix(#[from] Step<nix::Error>),
+    /// A probe container that printed no answer: what it printed instead.
+    #[error("{0}")]
+    NoAnswer(String),
+    /// The worker pool lost a result (a worker panicked).
+    #[error("{0}")]
+    Worker(&'static str),
+    #[error(transparent)]
+    Name(#[from] crate::capability::names::NameError),
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::Error),
+    #[error(transparent)]
+    Profile(#[from] crate::container::seccomp_step::ProfileFileError),
+    #[error(transparent)]
+    Spec(#[from] crate::spec::BuildError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// One capability's experiment (`experiment on CAP_X`), and what failed in it.
+    #[error("{what}")]
+    In {
+        what: String,
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `e` as what failed in `what` (made only on failure).
+fn within(what: impl FnOnce() -> String) -> impl FnOnce(Error) -> Error {
+    move |e| Error::In {
+        what: what(),
+        source: Box::new(e),
+    }
+}
 
 /// What `lab experiment` was asked (cli.rs's flags, as plain values).
 #[derive(Debug, Clone)]
@@ -79,10 +127,14 @@ pub struct MinimizeArgs {
 /// Checks that ROOTFS is a directory and returns its canonical path, so every subprocess sees
 /// the same tree whatever its working directory.
 fn rootfs_dir(p: &std::path::Path) -> Result<PathBuf> {
-    let c = std::fs::canonicalize(p)
-        .with_context(|| format!("rootfs \"{}\" does not exist", p.display()))?;
+    let c = std::fs::canonicalize(p).map_err(step(|| {
+        format!("rootfs \"{}\" does not exist", p.display())
+    }))?;
     if !c.is_dir() {
-        bail!("rootfs \"{}\" is not a directory", p.display());
+        return Err(Error::Refused(format!(
+            "rootfs \"{}\" is not a directory",
+            p.display()
+        )));
     }
     Ok(c)
 }
@@ -131,19 +183,21 @@ impl Finished {
 /// After `timeout` the subprocess is SIGKILLed: its container dies with it (PDEATHSIG), and its
 /// state record is swept by the next minirun run.
 pub fn run_minirun(state_root: &Path, args: &[OsString], timeout: Duration) -> Result<Finished> {
-    let exe = std::env::current_exe().context("finding minirun's own binary")?;
+    let exe = std::env::current_exe().map_err(step(|| "finding minirun's own binary".into()))?;
     let mut cmd = Command::new(exe);
     cmd.arg("--root").arg(state_root).args(args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().context("starting a minirun subprocess")?;
+    let mut child = cmd
+        .spawn()
+        .map_err(step(|| "starting a minirun subprocess".into()))?;
     // Readers on their own threads, so a chatty workload never blocks on a full pipe.
     let out = child.stdout.take().map(reader);
     let err = child.stderr.take().map(reader);
     let status =
         crate::container::subprocess::wait_until(&mut child, Some(Instant::now() + timeout))
-            .context("waiting for minirun")?;
+            .map_err(step(|| "waiting for minirun".into()))?;
     let timed_out = status.is_none();
     let join = |h: Option<std::thread::JoinHandle<String>>| {
         h.and_then(|h| h.join().ok()).unwrap_or_default()
@@ -189,5 +243,33 @@ fn progress(done: usize, total: usize, label: &str) {
     );
     if done == total {
         eprintln!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::one_line;
+
+    /// The lines a user sees are the ones anyhow's context made before the typed error.
+    #[test]
+    fn errors_read_as_before() {
+        let e = rootfs_dir(Path::new("/nonexistent-minirun-lab")).unwrap_err();
+        assert_eq!(
+            one_line(&e),
+            "rootfs \"/nonexistent-minirun-lab\" does not exist: No such file or directory (os error 2)"
+        );
+        let e = rootfs_dir(Path::new("/etc/passwd")).unwrap_err();
+        assert_eq!(one_line(&e), "rootfs \"/etc/passwd\" is not a directory");
+        let e = within(|| "experiment on CAP_CHOWN".into())(
+            step(|| "waiting for minirun".into())(std::io::Error::from_raw_os_error(libc::EINTR))
+                .into(),
+        );
+        assert_eq!(
+            one_line(&e),
+            "experiment on CAP_CHOWN: waiting for minirun: Interrupted system call (os error 4)"
+        );
+        let e = experiment::selection(&["nonsense".into()], 40).unwrap_err();
+        assert_eq!(one_line(&e), "unknown capability \"CAP_NONSENSE\"");
     }
 }

@@ -8,11 +8,12 @@
 //! rule. So a student sees where the capability is useless without the profile's rule, and
 //! where the profile blocks what the capability allows.
 
+use super::Result;
 use super::probe::Side;
 use crate::capability::CapSet;
 use crate::capability::names;
+use crate::error_chain::step;
 use crate::seccomp;
-use anyhow::{Context, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -95,7 +96,7 @@ pub fn write_without_rule(dir: &Path, bounding: CapSet, cap: u8) -> Result<PathB
     let profile = seccomp::docker_default(caps, seccomp::running_kernel()?);
     let path = dir.join(format!("without-{}.json", names::short_name(cap)));
     std::fs::write(&path, serde_json::to_vec(&profile)?)
-        .with_context(|| format!("writing {}", path.display()))?;
+        .map_err(step(|| format!("writing {}", path.display())))?;
     Ok(path)
 }
 

@@ -10,10 +10,11 @@
 //! root with a tmpfs /tmp, so the rootfs is never written) run by `minirun run`.
 
 use super::experiment::{Side, side_from};
+use super::{Error, Result, within};
 use super::{Finished, out, progress, progress_wanted, rootfs_dir, run_minirun};
 use crate::capability::policy::DOCKER_DEFAULTS;
 use crate::capability::{self as cap, CapSet, CapSets, names};
-use anyhow::{Context, Result, bail};
+use crate::error_chain::step;
 use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::path::Path;
@@ -48,7 +49,7 @@ pub fn probe_config(rootfs: &Path, sets: CapSet, args: &[&str]) -> Result<Value>
     let mut v = serde_json::to_value(crate::spec::build(&q)?)?;
     v["linux"]["namespaces"]
         .as_array_mut()
-        .context("namespaces")?
+        .ok_or_else(|| Error::Refused("namespaces".into()))?
         .push(json!({"type": "user"}));
     let map = json!([{"containerID": 0, "hostID": MAP_HOST, "size": MAP_SIZE}]);
     v["linux"]["uidMappings"] = map.clone();
@@ -418,10 +419,10 @@ fn run_bundle(
     trace: Option<&Path>,
     timeout: Duration,
 ) -> Result<(Finished, Option<Value>)> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(step(|| format!("creating {}", dir.display())))?;
     let cfg = dir.join("config.json");
     std::fs::write(&cfg, config.to_string())
-        .with_context(|| format!("writing {}", cfg.display()))?;
+        .map_err(step(|| format!("writing {}", cfg.display())))?;
     let mut a: Vec<OsString> = vec!["run".into()];
     if let Some(t) = trace {
         a.extend(["--trace-caps".into(), "--trace-caps-json".into(), t.into()]);
@@ -436,7 +437,9 @@ fn run_bundle(
 
 pub fn run(state_root: &Path, args: &super::ExperimentArgs) -> Result<i32> {
     if args.user.is_some() {
-        bail!("--userns runs the probes as root of the user namespace: --user does not apply");
+        return Err(Error::Refused(
+            "--userns runs the probes as root of the user namespace: --user does not apply".into(),
+        ));
     }
     let rootfs = rootfs_dir(&args.rootfs)?;
     super::experiment::require_capprobe(&rootfs)?;
@@ -444,7 +447,7 @@ pub fn run(state_root: &Path, args: &super::ExperimentArgs) -> Result<i32> {
         .iter()
         .collect();
     if caps.is_empty() {
-        bail!("no capability to test");
+        return Err(Error::Refused("no capability to test".into()));
     }
     let held = cap::held_bounding();
     let timeout = Duration::from_secs(args.timeout.max(1));
@@ -467,7 +470,9 @@ pub fn run(state_root: &Path, args: &super::ExperimentArgs) -> Result<i32> {
             traced.then_some(json_file.as_path()),
             timeout,
         )
-        .with_context(|| format!("experiment --userns on {}", names::oci_name(c)))?;
+        .map_err(within(|| {
+            format!("experiment --userns on {}", names::oci_name(c))
+        }))?;
         if doc.is_none()
             && let Some(why) = super::kernel_answer::tracer_unavailable(&f.stderr)
         {
@@ -483,7 +488,9 @@ pub fn run(state_root: &Path, args: &super::ExperimentArgs) -> Result<i32> {
             None,
             timeout,
         )
-        .with_context(|| format!("experiment --userns on {}", names::oci_name(c)))?;
+        .map_err(within(|| {
+            format!("experiment --userns on {}", names::oci_name(c))
+        }))?;
         let dropped = side_from(&f, c, held.contains(c));
         let mut row = Row::new(c, granted, dropped, doc.map(|d| Checked::of(&d, c)));
         if let Power::Refused(why) = &mut row.power
@@ -540,12 +547,12 @@ fn mounts(
         None,
         timeout,
     )?;
-    parse_mounts(&f.stdout).with_context(|| {
-        format!(
+    parse_mounts(&f.stdout).ok_or_else(|| {
+        Error::NoAnswer(format!(
             "the mount container did not answer: {} ({})",
             f.first_error_line(),
             f.status_text()
-        )
+        ))
     })
 }
 
@@ -568,12 +575,12 @@ fn uid_map_point(
             None,
             timeout,
         )?;
-        parse_uid_map(&f.stdout).with_context(|| {
-            format!(
+        parse_uid_map(&f.stdout).ok_or_else(|| {
+            Error::NoAnswer(format!(
                 "the uid_map container ({tag}) did not answer: {} ({})",
                 f.first_error_line(),
                 f.status_text()
-            )
+            ))
         })
     };
     Ok(UidMapPoint {
