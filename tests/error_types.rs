@@ -33,7 +33,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/plan.rs",
     "container/protocol.rs",
     "container/rootfs.rs",
-    "container/rootless.rs",
     "container/rootless_cgroup.rs",
     "container/seccomp_step.rs",
     "container/state.rs",

@@ -101,6 +101,7 @@ runtime_failures!(
     crate::container::validate::Refusal,
     crate::container::bundle::BundleError,
     crate::trace_caps::Error,
+    crate::container::rootless::Error,
 );
 
 impl From<ExecFailure> for Failure {

@@ -14,13 +14,17 @@ use oci_spec::runtime::Spec;
 pub fn adjust_spec(spec: Spec, args: &QuickArgs) -> Result<Spec> {
     match (privilege::is_root(), args.userns) {
         (true, None | Some(UserNs::Host)) => Ok(spec),
-        (true, Some(UserNs::Auto)) => {
-            rootless::in_user_namespace(spec, &rootless::host_auto_mappings(), false)
-        }
+        (true, Some(UserNs::Auto)) => Ok(rootless::in_user_namespace(
+            spec,
+            &rootless::host_auto_mappings(),
+            false,
+        )?),
         (false, Some(UserNs::Host)) => bail!(HOST_NEEDS_ROOT),
-        (false, None | Some(UserNs::Auto)) => {
-            rootless::in_user_namespace(spec, &rootless::caller_mappings(), true)
-        }
+        (false, None | Some(UserNs::Auto)) => Ok(rootless::in_user_namespace(
+            spec,
+            &rootless::caller_mappings(),
+            true,
+        )?),
     }
 }
 

@@ -224,7 +224,8 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<(), StartError> {
     let pid = child.pid.as_raw();
     if plan.creates(LinuxNamespaceType::User) {
         // Root writes any mapping; an unprivileged caller its own id or through newuidmap.
-        super::rootless::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
+        super::rootless::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)
+            .map_err(anyhow::Error::new)?;
     }
     let Err(e) = child.channel.send(&Message::Proceed { host_pid: pid }, &[]) else {
         return Ok(());

@@ -7,13 +7,38 @@
 //! writing /proc/PID/{uid,gid}_map.
 
 use super::plan::{IdMap, id_map_text};
+use crate::error_chain::{self, Step};
 use crate::step;
-use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{
     LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount,
     MountBuilder, Spec,
 };
 use std::path::{Path, PathBuf};
+
+/// What failed putting a container in a user namespace or checking an ordinary user's state
+/// root: one line naming the step or the path; the OS's answer is the source.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Os(#[from] Step),
+    #[error(transparent)]
+    Nix(#[from] Step<nix::Error>),
+    /// newuidmap or newgidmap refused: its command line, status and stderr.
+    #[error("{0}")]
+    Helper(String),
+    #[error("{what}")]
+    Build {
+        what: &'static str,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn built(what: &'static str) -> impl FnOnce(oci_spec::OciSpecError) -> Error {
+    move |source| Error::Build { what, source }
+}
 
 /// Who runs minirun, as the host sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,10 +246,12 @@ pub fn join_user_namespace_for_pid(plan: &super::plan::Plan) -> Result<()> {
     if nix::unistd::geteuid().is_root() || is_current_user_ns(user) {
         return Ok(());
     }
-    let f = std::fs::File::open(user)
-        .with_context(|| format!("opening user namespace {}", user.display()))?;
-    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWUSER)
-        .with_context(|| format!("joining user namespace {}", user.display()))?;
+    let f = std::fs::File::open(user).map_err(error_chain::step(|| {
+        format!("opening user namespace {}", user.display())
+    }))?;
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWUSER).map_err(error_chain::step(
+        || format!("joining user namespace {}", user.display()),
+    ))?;
     step!(
         "setns user {} (the parent, to join the pid namespace)",
         user.display()
@@ -266,7 +293,8 @@ pub fn write_maps(pid: i32, uid: &[IdMap], gid: &[IdMap]) -> Result<()> {
             Writer::Direct => {}
             Writer::OwnId if file == "gid_map" => {
                 let sg = format!("/proc/{pid}/setgroups");
-                std::fs::write(&sg, "deny").with_context(|| format!("writing deny to {sg}"))?;
+                std::fs::write(&sg, "deny")
+                    .map_err(error_chain::step(|| format!("writing deny to {sg}")))?;
                 step!("wrote deny to setgroups (a single gid mapping)");
             }
             Writer::OwnId => {}
@@ -275,7 +303,8 @@ pub fn write_maps(pid: i32, uid: &[IdMap], gid: &[IdMap]) -> Result<()> {
                 continue;
             }
         }
-        std::fs::write(&path, id_map_text(maps)).with_context(|| format!("writing {path}"))?;
+        std::fs::write(&path, id_map_text(maps))
+            .map_err(error_chain::step(|| format!("writing {path}")))?;
         step!("wrote {file} {:?}", id_map_text(maps));
     }
     Ok(())
@@ -288,14 +317,16 @@ fn run_helper(helper: &str, pid: i32, maps: &[IdMap]) -> Result<()> {
         .args(&args)
         .stdin(std::process::Stdio::null())
         .output()
-        .with_context(|| format!("running {helper} (Debian's uidmap package)"))?;
+        .map_err(error_chain::step(|| {
+            format!("running {helper} (Debian's uidmap package)")
+        }))?;
     if !out.status.success() {
-        bail!(
+        return Err(Error::Helper(format!(
             "{helper} {pid} {} failed ({}): {}",
             args.join(" "),
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
-        );
+        )));
     }
     step!("{helper} {pid} {}", args.join(" "));
     Ok(())
@@ -353,7 +384,7 @@ fn oci_maps(maps: &[IdMap]) -> Result<Vec<LinuxIdMapping>> {
                 .host_id(m.host_id)
                 .size(m.size)
                 .build()
-                .context("building an id mapping")
+                .map_err(built("building an id mapping"))
         })
         .collect()
 }
@@ -377,7 +408,7 @@ pub fn in_user_namespace(spec: Spec, maps: &Mappings, drop_resources: bool) -> R
             LinuxNamespaceBuilder::default()
                 .typ(LinuxNamespaceType::User)
                 .build()
-                .context("building the user namespace")?,
+                .map_err(built("building the user namespace"))?,
         );
     }
     linux.set_namespaces(Some(namespaces));
@@ -413,7 +444,7 @@ fn adjust_mount(m: Mount, maps: &Mappings, own_net: bool) -> Result<Mount> {
             .source("/sys")
             .options(opts.into_iter().map(String::from).collect::<Vec<_>>())
             .build()
-            .context("building the /sys bind");
+            .map_err(built("building the /sys bind"));
     }
     let unmapped_gid = |o: &String| {
         o.strip_prefix("gid=")
@@ -474,7 +505,10 @@ pub fn check_state_root(root: &Path) -> Result<()> {
             )
             .map_err(std::io::Error::from)
         })
-        .with_context(|| format!("state root {} ({hint})", root.display()))
+        .map_err(error_chain::step(|| {
+            format!("state root {} ({hint})", root.display())
+        }))?;
+    Ok(())
 }
 
 /// Why an ordinary user's container has no cgroup, for the refusal of what needs one.
@@ -529,6 +563,19 @@ fn limit_set(resources: &oci_spec::runtime::LinuxResources) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The state root's refusal names it and says what to do, then the OS's answer.
+    #[test]
+    fn a_state_root_that_cannot_be_made_is_one_line_naming_it() {
+        let root = Path::new("/proc/self/minirun-no-such/minirun");
+        let line = crate::error_chain::one_line(&check_state_root(root).unwrap_err());
+        assert!(
+            line.starts_with("state root /proc/self/minirun-no-such/minirun (an ordinary user's")
+                && line.contains("pass --root): ")
+                && line.ends_with("(os error 2)"),
+            "{line}"
+        );
+    }
 
     fn caller() -> Caller {
         Caller {
