@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::Path;
 
-use anyhow::Result;
+use super::Result;
 
 use super::devices::{DevType, RWM, Rule};
 
@@ -445,7 +445,7 @@ pub fn attach(prog: &OwnedFd, cgroup: &impl AsRawFd) -> Result<()> {
     };
     bpf(BPF_PROG_ATTACH, &mut attr)
         .map(drop)
-        .map_err(|e| anyhow::anyhow!("attaching the device eBPF program: {e}"))
+        .map_err(|e| refused!("attaching the device eBPF program: {e}"))
 }
 
 #[cfg(test)]

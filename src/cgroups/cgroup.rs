@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use super::{Context, IntoStep, Result};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
@@ -110,9 +110,12 @@ impl Cgroup {
             Ok(()) => Ok(made),
             Err(e) => {
                 if let Err(cleanup) = made.remove() {
-                    tracing::warn!("removing a half-made cgroup: {cleanup:#}");
+                    tracing::warn!(
+                        "removing a half-made cgroup: {}",
+                        crate::error_chain::one_line(&cleanup)
+                    );
                 }
-                Err(e.context(format!("creating the cgroup of container {id}")))
+                Err(e.into_step(format!("creating the cgroup of container {id}")))
             }
         }
     }
@@ -510,7 +513,10 @@ pub fn sweep(layout: &Layout, is_live: &dyn Fn(&str) -> bool) -> Result<Vec<Stri
             let dir = h.dir(&h.own.join(name));
             kill_tree(&dir);
             if let Err(e) = remove_tree(&dir) {
-                tracing::warn!("leaving the cgroup of container {id}: {e:#}");
+                tracing::warn!(
+                    "leaving the cgroup of container {id}: {}",
+                    crate::error_chain::one_line(&e)
+                );
                 left = true;
             }
         }
@@ -549,7 +555,10 @@ fn sweep_old_parent(
             match remove_tree(&entry.path()) {
                 Ok(()) if !removed.contains(&id) => removed.push(id),
                 Ok(()) => {}
-                Err(e) => tracing::warn!("leaving the cgroup of container {id}: {e:#}"),
+                Err(e) => tracing::warn!(
+                    "leaving the cgroup of container {id}: {}",
+                    crate::error_chain::one_line(&e)
+                ),
             }
         }
         let _ = std::fs::remove_dir(&parent);
@@ -613,9 +622,8 @@ impl V1Tasks {
 
 /// One write(2) of `value`, as cgroupfs wants it.
 fn write(path: &Path, value: &str) -> Result<()> {
-    write_raw(path, value).map_err(|e| {
-        anyhow::Error::new(e).context(format!("writing {value:?} to {}", path.display()))
-    })
+    write_raw(path, value)
+        .map_err(|e| e.into_step(format!("writing {value:?} to {}", path.display())))
 }
 
 fn write_raw(path: &Path, value: &str) -> std::io::Result<()> {
@@ -633,8 +641,9 @@ fn write_choice(dir: &Path, choices: &[(String, String)]) -> Result<()> {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
             Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("writing {value:?} to {}", dir.join(file).display())));
+                return Err(
+                    e.into_step(format!("writing {value:?} to {}", dir.join(file).display()))
+                );
             }
         }
     }
@@ -709,18 +718,26 @@ fn mkdir_chain(dir: &Path, cpuset: bool) -> Result<()> {
 }
 
 /// Whether `e` says a cgroup went away under us (removed: ENOENT; being removed: ENODEV).
-fn gone(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
+fn gone(e: &super::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = next {
+        if c.downcast_ref::<std::io::Error>()
             .and_then(|io| io.raw_os_error())
             .is_some_and(|n| n == libc::ENOENT || n == libc::ENODEV)
-    })
+        {
+            return true;
+        }
+        next = c.source();
+    }
+    false
 }
 
 /// A parent made by a concurrent launch may not have its own cpus and mems yet: it gets them
 /// first, from its parent, so no cgroup here is ever given an empty set.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
-    let parent = dir.parent().context("a cgroup has a parent")?;
+    let parent = dir
+        .parent()
+        .ok_or_else(|| refused!("a cgroup has a parent"))?;
     for file in ["cpuset.cpus", "cpuset.mems"] {
         if read(&dir.join(file))?.trim().is_empty() {
             let mut from = read(&parent.join(file))?;
@@ -738,8 +755,11 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
 fn walk(dir: &Path, visit: &mut dyn FnMut(&Path) -> Result<()>) -> Result<()> {
     visit(dir)?;
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let file_type = entry
+            .file_type()
+            .with_context(|| format!("reading {}", entry.path().display()))?;
+        if file_type.is_dir() {
             walk(&entry.path(), visit)?;
         }
     }
@@ -762,8 +782,11 @@ fn remove_tree(dir: &Path) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
     };
     for entry in entries {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let file_type = entry
+            .file_type()
+            .with_context(|| format!("reading {}", entry.path().display()))?;
+        if file_type.is_dir() {
             remove_tree(&entry.path())?;
         }
     }
@@ -830,7 +853,7 @@ mod tests {
             .join_self()
             .unwrap_err();
         assert_eq!(
-            format!("{e:#}"),
+            crate::error_chain::one_line(&e),
             format!(
                 "writing \"0\" to {}: No space left on device (os error 28)",
                 full.join("tasks").display()

@@ -7,7 +7,7 @@
 //! is an exception: an allow rule grants an access it covers completely, a deny rule refuses an
 //! access it overlaps. The last rule that decides wins.
 
-use anyhow::{Context, Result, bail};
+use super::{Context, Result};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 /// Access bits as the kernel's BPF_DEVCG_ACC_* (and the eBPF context) number them.
@@ -60,12 +60,12 @@ impl Rule {
                 Some(n) if n < 0 => Ok(None),
                 Some(n) => u32::try_from(n)
                     .map(Some)
-                    .map_err(|_| anyhow::anyhow!("device rule {rule}: number {n} is out of range")),
+                    .map_err(|_| refused!("device rule {rule}: number {n} is out of range")),
             }
         };
         let access = match rule.access().as_deref() {
             None | Some("") => RWM,
-            Some(a) => parse_access(a).map_err(|e| anyhow::anyhow!("device rule {rule}: {e}"))?,
+            Some(a) => parse_access(a).map_err(|e| refused!("device rule {rule}: {e}"))?,
         };
         Ok(Rule {
             allow: rule.allow(),
@@ -115,7 +115,7 @@ impl Rule {
 
     /// Docker's `--device-cgroup-rule` text, `c 1:3 mr` (always an allow rule).
     pub fn parse_docker(text: &str) -> Result<Rule> {
-        let bad = || anyhow::anyhow!("invalid device cgroup format '{text}'");
+        let bad = || refused!("invalid device cgroup format '{text}'");
         let fields: Vec<&str> = text.split(' ').collect();
         let [typ, numbers, access] = fields[..] else {
             return Err(bad());
@@ -269,7 +269,7 @@ pub fn container_rules(
         };
         let number = |n: i64| {
             u32::try_from(n).map_err(|_| {
-                anyhow::anyhow!(
+                refused!(
                     "linux.devices: {}: device number {n} is out of range",
                     d.path().display()
                 )

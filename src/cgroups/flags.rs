@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use super::Result;
 use oci_spec::runtime::{
     LinuxBlockIo, LinuxCpu, LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory,
     LinuxPids, LinuxResources,
@@ -42,8 +42,8 @@ pub struct ResourceFlags {
     pub device_cgroup_rules: Vec<String>,
 }
 
-fn invalid(value: &str, flag: &str, why: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!("invalid argument \"{value}\" for \"--{flag}\" flag: {why}")
+fn invalid(value: &str, flag: &str, why: impl std::fmt::Display) -> super::Error {
+    refused!("invalid argument \"{value}\" for \"--{flag}\" flag: {why}")
 }
 
 /// Docker's RAMInBytes: `512m`, `1.5g`, `100` (bytes), `2GiB`, `10kb`; units are binary.
@@ -344,7 +344,7 @@ pub fn parse_device(text: &str) -> Result<DeviceMapping> {
 pub fn host_device(mapping: &DeviceMapping) -> Result<(LinuxDevice, LinuxDeviceCgroup)> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let meta = std::fs::metadata(&mapping.host).map_err(|e| {
-        anyhow::anyhow!(
+        refused!(
             "error gathering device information while adding custom device \"{}\": {e}",
             mapping.host.display()
         )

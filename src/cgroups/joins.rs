@@ -37,7 +37,7 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::Result;
+use super::Result;
 use oci_spec::runtime::LinuxResources;
 
 use super::resources::{self, Version};

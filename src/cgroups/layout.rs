@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use super::{Context, Result};
 
 /// Controllers a cgroup v1 mount can carry; of the other super options (`rw`,
 /// `clone_children`...) only `name=X` names a hierarchy (a named one, as `name=systemd`).

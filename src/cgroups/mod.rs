@@ -35,6 +35,21 @@
 //! The memory hierarchy is confined: an absolute cgroupsPath lands below our own memory cgroup
 //! there (the machine's supervisor owns everything above it).
 
+/// `bail!` as anyhow's, for this folder: returns a [`Error::Refused`] whose line is the
+/// message. Defined before the modules so that they all see it.
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err($crate::cgroups::Error::Refused(format!($($arg)*)))
+    };
+}
+
+/// A [`Error::Refused`] with this line, for `map_err` and `ok_or_else`.
+macro_rules! refused {
+    ($($arg:tt)*) => {
+        $crate::cgroups::Error::Refused(format!($($arg)*))
+    };
+}
+
 pub mod bpf;
 mod cgroup;
 pub mod devices;
@@ -49,6 +64,85 @@ pub use cgroup::{Cgroup, CgroupPaths, FreezerState, V1Dir, V1Tasks, V2Dir, sweep
 pub use layout::{Layout, Mode};
 pub use placement::Placement;
 pub use stats::Stats;
+
+use crate::error_chain::Step;
+
+/// What failed creating, filling, reading or removing a cgroup, or translating limits into its
+/// files: one line naming the step with its path or value; the OS's answer is the source.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Os(#[from] Step),
+    #[error(transparent)]
+    Nix(#[from] Step<nix::Error>),
+    /// A cgroup file that should hold a number does not.
+    #[error(transparent)]
+    Number(#[from] Step<std::num::ParseIntError>),
+    /// The BPF device program the kernel refused (its verifier's log in the line).
+    #[error(transparent)]
+    Load(#[from] bpf::LoadError),
+    /// A larger step (`creating the cgroup of container ID`) over the one that failed.
+    #[error("{step}")]
+    Within {
+        step: String,
+        #[source]
+        source: Box<Error>,
+    },
+    /// A value refused or a state not as expected: the line says it all.
+    #[error("{0}")]
+    Refused(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error that can become the source of a named step.
+pub(crate) trait IntoStep {
+    fn into_step(self, step: String) -> Error;
+}
+
+impl IntoStep for std::io::Error {
+    fn into_step(self, step: String) -> Error {
+        Step { step, source: self }.into()
+    }
+}
+
+impl IntoStep for nix::Error {
+    fn into_step(self, step: String) -> Error {
+        Step { step, source: self }.into()
+    }
+}
+
+impl IntoStep for std::num::ParseIntError {
+    fn into_step(self, step: String) -> Error {
+        Step { step, source: self }.into()
+    }
+}
+
+impl IntoStep for Error {
+    fn into_step(self, step: String) -> Error {
+        Error::Within {
+            step,
+            source: Box::new(self),
+        }
+    }
+}
+
+/// anyhow's `context`/`with_context` for this folder's results: the failure becomes the source
+/// of the named step, so the line reads as before (`step: why`).
+pub(crate) trait Context<T> {
+    fn context(self, step: impl Into<String>) -> Result<T>;
+    fn with_context<S: Into<String>>(self, step: impl FnOnce() -> S) -> Result<T>;
+}
+
+impl<T, E: IntoStep> Context<T> for std::result::Result<T, E> {
+    fn context(self, step: impl Into<String>) -> Result<T> {
+        self.map_err(|e| e.into_step(step.into()))
+    }
+
+    fn with_context<S: Into<String>>(self, step: impl FnOnce() -> S) -> Result<T> {
+        self.map_err(|e| e.into_step(step().into()))
+    }
+}
 
 /// A throwaway directory laid out like a cgroup by the tests, removed on drop.
 #[cfg(test)]
@@ -83,5 +177,28 @@ impl FakeDir {
 impl Drop for FakeDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Context, Error};
+
+    /// A step over a step reads as anyhow's context did: outer, inner, then the OS's answer.
+    #[test]
+    fn steps_read_as_an_anyhow_chain() {
+        let os: Result<(), _> = Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        let e = os
+            .context("writing \"0\" to /c/tasks")
+            .with_context(|| "creating the cgroup of container a")
+            .unwrap_err();
+        assert!(matches!(e, Error::Within { .. }), "{e:?}");
+        assert_eq!(
+            crate::error_chain::one_line(&e),
+            "creating the cgroup of container a: writing \"0\" to /c/tasks: \
+             No space left on device (os error 28)"
+        );
+        let refused: Error = refused!("rdma limits are not supported");
+        assert_eq!(refused.to_string(), "rdma limits are not supported");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Result, bail};
+use super::Result;
 
 /// Parent of the default cgroups before issue 25: a record or leftover may still name it.
 pub const DEFAULT_PARENT: &str = "minirun";

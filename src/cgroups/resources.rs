@@ -5,7 +5,7 @@
 //! io.bfq.weight as is or io.weight rescaled, and swap, memory+swap in OCI and v1, becomes swap
 //! alone (memory.swap.max = swap - limit).
 
-use anyhow::{Result, bail};
+use super::Result;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use super::{Context, Result};
 use serde::Serialize;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]

@@ -407,7 +407,7 @@ fn signal_container(store: &Store, st: &State, sig: Signal, all: bool) -> Result
     // Every process of the container is every process of its cgroup: exact even when the
     // pid namespace is shared (then the namespace would name the neighbours too).
     if all && let Some(cg) = cgroup_launch::load(&store.dir(&st.id))? {
-        return cg.kill_all(sig);
+        return Ok(cg.kill_all(sig)?);
     }
     // Without a cgroup every process "in the container" is found by its pid namespace, so
     // only when it has one of its own (otherwise that would be every process on the host).

@@ -53,7 +53,8 @@ pub fn prepare(req: &Request) -> Result<Option<Cgroup>> {
             crate::step!("cgroup made in {} v1 hierarchies and v2", layout.v1.len());
             if let Err(e) = cg.apply(resources) {
                 let _ = cg.remove();
-                return Err(e.context(format!("applying linux.resources to container {id}")));
+                return Err(anyhow::Error::new(e)
+                    .context(format!("applying linux.resources to container {id}")));
             }
             crate::step!("cgroup limited");
             Ok(Some(cg))
@@ -106,7 +107,7 @@ pub fn destroy(cg: &Cgroup) -> Result<()> {
         let _ = cg.thaw();
         cg.kill_all(nix::sys::signal::Signal::SIGKILL)?;
     }
-    cg.remove()
+    Ok(cg.remove()?)
 }
 
 /// The name of container `id`'s default-placed cgroup: the id itself for the default state
@@ -158,7 +159,10 @@ pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
     match crate::cgroups::sweep(&layout, &ours_and_live) {
         Ok(ids) if !ids.is_empty() => tracing::debug!("swept the cgroups of {ids:?}"),
         Ok(_) => {}
-        Err(e) => tracing::warn!("sweeping leftover cgroups: {e:#}"),
+        Err(e) => tracing::warn!(
+            "sweeping leftover cgroups: {}",
+            crate::error_chain::one_line(&e)
+        ),
     }
 }
 

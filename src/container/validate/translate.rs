@@ -368,7 +368,10 @@ pub fn placement(spec: &Spec, manager: Manager) -> Result<crate::cgroups::Placem
         .as_ref()
         .and_then(|l| l.cgroups_path().as_ref());
     let path = path.map(|p| p.to_string_lossy().into_owned());
-    crate::cgroups::Placement::parse(path.as_deref(), manager == Manager::Systemd)
+    Ok(crate::cgroups::Placement::parse(
+        path.as_deref(),
+        manager == Manager::Systemd,
+    )?)
 }
 
 /// The device rules the container's cgroup gets (the "device_rules" check shares it).
@@ -378,7 +381,10 @@ pub fn device_rules(spec: &Spec) -> Result<Vec<oci_spec::runtime::LinuxDeviceCgr
         .and_then(|l| l.resources().as_ref())
         .and_then(|r| r.devices().clone());
     let listed = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-    crate::cgroups::devices::container_rules(config.as_deref(), &listed)
+    Ok(crate::cgroups::devices::container_rules(
+        config.as_deref(),
+        &listed,
+    )?)
 }
 
 #[cfg(test)]
