@@ -26,7 +26,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/rootfs.rs",
     "container/rootless_cgroup.rs",
     "container/seccomp_step.rs",
-    "container/state.rs",
     "container/task.rs",
     "container/user.rs",
     "container/validate/checks.rs",

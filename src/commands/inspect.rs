@@ -113,7 +113,7 @@ pub fn caps(global: &Global, args: &CapsArgs) -> Result<()> {
             // as a pid: say both ways in.
             let st = store.load(&args.target).map_err(|e| {
                 if store.dir(&args.target).join("state.json").exists() {
-                    e
+                    anyhow::Error::new(e)
                 } else {
                     anyhow::anyhow!(
                         "no container \"{}\" under --root {} (nor is it a pid): give the --root it was started with, or a pid",

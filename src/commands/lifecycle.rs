@@ -479,13 +479,13 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
                 // cgroup.json cut short (the runtime killed while writing it) names none.
                 return match Container::open(&store, &a.id) {
                     Ok(c) => c.remove(),
-                    Err(_) => store.remove(&a.id),
+                    Err(_) => Ok(store.remove(&a.id)?),
                 };
             }
             if a.force && !dir.exists() {
                 return Ok(());
             }
-            return Err(e);
+            return Err(e.into());
         }
     };
     match store.status(&st) {

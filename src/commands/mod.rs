@@ -102,6 +102,7 @@ runtime_failures!(
     crate::container::bundle::BundleError,
     crate::trace_caps::Error,
     crate::container::rootless::Error,
+    crate::container::state::Error,
 );
 
 impl From<ExecFailure> for Failure {

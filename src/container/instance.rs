@@ -123,7 +123,7 @@ impl Container {
 
     /// Saves the OCI state (state.json): from now on `state`, `kill`, `exec` find it.
     pub fn record(&self, st: &State) -> Result<()> {
-        self.store.save(st)
+        Ok(self.store.save(st)?)
     }
 
     /// Records a quick-form container whose init runs `plan`: what `exec` needs instead of a
@@ -135,7 +135,7 @@ impl Container {
             super::seccomp_step::save(&dir, p)?;
         }
         state::save_process(&dir, plan)?;
-        self.store.save(&state::quick_record(&self.id, plan, pid))
+        Ok(self.store.save(&state::quick_record(&self.id, plan, pid))?)
     }
 
     /// Removes the cgroup now (whatever is left in it killed), keeping the record.

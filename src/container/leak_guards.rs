@@ -91,7 +91,7 @@ fn close_one_by_one(first: u32, keep: &[u32]) -> Result<()> {
 
 /// Fills `buf` from the kernel's random source; a short or failed read is an error, never
 /// predictable bytes.
-pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
+pub fn random_bytes(buf: &mut [u8]) -> Result<(), crate::error_chain::Step<nix::Error>> {
     let mut done = 0;
     while done < buf.len() {
         // SAFETY: getrandom writes at most the remaining length into the buffer we own.
@@ -99,7 +99,7 @@ pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
         match Errno::result(n) {
             Ok(n) => done += n as usize,
             Err(Errno::EINTR) => {}
-            Err(e) => return Err(e).context("getrandom"),
+            Err(e) => return Err(e).map_err(crate::error_chain::step(|| "getrandom".into())),
         }
     }
     Ok(())
