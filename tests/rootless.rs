@@ -978,3 +978,37 @@ fn a_delegated_cgroup_is_used() {
         d.containers().display()
     );
 }
+
+/// The cgroup a killed runtime left beside the user's leaf in the delegation (its record
+/// gone) is removed by that user's next launch, as the root sweep removes those below the
+/// caller's own cgroup; a live container's cgroup there is left alone.
+#[test]
+fn a_delegated_cgroup_left_behind_is_swept() {
+    let u = User::new("dsweep", false);
+    let d = Delegated::new(&u);
+    let run =
+        |args: &[&str]| common::bundles::output_via_files(&mut d.cmd(&u, args), &u.sb.scratch);
+    let rootfs = u.rootfs.to_str().unwrap();
+    ok(&run(&["-d", "--name", "live", rootfs, "sleep", "60"]));
+    ok(&run(&["-d", "--name", "stale", rootfs, "sleep", "60"]));
+    let (live, stale) = (d.cgroup_of("live"), d.cgroup_of("stale"));
+    // What a runtime killed before its cleanup leaves: the cgroup, with its processes, and
+    // no record (the record alone names a container to `delete`).
+    let record = u.state_root().join("stale");
+    assert!(record.is_dir(), "{} missing", record.display());
+    std::fs::remove_dir_all(&record).unwrap();
+    ok(&run(&[rootfs, "true"]));
+    assert!(
+        !stale.exists(),
+        "{} left by the next launch",
+        stale.display()
+    );
+    assert!(live.exists(), "{} swept while running", live.display());
+    ok(&run(&["delete", "--force", "live"]));
+    assert_eq!(
+        d.leaves(),
+        Vec::<String>::new(),
+        "left in {}",
+        d.containers().display()
+    );
+}
