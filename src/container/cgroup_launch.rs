@@ -140,35 +140,19 @@ fn root_tag(root: &Path) -> Option<String> {
 /// again). Failures are logged: a sweep never fails a launch.
 pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
     let Ok(layout) = Layout::detect() else { return };
-    let tag = root_tag(root);
-    sweep_in(&layout, tag.as_deref(), is_live);
-    // An ordinary user's containers may lie beside the caller's leaf, in the delegated
-    // subtree (rootless_cgroup): that place is swept too, v2 only, as they have no other.
-    if !nix::unistd::geteuid().is_root()
-        && let Some(d) = crate::container::rootless_cgroup::detect()
-        && layout.unified.as_ref().is_some_and(|h| h.own != d.base)
-    {
-        let beside = Layout {
-            v1: Vec::new(),
-            unified: Some(crate::cgroups::layout::Hierarchy {
-                mountpoint: d.mountpoint,
-                controllers: Vec::new(),
-                own: d.base,
-            }),
-        };
-        sweep_in(&beside, tag.as_deref(), is_live);
-    }
+    sweep_in(&layout, root, is_live);
 }
 
-/// `sweep` below the `own` cgroups `layout` names.
-fn sweep_in(layout: &Layout, tag: Option<&str>, is_live: &dyn Fn(&str) -> bool) {
+/// `sweep` below the `own` cgroups `layout` names (rootless_cgroup's sweep, beside the leaf).
+pub fn sweep_in(layout: &Layout, root: &Path, is_live: &dyn Fn(&str) -> bool) {
+    let tag = root_tag(root);
     // Every container has a v2 cgroup where there is cgroup2; v1 ones only where needed.
     let probe = layout
         .unified
         .as_ref()
         .or(layout.v1.first())
         .map(|h| h.dir(&h.own));
-    let ours_and_live = |name: &str| match (name.split_once('@'), tag) {
+    let ours_and_live = |name: &str| match (name.split_once('@'), tag.as_deref()) {
         (None, None) => is_live(name),
         (Some((id, t)), Some(tag)) if t == tag => is_live(id),
         _ => !probe.as_ref().is_some_and(|p| {

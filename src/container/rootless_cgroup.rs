@@ -171,6 +171,29 @@ fn refuse_missing(r: &LinuxResources, given: &BTreeSet<String>, top: &Path) -> R
     Ok(())
 }
 
+/// `cgroup_launch::sweep` beside the caller's leaf, where an ordinary user's containers lie
+/// in the delegated subtree (v2 only, as they have no other cgroup): a killed runtime's
+/// `minirun.<id>` whose record is gone goes, as below the caller's own cgroup.
+pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
+    if nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let Ok(layout) = Layout::detect() else { return };
+    if let Some(d) = detect()
+        && layout.unified.as_ref().is_some_and(|h| h.own != d.base)
+    {
+        let beside = Layout {
+            v1: Vec::new(),
+            unified: Some(crate::cgroups::layout::Hierarchy {
+                mountpoint: d.mountpoint,
+                controllers: Vec::new(),
+                own: d.base,
+            }),
+        };
+        crate::container::cgroup_launch::sweep_in(&beside, root, is_live);
+    }
+}
+
 fn read_access(dir: &Path) -> Access {
     use nix::unistd::{AccessFlags, access};
     let w = |p: &Path| access(p, AccessFlags::W_OK).is_ok();
