@@ -7,6 +7,7 @@ use crate::cgroups::{Cgroup, FreezerState};
 use crate::cli::{EventsArgs, Global, UpdateArgs};
 use crate::container::cgroup_launch;
 use crate::container::procfs;
+use crate::container::rootless_cgroup;
 use crate::container::state::{State, Status, Store};
 use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{LinuxPids, LinuxResources};
@@ -163,6 +164,13 @@ pub fn update(g: &Global, a: &UpdateArgs) -> Result<()> {
     };
     let r = update_resources(a, text.as_deref())?;
     let (_, _, cg) = running_cgroup(g, &a.id)?;
+    // An ordinary user's container has a v2 cgroup only, in a delegated subtree.
+    if !nix::unistd::geteuid().is_root()
+        && cg.paths().v1.is_empty()
+        && let Some(v2) = &cg.paths().v2
+    {
+        rootless_cgroup::check_update(&v2.dir, &r)?;
+    }
     // A container is in every v1 hierarchy the host had at its start (cgroups::joins).
     cg.apply(&r).with_context(|| {
         format!(

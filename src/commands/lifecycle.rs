@@ -162,7 +162,9 @@ fn create_container(
     // The cgroups a killed runtime left (their records are gone) go before we add ours; a
     // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
     if plan.cgroup.is_some() {
-        cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
+        let live = |other: &str| store.dir(other).exists();
+        cgroup_launch::sweep(&store.root, &live);
+        crate::container::rootless_cgroup::sweep(&store.root, &live);
     }
     let sdir = container.dir();
     state::write_private(&sdir.join(CONFIG), b.text.as_bytes()).context("saving config.json")?;

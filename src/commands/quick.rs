@@ -242,7 +242,9 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32, Failure> {
     // The cgroups a killed runtime left (their records are gone) go before we add ours; a
     // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
     if plan.cgroup.is_some() {
-        cgroup_launch::sweep(&store.root, &|other| store.dir(other).exists());
+        let live = |other: &str| store.dir(other).exists();
+        cgroup_launch::sweep(&store.root, &live);
+        crate::container::rootless_cgroup::sweep(&store.root, &live);
     }
     if args.detach {
         // The record outlives this process (see detach.rs); only a failed start removes it.

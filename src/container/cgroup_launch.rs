@@ -141,6 +141,11 @@ fn root_tag(root: &Path) -> Option<String> {
 /// again). Failures are logged: a sweep never fails a launch.
 pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
     let Ok(layout) = Layout::detect() else { return };
+    sweep_in(&layout, root, is_live);
+}
+
+/// `sweep` below the `own` cgroups `layout` names (rootless_cgroup's sweep, beside the leaf).
+pub fn sweep_in(layout: &Layout, root: &Path, is_live: &dyn Fn(&str) -> bool) {
     let tag = root_tag(root);
     // Every container has a v2 cgroup where there is cgroup2; v1 ones only where needed.
     let probe = layout
@@ -148,7 +153,7 @@ pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
         .as_ref()
         .or(layout.v1.first())
         .map(|h| h.dir(&h.own));
-    let ours_and_live = |name: &str| match (name.split_once('@'), &tag) {
+    let ours_and_live = |name: &str| match (name.split_once('@'), tag.as_deref()) {
         (None, None) => is_live(name),
         (Some((id, t)), Some(tag)) if t == tag => is_live(id),
         _ => !probe.as_ref().is_some_and(|p| {
@@ -156,7 +161,7 @@ pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
                 || empty_for_a_minute(&p.join(crate::cgroups::placement::DEFAULT_PARENT).join(name))
         }),
     };
-    match crate::cgroups::sweep(&layout, &ours_and_live) {
+    match crate::cgroups::sweep(layout, &ours_and_live) {
         Ok(ids) if !ids.is_empty() => tracing::debug!("swept the cgroups of {ids:?}"),
         Ok(_) => {}
         Err(e) => tracing::warn!(

@@ -135,6 +135,65 @@ pub fn detect() -> Option<Delegation> {
     })
 }
 
+/// `update` of an ordinary user's container whose cgroup `dir` (v2) lies in a delegation:
+/// the limits of `r` are checked against what its parent may give it, as `create` checks
+/// them, so a controller the delegation lacks is refused by name rather than failing on the
+/// root-owned `cgroup.subtree_control` far above.
+pub fn check_update(dir: &Path, r: &LinuxResources) -> Result<()> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    let mut r = r.clone();
+    r.set_devices(None);
+    // Name the delegation as `create` does when this caller has one; else the parent.
+    let named = detect()
+        .map(|d| d.mountpoint.join(d.top.strip_prefix("/").unwrap_or(&d.top)))
+        .filter(|top| dir.starts_with(top))
+        .unwrap_or_else(|| parent.to_path_buf());
+    refuse_missing(&r, &controllers(&read_access(parent)), &named)
+}
+
+/// The refusal of a limit whose controller `given` lacks, naming the delegation `top` (a path).
+fn refuse_missing(r: &LinuxResources, given: &BTreeSet<String>, top: &Path) -> Result<()> {
+    let missing = missing_controllers(r, given)?;
+    if let Some(c) = missing.first() {
+        let offered: Vec<&str> = given.iter().map(String::as_str).collect();
+        bail!(
+            "a {c} limit needs the {c} controller, which the cgroup delegated to this user ({}) does not give its containers (they get: {})",
+            top.display(),
+            if offered.is_empty() {
+                "none".to_string()
+            } else {
+                offered.join(" ")
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `cgroup_launch::sweep` beside the caller's leaf, where an ordinary user's containers lie
+/// in the delegated subtree (v2 only, as they have no other cgroup): a killed runtime's
+/// `minirun.<id>` whose record is gone goes, as below the caller's own cgroup.
+pub fn sweep(root: &Path, is_live: &dyn Fn(&str) -> bool) {
+    if nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let Ok(layout) = Layout::detect() else { return };
+    if let Some(d) = detect()
+        && layout.unified.as_ref().is_some_and(|h| h.own != d.base)
+    {
+        let beside = Layout {
+            v1: Vec::new(),
+            unified: Some(crate::cgroups::layout::Hierarchy {
+                mountpoint: d.mountpoint,
+                controllers: Vec::new(),
+                own: d.base,
+            }),
+        };
+        crate::container::cgroup_launch::sweep_in(&beside, root, is_live);
+    }
+}
+
 fn read_access(dir: &Path) -> Access {
     use nix::unistd::{AccessFlags, access};
     let w = |p: &Path| access(p, AccessFlags::W_OK).is_ok();
@@ -170,21 +229,13 @@ impl Delegation {
     ) -> Result<Request> {
         let mut r = r.cloned().unwrap_or_default();
         r.set_devices(None);
-        let missing = missing_controllers(&r, &self.controllers)?;
-        if let Some(c) = missing.first() {
-            let offered: Vec<&str> = self.controllers.iter().map(String::as_str).collect();
-            bail!(
-                "a {c} limit needs the {c} controller, which the cgroup delegated to this user ({}) does not give its containers (they get: {})",
-                self.mountpoint
-                    .join(self.top.strip_prefix("/").unwrap_or(&self.top))
-                    .display(),
-                if offered.is_empty() {
-                    "none".to_string()
-                } else {
-                    offered.join(" ")
-                }
-            );
-        }
+        refuse_missing(
+            &r,
+            &self.controllers,
+            &self
+                .mountpoint
+                .join(self.top.strip_prefix("/").unwrap_or(&self.top)),
+        )?;
         let path = Placement::parse(cgroups_path, false)?.resolve(&self.base, name, true)?;
         Ok(Request::Create {
             id: name.to_string(),
