@@ -98,30 +98,18 @@ fn host_hierarchies() -> Vec<PathBuf> {
     all
 }
 
-/// The cgroups of container `id` (any state root) left in any hierarchy.
-fn leftovers(id: &str) -> Vec<PathBuf> {
-    let mut left = Vec::new();
-    for dir in host_hierarchies() {
-        let Ok(entries) = std::fs::read_dir(dir.join("minirun")) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if name == id || name.starts_with(&format!("{id}@")) {
-                left.push(e.path());
-            }
-        }
-    }
-    left
-}
-
-fn assert_no_leftovers(ids: &[&str]) {
+/// No cgroup of `sb`'s containers `ids` is left in any hierarchy (a `-d --rm` container's
+/// monitor removes it a moment after the workload ends).
+fn assert_no_leftovers(sb: &Sandbox, ids: &[&str]) {
     for id in ids {
         let left = wait_for(2.0, || {
-            let l = leftovers(id);
-            l.is_empty().then_some(())
+            default_cgroups(&sb.root, Some(id)).is_empty().then_some(())
         });
-        assert!(left.is_some(), "cgroups of {id} left: {:?}", leftovers(id));
+        assert!(
+            left.is_some(),
+            "cgroups of {id} left: {:?}",
+            default_cgroups(&sb.root, Some(id))
+        );
     }
 }
 
@@ -184,7 +172,7 @@ fn quick_form_runs_on_every_layout() {
             Layout::V2 => assert!(view.contains("cgroup.procs"), "{view}"),
             Layout::None => {}
         }
-        assert_no_leftovers(&["lq"]);
+        assert_no_leftovers(&sb, &["lq"]);
     }
 }
 
@@ -214,7 +202,7 @@ fn limits_on_every_layout_hold_or_fail_by_name() {
                 refused(&o, 125, "--pids-limit needs a cgroup");
             }
         }
-        assert_no_leftovers(&["ll"]);
+        assert_no_leftovers(&sb, &["ll"]);
     }
 }
 
@@ -249,7 +237,7 @@ fn detached_container_commands_on_every_layout() {
                 assert!(out.contains("ps-ok"), "{layout:?}: ps: {out}{err}");
             }
         }
-        assert_no_leftovers(&["ld"]);
+        assert_no_leftovers(&sb, &["ld"]);
     }
 }
 
@@ -294,7 +282,7 @@ fn oci_lifecycle_on_every_layout() {
         } else {
             assert!(rest.contains("has no cgroup"), "{rest}");
         }
-        assert_no_leftovers(&["lo"]);
+        assert_no_leftovers(&sb, &["lo"]);
     }
 }
 
@@ -338,7 +326,7 @@ fn no_device_fence_drops_mknod() {
         "$M --root $R --name lm2 --memory 16m $F true",
     );
     refused(&o, 125, "--memory needs a cgroup");
-    assert_no_leftovers(&["lm", "lm2"]);
+    assert_no_leftovers(&sb, &["lm", "lm2"]);
 }
 
 /// Marker cgroups beside minirun's own in every hierarchy (a sibling of any container's
@@ -410,7 +398,7 @@ fn cgroupfs_mounted_inside_shows_only_the_containers_own_cgroup() {
             if layout == Layout::Hybrid {
                 assert!(out.contains("v2 markers=0"), "{layout:?}: {out}");
             }
-            assert_no_leftovers(&["le"]);
+            assert_no_leftovers(&sb, &["le"]);
         }
     }
 }

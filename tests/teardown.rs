@@ -39,20 +39,6 @@ fn candidates(rel: &str) -> Vec<PathBuf> {
     out
 }
 
-/// The default-placed cgroups of quick-form container `id` (named `id@<root hash>` under
-/// `<own>/minirun`) that exist.
-fn quick_cgroups(id: &str) -> Vec<PathBuf> {
-    let prefix = format!("{id}@");
-    candidates("minirun")
-        .iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| e.path())
-        .collect()
-}
-
 fn existing(rel: &str) -> Vec<PathBuf> {
     candidates(rel).into_iter().filter(|d| d.exists()).collect()
 }
@@ -99,7 +85,7 @@ fn a_quick_launch_that_fails_late_leaves_no_cgroup() {
         "the cgroup was never made: {err}"
     );
     assert!(err.contains("executable file not found"), "{err}");
-    assert_eq!(quick_cgroups(&id), Vec::<PathBuf>::new());
+    assert_eq!(default_cgroups(&sb.root, Some(&id)), Vec::<PathBuf>::new());
 }
 
 /// `-d`: the monitor undoes the launch before it reports the failure (over the protocol's
@@ -124,7 +110,7 @@ fn a_detached_launch_that_fails_late_leaves_no_cgroup() {
     );
     // At once: the caller returned after the undo, not before.
     assert_eq!(records_in(&sb.root), Vec::<std::ffi::OsString>::new());
-    assert_eq!(quick_cgroups(&id), Vec::<PathBuf>::new());
+    assert_eq!(default_cgroups(&sb.root, Some(&id)), Vec::<PathBuf>::new());
 }
 
 /// OCI create failing in a createRuntime hook: the init exists, in its cgroup (the hook saw

@@ -405,8 +405,13 @@ impl Cgroup {
             }
             Ok(())
         });
-        if frozen {
-            self.thaw()?;
+        // The signals may already have done their work: the last process gone, whoever owns
+        // the cgroup (a `-d` container's monitor) removes it while the thaw still checks.
+        if frozen
+            && let Err(e) = self.thaw()
+            && !gone(&e)
+        {
+            return Err(e);
         }
         result
     }

@@ -112,7 +112,7 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
-    /// What a test leaves behind fails it: a state record, a mount, a process whose command
+    /// What a test leaves behind fails it: a state record, a cgroup, a mount, a process whose command
     /// line names the sandbox (a runtime given its --root, a monitor, an init that never
     /// exec'd), or a new name at the shared fixture's top level. Processes get a few seconds to
     /// finish exiting first.
@@ -121,6 +121,11 @@ impl Drop for Sandbox {
         wait_for(5.0, || processes_mentioning(&base).is_empty().then_some(()));
         let processes = processes_mentioning(&base);
         let leftovers = records_in(&self.root);
+        // A `-d --rm` container's monitor removes its cgroup a moment after the workload ends.
+        wait_for(2.0, || {
+            default_cgroups(&self.root, None).is_empty().then_some(())
+        });
+        let cgroups = default_cgroups(&self.root, None);
         let mounts = host_mounts_under(&base);
         let strays = fixture_strays();
         let _ = std::fs::remove_dir_all(&base);
@@ -130,6 +135,7 @@ impl Drop for Sandbox {
                 "processes left running: {processes:?}"
             );
             assert!(leftovers.is_empty(), "state left in --root: {leftovers:?}");
+            assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
             assert!(mounts.is_empty(), "mounts leaked: {mounts:?}");
             // Not removed here: a test beside this one may be mounting there right now.
             assert!(
@@ -140,6 +146,36 @@ impl Drop for Sandbox {
             );
         }
     }
+}
+
+/// The default-placed cgroups (`<own cgroup>/minirun.<id>@<tag of root>`, one per hierarchy)
+/// that containers of state root `root` left on the host: all of them, or only `id`'s.
+pub fn default_cgroups(root: &Path, id: Option<&str>) -> Vec<PathBuf> {
+    use minirun::cgroups::placement::DEFAULT_PREFIX;
+    let name = minirun::container::cgroup_launch::cgroup_name(root, id.unwrap_or(""));
+    let (prefix, suffix) = match id {
+        Some(_) => (format!("{DEFAULT_PREFIX}{name}"), String::new()),
+        None => (DEFAULT_PREFIX.to_string(), name),
+    };
+    let Ok(layout) = minirun::cgroups::layout::Layout::detect() else {
+        return Vec::new();
+    };
+    layout
+        .v1
+        .iter()
+        .chain(layout.unified.as_ref())
+        .filter_map(|h| std::fs::read_dir(h.dir(&h.own)).ok())
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            match id {
+                Some(_) => n == prefix,
+                None => n.starts_with(&prefix) && n.ends_with(&suffix),
+            }
+        })
+        .map(|e| e.path())
+        .collect()
 }
 
 /// Pids and command lines of the live processes (not zombies, not this test) whose command
