@@ -21,6 +21,62 @@ pub fn step<E: std::error::Error>(step: impl FnOnce() -> String) -> impl FnOnce(
     }
 }
 
+/// A folder's `IntoStep` and `Context` traits for its typed error `$error`: anyhow's
+/// `context`/`with_context` without anyhow, so a line reads as before (`step: why`).
+/// - each of `$leaf` (an OS, nix or parse error) becomes the source of a [`Step`], which
+///   `$error` holds as a transparent variant (`From<Step<$leaf>>`);
+/// - `$error` itself, and each of `$typed` (another folder's typed error, which `$error`
+///   holds through `From`), goes inside `$error::Within { step, source }`.
+///
+/// One definition for every folder: a folder's own `Context` keeps `?` unambiguous, as a
+/// generic one could not (the error type `?` converts to would not be known).
+macro_rules! step_context {
+    ($error:ident; leaf: $($leaf:ty),+; typed: $($typed:ty),*) => {
+        /// An error that can become the source of a named step.
+        pub(crate) trait IntoStep {
+            fn into_step(self, step: String) -> $error;
+        }
+        $(
+            impl IntoStep for $leaf {
+                fn into_step(self, step: String) -> $error {
+                    $crate::error_chain::Step { step, source: self }.into()
+                }
+            }
+        )+
+        impl IntoStep for $error {
+            fn into_step(self, step: String) -> $error {
+                $error::Within { step, source: Box::new(self) }
+            }
+        }
+        $(
+            impl IntoStep for $typed {
+                fn into_step(self, step: String) -> $error {
+                    $error::Within { step, source: Box::new(self.into()) }
+                }
+            }
+        )*
+        /// anyhow's `context`/`with_context` for this folder's results: the failure becomes
+        /// the source of the named step.
+        #[allow(dead_code)] // a folder need not use both
+        pub(crate) trait Context<T> {
+            fn context(self, step: impl Into<String>) -> Result<T, $error>;
+            fn with_context<S: Into<String>>(self, step: impl FnOnce() -> S) -> Result<T, $error>;
+        }
+        impl<T, E: IntoStep> Context<T> for std::result::Result<T, E> {
+            fn context(self, step: impl Into<String>) -> Result<T, $error> {
+                self.map_err(|e| e.into_step(step.into()))
+            }
+            fn with_context<S: Into<String>>(
+                self,
+                step: impl FnOnce() -> S,
+            ) -> Result<T, $error> {
+                self.map_err(|e| e.into_step(step().into()))
+            }
+        }
+    };
+}
+pub(crate) use step_context;
+
 /// `e`, then each `source()` in turn, on one line.
 pub fn one_line(e: &dyn std::error::Error) -> String {
     let mut line = e.to_string();

@@ -95,54 +95,11 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// An error that can become the source of a named step.
-pub(crate) trait IntoStep {
-    fn into_step(self, step: String) -> Error;
-}
-
-impl IntoStep for std::io::Error {
-    fn into_step(self, step: String) -> Error {
-        Step { step, source: self }.into()
-    }
-}
-
-impl IntoStep for nix::Error {
-    fn into_step(self, step: String) -> Error {
-        Step { step, source: self }.into()
-    }
-}
-
-impl IntoStep for std::num::ParseIntError {
-    fn into_step(self, step: String) -> Error {
-        Step { step, source: self }.into()
-    }
-}
-
-impl IntoStep for Error {
-    fn into_step(self, step: String) -> Error {
-        Error::Within {
-            step,
-            source: Box::new(self),
-        }
-    }
-}
-
-/// anyhow's `context`/`with_context` for this folder's results: the failure becomes the source
-/// of the named step, so the line reads as before (`step: why`).
-pub(crate) trait Context<T> {
-    fn context(self, step: impl Into<String>) -> Result<T>;
-    fn with_context<S: Into<String>>(self, step: impl FnOnce() -> S) -> Result<T>;
-}
-
-impl<T, E: IntoStep> Context<T> for std::result::Result<T, E> {
-    fn context(self, step: impl Into<String>) -> Result<T> {
-        self.map_err(|e| e.into_step(step.into()))
-    }
-
-    fn with_context<S: Into<String>>(self, step: impl FnOnce() -> S) -> Result<T> {
-        self.map_err(|e| e.into_step(step().into()))
-    }
-}
+crate::error_chain::step_context!(
+    Error;
+    leaf: std::io::Error, nix::Error, std::num::ParseIntError;
+    typed:
+);
 
 /// A throwaway directory laid out like a cgroup by the tests, removed on drop.
 #[cfg(test)]

@@ -98,6 +98,7 @@ macro_rules! runtime_failures {
     )*};
 }
 runtime_failures!(
+    crate::container::error::Error,
     crate::container::validate::Refusal,
     crate::container::bundle::BundleError,
     crate::trace_caps::Error,

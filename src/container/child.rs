@@ -60,6 +60,15 @@ impl From<anyhow::Error> for ChildError {
     }
 }
 
+impl From<super::error::Error> for ChildError {
+    fn from(e: super::error::Error) -> Self {
+        ChildError(ExecFailure {
+            code: 125,
+            message: crate::error_chain::one_line(&e),
+        })
+    }
+}
+
 impl From<ExecFailure> for ChildError {
     fn from(f: ExecFailure) -> Self {
         ChildError(f)
@@ -245,9 +254,11 @@ pub fn join_namespaces(plan: &Plan) -> Result<()> {
 /// /dev/pts name), made our controlling tty and stdio; the master goes to the caller.
 pub fn terminal(ctx: &ChildContext) -> Result<()> {
     match ctx.handles.console_socket {
-        Some(sock) if ctx.plan.terminal => {
-            super::console::setup(sock, ctx.plan.identity.uid, ctx.handles.console_size)
-        }
+        Some(sock) if ctx.plan.terminal => Ok(super::console::setup(
+            sock,
+            ctx.plan.identity.uid,
+            ctx.handles.console_size,
+        )?),
         _ => Ok(()),
     }
 }

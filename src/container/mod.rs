@@ -4,12 +4,31 @@
 //! (validate), and the effects each step needs. It takes plain values: nothing here knows
 //! the command line.
 
+/// anyhow's `bail!` for this folder: returns an [`error::Error::Refused`] whose line is the
+/// message (not named `bail`: a file may still import anyhow's, and the two names would be
+/// ambiguous). Defined before the modules so that they all see it.
+#[allow(unused_macros)]
+macro_rules! refuse {
+    ($($arg:tt)*) => {
+        return Err($crate::container::error::Error::Refused(format!($($arg)*)).into())
+    };
+}
+
+/// An [`error::Error::Refused`] with this line, for `map_err` and `ok_or_else`.
+#[allow(unused_macros)]
+macro_rules! refused {
+    ($($arg:tt)*) => {
+        $crate::container::error::Error::Refused(format!($($arg)*))
+    };
+}
+
 pub mod bundle;
 pub mod cap_trace;
 pub mod cgroup_launch;
 pub mod cgroup_view;
 pub mod child;
 pub mod console;
+pub mod error;
 pub mod exec_init;
 pub mod handles;
 pub mod hooks;

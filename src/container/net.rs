@@ -1,7 +1,7 @@
 //! The loopback interface of a new network namespace starts down; Docker's `--network none`
 //! brings it up, so `127.0.0.1` works inside.
 
-use anyhow::{Context, Result};
+use super::error::{Context, Result};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 use std::os::fd::AsRawFd;
 
