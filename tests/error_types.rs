@@ -12,6 +12,7 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/cgroup_launch.rs",
     "container/cgroup_view.rs",
     "container/child.rs",
+    "container/error.rs",
     "container/exec_init.rs",
     "container/hooks.rs",
     "container/in_root.rs",
