@@ -21,7 +21,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/leak_guards.rs",
     "container/plan.rs",
     "container/protocol.rs",
-    "container/rootfs.rs",
     "container/rootless_cgroup.rs",
     "container/seccomp_step.rs",
     "container/task.rs",
