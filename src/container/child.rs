@@ -414,6 +414,9 @@ mod tests {
             f.message,
             "setting the names: sethostname \"x\": EPERM: Operation not permitted"
         );
+        // Another folder's typed error too, with one `?`.
+        let ChildError(f) = crate::cgroups::Error::Refused("no pids controller".into()).into();
+        assert_eq!((f.code, f.message.as_str()), (125, "no pids controller"));
     }
 
     /// A step that failed to execute the workload keeps Docker's 126/127 through `?`.
