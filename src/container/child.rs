@@ -5,6 +5,7 @@
 
 use std::os::unix::fs::DirBuilderExt;
 
+use super::error::{Context, Error, Result};
 use super::handles::Handles;
 use super::hooks::HookState;
 use super::leak_guards;
@@ -16,7 +17,6 @@ use crate::capability::apply::{self, Kernel};
 use crate::capability::inspect;
 use crate::cgroups::V1Tasks;
 use crate::step;
-use anyhow::{Context, Result};
 use nix::sys::signal::Signal;
 use oci_spec::runtime::LinuxNamespaceType;
 use std::convert::Infallible;
@@ -46,25 +46,19 @@ impl ChildContext<'_> {
 
 /// Why the child stopped short of execve: Docker's exit code (125 setup, 126 cannot execute,
 /// 127 not found) and one line, which the parent prints. Every setup step's error converts
-/// to it, so each step is a plain `step()?`: an `anyhow` error is a setup failure (125), an
-/// `ExecFailure` keeps its own code (it cannot hide inside an `anyhow` chain: see its doc).
+/// to it, so each step is a plain `step()?`: whatever becomes a `container::Error` (another
+/// folder's typed error too) is a setup failure (125), an `ExecFailure` keeps its own code (it
+/// cannot hide inside an error chain: see its doc).
 #[derive(Debug)]
 pub struct ChildError(pub ExecFailure);
 
-impl From<anyhow::Error> for ChildError {
-    fn from(e: anyhow::Error) -> Self {
+/// Through `container::Error`, so that a step may return any error the folder's error
+/// holds: `?` takes one conversion only. (`ExecFailure` has none into it, so no overlap.)
+impl<E: Into<Error>> From<E> for ChildError {
+    fn from(e: E) -> Self {
         ChildError(ExecFailure {
             code: 125,
-            message: format!("{e:#}"),
-        })
-    }
-}
-
-impl From<super::error::Error> for ChildError {
-    fn from(e: super::error::Error) -> Self {
-        ChildError(ExecFailure {
-            code: 125,
-            message: crate::error_chain::one_line(&e),
+            message: crate::error_chain::one_line(&e.into()),
         })
     }
 }
@@ -126,7 +120,8 @@ pub fn first_steps(ctx: &ChildContext) -> Result<()> {
     if super::rootless::parent_writes_maps_unprivileged(ctx.plan) {
         return Ok(());
     }
-    leak_guards::set_non_dumpable()
+    leak_guards::set_non_dumpable()?;
+    Ok(())
 }
 
 /// Non-dumpable, for a child whose maps an unprivileged parent wrote (see `first_steps`):
@@ -143,6 +138,7 @@ pub fn await_proceed(ctx: &ChildContext) -> Result<i32> {
     match ctx
         .channel
         .expect("Proceed", |m| matches!(m, Message::Proceed { .. }))
+        .map_err(Error::from)
         .context("waiting for the runtime")?
     {
         Message::Proceed { host_pid } => Ok(host_pid),
@@ -302,7 +298,8 @@ fn capabilities_and_identity(plan: &Plan) -> Result<()> {
         plan.no_new_privs,
         plan.last_cap,
     )
-    .map_err(|e| seccomp_step::blame_for_setup(plan, e.into()))
+    .map_err(|e| seccomp_step::blame_for_setup(plan, e.into()))?;
+    Ok(())
 }
 
 fn trace_sets(stage: &str) {
@@ -355,7 +352,7 @@ fn exec_workload(
 pub fn prepare_cwd(plan: &Plan) -> Result<()> {
     let cwd = &plan.cwd;
     let failure =
-        |what: String| anyhow::anyhow!("working directory {:?}: {what}", cwd.display().to_string());
+        |what: String| refused!("working directory {:?}: {what}", cwd.display().to_string());
     match std::fs::metadata(cwd) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(failure("not a directory".into())),
@@ -377,7 +374,7 @@ pub fn prepare_cwd(plan: &Plan) -> Result<()> {
 fn enter_cwd(plan: &Plan) -> Result<()> {
     let cwd = &plan.cwd;
     if let Err(e) = nix::unistd::chdir(cwd) {
-        anyhow::bail!(
+        refuse!(
             "working directory {:?}: {}",
             cwd.display().to_string(),
             e.desc().to_lowercase()
@@ -385,7 +382,7 @@ fn enter_cwd(plan: &Plan) -> Result<()> {
     }
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),
-        _ => anyhow::bail!(
+        _ => refuse!(
             "working directory {:?} is outside the container's root",
             cwd.display().to_string()
         ),
@@ -396,9 +393,8 @@ fn cstrings(items: &[String]) -> Result<Vec<CString>> {
     items
         .iter()
         .map(|s| {
-            CString::new(s.as_bytes()).map_err(|_| {
-                anyhow::anyhow!("argument or environment value {s:?} contains a NUL byte")
-            })
+            CString::new(s.as_bytes())
+                .map_err(|_| refused!("argument or environment value {s:?} contains a NUL byte"))
         })
         .collect()
 }
@@ -409,10 +405,18 @@ mod tests {
 
     #[test]
     fn a_setup_error_exits_125_with_its_whole_chain_on_one_line() {
-        let e = anyhow::anyhow!("EPERM").context("sethostname \"x\"");
-        let ChildError(f) = e.into();
+        let e = Err::<(), _>(nix::errno::Errno::EPERM)
+            .context("sethostname \"x\"")
+            .context("setting the names");
+        let ChildError(f) = e.unwrap_err().into();
         assert_eq!(f.code, 125);
-        assert_eq!(f.message, "sethostname \"x\": EPERM");
+        assert_eq!(
+            f.message,
+            "setting the names: sethostname \"x\": EPERM: Operation not permitted"
+        );
+        // Another folder's typed error too, with one `?`.
+        let ChildError(f) = crate::cgroups::Error::Refused("no pids controller".into()).into();
+        assert_eq!((f.code, f.message.as_str()), (125, "no pids controller"));
     }
 
     /// A step that failed to execute the workload keeps Docker's 126/127 through `?`.

@@ -4,8 +4,8 @@
 //! applied exactly as for an init (`child`).
 
 use super::child::{self, ChildContext, ChildError};
+use super::error::{Context, Result};
 use crate::step;
-use anyhow::{Context, Result};
 use nix::unistd::getpid;
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
@@ -47,7 +47,7 @@ fn join_and_exec(ctx: &mut ChildContext) -> Result<Infallible, ChildError> {
 }
 
 fn open_container_root(path: Option<&std::path::Path>) -> Result<OwnedFd> {
-    let path = path.context("exec without the container's root")?;
+    let path = path.ok_or_else(|| refused!("exec without the container's root"))?;
     nix::fcntl::open(
         path,
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,

@@ -7,11 +7,11 @@
 //! parent's steps beside these.
 
 use super::child::{self, ChildContext, ChildError};
+use super::error::{Context, Error, Result};
 use super::plan::Plan;
 use super::protocol::Message;
 use super::{hooks, leak_guards, net, reaper, rootfs};
 use crate::step;
-use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::unistd::{getpid, sethostname};
 use oci_spec::runtime::LinuxNamespaceType;
@@ -183,6 +183,7 @@ fn enter_cgroup_namespace(plan: &Plan) -> Result<()> {
 fn await_recorded(ctx: &ChildContext) -> Result<()> {
     ctx.channel
         .expect("Recorded", |m| *m == Message::Recorded)
+        .map_err(Error::from)
         .context("the runtime exited before it recorded the container")?;
     Ok(())
 }
@@ -191,9 +192,11 @@ fn await_recorded(ctx: &ChildContext) -> Result<()> {
 fn create_hooks(ctx: &ChildContext, state_json: &[u8]) -> Result<()> {
     ctx.channel
         .send(&Message::RunCreateHooks, &[])
+        .map_err(Error::from)
         .context("asking the runtime to run hooks")?;
     ctx.channel
         .expect("CreateHooksDone", |m| *m == Message::CreateHooksDone)
+        .map_err(Error::from)
         .context("waiting for the runtime's hooks")?;
     let list = ctx
         .plan
@@ -201,7 +204,8 @@ fn create_hooks(ctx: &ChildContext, state_json: &[u8]) -> Result<()> {
         .create_container()
         .clone()
         .unwrap_or_default();
-    hooks::run("createContainer", &list, state_json)
+    hooks::run("createContainer", &list, state_json)?;
+    Ok(())
 }
 
 fn become_ns_root() -> Result<()> {

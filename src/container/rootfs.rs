@@ -4,10 +4,10 @@
 //! with `in_root` and mounted through its `/proc/self/fd/N` name, so a symlink in the rootfs
 //! can never redirect a mount onto the host.
 
+use super::error::{Context, Result};
 use super::in_root::{self, Kind};
 use super::plan::{MountPlan, Plan};
 use crate::step;
-use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
@@ -39,7 +39,7 @@ pub fn prepare(plan: &Plan) -> Result<PathBuf> {
     let rootfs = plan
         .rootfs
         .to_str()
-        .context("rootfs path is not valid UTF-8")?;
+        .ok_or_else(|| refused!("rootfs path is not valid UTF-8"))?;
     // runc's rootfsParentMountPrivate: the mount holding the rootfs must not be shared, or
     // the rootfs bind (and a volatile tmpfs) would appear on the host and pivot_root would
     // refuse it. Only that mount: a shared bind source elsewhere stays a peer of the host's.
@@ -288,7 +288,7 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             // A user namespace gets a fresh procfs only if the host's /proc shows everything:
             // a path covered by another mount (as runtimes mask /proc/kcore) makes the kernel
             // refuse it. Binding the host's /proc instead would show the host's processes.
-            Err(Errno::EPERM) if fstype == "proc" => anyhow::bail!(
+            Err(Errno::EPERM) if fstype == "proc" => refuse!(
                 "mounting proc on {dest}: the kernel refused a fresh procfs (Operation not \
                  permitted), as it does in a user namespace while the host's /proc has paths \
                  covered by other mounts"
@@ -372,7 +372,7 @@ fn refuse_non_directory(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             return Err(e).with_context(|| format!("resolving {dest} in the rootfs"));
         }
     };
-    anyhow::bail!(
+    refuse!(
         "mounting {} on {dest}: {dest} is {what} in the rootfs, and {} must be mounted on a directory",
         m.typ,
         m.typ
@@ -390,7 +390,7 @@ pub(crate) fn set_read_only(fd: &impl AsRawFd, recursive: bool) -> std::io::Resu
 fn recursive_readonly(fd: &OwnedFd) -> Result<()> {
     match set_read_only(fd, true) {
         Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => anyhow::bail!(
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => refuse!(
             "this kernel has no mount_setattr(2) (Linux 5.12 and later), which a recursive \
              read-only bind needs: use a non-recursive bind (`bind,ro`)"
         ),
@@ -422,7 +422,10 @@ fn make_device_nodes(root: &OwnedFd, plan: &Plan) -> Result<()> {
     let mut cached: Option<(&Path, OwnedFd)> = None;
     for d in &plan.devices {
         let parent = d.path.parent().unwrap_or(Path::new("/dev"));
-        let name = d.path.file_name().context("device path has no name")?;
+        let name = d
+            .path
+            .file_name()
+            .ok_or_else(|| refused!("device path has no name"))?;
         let dirfd = match cached.take() {
             Some((p, fd)) if p == parent => fd,
             _ => {
@@ -432,7 +435,8 @@ fn make_device_nodes(root: &OwnedFd, plan: &Plan) -> Result<()> {
                     ".",
                     OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
                     Mode::empty(),
-                )?
+                )
+                .with_context(|| format!("opening {}", parent.display()))?
             }
         };
         let kind = SFlag::from_bits_truncate(d.kind);
@@ -505,7 +509,8 @@ fn populate_dev_links(root: &OwnedFd) -> Result<()> {
         ".",
         OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
-    )?;
+    )
+    .context("opening /dev")?;
     for (link, to) in [
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),
@@ -537,17 +542,19 @@ fn in_user_namespace(plan: &Plan) -> bool {
 /// config can never bind a different host node than the one it names.
 fn bind_host_device(root: &OwnedFd, d: &super::plan::DevicePlan) -> Result<()> {
     let path = d.path.as_path();
-    let host = path.to_str().context("device path is not UTF-8")?;
+    let host = path
+        .to_str()
+        .ok_or_else(|| refused!("device path is not UTF-8"))?;
     let st = match nix::sys::stat::stat(path) {
         Ok(st) => st,
-        Err(Errno::ENOENT) => anyhow::bail!(
+        Err(Errno::ENOENT) => refuse!(
             "linux.devices: {host}: mknod is refused in a user namespace and the host has no \
              {host} to bind instead"
         ),
         Err(e) => return Err(e).with_context(|| format!("stat of the host's {host}")),
     };
     if st.st_mode & libc::S_IFMT != d.kind || st.st_rdev != makedev(d.major, d.minor) {
-        anyhow::bail!(
+        refuse!(
             "linux.devices: {host}: mknod is refused in a user namespace and the host's {host} \
              is not device {}:{} of that type, so it is not bound instead",
             d.major,
@@ -604,7 +611,9 @@ pub fn enter(root: &Path, no_pivot: bool) -> Result<()> {
 /// After pivot: hide what the spec masks, make read-only what it protects, and the root itself.
 pub fn finish(plan: &Plan) -> Result<()> {
     for p in &plan.masked {
-        let target = p.to_str().context("masked path is not UTF-8")?;
+        let target = p
+            .to_str()
+            .ok_or_else(|| refused!("masked path is not UTF-8"))?;
         let r = match std::fs::symlink_metadata(p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e).with_context(|| format!("masking {target}")),
@@ -621,7 +630,9 @@ pub fn finish(plan: &Plan) -> Result<()> {
         step!("mask {target}");
     }
     for p in &plan.readonly {
-        let target = p.to_str().context("read-only path is not UTF-8")?;
+        let target = p
+            .to_str()
+            .ok_or_else(|| refused!("read-only path is not UTF-8"))?;
         match mnt(
             Some(target),
             target,
