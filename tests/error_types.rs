@@ -27,9 +27,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/seccomp_step.rs",
     "container/task.rs",
     "container/user.rs",
-    "container/validate/checks.rs",
-    "container/validate/mod.rs",
-    "container/validate/translate.rs",
 ];
 
 /// Where anyhow belongs: the command layer.

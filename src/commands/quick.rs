@@ -188,7 +188,7 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
             ..Facts::default()
         },
     };
-    validate::plan(&spec, &inputs)
+    Ok(validate::plan(&spec, &inputs)?)
 }
 
 /// Runs the quick form; returns the exit status minirun should exit with.

@@ -26,6 +26,8 @@ pub enum Error {
     #[error(transparent)]
     Capability(#[from] crate::capability::Error),
     #[error(transparent)]
+    CapName(#[from] crate::capability::names::NameError),
+    #[error(transparent)]
     Seccomp(#[from] crate::seccomp::Error),
     #[error(transparent)]
     Tracer(#[from] crate::trace_caps::Error),
@@ -60,7 +62,7 @@ crate::error_chain::step_context!(
     Error;
     leaf: std::io::Error, nix::Error, serde_json::Error;
     typed: crate::cgroups::Error, crate::capability::Error, crate::seccomp::Error,
-        crate::trace_caps::Error
+        crate::trace_caps::Error, crate::capability::names::NameError
 );
 
 #[cfg(test)]
