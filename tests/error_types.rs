@@ -20,7 +20,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/instance.rs",
     "container/launch.rs",
     "container/leak_guards.rs",
-    "container/plan.rs",
     "container/protocol.rs",
     "container/rootfs.rs",
     "container/rootless_cgroup.rs",

@@ -242,7 +242,10 @@ fn create_container(
 
 /// The cgroup manager the global flags ask for.
 pub fn manager(g: &crate::cli::Global) -> Result<cgroup_launch::Manager> {
-    cgroup_launch::Manager::from_flags(g.cgroup_manager.as_deref(), g.systemd_cgroup)
+    Ok(cgroup_launch::Manager::from_flags(
+        g.cgroup_manager.as_deref(),
+        g.systemd_cgroup,
+    )?)
 }
 
 pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<(), Failure> {
