@@ -23,7 +23,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/protocol.rs",
     "container/rootfs.rs",
     "container/rootless_cgroup.rs",
-    "container/seccomp_step.rs",
     "container/task.rs",
     "container/user.rs",
 ];

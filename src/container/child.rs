@@ -302,7 +302,8 @@ fn capabilities_and_identity(plan: &Plan) -> Result<()> {
         plan.no_new_privs,
         plan.last_cap,
     )
-    .map_err(|e| seccomp_step::blame_for_setup(plan, e.into()))
+    .map_err(|e| seccomp_step::blame_for_setup(plan, e.into()))?;
+    Ok(())
 }
 
 fn trace_sets(stage: &str) {
