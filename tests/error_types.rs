@@ -14,7 +14,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/child.rs",
     "container/error.rs",
     "container/exec_init.rs",
-    "container/hooks.rs",
     "container/in_root.rs",
     "container/init.rs",
     "container/instance.rs",

@@ -305,7 +305,7 @@ pub fn start(g: &crate::cli::Global, log: &Log, id: &str) -> Result<()> {
         &poststart,
         &hook_context(&st).state_json("running", st.pid),
     ) {
-        log.warn(&format!("{e:#}"));
+        log.warn(&crate::error_chain::one_line(&e));
     }
     Ok(())
 }
@@ -461,7 +461,7 @@ fn finish_delete(store: &Store, log: &Log, st: &State) -> Result<()> {
         &poststop,
         &hook_context(st).state_json("stopped", st.pid),
     ) {
-        log.warn(&format!("{e:#}"));
+        log.warn(&crate::error_chain::one_line(&e));
     }
     Container::open(store, &st.id)?.remove()
 }
