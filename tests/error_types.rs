@@ -23,7 +23,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/rootfs.rs",
     "container/rootless_cgroup.rs",
     "container/task.rs",
-    "container/user.rs",
 ];
 
 /// Where anyhow belongs: the command layer.
