@@ -12,19 +12,12 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/cgroup_launch.rs",
     "container/cgroup_view.rs",
     "container/error.rs",
-    "container/hooks.rs",
     "container/instance.rs",
     "container/launch.rs",
     "container/leak_guards.rs",
-    "container/plan.rs",
     "container/protocol.rs",
     "container/rootless_cgroup.rs",
-    "container/seccomp_step.rs",
     "container/task.rs",
-    "container/user.rs",
-    "container/validate/checks.rs",
-    "container/validate/mod.rs",
-    "container/validate/translate.rs",
 ];
 
 /// Where anyhow belongs: the command layer.

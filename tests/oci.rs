@@ -247,6 +247,35 @@ fn failing_hook_fails_create_and_leaves_nothing() {
     assert!(stderr(&o).contains("timed out"), "{}", stderr(&o));
 }
 
+/// poststart and poststop run after the workload started: a failure there is a warning (the
+/// command succeeds), one line with the hook and the OS's reason.
+#[test]
+fn failing_post_hooks_warn_with_their_reason() {
+    let sb = Sandbox::new("oci-hookwarn");
+    let _reap = Reap(&sb);
+    let missing = "/nonexistent-minirun-hook";
+    let dir = bundle(&sb, "b", &["true"], |c| {
+        c["hooks"] = json!({"poststart": [{"path": missing}], "poststop": [{"path": missing}]});
+    });
+    create(&sb, &dir, "w1");
+    let o = oci(&sb, &["start", "w1"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let why = format!("hook #0 ({missing}): No such file or directory (os error 2)");
+    assert!(
+        stderr(&o).contains(&format!("poststart {why}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(wait_for(5.0, || (status(&sb, "w1") == "stopped").then_some(())).is_some());
+    let o = oci(&sb, &["delete", "w1"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("poststop {why}")),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn namespaces_joined_by_path() {
     let sb = Sandbox::new("oci-join");

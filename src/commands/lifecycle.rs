@@ -242,7 +242,10 @@ fn create_container(
 
 /// The cgroup manager the global flags ask for.
 pub fn manager(g: &crate::cli::Global) -> Result<cgroup_launch::Manager> {
-    cgroup_launch::Manager::from_flags(g.cgroup_manager.as_deref(), g.systemd_cgroup)
+    Ok(cgroup_launch::Manager::from_flags(
+        g.cgroup_manager.as_deref(),
+        g.systemd_cgroup,
+    )?)
 }
 
 pub fn create(g: &crate::cli::Global, log: &Log, a: &CreateArgs) -> Result<(), Failure> {
@@ -302,7 +305,7 @@ pub fn start(g: &crate::cli::Global, log: &Log, id: &str) -> Result<()> {
         &poststart,
         &hook_context(&st).state_json("running", st.pid),
     ) {
-        log.warn(&format!("{e:#}"));
+        log.warn(&crate::error_chain::one_line(&e));
     }
     Ok(())
 }
@@ -458,7 +461,7 @@ fn finish_delete(store: &Store, log: &Log, st: &State) -> Result<()> {
         &poststop,
         &hook_context(st).state_json("stopped", st.pid),
     ) {
-        log.warn(&format!("{e:#}"));
+        log.warn(&crate::error_chain::one_line(&e));
     }
     Container::open(store, &st.id)?.remove()
 }

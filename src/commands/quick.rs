@@ -188,7 +188,7 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
             ..Facts::default()
         },
     };
-    validate::plan(&spec, &inputs)
+    Ok(validate::plan(&spec, &inputs)?)
 }
 
 /// Runs the quick form; returns the exit status minirun should exit with.
@@ -259,7 +259,8 @@ pub fn run(global: &Global, args: &QuickArgs) -> Result<i32, Failure> {
             let profile = choice
                 .in_force(args.privileged, plan.caps.bounding)
                 .unwrap_or_else(|e| {
-                    tracing::debug!("the seccomp rules are not named: {e:#}");
+                    let e = crate::error_chain::one_line(&e);
+                    tracing::debug!("the seccomp rules are not named: {e}");
                     None
                 });
             Some((args.trace_caps_json.as_deref(), profile))

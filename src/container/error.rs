@@ -26,7 +26,11 @@ pub enum Error {
     #[error(transparent)]
     Capability(#[from] crate::capability::Error),
     #[error(transparent)]
+    CapName(#[from] crate::capability::names::NameError),
+    #[error(transparent)]
     Seccomp(#[from] crate::seccomp::Error),
+    #[error(transparent)]
+    SeccompInstall(#[from] crate::seccomp::InstallError),
     #[error(transparent)]
     Tracer(#[from] crate::trace_caps::Error),
     /// A sibling file's typed error, kept whole (see the module's doc): `Error::sibling(e)`.
@@ -60,7 +64,8 @@ crate::error_chain::step_context!(
     Error;
     leaf: std::io::Error, nix::Error, serde_json::Error;
     typed: crate::cgroups::Error, crate::capability::Error, crate::seccomp::Error,
-        crate::trace_caps::Error
+        crate::trace_caps::Error, crate::capability::names::NameError,
+        crate::seccomp::InstallError
 );
 
 #[cfg(test)]

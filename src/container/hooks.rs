@@ -6,7 +6,7 @@
 //! `launch` (runtime namespaces), createContainer and startContainer by the container's init
 //! (its namespaces), poststart by `start`, poststop by `delete`.
 
-use anyhow::{Context, Result, bail};
+use super::error::{Context, Result};
 use oci_spec::runtime::{Hook, Hooks};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -78,18 +78,64 @@ pub fn run(stage: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
             let _ = stdin.write_all(state);
         }
         let deadline = match h.timeout() {
-            Some(t) if t <= 0 => bail!("{}: timeout must be greater than zero", what()),
+            Some(t) if t <= 0 => refuse!("{}: timeout must be greater than zero", what()),
             Some(t) => Some(Instant::now() + Duration::from_secs(t as u64)),
             None => None,
         };
         let Some(status) =
             super::subprocess::wait_until(&mut child, deadline).with_context(what)?
         else {
-            bail!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
+            refuse!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
         };
         if !status.success() {
-            bail!("{}: {status}", what());
+            refuse!("{}: {status}", what());
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_chain::one_line;
+
+    fn hook(json: serde_json::Value) -> Hook {
+        serde_json::from_value(json).unwrap()
+    }
+
+    /// Each failure is one line naming the stage, the hook's place and path, then why.
+    #[test]
+    fn a_failed_hook_is_named_with_why() {
+        let e = run(
+            "poststop",
+            &[hook(
+                serde_json::json!({"path": "/nonexistent-minirun-hook"}),
+            )],
+            b"{}",
+        )
+        .unwrap_err();
+        assert_eq!(
+            one_line(&e),
+            "poststop hook #0 (/nonexistent-minirun-hook): No such file or directory (os error 2)"
+        );
+        let ok =
+            hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "cat >/dev/null"]}));
+        let fails = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}));
+        let e = run("prestart", &[ok, fails], b"{}").unwrap_err();
+        assert_eq!(one_line(&e), "prestart hook #1 (/bin/sh): exit status: 3");
+        let zero = hook(serde_json::json!({"path": "/bin/true", "timeout": 0}));
+        let e = run("createRuntime", &[zero], b"{}").unwrap_err();
+        assert_eq!(
+            one_line(&e),
+            "createRuntime hook #0 (/bin/true): timeout must be greater than zero"
+        );
+        let slow = hook(
+            serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "exec sleep 5"], "timeout": 1}),
+        );
+        let e = run("poststart", &[slow], b"{}").unwrap_err();
+        assert_eq!(
+            one_line(&e),
+            "poststart hook #0 (/bin/sh): timed out after 1s"
+        );
+    }
 }

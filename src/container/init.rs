@@ -204,8 +204,7 @@ fn create_hooks(ctx: &ChildContext, state_json: &[u8]) -> Result<()> {
         .create_container()
         .clone()
         .unwrap_or_default();
-    hooks::run("createContainer", &list, state_json)?;
-    Ok(())
+    hooks::run("createContainer", &list, state_json)
 }
 
 fn become_ns_root() -> Result<()> {

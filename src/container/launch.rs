@@ -363,7 +363,12 @@ fn hand_seccomp_listener(child: &Child, fds: Vec<OwnedFd>) -> Result<()> {
         .next()
         .context("SeccompListener came without its fd")?;
     let pid = child.pid.as_raw();
-    super::seccomp_step::hand_listener(listener, fd, &who.state_json("creating", pid), pid)
+    Ok(super::seccomp_step::hand_listener(
+        listener,
+        fd,
+        &who.state_json("creating", pid),
+        pid,
+    )?)
 }
 
 /// Forwards signals to the child until it exits; returns its status as a shell would: the exit

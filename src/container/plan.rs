@@ -1,9 +1,9 @@
 //! The Plan: the plain list of what the child will do, complete when `validate` returns it
 //! (nobody patches it afterwards).
 
+use super::error::Result;
 use super::user::Identity;
 use crate::capability::CapSets;
-use anyhow::{Result, bail};
 use nix::mount::MsFlags;
 use oci_spec::runtime::LinuxNamespaceType;
 use std::path::PathBuf;
@@ -126,11 +126,11 @@ impl Manager {
             Some("systemd") => Manager::Systemd,
             Some("disabled") => Manager::Disabled,
             Some(other) => {
-                bail!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
+                refuse!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
             }
         };
         if systemd_cgroup && m == Manager::Disabled {
-            bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
+            refuse!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
         }
         Ok(if systemd_cgroup { Manager::Systemd } else { m })
     }
@@ -211,4 +211,25 @@ pub struct Prepared {
 pub struct Listener {
     pub path: PathBuf,
     pub metadata: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Manager;
+    use crate::error_chain::one_line;
+
+    /// The flags' refusals are the lines they were (one each, naming the value).
+    #[test]
+    fn contradictory_or_unknown_manager_flags_are_refused_by_name() {
+        let e = Manager::from_flags(Some("cgroupv3"), false).unwrap_err();
+        assert_eq!(
+            one_line(&e),
+            "--cgroup-manager \"cgroupv3\": expected cgroupfs, systemd or disabled"
+        );
+        let e = Manager::from_flags(Some("disabled"), true).unwrap_err();
+        assert_eq!(
+            one_line(&e),
+            "--systemd-cgroup and --cgroup-manager disabled contradict each other"
+        );
+    }
 }

@@ -3,13 +3,13 @@
 //! child at its place in `init`/`exec_init`, and the notify listener handed to
 //! `linux.seccomp.listenerPath` as the OCI spec says.
 
+use super::error::{Context, Error, IntoStep, Result};
 use super::plan::Plan;
 use super::protocol::{Channel, Message};
 use crate::capability::CapSet;
 use crate::seccomp::{self, Cache, Filter, Origin};
 use crate::step;
 use crate::trace_caps::seccomp_verdict::InForce;
-use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, Spec};
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -89,7 +89,11 @@ impl Choice {
     /// The profile a quick-form container with bounding set `caps` runs under, as the
     /// capability tracer names it in a refusal (None: no filter, as `for_quick_form` decides).
     pub fn in_force(&self, privileged: bool, caps: CapSet) -> Result<Option<InForce>> {
-        let Some(profile) = self.profile()?.filter(|_| !privileged) else {
+        let Some(profile) = self
+            .profile()
+            .map_err(Error::sibling)?
+            .filter(|_| !privileged)
+        else {
             return Ok(None);
         };
         let host = seccomp::Host {
@@ -165,8 +169,9 @@ pub fn for_quick_form(
 pub fn profile_file(path: &Path, caps: CapSet, kernel: (u32, u32)) -> Result<LinuxSeccomp> {
     let choice = Choice::File(path.to_path_buf());
     let profile = choice
-        .profile()?
-        .context("a profile file is never unconfined")?;
+        .profile()
+        .map_err(Error::sibling)?
+        .ok_or_else(|| refused!("a profile file is never unconfined"))?;
     profile
         .resolve(seccomp::Host { caps, kernel })
         .with_context(|| format!("seccomp profile {}", path.display()))
@@ -202,13 +207,13 @@ fn listener_of(sc: &LinuxSeccomp) -> Result<Option<Listener>> {
         .clone()
         .filter(|p| !p.as_os_str().is_empty());
     match (notifies(sc), path) {
-        (true, None) => bail!("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"),
-        (false, Some(p)) => bail!(
+        (true, None) => refuse!("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"),
+        (false, Some(p)) => refuse!(
             "linux.seccomp.listenerPath \"{}\" is set but no rule uses SCMP_ACT_NOTIFY",
             p.display()
         ),
         (false, None) => Ok(None),
-        (true, Some(p)) if !p.is_absolute() => bail!(
+        (true, Some(p)) if !p.is_absolute() => refuse!(
             "linux.seccomp.listenerPath \"{}\" must be an absolute path",
             p.display()
         ),
@@ -221,7 +226,7 @@ fn listener_of(sc: &LinuxSeccomp) -> Result<Option<Listener>> {
 
 fn refuse_notify(sc: &LinuxSeccomp, what: &str) -> Result<()> {
     if notifies(sc) {
-        bail!("{what}: SCMP_ACT_NOTIFY needs a listener, which only an OCI bundle can name");
+        refuse!("{what}: SCMP_ACT_NOTIFY needs a listener, which only an OCI bundle can name");
     }
     Ok(())
 }
@@ -267,7 +272,7 @@ pub fn load(state_dir: &Path) -> Result<Option<Prepared>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let bad = || anyhow::anyhow!("{} is damaged", path.display());
+    let bad = || refused!("{} is damaged", path.display());
     let (flags, program) = bytes.split_at_checked(4).ok_or_else(bad)?;
     let filter = Filter {
         flags: u32::from_ne_bytes(flags.try_into().map_err(|_| bad())?),
@@ -294,6 +299,7 @@ pub fn install(plan: &Plan, channel: &Channel) -> Result<()> {
     if let Some(fd) = listener {
         channel
             .send(&Message::SeccompListener, &[fd.as_raw_fd()])
+            .map_err(Error::from)
             .context("sending the seccomp listener to the runtime")?;
     }
     Ok(())
@@ -301,11 +307,16 @@ pub fn install(plan: &Plan, channel: &Channel) -> Result<()> {
 
 /// Without no_new_privs the filter is in place before the capability step: a refusal there may
 /// be the profile's, and the error says so.
-pub fn blame_for_setup(plan: &Plan, e: anyhow::Error) -> anyhow::Error {
-    if plan.seccomp.is_some() && !plan.no_new_privs {
-        e.context(
+pub fn blame_for_setup(plan: &Plan, e: Error) -> Error {
+    blame(plan.seccomp.is_some(), plan.no_new_privs, e)
+}
+
+fn blame(filtered: bool, no_new_privs: bool, e: Error) -> Error {
+    if filtered && !no_new_privs {
+        e.into_step(
             "capabilities and identity, under the seccomp filter (installed before them \
-             because noNewPrivileges is false, as runc does: the profile must allow these calls)",
+             because noNewPrivileges is false, as runc does: the profile must allow these calls)"
+                .into(),
         )
     } else {
         e
@@ -429,18 +440,40 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Without no_new_privs the capability step runs under the filter: its refusal says so,
+    /// over the step's own line (which is all it says with no filter, or with no_new_privs).
+    #[test]
+    fn a_setup_refusal_under_the_filter_blames_it() {
+        let refusal = || -> Error {
+            crate::capability::Error::Apply {
+                step: "capset".into(),
+                source: nix::Error::EPERM,
+            }
+            .into()
+        };
+        let own = format!("capset: {}", nix::Error::EPERM);
+        let line = |filtered, nnp| crate::error_chain::one_line(&blame(filtered, nnp, refusal()));
+        assert_eq!(line(false, false), own);
+        assert_eq!(line(true, true), own);
+        let blamed = line(true, false);
+        assert!(
+            blamed.starts_with("capabilities and identity, under the seccomp filter")
+                && blamed.ends_with(&format!("the profile must allow these calls): {own}")),
+            "{blamed}"
+        );
+    }
+
     #[test]
     fn a_missing_or_bad_profile_file_is_named() {
         let e = profile_file(Path::new("/nonexistent/p.json"), CapSet::EMPTY, (6, 1)).unwrap_err();
-        assert!(format!("{e:#}").contains("/nonexistent/p.json"), "{e:#}");
+        let line = crate::error_chain::one_line(&e);
+        assert!(line.contains("/nonexistent/p.json"), "{line}");
         let dir = std::env::temp_dir().join(format!("minirun-scprof-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let bad = dir.join("bad.json");
         std::fs::write(&bad, r#"{"defaultAction":"SCMP_ACT_FROB"}"#).unwrap();
-        let e = format!(
-            "{:#}",
-            profile_file(&bad, CapSet::EMPTY, (6, 1)).unwrap_err()
-        );
+        let e =
+            crate::error_chain::one_line(&profile_file(&bad, CapSet::EMPTY, (6, 1)).unwrap_err());
         assert!(e.contains("bad.json") && e.contains("SCMP_ACT_FROB"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

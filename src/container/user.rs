@@ -1,7 +1,7 @@
 //! Who the workload runs as: `--user` and `--group-add` resolved against the rootfs's own
 //! /etc/passwd and /etc/group, the way Docker and runc resolve them.
 
-use anyhow::{Result, bail};
+use super::error::Result;
 
 pub use crate::capability::identity::Identity;
 
@@ -64,7 +64,9 @@ fn group_id(groups: &[GroupEntry], spec: &str) -> Result<u32> {
     match groups.iter().find(|g| g.name == spec) {
         Some(g) => Ok(g.gid),
         None => {
-            bail!("unable to find group \"{spec}\": no matching entries in the rootfs's /etc/group")
+            refuse!(
+                "unable to find group \"{spec}\": no matching entries in the rootfs's /etc/group"
+            )
         }
     }
 }
@@ -98,7 +100,7 @@ pub fn resolve(
         Err(_) => users.iter().find(|e| e.name == u).cloned(),
     };
     let Some(entry) = entry else {
-        bail!("unable to find user \"{u}\": no matching entries in the rootfs's /etc/passwd");
+        refuse!("unable to find user \"{u}\": no matching entries in the rootfs's /etc/passwd");
     };
     let gid = match g {
         Some(g) if !g.is_empty() => group_id(&groups, g)?,
@@ -171,8 +173,11 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors_naming_the_value() {
-        let e = r("ghost", &[]).unwrap_err().to_string();
-        assert!(e.contains("\"ghost\""), "{e}");
+        let e = crate::error_chain::one_line(&r("ghost", &[]).unwrap_err());
+        assert_eq!(
+            e,
+            "unable to find user \"ghost\": no matching entries in the rootfs's /etc/passwd"
+        );
         let e = r("app:ghosts", &[]).unwrap_err().to_string();
         assert!(e.contains("\"ghosts\""), "{e}");
         let e = r("app", &["nope"]).unwrap_err().to_string();

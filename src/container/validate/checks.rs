@@ -144,8 +144,8 @@ const MAX_ID: u32 = 2_147_483_647;
 
 /// Refuses a uid or gid the kernel would not take as an id (see MAX_ID). The quick form calls
 /// it on what `--user` resolves to.
-pub fn check_id(what: &str, id: u32) -> anyhow::Result<()> {
-    id_in_range(what, id).map_err(anyhow::Error::msg)
+pub fn check_id(what: &str, id: u32) -> crate::container::error::Result<()> {
+    id_in_range(what, id).map_err(crate::container::error::Error::Refused)
 }
 
 fn id_in_range(what: &str, id: u32) -> Result<(), String> {
@@ -382,7 +382,7 @@ fn cgroups_path(spec: &Spec, facts: &Facts) -> Result<(), String> {
     match spec_manager(facts) {
         Some(m) => super::translate::placement(spec, m)
             .map(drop)
-            .map_err(|e| format!("{e:#}")),
+            .map_err(|e| crate::error_chain::one_line(&e)),
         None => Ok(()),
     }
 }
@@ -392,7 +392,7 @@ fn device_rules(spec: &Spec, facts: &Facts) -> Result<(), String> {
     match spec_manager(facts) {
         Some(_) => super::translate::device_rules(spec)
             .map(drop)
-            .map_err(|e| format!("{e:#}")),
+            .map_err(|e| crate::error_chain::one_line(&e)),
         None => Ok(()),
     }
 }

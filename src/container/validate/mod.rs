@@ -14,8 +14,8 @@
 pub mod checks;
 pub mod translate;
 
+use super::error::{Error, Result};
 use super::plan::{CgroupRequest, Manager, Plan, Settings};
-use anyhow::Result;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::path::{Path, PathBuf};
 
@@ -89,9 +89,10 @@ impl Inputs {
     }
 }
 
-/// The pass itself: every check, then the translation.
+/// The pass itself: every check, then the translation. A check's refusal stays a [`Refusal`]
+/// inside the error (`Error::Sibling`), its line naming the check.
 pub fn plan(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
-    checks::run(spec, &inputs.facts)?;
+    checks::run(spec, &inputs.facts).map_err(Error::sibling)?;
     translate::translate(spec, inputs)
 }
 
@@ -104,7 +105,50 @@ pub fn check(spec: &Spec, facts: &Facts) -> Result<(), Refusal> {
 
 #[cfg(test)]
 mod tests {
+    use super::{Inputs, Refusal};
+    use crate::container::error::Error;
+    use crate::error_chain::one_line;
+    use oci_spec::runtime::Spec;
     use std::path::Path;
+
+    fn spec_with(process: serde_json::Value) -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": process}))
+        .unwrap()
+    }
+
+    /// The pass's error keeps a check's refusal typed (its check named, its line as before),
+    /// and a translation's refusal reads as the anyhow line it was.
+    #[test]
+    fn the_pass_refuses_with_typed_errors() {
+        let s = spec_with(
+            serde_json::json!({"cwd": "tmp", "args": ["x"], "user": {"uid": 0, "gid": 0}}),
+        );
+        let e = super::plan(&s, &Inputs::lexical(&s, Path::new("/b"), 40)).unwrap_err();
+        let Error::Sibling(ref inner) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            inner.downcast_ref::<Refusal>().map(|r| r.check),
+            Some("cwd")
+        );
+        assert_eq!(
+            one_line(&e),
+            "process.cwd \"tmp\" must be an absolute path (check \"cwd\")"
+        );
+        let s = spec_with(
+            serde_json::json!({"cwd": "/", "args": ["x"], "user": {"uid": 0, "gid": 0},
+            "capabilities": {"bounding": ["CAP_BPF"]}}),
+        );
+        // A kernel whose last capability is 38 has no CAP_BPF (39).
+        let e = super::plan(&s, &Inputs::lexical(&s, Path::new("/b"), 38)).unwrap_err();
+        assert!(one_line(&e).contains("CAP_BPF"), "{e:?}");
+        let mut s =
+            spec_with(serde_json::json!({"cwd": "/", "args": ["x"], "user": {"uid": 0, "gid": 0}}));
+        s.set_root(None);
+        let e = super::plan(&s, &Inputs::lexical(&s, Path::new("/b"), 40)).unwrap_err();
+        assert_eq!(one_line(&e), "config has no \"root\"");
+    }
 
     /// Whether a line of Rust changes a variable named `plan` (or takes it mutably): an
     /// assignment to one of its fields, `&mut plan`, `let mut plan`, `plan: &mut`.

@@ -5,11 +5,11 @@
 
 use super::{Cgroups, Inputs};
 use crate::capability::{CapSet, CapSets, names};
+use crate::container::error::{Context, Result};
 use crate::container::plan::{
     CgroupRequest, DevicePlan, IdMap, Manager, MountPlan, Namespace, Plan, Rlimit,
 };
 use crate::container::user::Identity;
-use anyhow::{Context, Result, bail};
 use nix::mount::MsFlags;
 use oci_spec::runtime::{LinuxDeviceType, Spec};
 use std::path::PathBuf;
@@ -98,7 +98,7 @@ pub fn propagation_flags(name: &str) -> Result<MsFlags> {
         "shared" => MsFlags::MS_SHARED,
         "slave" => MsFlags::MS_SLAVE,
         "unbindable" => MsFlags::MS_UNBINDABLE,
-        _ => bail!("unknown mount propagation \"{name}\""),
+        _ => refuse!("unknown mount propagation \"{name}\""),
     };
     Ok(rec | kind)
 }
@@ -164,12 +164,15 @@ fn cap_set(names_in: &Option<oci_spec::runtime::Capabilities>, last: u8) -> Resu
 
 /// The translation itself (after `checks::run`: see `validate::plan`).
 pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
-    let root = spec.root().as_ref().context("config has no \"root\"")?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| refused!("config has no \"root\""))?;
     let (base, last_cap, join) = (inputs.base.as_path(), inputs.last_cap, inputs.facts.join);
     let process = spec
         .process()
         .as_ref()
-        .context("config has no \"process\"")?;
+        .ok_or_else(|| refused!("config has no \"process\""))?;
     let user = process.user();
     let caps = match process.capabilities() {
         Some(c) => CapSets {
@@ -183,12 +186,13 @@ pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
     };
     let mut rlimits = Vec::new();
     for r in process.rlimits().iter().flatten() {
-        let name = serde_json::to_value(r.typ())?
+        let name = serde_json::to_value(r.typ())
+            .context("process.rlimits")?
             .as_str()
             .unwrap_or_default()
             .to_string();
         let resource = rlimit_resource(&name)
-            .with_context(|| format!("process.rlimits: unknown type \"{name}\""))?;
+            .ok_or_else(|| refused!("process.rlimits: unknown type \"{name}\""))?;
         rlimits.push(Rlimit {
             name,
             resource,
@@ -255,7 +259,7 @@ pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             LinuxDeviceType::B => libc::S_IFBLK,
             LinuxDeviceType::P => libc::S_IFIFO,
             // Refused by the "devices" check; no node has this type.
-            LinuxDeviceType::A => bail!("linux.devices: type \"a\" makes no node"),
+            LinuxDeviceType::A => refuse!("linux.devices: type \"a\" makes no node"),
         };
         devices.retain(|x| x.path != *d.path());
         devices.push(DevicePlan {
