@@ -288,6 +288,12 @@ impl From<anyhow::Error> for StartError {
     }
 }
 
+impl From<super::error::Error> for StartError {
+    fn from(e: super::error::Error) -> Self {
+        StartError::Runtime(e.into())
+    }
+}
+
 /// Follows the child until it has called execve (end-of-file on the channel) or reached the
 /// start gate, answering its requests on the way. On failure, the child is reaped and the
 /// error says whose failure it was (`StartError`).

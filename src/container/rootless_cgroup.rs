@@ -17,7 +17,7 @@
 
 use crate::cgroups::{Layout, Placement};
 use crate::container::cgroup_launch::Request;
-use anyhow::{Result, bail};
+use crate::container::error::Result;
 use oci_spec::runtime::LinuxResources;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -158,7 +158,7 @@ fn refuse_missing(r: &LinuxResources, given: &BTreeSet<String>, top: &Path) -> R
     let missing = missing_controllers(r, given)?;
     if let Some(c) = missing.first() {
         let offered: Vec<&str> = given.iter().map(String::as_str).collect();
-        bail!(
+        refuse!(
             "a {c} limit needs the {c} controller, which the cgroup delegated to this user ({}) does not give its containers (they get: {})",
             top.display(),
             if offered.is_empty() {
