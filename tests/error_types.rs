@@ -15,7 +15,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/hooks.rs",
     "container/in_root.rs",
     "container/init.rs",
-    "container/leak_guards.rs",
     "container/plan.rs",
     "container/rootfs.rs",
     "container/seccomp_step.rs",

@@ -126,7 +126,8 @@ pub fn first_steps(ctx: &ChildContext) -> Result<()> {
     if super::rootless::parent_writes_maps_unprivileged(ctx.plan) {
         return Ok(());
     }
-    leak_guards::set_non_dumpable()
+    leak_guards::set_non_dumpable()?;
+    Ok(())
 }
 
 /// Non-dumpable, for a child whose maps an unprivileged parent wrote (see `first_steps`):
