@@ -18,7 +18,6 @@ const NOT_YET_TYPED: &[&str] = &[
     "container/plan.rs",
     "container/rootfs.rs",
     "container/seccomp_step.rs",
-    "container/task.rs",
     "container/user.rs",
     "container/validate/checks.rs",
     "container/validate/mod.rs",

@@ -4,8 +4,8 @@
 //! `personality` and `memory_policy` (validate calls them, so a bad value is a one-line error
 //! before any namespace exists); `apply` is the effect, in the child.
 
+use super::error::{Context, Result};
 use crate::step;
-use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{
     LinuxMemoryPolicy, LinuxPersonality, LinuxPersonalityDomain, MemoryPolicyFlagType,
     MemoryPolicyModeType,
@@ -33,7 +33,7 @@ pub struct MemPolicy {
 pub fn personality(p: Option<&LinuxPersonality>) -> Result<Option<u64>> {
     let Some(p) = p else { return Ok(None) };
     if let Some(f) = p.flags().as_ref().filter(|f| !f.is_empty()) {
-        bail!("linux.personality.flags {f:?}: no personality flags are supported");
+        refuse!("linux.personality.flags {f:?}: no personality flags are supported");
     }
     Ok(Some(match p.domain() {
         LinuxPersonalityDomain::PerLinux => PER_LINUX,
@@ -59,12 +59,12 @@ pub fn memory_policy(p: Option<&LinuxMemoryPolicy>) -> Result<Option<MemPolicy>>
         p.mode(),
         p.nodes().as_deref().unwrap_or("")
     );
-    let nodes = parse_nodes(p.nodes().as_deref().unwrap_or(""))
-        .map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
+    let nodes =
+        parse_nodes(p.nodes().as_deref().unwrap_or("")).map_err(|e| refused!("{text}: {e}"))?;
     let empty = nodes.iter().all(|w| *w == 0);
     match needs_nodes {
-        Some(true) if empty => bail!("{text}: {} needs at least one node", p.mode()),
-        Some(false) if !empty => bail!("{text}: {} takes no nodes", p.mode()),
+        Some(true) if empty => refuse!("{text}: {} needs at least one node", p.mode()),
+        Some(false) if !empty => refuse!("{text}: {} takes no nodes", p.mode()),
         _ => {}
     }
     let mut flags = 0;
@@ -76,13 +76,13 @@ pub fn memory_policy(p: Option<&LinuxMemoryPolicy>) -> Result<Option<MemPolicy>>
         };
     }
     if flags & (3 << 14) == 3 << 14 {
-        bail!("{text}: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other");
+        refuse!("{text}: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other");
     }
     if flags & (1 << 13) != 0 && mode != 2 {
-        bail!("{text}: MPOL_F_NUMA_BALANCING goes with MPOL_BIND only");
+        refuse!("{text}: MPOL_F_NUMA_BALANCING goes with MPOL_BIND only");
     }
     if flags != 0 && needs_nodes == Some(false) {
-        bail!("{text}: {} takes no flags", p.mode());
+        refuse!("{text}: {} takes no flags", p.mode());
     }
     Ok(Some(MemPolicy {
         mode: mode | flags,
@@ -99,9 +99,9 @@ fn parse_nodes(list: &str) -> Result<Vec<u64>> {
             let n: usize = n
                 .trim()
                 .parse()
-                .map_err(|_| anyhow::anyhow!("\"{part}\" is not a node number or range"))?;
+                .map_err(|_| refused!("\"{part}\" is not a node number or range"))?;
             if n >= MAX_NODES {
-                bail!("node {n} is out of range (0 to {})", MAX_NODES - 1);
+                refuse!("node {n} is out of range (0 to {})", MAX_NODES - 1);
             }
             Ok(n)
         };
@@ -110,7 +110,7 @@ fn parse_nodes(list: &str) -> Result<Vec<u64>> {
             None => (number(part)?, number(part)?),
         };
         if lo > hi {
-            bail!("\"{part}\" is a range that goes down");
+            refuse!("\"{part}\" is a range that goes down");
         }
         for n in lo..=hi {
             if mask.len() <= n / 64 {
