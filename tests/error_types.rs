@@ -1,24 +1,9 @@
 //! Errors at library boundaries are typed (issue 22, item 5): `anyhow` belongs to the command
 //! layer (`commands/`, `main.rs`, `cli*.rs`), which adds context and decides exit statuses
 //! (`commands::Failure`). This test measures it from the source, as tests/imports.rs does for
-//! the import graph: a library file that uses anyhow must be on the list below of files not
-//! yet converted, and every file on the list must still use it, so the list can only shrink.
+//! the import graph: no library file uses anyhow.
 
 use std::path::{Path, PathBuf};
-
-/// The library files that still use anyhow, to be converted folder by folder (docs/design.md,
-/// "Errors"). Remove a file once it no longer names anyhow; never add one.
-const NOT_YET_TYPED: &[&str] = &[
-    "container/cgroup_launch.rs",
-    "container/cgroup_view.rs",
-    "container/error.rs",
-    "container/instance.rs",
-    "container/launch.rs",
-    "container/leak_guards.rs",
-    "container/protocol.rs",
-    "container/rootless_cgroup.rs",
-    "container/task.rs",
-];
 
 /// Where anyhow belongs: the command layer.
 fn command_layer(rel: &str) -> bool {
@@ -62,23 +47,11 @@ fn library_files_using_anyhow() -> Vec<String> {
 }
 
 #[test]
-fn anyhow_stays_in_the_command_layer_and_the_pinned_list_only_shrinks() {
+fn anyhow_stays_in_the_command_layer() {
     let found = library_files_using_anyhow();
-    let new: Vec<&String> = found
-        .iter()
-        .filter(|f| !NOT_YET_TYPED.contains(&f.as_str()))
-        .collect();
     assert!(
-        new.is_empty(),
-        "library files use anyhow: give them their folder's typed error (thiserror) instead: {new:?}"
-    );
-    let converted: Vec<&&str> = NOT_YET_TYPED
-        .iter()
-        .filter(|f| !found.iter().any(|g| g == *f))
-        .collect();
-    assert!(
-        converted.is_empty(),
-        "these no longer use anyhow: remove them from NOT_YET_TYPED so they stay typed: {converted:?}"
+        found.is_empty(),
+        "library files use anyhow: give them their folder's typed error (thiserror) instead: {found:?}"
     );
 }
 

@@ -339,7 +339,7 @@ pub fn run(g: &crate::cli::Global, log: &Log, a: &OciRunArgs) -> Result<i32, Fai
     if a.detach {
         return Ok(0);
     }
-    let code = launch::wait_exit(&child);
+    let code = launch::wait_exit(&child).map_err(anyhow::Error::from);
     let code = match caps {
         Some(caps) => crate::trace_caps::report_at_exit(caps, a.create.trace_caps_json.as_deref())
             .map_err(anyhow::Error::from)
@@ -463,7 +463,7 @@ fn finish_delete(store: &Store, log: &Log, st: &State) -> Result<()> {
     ) {
         log.warn(&crate::error_chain::one_line(&e));
     }
-    Container::open(store, &st.id)?.remove()
+    Ok(Container::open(store, &st.id)?.remove()?)
 }
 
 pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
@@ -483,7 +483,7 @@ pub fn delete(g: &crate::cli::Global, log: &Log, a: &DeleteArgs) -> Result<()> {
                 // Its init may be alive in its cgroup, unrecorded: the cgroup finds it. A
                 // cgroup.json cut short (the runtime killed while writing it) names none.
                 return match Container::open(&store, &a.id) {
-                    Ok(c) => c.remove(),
+                    Ok(c) => Ok(c.remove()?),
                     Err(_) => Ok(store.remove(&a.id)?),
                 };
             }

@@ -169,7 +169,8 @@ mod tests {
         let f: Failure = anyhow::anyhow!("EPERM").context("mount /proc").into();
         assert_eq!((f.exit_code(None), f.exit_code(OCI)), (125, 1));
         assert_eq!(f.to_string(), "mount /proc: EPERM");
-        let f: Failure = StartError::Runtime(anyhow::anyhow!("pipe")).into();
+        let f: Failure =
+            StartError::Runtime(crate::container::error::Error::Refused("pipe".into())).into();
         assert_eq!((f.exit_code(None), f.exit_code(OCI)), (125, 1));
         let refusal = crate::container::validate::Refusal {
             check: "x",

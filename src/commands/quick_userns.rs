@@ -62,9 +62,11 @@ pub fn rootless_cgroup(global: &Global, args: &QuickArgs, id: &str) -> Result<Op
             .as_ref()
             .map(|p| format!("{}/{id}", p.trim_end_matches('/')));
         let name = cgroup_launch::cgroup_name(&global.root, id);
-        return d
-            .request(&name, path.as_deref(), Some(&flags.to_resources()?))
-            .map(Some);
+        return Ok(Some(d.request(
+            &name,
+            path.as_deref(),
+            Some(&flags.to_resources()?),
+        )?));
     }
     let parent = args.cgroup_parent.as_ref().map(|_| "--cgroup-parent");
     if let Some(flag) = flags.first_set().or(parent) {

@@ -175,7 +175,7 @@ pub fn relay(child: &Child, master: OwnedFd, interactive: bool) -> Result<i32> {
             )
             .context("draining the pty")?;
             while pty_open && copy_out(&master, &mut out, &mut buf)? > 0 {}
-            return launch::wait_exit(child);
+            return Ok(launch::wait_exit(child)?);
         }
     }
 }

@@ -9,8 +9,8 @@
 //! through `tasks` files the parent opened (see `cgroups::joins`). A host without any cgroup
 //! filesystem gets no cgroup: a warning, or a refusal naming what needed one.
 
+use super::error::{Context, Result};
 use crate::cgroups::{Cgroup, CgroupPaths, Layout};
-use anyhow::{Context, Result, bail};
 use std::path::Path;
 
 /// The file in a container's state directory that names its cgroup.
@@ -53,8 +53,7 @@ pub fn prepare(req: &Request) -> Result<Option<Cgroup>> {
             crate::step!("cgroup made in {} v1 hierarchies and v2", layout.v1.len());
             if let Err(e) = cg.apply(resources) {
                 let _ = cg.remove();
-                return Err(anyhow::Error::new(e)
-                    .context(format!("applying linux.resources to container {id}")));
+                return Err(e).context(format!("applying linux.resources to container {id}"));
             }
             crate::step!("cgroup limited");
             Ok(Some(cg))
@@ -72,7 +71,9 @@ pub fn no_cgroupfs_warning() -> &'static str {
 pub fn save(dir: &Path, cg: &Cgroup) -> Result<()> {
     let path = dir.join(RECORD);
     // Private as the rest of the record (state.rs).
-    super::state::write_private(&path, serde_json::to_string(cg.paths())?.as_bytes())
+    let text =
+        serde_json::to_string(cg.paths()).with_context(|| format!("writing {}", path.display()))?;
+    super::state::write_private(&path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
 
@@ -94,8 +95,8 @@ pub fn load(dir: &Path) -> Result<Option<Cgroup>> {
 /// The recorded cgroup, or an error saying the container has none (for the commands that
 /// need it: pause, update, events, ps).
 pub fn require(dir: &Path, id: &str) -> Result<Cgroup> {
-    load(dir)?.with_context(|| {
-        format!(
+    load(dir)?.ok_or_else(|| {
+        refused!(
             "container \"{id}\" has no cgroup (it was created with --cgroup-manager disabled, or on a host without a cgroup filesystem)"
         )
     })
@@ -231,6 +232,23 @@ mod tests {
         let other = cgroup_name(Path::new("/tmp/sb1"), "a");
         assert!(other.starts_with("a@") && other.len() == 10, "{other}");
         assert_ne!(other, cgroup_name(Path::new("/tmp/sb2"), "a"));
+    }
+
+    #[test]
+    fn a_missing_or_cut_record_is_one_line_naming_it() {
+        let dir = std::env::temp_dir().join(format!("minirun-cgrecord-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = require(&dir, "a").unwrap_err();
+        assert!(
+            crate::error_chain::one_line(&e).starts_with("container \"a\" has no cgroup ("),
+            "{e}"
+        );
+        std::fs::write(dir.join(RECORD), "{\"v1\": [").unwrap();
+        let e = crate::error_chain::one_line(&load(&dir).err().unwrap());
+        let named = format!("reading {}: EOF while parsing", dir.join(RECORD).display());
+        assert!(e.starts_with(&named), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

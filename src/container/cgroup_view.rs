@@ -12,11 +12,11 @@
 //! host's hierarchies as holding its cgroup (their roots lie above the namespace's), so the
 //! layout cannot be read again there (on a pure v1 or pure v2 host nothing would be left).
 
+use super::error::{Context, Result};
 use super::in_root::{self, Kind};
 use super::plan::MountPlan;
 use crate::cgroups::{CgroupPaths, Layout, Mode};
 use crate::step;
-use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
 use std::os::fd::OwnedFd;
@@ -81,7 +81,10 @@ pub fn mount_view(root: &OwnedFd, m: &MountPlan) -> Result<bool> {
         None => Layout::detect()?.mode(),
     };
     let Some(view) = view(paths, mode) else {
-        let v2 = paths.v2.as_ref().context("a v2 host without a v2 cgroup")?;
+        let v2 = paths
+            .v2
+            .as_ref()
+            .ok_or_else(|| refused!("a v2 host without a v2 cgroup"))?;
         bind(&v2.dir, &in_root::proc_path(&target), MsFlags::empty())?;
         // The flags go on the new mount, which the fd above (the directory under it) does
         // not name: resolved again.

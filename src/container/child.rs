@@ -138,7 +138,6 @@ pub fn await_proceed(ctx: &ChildContext) -> Result<i32> {
     match ctx
         .channel
         .expect("Proceed", |m| matches!(m, Message::Proceed { .. }))
-        .map_err(Error::from)
         .context("waiting for the runtime")?
     {
         Message::Proceed { host_pid } => Ok(host_pid),
@@ -374,7 +373,7 @@ pub fn prepare_cwd(plan: &Plan) -> Result<()> {
 fn enter_cwd(plan: &Plan) -> Result<()> {
     let cwd = &plan.cwd;
     if let Err(e) = nix::unistd::chdir(cwd) {
-        refuse!(
+        bail!(
             "working directory {:?}: {}",
             cwd.display().to_string(),
             e.desc().to_lowercase()
@@ -382,7 +381,7 @@ fn enter_cwd(plan: &Plan) -> Result<()> {
     }
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() => Ok(()),
-        _ => refuse!(
+        _ => bail!(
             "working directory {:?} is outside the container's root",
             cwd.display().to_string()
         ),

@@ -4,7 +4,7 @@
 //! source, so `{:#}` of it reads as the anyhow chain it replaced: `step: why`.
 //!
 //! In a file of this folder: `use super::error::{Context, Result}` (`context`/`with_context`
-//! as anyhow's), and `refuse!` (anyhow's `bail!`) or `refused!` (the error, for `map_err`) for a line of
+//! as anyhow's), and `bail!` or `refused!` (the error itself, for `map_err`) for a line of
 //! our own (container/mod.rs).
 //!
 //! A sibling file with a typed error of its own (`state::Error`, `rootless::Error`) is held
@@ -46,10 +46,6 @@ pub enum Error {
     /// A value refused or a state not as expected: the line says it all.
     #[error("{0}")]
     Refused(String),
-    /// TEMPORARY, while the folder's files are converted one by one: a file not yet converted
-    /// still returns anyhow. Removed with the last of them (tests/error_types.rs).
-    #[error(transparent)]
-    Anyhow(#[from] anyhow::Error),
 }
 
 impl Error {

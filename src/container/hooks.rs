@@ -78,17 +78,17 @@ pub fn run(stage: &str, hooks: &[Hook], state: &[u8]) -> Result<()> {
             let _ = stdin.write_all(state);
         }
         let deadline = match h.timeout() {
-            Some(t) if t <= 0 => refuse!("{}: timeout must be greater than zero", what()),
+            Some(t) if t <= 0 => bail!("{}: timeout must be greater than zero", what()),
             Some(t) => Some(Instant::now() + Duration::from_secs(t as u64)),
             None => None,
         };
         let Some(status) =
             super::subprocess::wait_until(&mut child, deadline).with_context(what)?
         else {
-            refuse!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
+            bail!("{}: timed out after {}s", what(), h.timeout().unwrap_or(0));
         };
         if !status.success() {
-            refuse!("{}: {status}", what());
+            bail!("{}: {status}", what());
         }
     }
     Ok(())

@@ -66,7 +66,7 @@ pub fn read_untrusted(root: impl AsFd, path: &Path, cap: u64) -> Result<Option<S
         return Ok(None);
     }
     if size > cap {
-        refuse!(
+        bail!(
             "{} is {size} bytes, more than the {cap} read from a container",
             path.display()
         );
@@ -160,7 +160,7 @@ fn ensure_at_depth(
             // what it names is created, inside the root, as runc does.
             Err(Errno::ENOENT) if dangling_link(root, &sofar).is_some() => {
                 if links >= MAX_LINKS {
-                    refuse!(
+                    bail!(
                         "creating {} in the rootfs: too many levels of symlinks",
                         path.display()
                     );
@@ -207,7 +207,7 @@ fn ensure_at_depth(
             .with_context(|| format!("resolving {} in the rootfs", sofar.display()))?;
     }
     if comps.is_empty() && kind == Kind::File {
-        refuse!("{} is the rootfs itself, not a file", path.display());
+        bail!("{} is the rootfs itself, not a file", path.display());
     }
     Ok(at)
 }

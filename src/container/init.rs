@@ -7,7 +7,7 @@
 //! parent's steps beside these.
 
 use super::child::{self, ChildContext, ChildError};
-use super::error::{Context, Error, Result};
+use super::error::{Context, Result};
 use super::plan::Plan;
 use super::protocol::Message;
 use super::{hooks, leak_guards, net, reaper, rootfs};
@@ -183,7 +183,6 @@ fn enter_cgroup_namespace(plan: &Plan) -> Result<()> {
 fn await_recorded(ctx: &ChildContext) -> Result<()> {
     ctx.channel
         .expect("Recorded", |m| *m == Message::Recorded)
-        .map_err(Error::from)
         .context("the runtime exited before it recorded the container")?;
     Ok(())
 }
@@ -192,11 +191,9 @@ fn await_recorded(ctx: &ChildContext) -> Result<()> {
 fn create_hooks(ctx: &ChildContext, state_json: &[u8]) -> Result<()> {
     ctx.channel
         .send(&Message::RunCreateHooks, &[])
-        .map_err(Error::from)
         .context("asking the runtime to run hooks")?;
     ctx.channel
         .expect("CreateHooksDone", |m| *m == Message::CreateHooksDone)
-        .map_err(Error::from)
         .context("waiting for the runtime's hooks")?;
     let list = ctx
         .plan

@@ -11,11 +11,11 @@
 //! form's workload exited, `--rm`, `delete` of a record `open` found), its error reported.
 
 use super::cgroup_launch;
+use super::error::{Context, Error, Result};
 use super::launch::{self, Child, Handles, Reached, StartError};
 use super::plan::Plan;
 use super::state::{self, State, Store};
 use crate::cgroups::Cgroup;
-use anyhow::{Context, Result};
 use nix::sys::wait::{Id, WaitPidFlag};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ fn undo_steps(has_child: bool, has_cgroup: bool) -> Vec<Step> {
 impl Container {
     /// Claims `id` in the state root (see `Store::reserve`).
     pub fn reserve(store: &Store, id: &str) -> Result<Container> {
-        store.reserve(id)?;
+        store.reserve(id).map_err(Error::sibling)?;
         Ok(Container {
             store: store.clone(),
             id: id.to_string(),
@@ -73,7 +73,7 @@ impl Container {
     /// An existing record (another runtime launched it), for `remove`: its cgroup as the
     /// record names it. Dropping it does nothing.
     pub fn open(store: &Store, id: &str) -> Result<Container> {
-        state::validate_id(id)?;
+        state::validate_id(id).map_err(Error::sibling)?;
         Ok(Container {
             store: store.clone(),
             id: id.to_string(),
@@ -113,7 +113,7 @@ impl Container {
         let id = &self.id;
         self.child
             .as_mut()
-            .with_context(|| format!("container \"{id}\" has not been launched"))
+            .ok_or_else(|| refused!("container \"{id}\" has not been launched"))
     }
 
     /// Follows the init to its execve or the start gate (see `launch::wait_ready`).
@@ -123,7 +123,7 @@ impl Container {
 
     /// Saves the OCI state (state.json): from now on `state`, `kill`, `exec` find it.
     pub fn record(&self, st: &State) -> Result<()> {
-        Ok(self.store.save(st)?)
+        self.store.save(st).map_err(Error::sibling)
     }
 
     /// Records a quick-form container whose init runs `plan`: what `exec` needs instead of a
@@ -134,8 +134,10 @@ impl Container {
         if let Some(p) = &plan.seccomp {
             super::seccomp_step::save(&dir, p)?;
         }
-        state::save_process(&dir, plan)?;
-        Ok(self.store.save(&state::quick_record(&self.id, plan, pid))?)
+        state::save_process(&dir, plan).map_err(Error::sibling)?;
+        self.store
+            .save(&state::quick_record(&self.id, plan, pid))
+            .map_err(Error::sibling)
     }
 
     /// Removes the cgroup now (whatever is left in it killed), keeping the record.
@@ -173,7 +175,7 @@ impl Container {
                 (Step::Kill, Some(c)) => kill(c),
                 (Step::Reap, Some(c)) => reap(c),
                 (Step::RemoveCgroup, _) => self.remove_cgroup()?,
-                (Step::RemoveRecord, _) => self.store.remove(&self.id)?,
+                (Step::RemoveRecord, _) => self.store.remove(&self.id).map_err(Error::sibling)?,
                 (Step::Kill | Step::Reap, None) => {}
             }
         }
@@ -187,7 +189,11 @@ impl Drop for Container {
         if self.armed
             && let Err(e) = self.undo()
         {
-            tracing::warn!("undoing the launch of {}: {e:#}", self.id);
+            tracing::warn!(
+                "undoing the launch of {}: {}",
+                self.id,
+                crate::error_chain::one_line(&e)
+            );
         }
     }
 }

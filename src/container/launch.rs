@@ -6,6 +6,7 @@
 //! in a race, however quickly the workload exits.
 
 use super::child::ChildContext;
+use super::error::{Context, Error, IntoStep, Result};
 pub use super::handles::Handles;
 use super::hooks::{self, HookState};
 use super::plan::Plan;
@@ -14,7 +15,6 @@ use super::protocol::{self, Channel, Message};
 use super::{cgroup_launch, exec_init, init};
 use crate::cgroups::{Cgroup, V1Tasks};
 use crate::step;
-use anyhow::{Context, Result};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -124,8 +124,10 @@ pub fn spawn(plan: &Plan, handles: &Handles) -> Result<Child, StartError> {
         }
         Err(e) => {
             remove_made(cgroup.as_ref(), plan);
-            let e = anyhow::Error::new(std::io::Error::from_raw_os_error(e.0));
-            return Err(StartError::Runtime(e.context("clone3 into new namespaces")));
+            let e = std::io::Error::from_raw_os_error(e.0);
+            return Err(StartError::Runtime(
+                e.into_step("clone3 into new namespaces".into()),
+            ));
         }
     };
     // Ours closed, the child's end is the only one left: its execve (or death) is our EOF.
@@ -172,7 +174,7 @@ fn before_clone(
     };
     // A pid namespace is joined by the parent: setns(CLONE_NEWPID) applies to children only
     // (an unprivileged parent enters the container's user namespace first, as the kernel asks).
-    super::rootless::join_user_namespace_for_pid(plan)?;
+    super::rootless::join_user_namespace_for_pid(plan).map_err(Error::sibling)?;
     for ns in &plan.namespaces {
         if let (LinuxNamespaceType::Pid, Some(path)) = (ns.typ, &ns.path) {
             let f = std::fs::File::open(path)
@@ -225,7 +227,7 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<(), StartError> {
     if plan.creates(LinuxNamespaceType::User) {
         // Root writes any mapping; an unprivileged caller its own id or through newuidmap.
         super::rootless::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)
-            .map_err(anyhow::Error::new)?;
+            .map_err(Error::sibling)?;
     }
     let Err(e) = child.channel.send(&Message::Proceed { host_pid: pid }, &[]) else {
         return Ok(());
@@ -241,26 +243,23 @@ fn after_clone(plan: &Plan, child: &Child) -> Result<(), StartError> {
     {
         return Err(StartError::Child(ExecFailure { code, message }));
     }
-    Err(e.context("releasing the container init").into())
+    Err(e.into_step("releasing the container init".into()).into())
 }
 
-/// Whether a send failed because the peer closed its end.
-fn peer_closed(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<nix::errno::Errno>()
-            .is_some_and(|n| *n == nix::errno::Errno::EPIPE)
-    })
+/// Whether a send failed because the peer closed its end: `sendmsg`'s own EPIPE.
+fn peer_closed(e: &Error) -> bool {
+    matches!(e, Error::Nix(s) if s.source == nix::errno::Errno::EPIPE)
 }
 
 /// Why a launch did not reach execve or the start gate, and so the exit status it ends with.
 /// Not a `std::error::Error`, like the `ExecFailure` it may hold: `?` cannot fold it into
-/// an `anyhow` chain and lose the code (see `program::ExecFailure`).
+/// another error's chain and lose the code (see `program::ExecFailure`).
 #[derive(Debug)]
 pub enum StartError {
     /// The child stopped short of execve and said why, with Docker's exit code.
     Child(ExecFailure),
     /// The runtime's own side failed (the child, if any, is killed and reaped): 125.
-    Runtime(anyhow::Error),
+    Runtime(Error),
 }
 
 impl StartError {
@@ -277,13 +276,13 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartError::Child(e) => e.fmt(f),
-            StartError::Runtime(e) => write!(f, "{e:#}"),
+            StartError::Runtime(e) => f.write_str(&crate::error_chain::one_line(e)),
         }
     }
 }
 
-impl From<anyhow::Error> for StartError {
-    fn from(e: anyhow::Error) -> Self {
+impl From<Error> for StartError {
+    fn from(e: Error) -> Self {
         StartError::Runtime(e)
     }
 }
@@ -315,14 +314,14 @@ pub fn wait_ready(child: &mut Child) -> Result<Reached, StartError> {
                 }
             }
             other => {
-                let e = anyhow::anyhow!("the container init sent {} out of turn", other.name());
+                let e = refused!("the container init sent {} out of turn", other.name());
                 return Err(kill_and_reap(child, e).into());
             }
         }
     }
 }
 
-fn kill_and_reap(child: &Child, e: anyhow::Error) -> anyhow::Error {
+fn kill_and_reap(child: &Child, e: Error) -> Error {
     let _ = kill(child.pid, Signal::SIGKILL);
     let _ = waitpid(child.pid, None);
     e
@@ -332,7 +331,7 @@ fn kill_and_reap(child: &Child, e: anyhow::Error) -> anyhow::Error {
 /// container's, e.g. its network), then tell the child to go on.
 fn run_create_hooks(child: &Child) -> Result<()> {
     let Some((list, who)) = &child.create_hooks else {
-        anyhow::bail!("the container init asked for hooks, but there are none");
+        bail!("the container init asked for hooks, but there are none");
     };
     // "created", as runtime-tools and crun give these hooks (only createContainer, run in the
     // container before pivot_root, sees "creating").
@@ -356,19 +355,15 @@ impl Child {
 /// The listener fd the child sent, to `linux.seccomp.listenerPath` with the state "creating".
 fn hand_seccomp_listener(child: &Child, fds: Vec<OwnedFd>) -> Result<()> {
     let Some((listener, who)) = &child.seccomp_listener else {
-        anyhow::bail!("the container init sent a seccomp listener nobody asked for");
+        bail!("the container init sent a seccomp listener nobody asked for");
     };
     let fd = fds
         .into_iter()
         .next()
-        .context("SeccompListener came without its fd")?;
+        .ok_or_else(|| refused!("SeccompListener came without its fd"))?;
     let pid = child.pid.as_raw();
-    Ok(super::seccomp_step::hand_listener(
-        listener,
-        fd,
-        &who.state_json("creating", pid),
-        pid,
-    )?)
+    super::seccomp_step::hand_listener(listener, fd, &who.state_json("creating", pid), pid)?;
+    Ok(())
 }
 
 /// Forwards signals to the child until it exits; returns its status as a shell would: the exit
@@ -402,7 +397,7 @@ pub fn wait_exit(child: &Child) -> Result<i32> {
             return match waitpid(child.pid, None).context("waiting for the container")? {
                 WaitStatus::Exited(_, code) => Ok(code),
                 WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as i32),
-                other => anyhow::bail!("unexpected wait status {other:?}"),
+                other => bail!("unexpected wait status {other:?}"),
             };
         }
     }
@@ -424,4 +419,26 @@ fn flag_names(flags: u64) -> String {
     .map(|(_, n)| *n)
     .collect::<Vec<_>>()
     .join("|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `after_clone` reads the child's Failed only when its Proceed met a closed end: the
+    /// typed match must still see sendmsg's EPIPE under the step that names the send.
+    #[test]
+    fn a_send_to_a_closed_end_is_peer_closed_and_nothing_else_is() {
+        let (parent, child) = protocol::pair().unwrap();
+        drop(child);
+        let e = parent
+            .send(&Message::Proceed { host_pid: 1 }, &[])
+            .unwrap_err();
+        assert!(peer_closed(&e), "{}", crate::error_chain::one_line(&e));
+        assert_eq!(
+            crate::error_chain::one_line(&e),
+            "sending Proceed: EPIPE: Broken pipe"
+        );
+        assert!(!peer_closed(&refused!("sending Proceed: EPIPE")));
+    }
 }

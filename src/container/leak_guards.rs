@@ -1,7 +1,7 @@
 //! Process hygiene: the small calls that keep the runtime's own process from leaking into the
 //! container (its binary, its fds, its signal handling) or outliving its caller.
 
-use anyhow::{Context, Result};
+use super::error::{Context, Result};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use std::os::fd::RawFd;

@@ -4,11 +4,10 @@
 //! (validate), and the effects each step needs. It takes plain values: nothing here knows
 //! the command line.
 
-/// anyhow's `bail!` for this folder: returns an [`error::Error::Refused`] whose line is the
-/// message (not named `bail`: a file may still import anyhow's, and the two names would be
-/// ambiguous). Defined before the modules so that they all see it.
+/// `bail!` as anyhow's, for this folder: returns an [`error::Error::Refused`] whose line is
+/// the message. Defined before the modules so that they all see it.
 #[allow(unused_macros)]
-macro_rules! refuse {
+macro_rules! bail {
     ($($arg:tt)*) => {
         return Err($crate::container::error::Error::Refused(format!($($arg)*)).into())
     };

@@ -126,11 +126,11 @@ impl Manager {
             Some("systemd") => Manager::Systemd,
             Some("disabled") => Manager::Disabled,
             Some(other) => {
-                refuse!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
+                bail!("--cgroup-manager \"{other}\": expected cgroupfs, systemd or disabled")
             }
         };
         if systemd_cgroup && m == Manager::Disabled {
-            refuse!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
+            bail!("--systemd-cgroup and --cgroup-manager disabled contradict each other");
         }
         Ok(if systemd_cgroup { Manager::Systemd } else { m })
     }

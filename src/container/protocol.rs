@@ -62,7 +62,7 @@
 //!
 //! Adding a step (a seccomp listener fd coming back) is a variant here, a send on one side and a match arm on the other.
 
-use anyhow::{Context, Result};
+use super::error::{Context, Result};
 use nix::sys::socket::{
     AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
     sendmsg, socketpair,
@@ -205,8 +205,8 @@ impl Channel {
     pub fn expect(&self, want: &str, is: impl Fn(&Message) -> bool) -> Result<Message> {
         match self.recv()? {
             Some(r) if is(&r.message) => Ok(r.message),
-            Some(r) => anyhow::bail!("expected {want}, got {}", r.message.name()),
-            None => anyhow::bail!("expected {want}, but the other side is gone"),
+            Some(r) => bail!("expected {want}, got {}", r.message.name()),
+            None => bail!("expected {want}, but the other side is gone"),
         }
     }
 

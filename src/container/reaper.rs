@@ -30,7 +30,7 @@ pub fn fork_reaper(args: &[String]) {
             }
             // The channel and every other fd belong to the workload, not the reaper.
             if let Err(e) = super::leak_guards::close_fds_from(3, &[]) {
-                eprintln!("minirun: init: {e:#}");
+                eprintln!("minirun: init: {}", crate::error_chain::one_line(&e));
                 let _ = kill(child, Signal::SIGKILL);
             }
             reap(child)

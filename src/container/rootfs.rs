@@ -288,7 +288,7 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             // A user namespace gets a fresh procfs only if the host's /proc shows everything:
             // a path covered by another mount (as runtimes mask /proc/kcore) makes the kernel
             // refuse it. Binding the host's /proc instead would show the host's processes.
-            Err(Errno::EPERM) if fstype == "proc" => refuse!(
+            Err(Errno::EPERM) if fstype == "proc" => bail!(
                 "mounting proc on {dest}: the kernel refused a fresh procfs (Operation not \
                  permitted), as it does in a user namespace while the host's /proc has paths \
                  covered by other mounts"
@@ -372,7 +372,7 @@ fn refuse_non_directory(root: &OwnedFd, m: &MountPlan) -> Result<()> {
             return Err(e).with_context(|| format!("resolving {dest} in the rootfs"));
         }
     };
-    refuse!(
+    bail!(
         "mounting {} on {dest}: {dest} is {what} in the rootfs, and {} must be mounted on a directory",
         m.typ,
         m.typ
@@ -390,7 +390,7 @@ pub(crate) fn set_read_only(fd: &impl AsRawFd, recursive: bool) -> std::io::Resu
 fn recursive_readonly(fd: &OwnedFd) -> Result<()> {
     match set_read_only(fd, true) {
         Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => refuse!(
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => bail!(
             "this kernel has no mount_setattr(2) (Linux 5.12 and later), which a recursive \
              read-only bind needs: use a non-recursive bind (`bind,ro`)"
         ),
@@ -547,14 +547,14 @@ fn bind_host_device(root: &OwnedFd, d: &super::plan::DevicePlan) -> Result<()> {
         .ok_or_else(|| refused!("device path is not UTF-8"))?;
     let st = match nix::sys::stat::stat(path) {
         Ok(st) => st,
-        Err(Errno::ENOENT) => refuse!(
+        Err(Errno::ENOENT) => bail!(
             "linux.devices: {host}: mknod is refused in a user namespace and the host has no \
              {host} to bind instead"
         ),
         Err(e) => return Err(e).with_context(|| format!("stat of the host's {host}")),
     };
     if st.st_mode & libc::S_IFMT != d.kind || st.st_rdev != makedev(d.major, d.minor) {
-        refuse!(
+        bail!(
             "linux.devices: {host}: mknod is refused in a user namespace and the host's {host} \
              is not device {}:{} of that type, so it is not bound instead",
             d.major,

@@ -17,7 +17,7 @@
 
 use crate::cgroups::{Layout, Placement};
 use crate::container::cgroup_launch::Request;
-use anyhow::{Result, bail};
+use crate::container::error::Result;
 use oci_spec::runtime::LinuxResources;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

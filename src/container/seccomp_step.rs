@@ -207,13 +207,13 @@ fn listener_of(sc: &LinuxSeccomp) -> Result<Option<Listener>> {
         .clone()
         .filter(|p| !p.as_os_str().is_empty());
     match (notifies(sc), path) {
-        (true, None) => refuse!("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"),
-        (false, Some(p)) => refuse!(
+        (true, None) => bail!("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"),
+        (false, Some(p)) => bail!(
             "linux.seccomp.listenerPath \"{}\" is set but no rule uses SCMP_ACT_NOTIFY",
             p.display()
         ),
         (false, None) => Ok(None),
-        (true, Some(p)) if !p.is_absolute() => refuse!(
+        (true, Some(p)) if !p.is_absolute() => bail!(
             "linux.seccomp.listenerPath \"{}\" must be an absolute path",
             p.display()
         ),
@@ -226,7 +226,7 @@ fn listener_of(sc: &LinuxSeccomp) -> Result<Option<Listener>> {
 
 fn refuse_notify(sc: &LinuxSeccomp, what: &str) -> Result<()> {
     if notifies(sc) {
-        refuse!("{what}: SCMP_ACT_NOTIFY needs a listener, which only an OCI bundle can name");
+        bail!("{what}: SCMP_ACT_NOTIFY needs a listener, which only an OCI bundle can name");
     }
     Ok(())
 }
@@ -299,7 +299,6 @@ pub fn install(plan: &Plan, channel: &Channel) -> Result<()> {
     if let Some(fd) = listener {
         channel
             .send(&Message::SeccompListener, &[fd.as_raw_fd()])
-            .map_err(Error::from)
             .context("sending the seccomp listener to the runtime")?;
     }
     Ok(())

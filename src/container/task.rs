@@ -4,8 +4,8 @@
 //! `personality` and `memory_policy` (validate calls them, so a bad value is a one-line error
 //! before any namespace exists); `apply` is the effect, in the child.
 
+use super::error::{Context, Result};
 use crate::step;
-use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{
     LinuxMemoryPolicy, LinuxPersonality, LinuxPersonalityDomain, MemoryPolicyFlagType,
     MemoryPolicyModeType,
@@ -59,8 +59,8 @@ pub fn memory_policy(p: Option<&LinuxMemoryPolicy>) -> Result<Option<MemPolicy>>
         p.mode(),
         p.nodes().as_deref().unwrap_or("")
     );
-    let nodes = parse_nodes(p.nodes().as_deref().unwrap_or(""))
-        .map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
+    let nodes =
+        parse_nodes(p.nodes().as_deref().unwrap_or("")).map_err(|e| refused!("{text}: {e}"))?;
     let empty = nodes.iter().all(|w| *w == 0);
     match needs_nodes {
         Some(true) if empty => bail!("{text}: {} needs at least one node", p.mode()),
@@ -99,7 +99,7 @@ fn parse_nodes(list: &str) -> Result<Vec<u64>> {
             let n: usize = n
                 .trim()
                 .parse()
-                .map_err(|_| anyhow::anyhow!("\"{part}\" is not a node number or range"))?;
+                .map_err(|_| refused!("\"{part}\" is not a node number or range"))?;
             if n >= MAX_NODES {
                 bail!("node {n} is out of range (0 to {})", MAX_NODES - 1);
             }

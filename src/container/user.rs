@@ -64,9 +64,7 @@ fn group_id(groups: &[GroupEntry], spec: &str) -> Result<u32> {
     match groups.iter().find(|g| g.name == spec) {
         Some(g) => Ok(g.gid),
         None => {
-            refuse!(
-                "unable to find group \"{spec}\": no matching entries in the rootfs's /etc/group"
-            )
+            bail!("unable to find group \"{spec}\": no matching entries in the rootfs's /etc/group")
         }
     }
 }
@@ -100,7 +98,7 @@ pub fn resolve(
         Err(_) => users.iter().find(|e| e.name == u).cloned(),
     };
     let Some(entry) = entry else {
-        refuse!("unable to find user \"{u}\": no matching entries in the rootfs's /etc/passwd");
+        bail!("unable to find user \"{u}\": no matching entries in the rootfs's /etc/passwd");
     };
     let gid = match g {
         Some(g) if !g.is_empty() => group_id(&groups, g)?,

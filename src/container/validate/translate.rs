@@ -98,7 +98,7 @@ pub fn propagation_flags(name: &str) -> Result<MsFlags> {
         "shared" => MsFlags::MS_SHARED,
         "slave" => MsFlags::MS_SLAVE,
         "unbindable" => MsFlags::MS_UNBINDABLE,
-        _ => refuse!("unknown mount propagation \"{name}\""),
+        _ => bail!("unknown mount propagation \"{name}\""),
     };
     Ok(rec | kind)
 }
@@ -259,7 +259,7 @@ pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             LinuxDeviceType::B => libc::S_IFBLK,
             LinuxDeviceType::P => libc::S_IFIFO,
             // Refused by the "devices" check; no node has this type.
-            LinuxDeviceType::A => refuse!("linux.devices: type \"a\" makes no node"),
+            LinuxDeviceType::A => bail!("linux.devices: type \"a\" makes no node"),
         };
         devices.retain(|x| x.path != *d.path());
         devices.push(DevicePlan {
