@@ -111,10 +111,22 @@ fn network_none_has_only_loopback_up() {
         .collect();
     assert_eq!(ifaces, ["lo"], "{out}");
     assert!(out.contains("<LOOPBACK,UP,LOWER_UP>"), "{out}");
-    // Loopback works: a listener and a client inside the container.
+    // Loopback works: a listener and a client inside the container (its own /tmp: the
+    // fixture is shared). No fixed sleeps: the client retries until the listener is up, and
+    // the listener is waited for. Its stdin is a fifo the shell holds open: busybox nc quits
+    // at EOF on stdin, and /dev/null (a background job's) raced the data it was about to
+    // write (1 run in 4 lost "ping" here).
     let out = ok(&sb.run(
-        &[],
-        &["sh", "-c", "nc -l -p 8080 > /tmp/got & sleep 0.2; echo ping | nc -w 1 127.0.0.1 8080; sleep 0.2; cat /tmp/got"],
+        &["--tmpfs", "/tmp"],
+        &[
+            "sh",
+            "-c",
+            "mkfifo /tmp/in; nc -l -p 8080 < /tmp/in > /tmp/got & l=$!; exec 3> /tmp/in
+             i=0; until echo ping | nc 127.0.0.1 8080 2>/dev/null; do
+               i=$((i+1)); [ $i -ge 100 ] && break; sleep 0.05
+             done
+             wait $l; cat /tmp/got",
+        ],
     ));
     assert_eq!(out.trim(), "ping");
     let host = ok(&sb.run(

@@ -379,7 +379,7 @@ fn cgroupfs_mounted_inside_shows_only_the_containers_own_cgroup() {
     for layout in [Layout::Hybrid, Layout::V1] {
         for seccomp in [&["--security-opt", "seccomp=unconfined"][..], &[][..]] {
             let script = format!(
-                "$M --root $R --name le --cap-add sys_admin {} $F sh -c '{inside}'",
+                "$M --root $R --name le --cap-add sys_admin --tmpfs /tmp {} $F sh -c '{inside}'",
                 seccomp.join(" ")
             );
             let o = in_layout(&sb, layout, &script);

@@ -277,7 +277,7 @@ fn cve_2019_5736_runtime_binary_is_not_reachable_or_writable() {
     let before = sha256(&bin);
     // Default capabilities: the --init reaper (PID 1, still the minirun binary) is
     // non-dumpable, so its exe cannot even be opened.
-    let script = "cat /proc/1/exe >/dev/null 2>/tmp/e; cat /tmp/e; \
+    let script = "cat /proc/1/exe 2>&1 >/dev/null; \
                   printf X >> /proc/1/exe 2>/dev/null && echo WROTE-EXE; \
                   for f in /proc/1/map_files/*; do printf X 1<>$f 2>/dev/null && echo WROTE-MAP; done; \
                   for f in /proc/1/fd/*; do [ -e $f ] && echo REAPER-FD $f; done; \
@@ -447,7 +447,7 @@ fn masked_paths_read_only_proc_sys_and_no_old_root() {
     }
     // Even with CAP_SYS_ADMIN the old root is gone: nothing left to mount back.
     let o = sb.run(
-        &["--cap-add", "sys_admin"],
+        &["--cap-add", "sys_admin", "--tmpfs", "/tmp"],
         &[
             "sh",
             "-c",

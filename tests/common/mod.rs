@@ -37,15 +37,24 @@ pub const FIXTURE_TOP: &[&str] = &[
     "bin", "dev", "etc", "home", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "var",
 ];
 
-/// Names at the fixture's top level that its build does not make: something a test (this one
-/// or one running beside it) created in the shared rootfs.
+/// What the fixture's build puts in its /tmp.
+pub const FIXTURE_TMP: &[&str] = &["f"];
+
+/// Names at the fixture's top level or in its /tmp that its build does not make: something a
+/// test (this one or one running beside it) created in the shared rootfs. A workload that
+/// writes scratch files gets its own /tmp (`--tmpfs /tmp`).
 pub fn fixture_strays() -> Vec<String> {
-    let mut strays: Vec<String> = std::fs::read_dir(fixture())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !FIXTURE_TOP.contains(&n.as_str()))
-        .collect();
+    let names = |dir: PathBuf, known: &[&str], prefix: &str| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !known.contains(&n.as_str()))
+            .map(|n| format!("{prefix}{n}"))
+            .collect()
+    };
+    let mut strays = names(fixture(), FIXTURE_TOP, "");
+    strays.extend(names(fixture().join("tmp"), FIXTURE_TMP, "tmp/"));
     strays.sort();
     strays
 }
