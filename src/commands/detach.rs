@@ -175,7 +175,7 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
         Err(e) => {
             // Undone before the caller hears of it: when it returns, nothing is left.
             if let Err(u) = container.remove() {
-                tracing::warn!("{u:#}");
+                tracing::warn!("{}", crate::error_chain::one_line(&u));
             }
             let code = e.code;
             let message = e.to_string();

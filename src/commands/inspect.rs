@@ -98,7 +98,8 @@ fn container_users(pid: i32) -> String {
     match in_root::read_untrusted(&root, std::path::Path::new("/etc/passwd"), PASSWD_CAP) {
         Ok(text) => text.unwrap_or_default(),
         Err(e) => {
-            tracing::debug!("process {pid}: /etc/passwd not read: {e:#}");
+            let e = crate::error_chain::one_line(&e);
+            tracing::debug!("process {pid}: /etc/passwd not read: {e}");
             String::new()
         }
     }
