@@ -149,6 +149,15 @@ impl ResourceFlags {
     /// Docker's checks and messages.
     pub fn to_resources(&self) -> Result<LinuxResources> {
         let mut r = LinuxResources::default();
+        r.set_memory(self.to_memory()?);
+        r.set_pids(self.to_pids()?);
+        r.set_cpu(self.to_cpu()?);
+        r.set_block_io(self.to_block_io()?);
+        Ok(r)
+    }
+
+    /// `--memory`, `--memory-swap`, `--memory-reservation`.
+    fn to_memory(&self) -> Result<Option<LinuxMemory>> {
         let memory = self
             .memory
             .as_deref()
@@ -186,20 +195,31 @@ impl ResourceFlags {
         {
             bail!("Minimum memory limit can not be less than memory reservation limit, see usage");
         }
-        if memory.is_some() || swap.is_some() || reservation.is_some() {
-            let mut mem = LinuxMemory::default();
-            mem.set_limit(memory);
-            // Docker's default with a limit and no --memory-swap: as much swap as memory.
-            mem.set_swap(swap.or(memory.filter(|m| *m > 0).map(|m| m * 2)));
-            mem.set_reservation(reservation);
-            r.set_memory(Some(mem));
+        if memory.is_none() && swap.is_none() && reservation.is_none() {
+            return Ok(None);
         }
-        if let Some(v) = self.pids_limit.as_deref() {
-            let limit = int(v, "pids-limit")?;
-            let mut pids = LinuxPids::default();
-            pids.set_limit(if limit <= 0 { -1 } else { limit });
-            r.set_pids(Some(pids));
-        }
+        let mut mem = LinuxMemory::default();
+        mem.set_limit(memory);
+        // Docker's default with a limit and no --memory-swap: as much swap as memory.
+        mem.set_swap(swap.or(memory.filter(|m| *m > 0).map(|m| m * 2)));
+        mem.set_reservation(reservation);
+        Ok(Some(mem))
+    }
+
+    /// `--pids-limit`.
+    fn to_pids(&self) -> Result<Option<LinuxPids>> {
+        let Some(v) = self.pids_limit.as_deref() else {
+            return Ok(None);
+        };
+        let limit = int(v, "pids-limit")?;
+        let mut pids = LinuxPids::default();
+        pids.set_limit(if limit <= 0 { -1 } else { limit });
+        Ok(Some(pids))
+    }
+
+    /// `--cpus`, `--cpu-shares`, `--cpu-period`, `--cpu-quota`, `--cpuset-cpus`,
+    /// `--cpuset-mems`.
+    fn to_cpu(&self) -> Result<Option<LinuxCpu>> {
         let mut cpu = LinuxCpu::default();
         if let Some(v) = self.cpus.as_deref() {
             if self.cpu_quota.is_some() || self.cpu_period.is_some() {
@@ -264,27 +284,30 @@ impl ResourceFlags {
             check_list(v, "cpuset mems")?;
             cpu.set_mems(Some(v.to_string()));
         }
-        if cpu != LinuxCpu::default() {
-            r.set_cpu(Some(cpu));
+        Ok((cpu != LinuxCpu::default()).then_some(cpu))
+    }
+
+    /// `--blkio-weight`.
+    fn to_block_io(&self) -> Result<Option<LinuxBlockIo>> {
+        let Some(v) = self.blkio_weight.as_deref() else {
+            return Ok(None);
+        };
+        let weight: u16 = v.parse().map_err(|_| {
+            invalid(
+                v,
+                "blkio-weight",
+                format!("strconv.ParseUint: parsing \"{v}\": invalid syntax"),
+            )
+        })?;
+        if weight != 0 && !(10..=1000).contains(&weight) {
+            bail!("Range of blkio weight is from 10 to 1000");
         }
-        if let Some(v) = self.blkio_weight.as_deref() {
-            let weight: u16 = v.parse().map_err(|_| {
-                invalid(
-                    v,
-                    "blkio-weight",
-                    format!("strconv.ParseUint: parsing \"{v}\": invalid syntax"),
-                )
-            })?;
-            if weight != 0 && !(10..=1000).contains(&weight) {
-                bail!("Range of blkio weight is from 10 to 1000");
-            }
-            if weight != 0 {
-                let mut b = LinuxBlockIo::default();
-                b.set_weight(Some(weight));
-                r.set_block_io(Some(b));
-            }
+        if weight == 0 {
+            return Ok(None);
         }
-        Ok(r)
+        let mut b = LinuxBlockIo::default();
+        b.set_weight(Some(weight));
+        Ok(Some(b))
     }
 
     /// `--device` mappings, parsed (the host nodes are looked at by [`host_device`]).

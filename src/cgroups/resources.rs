@@ -6,7 +6,11 @@
 //! alone (memory.swap.max = swap - limit).
 
 use super::Result;
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxPids,
+    LinuxResources,
+};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -147,66 +151,18 @@ pub fn plan(
         section(Controller::Memory, &|v| memory(m, v))?;
     }
     if let Some(p) = r.pids() {
-        section(Controller::Pids, &|_| {
-            Ok(vec![("pids.max".into(), max_or(p.limit()))])
-        })?;
+        section(Controller::Pids, &|_| Ok(pids(p)))?;
     }
     if let Some(c) = r.cpu() {
         section(Controller::Cpu, &|v| cpu(c, v))?;
-        section(Controller::Cpuset, &|_| {
-            let mut w = Vec::new();
-            if let Some(cpus) = c.cpus() {
-                w.push(("cpuset.cpus".into(), cpus.clone()));
-            }
-            if let Some(mems) = c.mems() {
-                w.push(("cpuset.mems".into(), mems.clone()));
-            }
-            Ok(w)
-        })?;
+        section(Controller::Cpuset, &|_| Ok(cpuset(c)))?;
     }
     if let Some(hugepages) = r.hugepage_limits() {
-        section(Controller::Hugetlb, &|v| {
-            hugepages
-                .iter()
-                .map(|h| {
-                    let size = h.page_size();
-                    let unit_ok = ["KB", "MB", "GB"].iter().any(|u| {
-                        size.strip_suffix(u)
-                            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-                    });
-                    if !unit_ok {
-                        bail!("hugepage size {size:?} is not a number of KB, MB or GB");
-                    }
-                    let file = match v {
-                        Version::V1 => format!("hugetlb.{size}.limit_in_bytes"),
-                        Version::V2 => format!("hugetlb.{size}.max"),
-                    };
-                    Ok((file, max_or(h.limit())))
-                })
-                .collect()
-        })?;
+        section(Controller::Hugetlb, &|v| hugetlb(hugepages, v))?;
     }
     if let Some(net) = r.network() {
-        section(Controller::NetCls, &|_| {
-            Ok(net
-                .class_id()
-                .map(|id| ("net_cls.classid".into(), id.to_string()))
-                .into_iter()
-                .collect())
-        })?;
-        section(Controller::NetPrio, &|_| {
-            Ok(net
-                .priorities()
-                .iter()
-                .flatten()
-                .map(|p| {
-                    (
-                        "net_prio.ifpriomap".into(),
-                        format!("{} {}", p.name(), p.priority()),
-                    )
-                })
-                .collect())
-        })?;
+        section(Controller::NetCls, &|_| Ok(net_cls(net)))?;
+        section(Controller::NetPrio, &|_| Ok(net_prio(net)))?;
     }
     if r.rdma().as_ref().is_some_and(|m| !m.is_empty()) {
         bail!("rdma limits are not supported");
@@ -217,32 +173,8 @@ pub fn plan(
             writes.push(w);
         }
     }
-    if let Some(unified) = r.unified() {
-        if !has_v2 && !unified.is_empty() {
-            bail!("linux.resources.unified needs cgroup v2, which this host does not mount");
-        }
-        let mut keys: Vec<_> = unified.iter().collect();
-        keys.sort();
-        for (key, value) in keys {
-            if key.contains('/') || key.starts_with('.') || !key.contains('.') {
-                bail!("linux.resources.unified key {key:?} is not a cgroup file name");
-            }
-            let controller = [
-                Controller::Memory,
-                Controller::Pids,
-                Controller::Cpu,
-                Controller::Cpuset,
-                Controller::Io,
-                Controller::Hugetlb,
-            ]
-            .into_iter()
-            .find(|c| key.split('.').next() == Some(c.v2_name()));
-            writes.push(Write {
-                version: Version::V2,
-                controller,
-                choices: vec![(key.clone(), value.clone())],
-            });
-        }
+    if let Some(u) = r.unified() {
+        writes.extend(unified(u, has_v2)?);
     }
     Ok(writes)
 }
@@ -300,6 +232,10 @@ fn memory(m: &LinuxMemory, v: Version) -> Result<Vec<(String, String)>> {
         }
     }
     Ok(w)
+}
+
+fn pids(p: &LinuxPids) -> Vec<(String, String)> {
+    vec![("pids.max".into(), max_or(p.limit()))]
 }
 
 /// OCI's memory+swap as v2's swap alone. `None`: leave memory.swap.max as it is.
@@ -383,6 +319,59 @@ pub fn shares_to_weight(shares: u64) -> u64 {
             10f64.powf(exponent).ceil() as u64
         }
     }
+}
+
+/// cpuset's fields sit in OCI's `cpu` but are another controller's files.
+fn cpuset(c: &LinuxCpu) -> Vec<(String, String)> {
+    let mut w = Vec::new();
+    if let Some(cpus) = c.cpus() {
+        w.push(("cpuset.cpus".into(), cpus.clone()));
+    }
+    if let Some(mems) = c.mems() {
+        w.push(("cpuset.mems".into(), mems.clone()));
+    }
+    w
+}
+
+fn hugetlb(hugepages: &[LinuxHugepageLimit], v: Version) -> Result<Vec<(String, String)>> {
+    hugepages
+        .iter()
+        .map(|h| {
+            let size = h.page_size();
+            let unit_ok = ["KB", "MB", "GB"].iter().any(|u| {
+                size.strip_suffix(u)
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            });
+            if !unit_ok {
+                bail!("hugepage size {size:?} is not a number of KB, MB or GB");
+            }
+            let file = match v {
+                Version::V1 => format!("hugetlb.{size}.limit_in_bytes"),
+                Version::V2 => format!("hugetlb.{size}.max"),
+            };
+            Ok((file, max_or(h.limit())))
+        })
+        .collect()
+}
+
+fn net_cls(net: &LinuxNetwork) -> Vec<(String, String)> {
+    net.class_id()
+        .map(|id| ("net_cls.classid".into(), id.to_string()))
+        .into_iter()
+        .collect()
+}
+
+fn net_prio(net: &LinuxNetwork) -> Vec<(String, String)> {
+    net.priorities()
+        .iter()
+        .flatten()
+        .map(|p| {
+            (
+                "net_prio.ifpriomap".into(),
+                format!("{} {}", p.name(), p.priority()),
+            )
+        })
+        .collect()
 }
 
 /// blkio weight (10..=1000) as io.weight (1..=10000).
@@ -485,6 +474,38 @@ fn block_io(
         None if planned.is_empty() => Ok(vec![]),
         None => bail!("a blkio limit was asked for but this host has no blkio/io controller"),
     }
+}
+
+/// `linux.resources.unified`: v2 files by name, in name order so that the writes do not
+/// depend on the config's map order.
+fn unified(unified: &HashMap<String, String>, has_v2: bool) -> Result<Vec<Write>> {
+    if !has_v2 && !unified.is_empty() {
+        bail!("linux.resources.unified needs cgroup v2, which this host does not mount");
+    }
+    let mut keys: Vec<_> = unified.iter().collect();
+    keys.sort();
+    let mut writes = Vec::new();
+    for (key, value) in keys {
+        if key.contains('/') || key.starts_with('.') || !key.contains('.') {
+            bail!("linux.resources.unified key {key:?} is not a cgroup file name");
+        }
+        let controller = [
+            Controller::Memory,
+            Controller::Pids,
+            Controller::Cpu,
+            Controller::Cpuset,
+            Controller::Io,
+            Controller::Hugetlb,
+        ]
+        .into_iter()
+        .find(|c| key.split('.').next() == Some(c.v2_name()));
+        writes.push(Write {
+            version: Version::V2,
+            controller,
+            choices: vec![(key.clone(), value.clone())],
+        });
+    }
+    Ok(writes)
 }
 
 #[cfg(test)]

@@ -117,71 +117,26 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
     } = keep;
     // Out of the caller's session: ^C in the caller's terminal is not for a detached container.
     let _ = nix::unistd::setsid();
-    type Opened = (OwnedFd, OwnedFd, OwnedFd, OwnedFd, logfile::Rotating);
-    let opened = (|| -> Result<Opened> {
-        let caller_err = std::io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .context("dup stderr")?;
-        let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
-        let log = logfile::Rotating::open(&container.dir().join(OUTPUT), log_opts)
-            .context("creating the container's output file")?;
-        let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
-        Ok((caller_err, null.into(), out_r, out_w, log))
-    })();
+    let opened = open_outputs(&container, log_opts);
     let log = std::sync::Arc::new(std::sync::Mutex::new(None::<logfile::Rotating>));
-    let mut copier = None;
-    let mut caps = None;
+    let mut watch = Watch {
+        copier: None,
+        caps: None,
+    };
     let opened = opened.map_err(Failure::from);
-    let started = opened.and_then(|(caller_err, null, out_r, out_w, rotating)| {
-        *log.lock().unwrap_or_else(|p| p.into_inner()) = Some(rotating);
-        dup2(null.as_raw_fd(), 0);
-        dup2(out_w.as_raw_fd(), 1);
-        dup2(out_w.as_raw_fd(), 2);
-        // The monitor is the container's keeper (the plan's die_with_parent): if it is killed,
-        // the container goes too.
-        let spawned = container.spawn(plan, &Handles::default()).map(drop);
-        // The container has its own copy of the fd table now; --trace goes to the caller until
-        // it returns.
-        dup2(caller_err.as_raw_fd(), 2);
-        // The monitor keeps no write end: the pipe ends when the container's processes do.
-        dup2(null.as_raw_fd(), 1);
-        drop(out_w);
-        spawned?;
-        // Read from now on, so a workload that writes at once never waits on a full pipe. The
-        // launch's fork is done: from here the monitor may have a thread.
-        copier = Some(copy_output(out_r, log.clone()));
-        caps = container
-            .child()?
-            .caps_tracer
-            .take()
-            .map(|t| t.start_to(Some(log_sink(log.clone()))));
-        container.wait_ready()?;
-        let pid = container.child()?.pid.as_raw();
-        procfs::wait_exec_done(pid);
-        if crate::trace::enabled() {
-            crate::container::cap_trace::trace_after_execve(pid, plan.caps);
-        }
-        container.record_quick(plan)?;
-        if !remove_at_exit {
-            std::fs::write(container.dir().join(state::KEEP), "")
-                .context("marking the record to keep")?;
-        }
-        dup2(null.as_raw_fd(), 2);
-        Ok(pid)
+    let started = opened.and_then(|opened| {
+        start(
+            &mut container,
+            plan,
+            opened,
+            &log,
+            remove_at_exit,
+            &mut watch,
+        )
     });
     let pid = match started {
         Ok(pid) => pid,
-        Err(e) => {
-            // Undone before the caller hears of it: when it returns, nothing is left.
-            if let Err(u) = container.remove() {
-                tracing::warn!("{}", crate::error_chain::one_line(&u));
-            }
-            let code = e.code;
-            let message = e.to_string();
-            let _ = report.send(&Message::Failed { code, message }, &[]);
-            std::process::exit(1);
-        }
+        Err(e) => undo_and_report(container, e, report),
     };
     let _ = report.send(&Message::Running { pid }, &[]);
     drop(report);
@@ -189,10 +144,104 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
         Ok(child) => launch::wait_exit(child).unwrap_or(-1),
         Err(_) => -1,
     };
+    after_exit(container, status, watch, &log, &trace_caps, remove_at_exit)
+}
+
+/// The caller's stderr, /dev/null, the output pipe and the log, in that order.
+type Opened = (OwnedFd, OwnedFd, OwnedFd, OwnedFd, logfile::Rotating);
+
+fn open_outputs(container: &Container, log_opts: logfile::Opts) -> Result<Opened> {
+    let caller_err = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("dup stderr")?;
+    let null = std::fs::File::open("/dev/null").context("opening /dev/null")?;
+    let log = logfile::Rotating::open(&container.dir().join(OUTPUT), log_opts)
+        .context("creating the container's output file")?;
+    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe")?;
+    Ok((caller_err, null.into(), out_r, out_w, log))
+}
+
+/// What the monitor watches while the workload runs: set as soon as each exists, so that a
+/// launch failing after that keeps them alive until the monitor exits.
+struct Watch {
+    /// Hears when the output copier has read the pipe to its end.
+    copier: Option<std::sync::mpsc::Receiver<()>>,
+    caps: Option<crate::trace_caps::Running>,
+}
+
+/// Spawns the container with its stdio on the pipe and waits until its execve is done and
+/// it is recorded; returns the workload's pid.
+fn start(
+    container: &mut Container,
+    plan: &Plan,
+    (caller_err, null, out_r, out_w, rotating): Opened,
+    log: &std::sync::Arc<std::sync::Mutex<Option<logfile::Rotating>>>,
+    remove_at_exit: bool,
+    watch: &mut Watch,
+) -> Result<i32, Failure> {
+    *log.lock().unwrap_or_else(|p| p.into_inner()) = Some(rotating);
+    dup2(null.as_raw_fd(), 0);
+    dup2(out_w.as_raw_fd(), 1);
+    dup2(out_w.as_raw_fd(), 2);
+    // The monitor is the container's keeper (the plan's die_with_parent): if it is killed,
+    // the container goes too.
+    let spawned = container.spawn(plan, &Handles::default()).map(drop);
+    // The container has its own copy of the fd table now; --trace goes to the caller until
+    // it returns.
+    dup2(caller_err.as_raw_fd(), 2);
+    // The monitor keeps no write end: the pipe ends when the container's processes do.
+    dup2(null.as_raw_fd(), 1);
+    drop(out_w);
+    spawned?;
+    // Read from now on, so a workload that writes at once never waits on a full pipe. The
+    // launch's fork is done: from here the monitor may have a thread.
+    watch.copier = Some(copy_output(out_r, log.clone()));
+    watch.caps = container
+        .child()?
+        .caps_tracer
+        .take()
+        .map(|t| t.start_to(Some(log_sink(log.clone()))));
+    container.wait_ready()?;
+    let pid = container.child()?.pid.as_raw();
+    procfs::wait_exec_done(pid);
+    if crate::trace::enabled() {
+        crate::container::cap_trace::trace_after_execve(pid, plan.caps);
+    }
+    container.record_quick(plan)?;
+    if !remove_at_exit {
+        std::fs::write(container.dir().join(state::KEEP), "")
+            .context("marking the record to keep")?;
+    }
+    dup2(null.as_raw_fd(), 2);
+    Ok(pid)
+}
+
+fn undo_and_report(container: Container, e: Failure, report: Channel) -> ! {
+    // Undone before the caller hears of it: when it returns, nothing is left.
+    if let Err(u) = container.remove() {
+        tracing::warn!("{}", crate::error_chain::one_line(&u));
+    }
+    let code = e.code;
+    let message = e.to_string();
+    let _ = report.send(&Message::Failed { code, message }, &[]);
+    std::process::exit(1);
+}
+
+/// The workload has exited with `status`: its output, OOM verdict and tracer summary go to
+/// the log, its cgroup goes, then its exit status is recorded.
+fn after_exit(
+    mut container: Container,
+    status: i32,
+    watch: Watch,
+    log: &std::sync::Arc<std::sync::Mutex<Option<logfile::Rotating>>>,
+    trace_caps: &Option<Option<PathBuf>>,
+    remove_at_exit: bool,
+) -> ! {
     // What the workload wrote before it exited is in the log before its exit status is
     // recorded. A process that escaped the container's end (none should: the pid namespace
     // ends with its init) and holds the pipe open is not waited for beyond a moment.
-    if let Some(done) = copier {
+    if let Some(done) = watch.copier {
         let _ = done.recv_timeout(std::time::Duration::from_secs(2));
     }
     // The OOM verdict goes where the container's own output goes: `minirun logs`.
@@ -206,7 +255,7 @@ fn monitor(mut container: Container, plan: &Plan, keep: Keep, report: Channel) -
     let _ = container.remove_cgroup();
     // After the workload's last output, before its exit status: whoever waits for that finds
     // the summary in the log and the JSON written.
-    if let (Some(caps), Some(json)) = (caps, &trace_caps) {
+    if let (Some(caps), Some(json)) = (watch.caps, trace_caps) {
         let mut sink = log_sink(log.clone());
         if let Err(e) = crate::trace_caps::report_at_exit_to(caps, json.as_deref(), &mut sink) {
             sink(&format!("{:#}", anyhow::Error::from(e)));

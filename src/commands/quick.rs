@@ -2,7 +2,7 @@
 
 use super::Failure;
 use crate::capability::policy::{self, CapRequest, Environment};
-use crate::capability::{self as cap, CapSet, names};
+use crate::capability::{self as cap, CapSet, CapSets, names};
 use crate::cli::{Global, QuickArgs};
 use crate::container::cgroup_launch;
 use crate::container::in_root;
@@ -17,8 +17,9 @@ use crate::spec::{self, QuickForm};
 use crate::step;
 use anyhow::{Context, Result, anyhow, bail};
 use nix::fcntl::OFlag;
+use oci_spec::runtime::Spec;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A fresh container id: 12 hex digits, as Docker shows ids.
 pub fn new_id() -> Result<String> {
@@ -49,6 +50,27 @@ fn no_new_privs_from(opts: &[String], flag: bool) -> Result<bool> {
 /// request included).
 pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
     super::refusals::check(args)?;
+    let (rootfs, root_fd) = open_rootfs(args)?;
+    let identity = identity(args, &root_fd)?;
+    check_workdir(args, &root_fd)?;
+    let last = cap::kernel_last_cap();
+    let resolved = capabilities(args, last)?;
+    let cgroup = match crate::container::privilege::is_root() {
+        true => super::quick_cgroup::request(global, args, id)?,
+        false => super::quick_userns::rootless_cgroup(global, args, id)?,
+    };
+    let mut caps = policy::sets_for(&resolved, identity.uid);
+    if cgroup.is_none() {
+        without_cgroup(args, &mut caps)?;
+    }
+    let spec = spec_for(args, &rootfs, id, identity, caps)?;
+    let inputs = inputs(global, args, rootfs, last, resolved.set, cgroup)?;
+    Ok(validate::plan(&spec, &inputs)?)
+}
+
+/// The rootfs, canonical and opened; the COMMAND is checked here so that its message can name
+/// the rootfs.
+fn open_rootfs(args: &QuickArgs) -> Result<(PathBuf, OwnedFd)> {
     let rootfs = args.rootfs.as_ref().context("no ROOTFS given")?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("rootfs \"{}\" does not exist", rootfs.display()))?;
@@ -67,13 +89,17 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
         nix::sys::stat::Mode::empty(),
     )
     .with_context(|| format!("opening rootfs {}", rootfs.display()))?;
+    Ok((rootfs, root_fd))
+}
 
+/// `--user` and `--group-add`, resolved against the rootfs's /etc/passwd and /etc/group.
+fn identity(args: &QuickArgs, root_fd: &OwnedFd) -> Result<user::Identity> {
     let user_spec = args.user.clone().unwrap_or_default();
     let identity = if user_spec.is_empty() && args.group_add.is_empty() {
         user::Identity::default()
     } else {
-        let passwd = in_root::read_to_string(&root_fd, Path::new("/etc/passwd"))?;
-        let group = in_root::read_to_string(&root_fd, Path::new("/etc/group"))?;
+        let passwd = in_root::read_to_string(root_fd, Path::new("/etc/passwd"))?;
+        let group = in_root::read_to_string(root_fd, Path::new("/etc/group"))?;
         user::resolve(
             &user_spec,
             &args.group_add,
@@ -89,19 +115,27 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
     {
         validate::check_id(&format!("--user \"{user_spec}\" resolves to {what}"), id)?;
     }
+    Ok(identity)
+}
+
+fn check_workdir(args: &QuickArgs, root_fd: &OwnedFd) -> Result<()> {
     if let Some(w) = &args.workdir {
         if !w.starts_with('/') {
             bail!("--workdir \"{w}\" must be an absolute path");
         }
-        in_root::open(&root_fd, Path::new(w), OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(|e| {
+        in_root::open(root_fd, Path::new(w), OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(|e| {
             anyhow::anyhow!(
                 "--workdir \"{w}\" does not exist in the rootfs ({})",
                 e.desc()
             )
         })?;
     }
+    Ok(())
+}
 
-    let last = cap::kernel_last_cap();
+/// `--cap-add`, `--cap-drop` and `--privileged` against what the kernel has and this process
+/// holds.
+fn capabilities(args: &QuickArgs, last: u8) -> Result<policy::Resolved> {
     let request = CapRequest {
         add: names::parse_list(&args.cap_add, last)?,
         drop: names::parse_list(&args.cap_drop, last)?,
@@ -115,22 +149,30 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
     for w in &resolved.warnings {
         tracing::warn!("{w}");
     }
-    let cgroup = match crate::container::privilege::is_root() {
-        true => super::quick_cgroup::request(global, args, id)?,
-        false => super::quick_userns::rootless_cgroup(global, args, id)?,
-    };
-    let mut caps = policy::sets_for(&resolved, identity.uid);
-    if cgroup.is_none() {
-        // Refused before anything else is said about a launch that will not happen.
-        if args.trace_caps {
-            bail!(crate::trace_caps::NEEDS_V2);
-        }
-        // Into the Spec, not the Plan: nothing changes the Plan after validation. In a user
-        // namespace the kernel refuses mknod of a device whatever the capabilities.
-        if !super::quick_userns::creates_user_namespace(args) {
-            super::quick_cgroup::without_device_fence(&mut caps, args);
-        }
+    Ok(resolved)
+}
+
+/// A launch with no cgroup of its own.
+fn without_cgroup(args: &QuickArgs, caps: &mut CapSets) -> Result<()> {
+    // Refused before anything else is said about a launch that will not happen.
+    if args.trace_caps {
+        bail!(crate::trace_caps::NEEDS_V2);
     }
+    // Into the Spec, not the Plan: nothing changes the Plan after validation. In a user
+    // namespace the kernel refuses mknod of a device whatever the capabilities.
+    if !super::quick_userns::creates_user_namespace(args) {
+        super::quick_cgroup::without_device_fence(caps, args);
+    }
+    Ok(())
+}
+
+fn spec_for(
+    args: &QuickArgs,
+    rootfs: &Path,
+    id: &str,
+    identity: user::Identity,
+    caps: CapSets,
+) -> Result<Spec> {
     let hostname = args
         .hostname
         .clone()
@@ -157,8 +199,18 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
         p.set_terminal(Some(args.tty));
     }
     let spec = super::quick_cgroup::adjust_spec(spec, args)?;
-    let spec = super::quick_userns::adjust_spec(spec, args)?;
-    let inputs = Inputs {
+    super::quick_userns::adjust_spec(spec, args)
+}
+
+fn inputs(
+    global: &Global,
+    args: &QuickArgs,
+    rootfs: PathBuf,
+    last: u8,
+    bounding: CapSet,
+    cgroup: Option<cgroup_launch::Request>,
+) -> Result<Inputs> {
+    Ok(Inputs {
         base: "/".into(),
         rootfs,
         last_cap: last,
@@ -180,15 +232,14 @@ pub fn plan_for(global: &Global, args: &QuickArgs, id: &str) -> Result<Plan> {
             &global.root,
             &seccomp_step::choice_from(&args.security_opt),
             args.privileged,
-            resolved.set,
+            bounding,
         )?,
         facts: Facts {
             cgroups: cgroup.map_or(Cgroups::None, Cgroups::Given),
             rootless: !crate::container::privilege::is_root(),
             ..Facts::default()
         },
-    };
-    Ok(validate::plan(&spec, &inputs)?)
+    })
 }
 
 /// Runs the quick form; returns the exit status minirun should exit with.

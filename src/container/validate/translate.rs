@@ -11,8 +11,8 @@ use crate::container::plan::{
 };
 use crate::container::user::Identity;
 use nix::mount::MsFlags;
-use oci_spec::runtime::{LinuxDeviceType, Spec};
-use std::path::PathBuf;
+use oci_spec::runtime::{Linux, LinuxDeviceType, LinuxIdMapping, Process, Spec};
+use std::path::{Path, PathBuf};
 
 /// Mount options: flags to set, flags to clear, propagation, or filesystem data.
 fn parse_mount_options(options: &[String]) -> Result<(MsFlags, String, Option<MsFlags>, bool)> {
@@ -168,122 +168,21 @@ pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         .root()
         .as_ref()
         .ok_or_else(|| refused!("config has no \"root\""))?;
-    let (base, last_cap, join) = (inputs.base.as_path(), inputs.last_cap, inputs.facts.join);
+    let (last_cap, join) = (inputs.last_cap, inputs.facts.join);
     let process = spec
         .process()
         .as_ref()
         .ok_or_else(|| refused!("config has no \"process\""))?;
     let user = process.user();
-    let caps = match process.capabilities() {
-        Some(c) => CapSets {
-            bounding: cap_set(c.bounding(), last_cap)?,
-            effective: cap_set(c.effective(), last_cap)?,
-            permitted: cap_set(c.permitted(), last_cap)?,
-            inheritable: cap_set(c.inheritable(), last_cap)?,
-            ambient: cap_set(c.ambient(), last_cap)?,
-        },
-        None => CapSets::default(),
-    };
-    let mut rlimits = Vec::new();
-    for r in process.rlimits().iter().flatten() {
-        let name = serde_json::to_value(r.typ())
-            .context("process.rlimits")?
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let resource = rlimit_resource(&name)
-            .ok_or_else(|| refused!("process.rlimits: unknown type \"{name}\""))?;
-        rlimits.push(Rlimit {
-            name,
-            resource,
-            soft: r.soft(),
-            hard: r.hard(),
-        });
-    }
-
+    let caps = capabilities(process, last_cap)?;
+    let rlimits = rlimits(process)?;
     let linux = spec.linux().clone().unwrap_or_default();
-    let namespaces: Vec<Namespace> = linux
-        .namespaces()
-        .iter()
-        .flatten()
-        .map(|n| Namespace {
-            typ: n.typ(),
-            path: n.path().clone(),
-        })
-        .collect();
-    let id_maps = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
-        m.iter()
-            .flatten()
-            .map(|m| IdMap {
-                container_id: m.container_id(),
-                host_id: m.host_id(),
-                size: m.size(),
-            })
-            .collect()
-    };
-
-    let mut mounts = Vec::new();
-    for m in spec.mounts().iter().flatten() {
-        let (flags, data, propagation, bind_opt) =
-            parse_mount_options(m.options().as_deref().unwrap_or_default())?;
-        let typ = m.typ().clone().unwrap_or_else(|| "none".into());
-        let bind = bind_opt || typ == "bind";
-        let source = match m.source() {
-            Some(s) if bind && s.is_relative() => base.join(s).to_string_lossy().into_owned(),
-            Some(s) => s.to_string_lossy().into_owned(),
-            None => typ.clone(),
-        };
-        mounts.push(MountPlan {
-            destination: m.destination().clone(),
-            typ,
-            source,
-            flags: if bind {
-                flags | MsFlags::MS_BIND
-            } else {
-                flags
-            },
-            data,
-            propagation,
-            bind,
-        });
-    }
-
-    // `exec` enters a container that exists: it creates no devices.
-    let mut devices = match join {
-        Some(_) => Vec::new(),
-        None => default_devices(),
-    };
-    for d in linux.devices().iter().flatten() {
-        let kind = match d.typ() {
-            LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
-            LinuxDeviceType::B => libc::S_IFBLK,
-            LinuxDeviceType::P => libc::S_IFIFO,
-            // Refused by the "devices" check; no node has this type.
-            LinuxDeviceType::A => bail!("linux.devices: type \"a\" makes no node"),
-        };
-        devices.retain(|x| x.path != *d.path());
-        devices.push(DevicePlan {
-            path: d.path().clone(),
-            kind,
-            major: d.major() as u64,
-            minor: d.minor() as u64,
-            mode: d.file_mode().unwrap_or(0o666),
-            uid: d.uid().unwrap_or(0),
-            gid: d.gid().unwrap_or(0),
-        });
-    }
-
+    let mounts = mounts(spec, inputs.base.as_path())?;
+    let devices = devices(&linux, join)?;
     let rootfs_propagation = match linux.rootfs_propagation() {
         Some(p) if !p.is_empty() => propagation_flags(p)?,
         _ => default_root_propagation(&mounts),
     };
-    let mut sysctl: Vec<(String, String)> = linux
-        .sysctl()
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    sysctl.sort();
 
     Ok(Plan {
         rootfs: match join {
@@ -291,25 +190,15 @@ pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
             None => inputs.rootfs.clone(),
         },
         readonly_root: root.readonly().unwrap_or(false),
-        namespaces,
+        namespaces: namespaces(&linux),
         mounts,
         devices,
-        masked: linux
-            .masked_paths()
-            .iter()
-            .flatten()
-            .map(PathBuf::from)
-            .collect(),
-        readonly: linux
-            .readonly_paths()
-            .iter()
-            .flatten()
-            .map(PathBuf::from)
-            .collect(),
+        masked: paths(linux.masked_paths()),
+        readonly: paths(linux.readonly_paths()),
         rootfs_propagation,
         hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
         domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
-        sysctl,
+        sysctl: sysctl(&linux),
         args: process.args().clone().unwrap_or_default(),
         env: process.env().clone().unwrap_or_default(),
         cwd: process.cwd().clone(),
@@ -336,6 +225,138 @@ pub fn translate(spec: &Spec, inputs: &Inputs) -> Result<Plan> {
         memory_policy: crate::container::task::memory_policy(linux.memory_policy().as_ref())?,
         cgroup: cgroup_request(spec, &inputs.facts.cgroups)?,
     })
+}
+
+fn capabilities(process: &Process, last_cap: u8) -> Result<CapSets> {
+    Ok(match process.capabilities() {
+        Some(c) => CapSets {
+            bounding: cap_set(c.bounding(), last_cap)?,
+            effective: cap_set(c.effective(), last_cap)?,
+            permitted: cap_set(c.permitted(), last_cap)?,
+            inheritable: cap_set(c.inheritable(), last_cap)?,
+            ambient: cap_set(c.ambient(), last_cap)?,
+        },
+        None => CapSets::default(),
+    })
+}
+
+fn rlimits(process: &Process) -> Result<Vec<Rlimit>> {
+    let mut rlimits = Vec::new();
+    for r in process.rlimits().iter().flatten() {
+        let name = serde_json::to_value(r.typ())
+            .context("process.rlimits")?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let resource = rlimit_resource(&name)
+            .ok_or_else(|| refused!("process.rlimits: unknown type \"{name}\""))?;
+        rlimits.push(Rlimit {
+            name,
+            resource,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    Ok(rlimits)
+}
+
+/// A bind mount's relative source is taken from the bundle directory (`base`).
+fn mounts(spec: &Spec, base: &Path) -> Result<Vec<MountPlan>> {
+    let mut mounts = Vec::new();
+    for m in spec.mounts().iter().flatten() {
+        let (flags, data, propagation, bind_opt) =
+            parse_mount_options(m.options().as_deref().unwrap_or_default())?;
+        let typ = m.typ().clone().unwrap_or_else(|| "none".into());
+        let bind = bind_opt || typ == "bind";
+        let source = match m.source() {
+            Some(s) if bind && s.is_relative() => base.join(s).to_string_lossy().into_owned(),
+            Some(s) => s.to_string_lossy().into_owned(),
+            None => typ.clone(),
+        };
+        mounts.push(MountPlan {
+            destination: m.destination().clone(),
+            typ,
+            source,
+            flags: if bind {
+                flags | MsFlags::MS_BIND
+            } else {
+                flags
+            },
+            data,
+            propagation,
+            bind,
+        });
+    }
+    Ok(mounts)
+}
+
+/// The default nodes, each replaced by a `linux.devices` entry of the same path.
+fn devices(linux: &Linux, join: Option<i32>) -> Result<Vec<DevicePlan>> {
+    // `exec` enters a container that exists: it creates no devices.
+    let mut devices = match join {
+        Some(_) => Vec::new(),
+        None => default_devices(),
+    };
+    for d in linux.devices().iter().flatten() {
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
+            LinuxDeviceType::B => libc::S_IFBLK,
+            LinuxDeviceType::P => libc::S_IFIFO,
+            // Refused by the "devices" check; no node has this type.
+            LinuxDeviceType::A => bail!("linux.devices: type \"a\" makes no node"),
+        };
+        devices.retain(|x| x.path != *d.path());
+        devices.push(DevicePlan {
+            path: d.path().clone(),
+            kind,
+            major: d.major() as u64,
+            minor: d.minor() as u64,
+            mode: d.file_mode().unwrap_or(0o666),
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        });
+    }
+    Ok(devices)
+}
+
+fn namespaces(linux: &Linux) -> Vec<Namespace> {
+    linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .map(|n| Namespace {
+            typ: n.typ(),
+            path: n.path().clone(),
+        })
+        .collect()
+}
+
+/// `linux.maskedPaths`, `linux.readonlyPaths`.
+fn paths(list: &Option<Vec<String>>) -> Vec<PathBuf> {
+    list.iter().flatten().map(PathBuf::from).collect()
+}
+
+/// Sorted, so that the Plan does not depend on the config's map order.
+fn sysctl(linux: &Linux) -> Vec<(String, String)> {
+    let mut sysctl: Vec<(String, String)> = linux
+        .sysctl()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    sysctl.sort();
+    sysctl
+}
+
+fn id_maps(m: &Option<Vec<LinuxIdMapping>>) -> Vec<IdMap> {
+    m.iter()
+        .flatten()
+        .map(|m| IdMap {
+            container_id: m.container_id(),
+            host_id: m.host_id(),
+            size: m.size(),
+        })
+        .collect()
 }
 
 /// The cgroup request: the caller's, or the spec's own (`linux.cgroupsPath` placed by the
