@@ -292,7 +292,7 @@ fn oci_lifecycle_on_every_layout() {
 fn no_device_fence_drops_mknod() {
     let sb = Sandbox::new("lay-mknod");
     let attack =
-        "mknod /tmp/d-$$ b 7 0 && echo made; rm -f /tmp/d-$$; grep CapBnd /proc/self/status";
+        "mknod /dev/d-$$ b 7 0 && echo made; rm -f /dev/d-$$; grep CapBnd /proc/self/status";
     let o = in_layout(
         &sb,
         Layout::None,

@@ -95,11 +95,12 @@ fn state_pid(sb: &Sandbox, id: &str) -> i32 {
         .unwrap() as i32
 }
 
-/// The fixture is shared by tests running at once: each node gets a name of its own.
-const MKNOD_ATTACK: &str = "d=/tmp/d-$$-$RANDOM; mknod $d b 7 0 && echo made; cat $d >/dev/null; \
+/// The node goes in the container's own /dev (a tmpfs of its own, without nodev), not in the
+/// shared fixture, where tests running at once would see it.
+const MKNOD_ATTACK: &str = "d=/dev/d-$$-$RANDOM; mknod $d b 7 0 && echo made; cat $d >/dev/null; \
      rm -f $d; echo x > /dev/null && echo null-ok";
 
-/// busybox's `cat: can't open '/tmp/x': Operation not permitted` for `node`.
+/// busybox's `cat: can't open '/dev/x': Operation not permitted` for `node`.
 fn refused_open(err: &str, node: &str) -> bool {
     err.lines()
         .any(|l| l.contains(node) && l.ends_with("Operation not permitted"))
@@ -114,7 +115,7 @@ fn mknod_of_a_host_disk_cannot_be_opened_quick_form() {
     assert!(out.contains("made"), "mknod itself should succeed: {out}");
     assert!(out.contains("null-ok"), "/dev/null must work: {out}");
     assert!(
-        refused_open(&stderr(&o), "/tmp/d-"),
+        refused_open(&stderr(&o), "/dev/d-"),
         "opening the node must fail with EPERM: {}",
         stderr(&o)
     );
@@ -129,7 +130,7 @@ fn mknod_of_a_host_disk_cannot_be_opened_oci() {
     let o = oci(&sb, &["run", "--bundle", dir.to_str().unwrap(), "m"]);
     let out = ok(&o);
     assert!(out.contains("made") && out.contains("null-ok"), "{out}");
-    assert!(refused_open(&stderr(&o), "/tmp/d-"), "{}", stderr(&o));
+    assert!(refused_open(&stderr(&o), "/dev/d-"), "{}", stderr(&o));
 }
 
 /// A node shipped in the image opens for nobody, however little the workload holds.

@@ -846,7 +846,7 @@ fn user_namespace_from_mappings() {
     let _reap = Reap(&sb);
     let script = "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox; \
                   chown 0 /bin/busybox 2>&1 | grep -c 'not permitted'; \
-                  touch /tmp/userns-probe && stat -c %u /tmp/userns-probe; rm /tmp/userns-probe";
+                  touch /dev/shm/userns-probe && stat -c %u /dev/shm/userns-probe";
     let dir = bundle(&sb, "u", &["sh", "-c", script], |c| {
         c["linux"]["namespaces"]
             .as_array_mut()
