@@ -503,7 +503,7 @@ impl Bench<'_> {
             match (doc, super::kernel_answer::tracer_unavailable(&f.stderr)) {
                 (None, Some(why)) => {
                     if self.tracer_ok.swap(false, Ordering::SeqCst) {
-                        eprintln!("minirun: experiment: {why}; no CHECKED column");
+                        tracing::warn!("experiment: {why}; no CHECKED column");
                     }
                     (self.side(c, self.unconfined("--cap-add", name))?, None)
                 }

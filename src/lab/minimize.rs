@@ -402,8 +402,8 @@ fn search_narrowed_first(
     let mut outcome = search(state_root, args, rootfs, narrowed.unwrap_or(start), opts)?;
     let mut containers = outcome.0.trials.len() + before;
     if narrowed.is_some() && outcome.0.status != SearchStatus::Found {
-        eprintln!(
-            "minirun: the capabilities the kernel checked were not enough on their own: trying every one of the starting set"
+        tracing::warn!(
+            "the capabilities the kernel checked were not enough on their own: trying every one of the starting set"
         );
         outcome = search(state_root, args, rootfs, start, opts)?;
         containers += outcome.0.trials.len();
@@ -548,7 +548,7 @@ fn ask_the_kernel(
     let _ = std::fs::remove_file(&json);
     if let Some(why) = super::kernel_answer::tracer_unavailable(&f.stderr).filter(|_| doc.is_none())
     {
-        eprintln!("minirun: minimize: {why}; finding the set by trial alone");
+        tracing::warn!("minimize: {why}; finding the set by trial alone");
         return Ok(None);
     }
     match doc.and_then(|d| serde_json::from_str(&d).ok()) {
