@@ -25,6 +25,8 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
+/// Straight to stderr, not through tracing: the trace steps are the second of the two output
+/// channels, and the child prints them too, where the runtime's subscriber is not its own.
 pub fn emit(args: std::fmt::Arguments) {
     let t = START.get_or_init(Instant::now).elapsed();
     let pid = std::process::id();

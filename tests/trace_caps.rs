@@ -674,7 +674,7 @@ fn minimize_falls_back_to_trial_alone_without_the_tracer() {
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("minirun: minimize: --trace-caps needs the container's cgroup v2")
+        err.starts_with("minirun: warning: minimize: --trace-caps needs the container's cgroup v2")
             && err.ends_with("; finding the set by trial alone\n"),
         "{err}"
     );

@@ -91,6 +91,61 @@ fn create_container(
     a: &CreateArgs,
     foreground: bool,
 ) -> Result<(Container, State), Failure> {
+    check_create_args(g, a, foreground)?;
+    let b = load_bundle(a, log)?;
+    let inputs = launch_inputs(g, log, a, &b, foreground)?;
+    let plan = validate::plan(&b.spec, &inputs)?;
+    let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
+    let store = Store::new(&g.root);
+    // Dropped on any error below: the init killed and reaped, its cgroup and record removed.
+    let mut container = Container::reserve(&store, &a.id)?;
+    // The cgroups a killed runtime left (their records are gone) go before we add ours; a
+    // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
+    if plan.cgroup.is_some() {
+        let live = |other: &str| store.dir(other).exists();
+        cgroup_launch::sweep(&store.root, &live);
+        crate::container::rootless_cgroup::sweep(&store.root, &live);
+    }
+    let sdir = container.dir();
+    state::write_private(&sdir.join(CONFIG), b.text.as_bytes()).context("saving config.json")?;
+    let gate = start_gate(&sdir, &plan)?;
+    let hooks = hook_state(a, &b);
+    let handles = Handles {
+        start_gate: Some(gate.as_raw_fd()),
+        console_socket: console.as_ref().map(|s| s.as_raw_fd()),
+        console_size: None,
+        hooks: Some(hooks.clone()),
+    };
+    let pid = container.spawn(&plan, &handles)?.pid.as_raw();
+    if container.wait_ready()? == Reached::Exec {
+        return Err(anyhow!("the container init exited before reaching the start gate").into());
+    }
+    let st = State {
+        oci_version: crate::spec::OCI_VERSION.into(),
+        id: a.id.clone(),
+        pid,
+        bundle: hooks.bundle,
+        rootfs: plan.rootfs.to_string_lossy().into_owned(),
+        annotations: hooks.annotations,
+        created: state::rfc3339_now(),
+        start_time: procfs::start_time(pid).unwrap_or(0),
+    };
+    // Recorded releases the init to block on the fifo: until it comes, a create killed
+    // here makes the init exit instead of waiting where nobody can find it.
+    container.record(&st)?;
+    if let Some(p) = &a.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    container.child()?.recorded()?;
+    Ok((container, st))
+}
+
+/// The refusals that need neither the bundle nor the state directory.
+fn check_create_args(
+    g: &crate::cli::Global,
+    a: &CreateArgs,
+    foreground: bool,
+) -> Result<(), Failure> {
     state::validate_id(&a.id)?;
     if !crate::container::privilege::is_root() {
         crate::container::rootless::check_state_root(&g.root)?;
@@ -103,6 +158,11 @@ fn create_container(
             a.id
         ).into());
     }
+    Ok(())
+}
+
+/// The bundle (`--bundle`, else the current directory), its warnings said.
+fn load_bundle(a: &CreateArgs, log: &Log) -> Result<bundle::Bundle, Failure> {
     let dir = match &a.bundle {
         Some(b) => b.clone(),
         None => std::env::current_dir().context("current directory")?,
@@ -114,6 +174,18 @@ fn create_container(
     for n in &b.notes {
         log.debug(n);
     }
+    Ok(b)
+}
+
+/// The launch's inputs: the bundle's, this host's cgroup facts, the config checked against
+/// them, the seccomp filter compiled.
+fn launch_inputs(
+    g: &crate::cli::Global,
+    log: &Log,
+    a: &CreateArgs,
+    b: &bundle::Bundle,
+    foreground: bool,
+) -> Result<validate::Inputs, Failure> {
     let settings = Settings {
         no_pivot: a.no_pivot,
         reaper: false,
@@ -124,9 +196,28 @@ fn create_container(
         die_with_parent: foreground,
         trace_caps: a.trace_caps,
     };
-    let mut inputs = bundle::inputs(&b, cap::kernel_last_cap(), settings)?;
+    let mut inputs = bundle::inputs(b, cap::kernel_last_cap(), settings)?;
+    inputs.facts.cgroups = cgroups_for(g, a, b)?;
+    inputs.facts.rootless = !crate::container::privilege::is_root();
+    // Checked before the filter's cache is touched: a refused config leaves nothing.
+    validate::check(&b.spec, &inputs.facts)?;
+    if inputs.facts.rootless && matches!(inputs.facts.cgroups, validate::Cgroups::None) {
+        log.warn(crate::container::rootless::NO_CGROUP);
+    }
+    // linux.seccomp becomes BPF here, in the parent, before any namespace exists.
+    inputs.seccomp = crate::container::seccomp_step::for_spec(&g.root, &b.spec)?;
+    Ok(inputs)
+}
+
+/// Where the container's cgroup comes from: root's from the config; an ordinary caller's
+/// from the subtree the host delegates to it.
+fn cgroups_for(
+    g: &crate::cli::Global,
+    a: &CreateArgs,
+    b: &bundle::Bundle,
+) -> Result<validate::Cgroups, Failure> {
     let name = cgroup_launch::cgroup_name(&g.root, &a.id);
-    inputs.facts.cgroups = match crate::container::privilege::is_root() {
+    Ok(match crate::container::privilege::is_root() {
         true => validate::Cgroups::FromSpec {
             manager: manager(g)?,
             name,
@@ -145,29 +236,11 @@ fn create_container(
             }
             _ => validate::Cgroups::None,
         },
-    };
-    inputs.facts.rootless = !crate::container::privilege::is_root();
-    // Checked before the filter's cache is touched: a refused config leaves nothing.
-    validate::check(&b.spec, &inputs.facts)?;
-    if inputs.facts.rootless && matches!(inputs.facts.cgroups, validate::Cgroups::None) {
-        log.warn(crate::container::rootless::NO_CGROUP);
-    }
-    // linux.seccomp becomes BPF here, in the parent, before any namespace exists.
-    inputs.seccomp = crate::container::seccomp_step::for_spec(&g.root, &b.spec)?;
-    let plan = validate::plan(&b.spec, &inputs)?;
-    let console = console_socket(a.console_socket.as_deref(), plan.terminal, foreground, log)?;
-    let store = Store::new(&g.root);
-    // Dropped on any error below: the init killed and reaped, its cgroup and record removed.
-    let mut container = Container::reserve(&store, &a.id)?;
-    // The cgroups a killed runtime left (their records are gone) go before we add ours; a
-    // launch that makes none leaves them to the next one that does (it costs ≈ 0.2 ms).
-    if plan.cgroup.is_some() {
-        let live = |other: &str| store.dir(other).exists();
-        cgroup_launch::sweep(&store.root, &live);
-        crate::container::rootless_cgroup::sweep(&store.root, &live);
-    }
-    let sdir = container.dir();
-    state::write_private(&sdir.join(CONFIG), b.text.as_bytes()).context("saving config.json")?;
+    })
+}
+
+/// Makes `exec.fifo` in the state directory and returns an O_PATH handle on it for the init.
+fn start_gate(sdir: &Path, plan: &crate::container::plan::Plan) -> Result<OwnedFd, Failure> {
     let fifo = sdir.join(FIFO);
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
         .with_context(|| format!("creating {}", fifo.display()))?;
@@ -198,6 +271,11 @@ fn create_container(
         nix::sys::stat::Mode::empty(),
     )
     .with_context(|| format!("opening {}", fifo.display()))?;
+    Ok(gate)
+}
+
+/// What the hooks are told about the container: its id, bundle and annotations.
+fn hook_state(a: &CreateArgs, b: &bundle::Bundle) -> HookState {
     let annotations = b
         .spec
         .annotations()
@@ -205,39 +283,11 @@ fn create_container(
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let hooks = HookState {
+    HookState {
         id: a.id.clone(),
         bundle: b.dir.to_string_lossy().into_owned(),
         annotations,
-    };
-    let handles = Handles {
-        start_gate: Some(gate.as_raw_fd()),
-        console_socket: console.as_ref().map(|s| s.as_raw_fd()),
-        console_size: None,
-        hooks: Some(hooks.clone()),
-    };
-    let pid = container.spawn(&plan, &handles)?.pid.as_raw();
-    if container.wait_ready()? == Reached::Exec {
-        return Err(anyhow!("the container init exited before reaching the start gate").into());
     }
-    let st = State {
-        oci_version: crate::spec::OCI_VERSION.into(),
-        id: a.id.clone(),
-        pid,
-        bundle: hooks.bundle,
-        rootfs: plan.rootfs.to_string_lossy().into_owned(),
-        annotations: hooks.annotations,
-        created: state::rfc3339_now(),
-        start_time: procfs::start_time(pid).unwrap_or(0),
-    };
-    // Recorded releases the init to block on the fifo: until it comes, a create killed
-    // here makes the init exit instead of waiting where nobody can find it.
-    container.record(&st)?;
-    if let Some(p) = &a.pid_file {
-        write_pid_file(p, pid)?;
-    }
-    container.child()?.recorded()?;
-    Ok((container, st))
 }
 
 /// The cgroup manager the global flags ask for.

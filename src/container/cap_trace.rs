@@ -14,7 +14,8 @@ pub fn remember_host_userns() {
 }
 
 /// `--trace`: the grid after a capability step, against the previous step's sets (the child
-/// is one process, so a static remembers them). Printed to stderr.
+/// is one process, so a static remembers them). Printed to stderr, beside the trace steps it
+/// belongs to (`trace::emit`), not through tracing: it is the child's display, not a message.
 pub fn trace_step(sets: CapSets) {
     static PREVIOUS: std::sync::Mutex<Option<CapSets>> = std::sync::Mutex::new(None);
     let Ok(mut prev) = PREVIOUS.lock() else {

@@ -91,6 +91,8 @@ pub fn run(mut ctx: ChildContext, path: Path) -> ! {
         code: failure.code,
         message: failure.message.clone(),
     };
+    // Not tracing: the runtime whose subscriber would format it has gone, and this line is
+    // the container's stderr, read by conmon or the shim, in the runtime's own error form.
     if ctx.channel.send(&msg, &[]).is_err() {
         eprintln!("minirun: {}", failure.message);
     }

@@ -17,6 +17,8 @@ pub fn fork_reaper(args: &[String]) {
     // sigwait; the workload resets its mask before execve.
     let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), None);
     // SAFETY: the process is single-threaded here, so the child may run any code after fork.
+    // The failures below are written, not traced: this is PID 1 of the container after the
+    // runtime has gone, and its stderr is the container's (conmon or the shim reads it).
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {}
         Ok(ForkResult::Parent { child }) => {

@@ -245,76 +245,10 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
     let target = in_root::ensure(root, &m.destination, kind)
         .with_context(|| format!("preparing mount point {dest}"))?;
     let tpath = in_root::proc_path(&target);
-    let data = (!m.data.is_empty()).then_some(m.data.as_str());
     if m.bind {
-        mnt(
-            Some(&m.source),
-            &tpath,
-            None,
-            m.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
-            None,
-        )
-        .with_context(|| format!("bind-mounting {} on {dest}", m.source))?;
-        // A bind ignores every flag but MS_BIND|MS_REC: apply ro, nosuid, … with a remount,
-        // on the new mount (the fd above still names the directory under it).
-        let extra = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
-        if !extra.is_empty() {
-            let mounted = reopen_mounted(root, m)?;
-            mnt(
-                None,
-                &in_root::proc_path(&mounted),
-                None,
-                extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
-                None,
-            )
-            .with_context(|| format!("remounting {dest} with {extra:?}"))?;
-        }
-        // The remount makes only the top mount read-only: the mounts below the source that
-        // rbind brought along stay writable unless the whole tree is (Docker 25+ does this).
-        if m.flags.contains(MsFlags::MS_REC | MsFlags::MS_RDONLY) {
-            let mounted = reopen_mounted(root, m)?;
-            recursive_readonly(&mounted)
-                .with_context(|| format!("making {dest} and the mounts below it read-only"))?;
-            step!("mount_setattr {dest} MOUNT_ATTR_RDONLY AT_RECURSIVE");
-        }
+        bind_mount(root, m, &tpath)?;
     } else {
-        let fstype = m.typ.as_str();
-        let r = mnt(Some(&m.source), &tpath, Some(fstype), m.flags, data);
-        match r {
-            // sysfs cannot be mounted in a net namespace we did not create (network: host
-            // inside a user namespace, or joined): bind the host's /sys instead, as runc does,
-            // read-only when the mount asked for it.
-            Err(Errno::EPERM) if fstype == "sysfs" => bind_host_sys(root, m, &tpath),
-            // A user namespace gets a fresh procfs only if the host's /proc shows everything:
-            // a path covered by another mount (as runtimes mask /proc/kcore) makes the kernel
-            // refuse it. Binding the host's /proc instead would show the host's processes.
-            Err(Errno::EPERM) if fstype == "proc" => bail!(
-                "mounting proc on {dest}: the kernel refused a fresh procfs (Operation not \
-                 permitted), as it does in a user namespace while the host's /proc has paths \
-                 covered by other mounts"
-            ),
-            // A v1 "cgroup" mount without controllers asks for all of them in one hierarchy,
-            // which a hybrid host (v1 controllers already mounted separately) refuses. minirun
-            // manages no cgroups, so the container gets the unified (v2) view instead. So
-            // does one in a cgroup namespace, where the kernel answers EPERM.
-            Err(Errno::EBUSY | Errno::EPERM) if fstype == "cgroup" => {
-                match mnt(Some("cgroup2"), &tpath, Some("cgroup2"), m.flags, None) {
-                    // A user namespace without a cgroup namespace of its own (rootless
-                    // podman's) may mount no cgroupfs: an empty read-only tmpfs, not the
-                    // host's tree (crun binds it), so no cgroup above the container's shows.
-                    Err(Errno::EPERM) => mnt(
-                        Some("tmpfs"),
-                        &tpath,
-                        Some("tmpfs"),
-                        m.flags | MsFlags::MS_RDONLY,
-                        Some("size=4k,mode=555"),
-                    ),
-                    r => r,
-                }
-            }
-            r => r,
-        }
-        .with_context(|| format!("mounting {fstype} on {dest}"))?;
+        fs_mount(root, m, &tpath)?;
     }
     step!(
         "mount {} on {dest} type {} flags {:?} data {:?}",
@@ -328,6 +262,88 @@ fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<()> {
         mnt(None, &in_root::proc_path(&mounted), None, p, None)
             .with_context(|| format!("setting propagation {p:?} on {dest}"))?;
     }
+    Ok(())
+}
+
+/// A bind mount on `tpath` (the mount point's /proc/self/fd path), then the flags a bind
+/// ignores applied by a remount.
+fn bind_mount(root: &OwnedFd, m: &MountPlan, tpath: &str) -> Result<()> {
+    let dest = m.destination.display();
+    mnt(
+        Some(&m.source),
+        tpath,
+        None,
+        m.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
+        None,
+    )
+    .with_context(|| format!("bind-mounting {} on {dest}", m.source))?;
+    // A bind ignores every flag but MS_BIND|MS_REC: apply ro, nosuid, … with a remount,
+    // on the new mount (the fd above still names the directory under it).
+    let extra = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+    if !extra.is_empty() {
+        let mounted = reopen_mounted(root, m)?;
+        mnt(
+            None,
+            &in_root::proc_path(&mounted),
+            None,
+            extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+            None,
+        )
+        .with_context(|| format!("remounting {dest} with {extra:?}"))?;
+    }
+    // The remount makes only the top mount read-only: the mounts below the source that
+    // rbind brought along stay writable unless the whole tree is (Docker 25+ does this).
+    if m.flags.contains(MsFlags::MS_REC | MsFlags::MS_RDONLY) {
+        let mounted = reopen_mounted(root, m)?;
+        recursive_readonly(&mounted)
+            .with_context(|| format!("making {dest} and the mounts below it read-only"))?;
+        step!("mount_setattr {dest} MOUNT_ATTR_RDONLY AT_RECURSIVE");
+    }
+    Ok(())
+}
+
+/// A filesystem (proc, sysfs, tmpfs, cgroup, …) mounted on `tpath`, with the fallbacks the
+/// kernel's refusals call for.
+fn fs_mount(root: &OwnedFd, m: &MountPlan, tpath: &str) -> Result<()> {
+    let dest = m.destination.display();
+    let data = (!m.data.is_empty()).then_some(m.data.as_str());
+    let fstype = m.typ.as_str();
+    let r = mnt(Some(&m.source), tpath, Some(fstype), m.flags, data);
+    match r {
+        // sysfs cannot be mounted in a net namespace we did not create (network: host
+        // inside a user namespace, or joined): bind the host's /sys instead, as runc does,
+        // read-only when the mount asked for it.
+        Err(Errno::EPERM) if fstype == "sysfs" => bind_host_sys(root, m, tpath),
+        // A user namespace gets a fresh procfs only if the host's /proc shows everything:
+        // a path covered by another mount (as runtimes mask /proc/kcore) makes the kernel
+        // refuse it. Binding the host's /proc instead would show the host's processes.
+        Err(Errno::EPERM) if fstype == "proc" => bail!(
+            "mounting proc on {dest}: the kernel refused a fresh procfs (Operation not \
+             permitted), as it does in a user namespace while the host's /proc has paths \
+             covered by other mounts"
+        ),
+        // A v1 "cgroup" mount without controllers asks for all of them in one hierarchy,
+        // which a hybrid host (v1 controllers already mounted separately) refuses. minirun
+        // manages no cgroups, so the container gets the unified (v2) view instead. So
+        // does one in a cgroup namespace, where the kernel answers EPERM.
+        Err(Errno::EBUSY | Errno::EPERM) if fstype == "cgroup" => {
+            match mnt(Some("cgroup2"), tpath, Some("cgroup2"), m.flags, None) {
+                // A user namespace without a cgroup namespace of its own (rootless
+                // podman's) may mount no cgroupfs: an empty read-only tmpfs, not the
+                // host's tree (crun binds it), so no cgroup above the container's shows.
+                Err(Errno::EPERM) => mnt(
+                    Some("tmpfs"),
+                    tpath,
+                    Some("tmpfs"),
+                    m.flags | MsFlags::MS_RDONLY,
+                    Some("size=4k,mode=555"),
+                ),
+                r => r,
+            }
+        }
+        r => r,
+    }
+    .with_context(|| format!("mounting {fstype} on {dest}"))?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::ffi::OsString;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::ExperimentArgs;
@@ -423,86 +423,138 @@ pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
 
     // Profiles without one capability's rule, for the seccomp dimension.
     let scratch = scratch_dir()?;
-    let tracer_ok = std::sync::atomic::AtomicBool::new(true);
-    let one = |c: u8| -> Result<Both> {
+    let bench = Bench {
+        state_root,
+        rootfs: &rootfs,
+        user,
+        held,
+        timeout,
+        scratch: &scratch,
+        tracer_ok: AtomicBool::new(true),
+    };
+    let (rows, sc_rows) = in_pool(&caps, show, |c| bench.one(c))?;
+    print_rows(args.json, &rows, &sc_rows)?;
+    Ok(if rows.iter().all(|r| r.verdict.passes()) {
+        0
+    } else {
+        1
+    })
+}
+
+/// What every capability's experiment shares.
+struct Bench<'a> {
+    state_root: &'a Path,
+    rootfs: &'a Path,
+    user: Option<&'a str>,
+    held: CapSet,
+    timeout: Duration,
+    scratch: &'a Scratch,
+    /// Cleared when the capability tracer proves unavailable (said once).
+    tracer_ok: AtomicBool,
+}
+
+impl Bench<'_> {
+    /// One capability's experiment: the pair, then the seccomp dimension.
+    fn one(&self, c: u8) -> Result<Both> {
         let name = names::short_name(c);
-        let run = |args: Vec<OsString>| -> Result<Side> {
-            let f = run_minirun(state_root, &args, timeout)
-                .map_err(within(|| format!("experiment on {}", names::oci_name(c))))?;
-            Ok(side_from(&f, c, held.contains(c)))
+        let (granted, checked) = match self.tracer_ok.load(Ordering::SeqCst) {
+            true => self.granted_traced(c, &name)?,
+            false => (self.side(c, self.unconfined("--cap-add", &name))?, None),
         };
-        // The capability pair runs unconfined: its verdict is the kernel's capability check.
-        let unconfined = |flag| {
-            with_opt(
-                "seccomp=unconfined",
-                &container_args(flag, &name, user, &rootfs),
-            )
-        };
-        // Granted, under the capability tracer: which capabilities the probe made the kernel
-        // check. Where the tracer cannot run (one line said so), untraced from then on.
-        let json = scratch.0.join(format!("checked-{name}.json"));
-        let (granted, checked) = match tracer_ok.load(Ordering::SeqCst) {
-            true => {
-                let mut a: Vec<OsString> = vec![
-                    "--trace-caps".into(),
-                    "--trace-caps-json".into(),
-                    json.clone().into(),
-                ];
-                a.extend(unconfined("--cap-add"));
-                let f = run_minirun(state_root, &a, timeout)
-                    .map_err(within(|| format!("experiment on {}", names::oci_name(c))))?;
-                let doc = std::fs::read_to_string(&json)
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-                let _ = std::fs::remove_file(&json);
-                match (doc, super::kernel_answer::tracer_unavailable(&f.stderr)) {
-                    (None, Some(why)) => {
-                        if tracer_ok.swap(false, Ordering::SeqCst) {
-                            eprintln!("minirun: experiment: {why}; no CHECKED column");
-                        }
-                        (run(unconfined("--cap-add"))?, None)
+        let dropped = self.side(c, self.unconfined("--cap-drop", &name))?;
+        let sc = self.seccomp_row(c, &name, &granted)?;
+        let mut row = Row::new(c, granted, dropped);
+        row.checked = checked;
+        Ok((row, sc))
+    }
+
+    /// Runs one container and reads the probe's side from it.
+    fn side(&self, c: u8, args: Vec<OsString>) -> Result<Side> {
+        let f = run_minirun(self.state_root, &args, self.timeout)
+            .map_err(within(|| format!("experiment on {}", names::oci_name(c))))?;
+        Ok(side_from(&f, c, self.held.contains(c)))
+    }
+
+    /// The capability pair runs unconfined: its verdict is the kernel's capability check.
+    fn unconfined(&self, flag: &str, name: &str) -> Vec<OsString> {
+        with_opt(
+            "seccomp=unconfined",
+            &container_args(flag, name, self.user, self.rootfs),
+        )
+    }
+
+    /// Granted, under the capability tracer: which capabilities the probe made the kernel
+    /// check. Where the tracer cannot run (one line said so), untraced from then on.
+    fn granted_traced(&self, c: u8, name: &str) -> Result<(Side, Option<CapSet>)> {
+        let json = self.scratch.0.join(format!("checked-{name}.json"));
+        let mut a: Vec<OsString> = vec![
+            "--trace-caps".into(),
+            "--trace-caps-json".into(),
+            json.clone().into(),
+        ];
+        a.extend(self.unconfined("--cap-add", name));
+        let f = run_minirun(self.state_root, &a, self.timeout)
+            .map_err(within(|| format!("experiment on {}", names::oci_name(c))))?;
+        let doc = std::fs::read_to_string(&json)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let _ = std::fs::remove_file(&json);
+        Ok(
+            match (doc, super::kernel_answer::tracer_unavailable(&f.stderr)) {
+                (None, Some(why)) => {
+                    if self.tracer_ok.swap(false, Ordering::SeqCst) {
+                        tracing::warn!("experiment: {why}; no CHECKED column");
                     }
-                    (doc, _) => {
-                        let mut start = DOCKER_DEFAULTS;
-                        start.insert(c);
-                        let checked = doc.map(|d| super::kernel_answer::checked(&d, start, false));
-                        (side_from(&f, c, held.contains(c)), checked)
-                    }
+                    (self.side(c, self.unconfined("--cap-add", name))?, None)
                 }
-            }
-            false => (run(unconfined("--cap-add"))?, None),
-        };
-        let dropped = run(unconfined("--cap-drop"))?;
-        // The seccomp dimension: granted again, under Docker's default profile, and under it
-        // without the capability's rule when it has one.
+                (doc, _) => {
+                    let mut start = DOCKER_DEFAULTS;
+                    start.insert(c);
+                    let checked = doc.map(|d| super::kernel_answer::checked(&d, start, false));
+                    (side_from(&f, c, self.held.contains(c)), checked)
+                }
+            },
+        )
+    }
+
+    /// The seccomp dimension: granted again, under Docker's default profile, and under it
+    /// without the capability's rule when it has one.
+    fn seccomp_row(&self, c: u8, name: &str, granted: &Side) -> Result<SeccompRow> {
         let kernel = crate::seccomp::running_kernel()?;
         let opens = crate::seccomp::opened_by(c, kernel);
-        let profile = run(container_args("--cap-add", &name, user, &rootfs))?;
+        let profile = self.side(c, container_args("--cap-add", name, self.user, self.rootfs))?;
         let without_rule = if opens.is_empty() {
             None
         } else {
             let mut bounding = DOCKER_DEFAULTS;
             bounding.insert(c);
-            let file = write_without_rule(&scratch.0, bounding, c)?;
+            let file = write_without_rule(&self.scratch.0, bounding, c)?;
             let opt = format!("seccomp={}", file.display());
-            Some(run(with_opt(
-                &opt,
-                &container_args("--cap-add", &name, user, &rootfs),
-            ))?)
+            Some(self.side(
+                c,
+                with_opt(
+                    &opt,
+                    &container_args("--cap-add", name, self.user, self.rootfs),
+                ),
+            )?)
         };
-        let sc = SeccompRow {
+        Ok(SeccompRow {
             number: c,
             unconfined: granted.clone(),
             profile,
             without_rule,
             opens,
-        };
-        let mut row = Row::new(c, granted, dropped);
-        row.checked = checked;
-        Ok((row, sc))
-    };
+        })
+    }
+}
 
-    // A small pool: PARALLEL workers take the next capability until none is left.
+/// A small pool: PARALLEL workers take the next capability until none is left. The rows
+/// come back in the order of `caps`.
+fn in_pool(
+    caps: &[u8],
+    show: bool,
+    one: impl Fn(u8) -> Result<Both> + Sync,
+) -> Result<(Vec<Row>, Vec<SeccompRow>)> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Both>>>> =
@@ -535,10 +587,14 @@ pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
         rows.push(row);
         sc_rows.push(sc);
     }
+    Ok((rows, sc_rows))
+}
 
-    if args.json {
+/// The report on stdout: one JSON object a line, or the two tables.
+fn print_rows(json: bool, rows: &[Row], sc_rows: &[SeccompRow]) -> Result<()> {
+    if json {
         let mut text = String::new();
-        for (r, sc) in rows.iter().zip(&sc_rows) {
+        for (r, sc) in rows.iter().zip(sc_rows) {
             // The capability's object, with the seccomp dimension as one more field.
             let mut v: serde_json::Value = serde_json::from_str(&render_json(r))?;
             v["seccomp"] = sc.json();
@@ -547,13 +603,9 @@ pub fn run(state_root: &Path, args: &ExperimentArgs) -> Result<i32> {
         }
         out(&text);
     } else {
-        out(&(render_table(&rows) + &seccomp_table(&sc_rows)));
+        out(&(render_table(rows) + &seccomp_table(sc_rows)));
     }
-    Ok(if rows.iter().all(|r| r.verdict.passes()) {
-        0
-    } else {
-        1
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -347,101 +347,178 @@ pub fn least_set(state_root: &Path, args: &MinimizeArgs) -> Result<i32> {
     let narrowed = answer
         .as_ref()
         .map(|granted| granted.union(by_profile).intersect(start));
-    let mut outcome = search(state_root, args, &rootfs, narrowed.unwrap_or(start), &opts)?;
-    let mut containers = outcome.0.trials.len() + usize::from(answer.is_some());
-    if narrowed.is_some() && outcome.0.status != SearchStatus::Found {
-        eprintln!(
-            "minirun: the capabilities the kernel checked were not enough on their own: trying every one of the starting set"
-        );
-        outcome = search(state_root, args, &rootfs, start, &opts)?;
-        containers += outcome.0.trials.len();
-    }
-    let (outcome, finished) = outcome;
+    let ((outcome, finished), containers) = search_narrowed_first(
+        state_root,
+        args,
+        &rootfs,
+        start,
+        narrowed,
+        &opts,
+        usize::from(answer.is_some()),
+    )?;
     let elapsed = began.elapsed();
     if outcome.status == SearchStatus::BaselineFails {
-        let why = finished
-            .first()
-            .map(|f| format!("{}: {}", f.status_text(), f.first_error_line()))
-            .unwrap_or_default();
-        return Err(Error::Refused(format!(
-            "the command fails even with the starting set ({} capabilities), so there is nothing to minimise ({})",
-            start.len(),
-            why.trim_end_matches(": ")
-        )));
+        return Err(baseline_fails(&finished, start));
     }
-    let statuses: Vec<String> = finished.iter().map(Finished::status_text).collect();
-    let ready = ready_line(outcome.result, &opts, &rootfs_text, &args.command);
+    let report = Report {
+        statuses: finished.iter().map(Finished::status_text).collect(),
+        ready: ready_line(outcome.result, &opts, &rootfs_text, &args.command),
+        labels: why_each(&outcome, answer, by_profile),
+        mode: match answer {
+            Some(_) => "traced",
+            None => "trial-only",
+        },
+        outcome,
+        answer,
+        start,
+        by_profile,
+        containers,
+        elapsed,
+    };
+    if args.json {
+        out(&report.json(&args.command)?);
+    } else {
+        out(&report.text());
+    }
+    Ok(if report.outcome.status == SearchStatus::Found {
+        0
+    } else {
+        1
+    })
+}
+
+/// The search from the narrowed set when there is one, from the whole starting set when
+/// there is none or it was not enough; with the count of containers run (`before` of them
+/// already, by the traced run).
+fn search_narrowed_first(
+    state_root: &Path,
+    args: &MinimizeArgs,
+    rootfs: &Path,
+    start: CapSet,
+    narrowed: Option<CapSet>,
+    opts: &RunOptions,
+    before: usize,
+) -> Result<((Outcome, Vec<Finished>), usize)> {
+    let mut outcome = search(state_root, args, rootfs, narrowed.unwrap_or(start), opts)?;
+    let mut containers = outcome.0.trials.len() + before;
+    if narrowed.is_some() && outcome.0.status != SearchStatus::Found {
+        tracing::warn!(
+            "the capabilities the kernel checked were not enough on their own: trying every one of the starting set"
+        );
+        outcome = search(state_root, args, rootfs, start, opts)?;
+        containers += outcome.0.trials.len();
+    }
+    Ok((outcome, containers))
+}
+
+/// The refusal when the command fails even with the starting set, with its first error.
+fn baseline_fails(finished: &[Finished], start: CapSet) -> Error {
+    let why = finished
+        .first()
+        .map(|f| format!("{}: {}", f.status_text(), f.first_error_line()))
+        .unwrap_or_default();
+    Error::Refused(format!(
+        "the command fails even with the starting set ({} capabilities), so there is nothing to minimise ({})",
+        start.len(),
+        why.trim_end_matches(": ")
+    ))
+}
+
+/// Why each capability of the result is needed: the kernel's answer when traced.
+fn why_each(
+    outcome: &Outcome,
+    answer: Option<CapSet>,
+    by_profile: CapSet,
+) -> Vec<(u8, &'static str)> {
     let granted = answer.unwrap_or(CapSet::EMPTY);
-    let labels: Vec<(u8, &'static str)> = outcome
+    outcome
         .result
         .iter()
         .map(|c| match answer {
             Some(_) => (c, super::kernel_answer::need(c, granted, by_profile).text()),
             None => (c, "needed (by trial)"),
         })
-        .collect();
-    let mode = match answer {
-        Some(_) => "traced",
-        None => "trial-only",
-    };
-    if args.json {
-        let mut j: serde_json::Value =
-            serde_json::from_str(&render_json(&outcome, &statuses, &args.command, &ready))?;
-        j["mode"] = serde_json::json!(mode);
-        j["kernel_granted"] = serde_json::json!(answer.map(|g| g.intersect(start).short_names()));
-        j["tried"] = serde_json::json!(outcome.start.short_names());
-        j["why"] = labels
+        .collect()
+}
+
+/// What `minimize` prints, as JSON or text.
+struct Report {
+    outcome: Outcome,
+    statuses: Vec<String>,
+    ready: String,
+    labels: Vec<(u8, &'static str)>,
+    mode: &'static str,
+    answer: Option<CapSet>,
+    start: CapSet,
+    by_profile: CapSet,
+    containers: usize,
+    elapsed: Duration,
+}
+
+impl Report {
+    fn json(&self, command: &[String]) -> Result<String> {
+        let mut j: serde_json::Value = serde_json::from_str(&render_json(
+            &self.outcome,
+            &self.statuses,
+            command,
+            &self.ready,
+        ))?;
+        j["mode"] = serde_json::json!(self.mode);
+        j["kernel_granted"] =
+            serde_json::json!(self.answer.map(|g| g.intersect(self.start).short_names()));
+        j["tried"] = serde_json::json!(self.outcome.start.short_names());
+        j["why"] = self
+            .labels
             .iter()
             .map(|(c, l)| (names::short_name(*c), serde_json::json!(l)))
             .collect::<serde_json::Map<_, _>>()
             .into();
-        j["containers"] = serde_json::json!(containers);
-        j["elapsed_ms"] = serde_json::json!(elapsed.as_millis() as u64);
-        out(&(j.to_string() + "\n"));
-    } else {
+        j["containers"] = serde_json::json!(self.containers);
+        j["elapsed_ms"] = serde_json::json!(self.elapsed.as_millis() as u64);
+        Ok(j.to_string() + "\n")
+    }
+
+    fn text(&self) -> String {
         let mut text = String::new();
-        if let Some(g) = answer {
-            let g = g.intersect(start);
+        if let Some(g) = self.answer {
+            let g = g.intersect(self.start);
             text.push_str(&format!(
                 "traced run with {} capabilities: the kernel checked and granted {}{}\n",
-                start.len(),
+                self.start.len(),
                 if g.is_empty() {
                     "none".into()
                 } else {
                     g.names()
                 },
-                match by_profile.minus(g).is_empty() {
+                match self.by_profile.minus(g).is_empty() {
                     true => String::new(),
                     false => format!(
                         "; the profile opens syscalls for {}",
-                        by_profile.minus(g).names()
+                        self.by_profile.minus(g).names()
                     ),
                 }
             ));
         }
-        let report = render_text(&outcome, &statuses, &ready);
+        let report = render_text(&self.outcome, &self.statuses, &self.ready);
         // The ready line stays last, to paste.
-        let pasteable = format!("{ready}\n");
+        let pasteable = format!("{}\n", self.ready);
         let (body, tail) = match report.strip_suffix(&pasteable) {
             Some(body) => (body.to_string(), pasteable),
             None => (report, String::new()),
         };
         text.push_str(&body);
-        for (c, l) in &labels {
+        for (c, l) in &self.labels {
             text.push_str(&format!("  {}: {l}\n", names::short_name(*c)));
         }
         text.push_str(&format!(
-            "{mode}: {containers} containers in {:.1} s\n",
-            elapsed.as_secs_f64()
+            "{}: {} containers in {:.1} s\n",
+            self.mode,
+            self.containers,
+            self.elapsed.as_secs_f64()
         ));
         text.push_str(&tail);
-        out(&text);
+        text
     }
-    Ok(if outcome.status == SearchStatus::Found {
-        0
-    } else {
-        1
-    })
 }
 
 /// The traced run with the whole starting set: the capabilities the kernel granted, or None
@@ -471,7 +548,7 @@ fn ask_the_kernel(
     let _ = std::fs::remove_file(&json);
     if let Some(why) = super::kernel_answer::tracer_unavailable(&f.stderr).filter(|_| doc.is_none())
     {
-        eprintln!("minirun: minimize: {why}; finding the set by trial alone");
+        tracing::warn!("minimize: {why}; finding the set by trial alone");
         return Ok(None);
     }
     match doc.and_then(|d| serde_json::from_str(&d).ok()) {

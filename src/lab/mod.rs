@@ -232,7 +232,8 @@ fn progress_wanted() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Draws `[#####.....] done/total label` over the previous one on stderr.
+/// Draws `[#####.....] done/total label` over the previous one on stderr. Not tracing: a
+/// terminal's progress bar is the command's display, not a message (and never in a log).
 fn progress(done: usize, total: usize, label: &str) {
     const W: usize = 30;
     let filled = (done * W).checked_div(total).unwrap_or(W);

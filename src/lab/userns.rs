@@ -476,7 +476,7 @@ pub fn run(state_root: &Path, args: &super::ExperimentArgs) -> Result<i32> {
         if doc.is_none()
             && let Some(why) = super::kernel_answer::tracer_unavailable(&f.stderr)
         {
-            eprintln!("minirun: experiment: {why}; no CHECKED-IN column");
+            tracing::warn!("experiment: {why}; no CHECKED-IN column");
             traced = false;
         }
         let granted = side_from(&f, c, held.contains(c));

@@ -382,7 +382,8 @@ impl Tracer {
 
     /// Reads events on a thread until `Running::finish`; with `live`, prints each to stderr
     /// as it comes. Called after clone3: a child cloned from a process with a second thread
-    /// could inherit an allocator lock that thread holds.
+    /// could inherit an allocator lock that thread holds. The lines are `--trace-caps`'s
+    /// output (a detached container's go to its log instead), so not tracing's warnings.
     pub fn start(self, live: bool) -> Running {
         let sink: Option<Sink> = match live {
             true => Some(Box::new(|line: &str| eprintln!("minirun: {line}"))),
@@ -468,7 +469,8 @@ impl Running {
 /// Where the lines of a tracer go, one line at a time without "minirun: " or a newline.
 pub type Sink = Box<dyn FnMut(&str) + Send>;
 
-/// Stops the tracer of a run that ended: the summary on stderr, the JSON to `json`.
+/// Stops the tracer of a run that ended: the summary on stderr, the JSON to `json`. The
+/// summary is the report `--trace-caps` asked for, so it is written, not logged.
 pub fn report_at_exit(caps: Running, json: Option<&Path>) -> Result<()> {
     report_at_exit_to(caps, json, &mut |line| eprintln!("minirun: {line}"))
 }
