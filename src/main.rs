@@ -52,12 +52,29 @@ fn init_logging(cli: &Cli) {
     } else {
         tracing::Level::WARN
     };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        // `minirun: warning: ...`, as every other warning reads (commands/stderr_format.rs).
-        .event_format(minirun::commands::stderr_format::StderrFormat::new())
-        .try_init();
+    // With --log, the library's lines go where the commands' own warnings go (commands/log.rs
+    // says why). The file is opened once, append and close-on-exec, so that the child, which
+    // shares this subscriber until it execs, writes to the host's file even after pivot_root.
+    let file = cli.global.log.as_ref().and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+    });
+    let _ = match file {
+        Some(f) => tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::sync::Mutex::new(f))
+            .event_format(minirun::commands::log::LogFileFormat::new(&cli.global))
+            .try_init(),
+        None => tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            // `minirun: warning: ...`, as every other warning reads (commands/stderr_format.rs).
+            .event_format(minirun::commands::stderr_format::StderrFormat::new())
+            .try_init(),
+    };
 }
 /// Commands that read and print, and start nothing.
 fn only_prints(cli: &Cli) -> bool {

@@ -483,7 +483,8 @@ fn unhonoured_fields_warn_by_name_and_errors_reach_the_json_log() {
     let sb = Sandbox::new("oci-warn");
     let _reap = Reap(&sb);
     let dir = bundle(&sb, "b", &["true"], |c| {
-        c["linux"]["resources"] = json!({"pids": {"limit": 100}});
+        // memory.kernel: a warning from the library (tracing), not from the command layer.
+        c["linux"]["resources"] = json!({"pids": {"limit": 100}, "memory": {"kernel": 1048576}});
         c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
         c["linux"]["cgroupsPath"] = json!("/minirun/oci-warn-x");
         c["linux"]["intelRdt"] = json!({"closID": "minirun-test"});
@@ -530,6 +531,14 @@ fn unhonoured_fields_warn_by_name_and_errors_reach_the_json_log() {
     assert!(lines.iter().any(
         |l| l["level"] == "warning" && l["msg"].as_str().unwrap().starts_with("linux.intelRdt")
     ));
+    // The library's own warnings too: before, they went to stderr whatever --log said.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "warning"
+                && l["msg"].as_str().unwrap().starts_with("memory.kernel")),
+        "{lines:?}"
+    );
     let last = lines.last().unwrap();
     assert_eq!(last["level"], "error");
     assert!(last["msg"].as_str().unwrap().contains("does not exist"));

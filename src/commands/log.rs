@@ -6,6 +6,7 @@ use super::stderr_format;
 use crate::cli::Global;
 use std::io::Write;
 use std::path::PathBuf;
+use tracing_subscriber::fmt::FormatFields;
 
 #[derive(Debug, Clone)]
 pub struct Log {
@@ -26,13 +27,7 @@ impl Log {
     /// One line in the `--log` file; false when there is none (or it cannot be written).
     fn to_file(&self, level: &str, msg: &str, text_prefix: &str) -> bool {
         let Some(p) = &self.path else { return false };
-        let line = if self.json {
-            serde_json::json!({"msg": msg, "level": level,
-                "time": crate::container::state::rfc3339_now()})
-            .to_string()
-        } else {
-            format!("{text_prefix}{msg}")
-        };
+        let line = file_line(self.json, level, msg, text_prefix);
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -81,5 +76,58 @@ impl Log {
             )
         };
         let _ = writeln!(std::io::stderr(), "{line}");
+    }
+}
+
+/// A line of the `--log` file: JSON (`--log-format json`, as runc writes it) or the text a
+/// person reads on stderr, without colour.
+fn file_line(json: bool, level: &str, msg: &str, text_prefix: &str) -> String {
+    if json {
+        serde_json::json!({"msg": msg, "level": level,
+            "time": crate::container::state::rfc3339_now()})
+        .to_string()
+    } else {
+        format!("{text_prefix}{msg}")
+    }
+}
+
+/// The tracing subscriber's event format when a client passes `--log`: the library's warnings
+/// (and `--debug` lines) go to that file, as `Log`'s own do, never to the stderr conmon and the
+/// docker shim hand us, which is the container's.
+pub struct LogFileFormat {
+    json: bool,
+}
+
+impl LogFileFormat {
+    pub fn new(g: &Global) -> LogFileFormat {
+        LogFileFormat {
+            json: g.log_format == "json",
+        }
+    }
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for LogFileFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = *event.metadata().level();
+        let mut msg = String::new();
+        ctx.format_fields(
+            tracing_subscriber::fmt::format::Writer::new(&mut msg),
+            event,
+        )?;
+        let name = match level {
+            tracing::Level::WARN => "warning".to_string(),
+            l => l.as_str().to_ascii_lowercase(),
+        };
+        let line = file_line(self.json, &name, &msg, &stderr_format::prefix(level, false));
+        writeln!(writer, "{line}")
     }
 }
