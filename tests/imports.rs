@@ -7,12 +7,10 @@
 //!   `spec.rs`): arrows between parts point one way;
 //! - clap is named only by the command layer (`cli.rs`, `cli_error.rs`, `commands/`, `main.rs`).
 
+mod common;
+use common::source::{library_sources, rs_files, src};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-fn src() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
-}
 
 /// `src/a/b.rs` → `a::b`; `src/a/mod.rs` → `a`; `src/lib.rs` and `src/main.rs` → `` and `main`.
 fn module_of(rel: &Path) -> String {
@@ -20,17 +18,6 @@ fn module_of(rel: &Path) -> String {
     match s.as_str() {
         "lib" => String::new(),
         _ => s.strip_suffix("::mod").unwrap_or(&s).to_string(),
-    }
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
     }
 }
 
@@ -122,8 +109,7 @@ struct Graph {
 }
 
 fn graph() -> Graph {
-    let mut all = Vec::new();
-    files(&src(), &mut all);
+    let all = rs_files(&src());
     let modules: BTreeMap<String, PathBuf> = all
         .iter()
         .map(|p| (module_of(p.strip_prefix(src()).unwrap()), p.clone()))
@@ -301,27 +287,11 @@ fn top_level_parts_point_one_way() {
 
 #[test]
 fn only_the_command_layer_names_clap() {
-    let mut all = Vec::new();
-    files(&src(), &mut all);
-    let allowed = ["cli.rs", "cli_error.rs", "main.rs", "commands/"];
-    let mut offenders = Vec::new();
-    for p in all {
-        let rel = p
-            .strip_prefix(src())
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        if allowed
-            .iter()
-            .any(|a| rel == *a || (a.ends_with('/') && rel.starts_with(a)))
-        {
-            continue;
-        }
-        let code = code_only(&std::fs::read_to_string(&p).unwrap());
-        if paths_in(&code).iter().any(|path| path[0] == "clap") {
-            offenders.push(rel);
-        }
-    }
+    let offenders: Vec<String> = library_sources()
+        .into_iter()
+        .filter(|(_, text)| paths_in(&code_only(text)).iter().any(|p| p[0] == "clap"))
+        .map(|(rel, _)| rel)
+        .collect();
     assert!(
         offenders.is_empty(),
         "clap below the command layer, in {offenders:?}: the library takes plain values"

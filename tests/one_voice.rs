@@ -6,8 +6,8 @@
 //! with the number of such lines and why; any other is a stray.
 
 mod common;
+use common::source::{code_lines, command_layer, library_sources};
 use common::*;
-use std::path::{Path, PathBuf};
 
 /// The library files that write themselves, how many lines do, and why they may.
 const WRITERS: &[(&str, usize, &str)] = &[
@@ -43,48 +43,22 @@ const WRITERS: &[(&str, usize, &str)] = &[
     ),
 ];
 
-/// Where writing is the job: the command layer.
-fn command_layer(rel: &str) -> bool {
-    rel.starts_with("commands/") || rel == "main.rs" || rel.starts_with("cli")
-}
-
-fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rs_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
 /// The lines of code (comments aside: a doc may name eprintln!) that write to stdout or
 /// stderr themselves, tests included.
 fn writing_lines(text: &str) -> usize {
     const WRITES: &[&str] = &["print!(", "println!(", "io::stdout()", "io::stderr()"];
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
+    code_lines(text)
         .filter(|l| WRITES.iter().any(|w| l.contains(w)))
         .count()
 }
 
 /// Every library file that writes itself, relative to src/ (`a/b.rs`), with its count.
 fn library_writers() -> Vec<(String, usize)> {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rs_files(&src, &mut files);
-    let mut out: Vec<(String, usize)> = files
-        .iter()
-        .map(|p| {
-            let rel = p.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
-            let n = writing_lines(&std::fs::read_to_string(p).unwrap());
-            (rel, n)
-        })
-        .filter(|(rel, n)| !command_layer(rel) && *n > 0)
-        .collect();
-    out.sort();
-    out
+    library_sources()
+        .into_iter()
+        .map(|(rel, text)| (rel, writing_lines(&text)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bundles;
+pub mod source;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
