@@ -37,8 +37,7 @@ impl Log {
     }
 
     fn write(&self, level: tracing::Level, msg: &str) {
-        let name = level.as_str().to_ascii_lowercase();
-        let name = if name == "warn" { "warning" } else { &name };
+        let name = level_name(level);
         if self.path.is_none() {
             // Not eprintln: a closed stderr must not panic (and abort) the runtime mid-command.
             let _ = writeln!(
@@ -47,7 +46,7 @@ impl Log {
                 stderr_format::prefix(level, stderr_format::colour())
             );
         } else {
-            self.to_file(name, msg, &stderr_format::prefix(level, false));
+            self.to_file(&name, msg, &stderr_format::prefix(level, false));
         }
     }
 
@@ -76,6 +75,14 @@ impl Log {
             )
         };
         let _ = writeln!(std::io::stderr(), "{line}");
+    }
+}
+
+/// A level as the `--log` file names it (runc's `warning`, not tracing's `warn`).
+fn level_name(level: tracing::Level) -> String {
+    match level {
+        tracing::Level::WARN => "warning".to_string(),
+        l => l.as_str().to_ascii_lowercase(),
     }
 }
 
@@ -123,10 +130,7 @@ where
             tracing_subscriber::fmt::format::Writer::new(&mut msg),
             event,
         )?;
-        let name = match level {
-            tracing::Level::WARN => "warning".to_string(),
-            l => l.as_str().to_ascii_lowercase(),
-        };
+        let name = level_name(level);
         let line = file_line(self.json, &name, &msg, &stderr_format::prefix(level, false));
         writeln!(writer, "{line}")
     }
